@@ -1,0 +1,1 @@
+"""Analytics service (:8081): the search and metrics read model in OpenSearch (POLY4, POLY5)."""

@@ -1,0 +1,1 @@
+"""Notification service (:5001): notifications from domain messages, in MongoDB."""

@@ -1,0 +1,58 @@
+"""The payment service app: PostgreSQL, Redis cache, outbox relay (POLY1-POLY3)."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+
+from payment_service import api
+from payment_service.settings import PaymentSettings
+from shared import sql
+from shared.messaging.broker import Broker
+from shared.messaging.outbox import SqlOutboxRelay
+from shared.web import create_service_app
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: PaymentSettings | None = None) -> FastAPI:
+    settings = settings or PaymentSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await sql.migrate(settings.database_url, MIGRATIONS)
+        engine = sql.make_engine(settings.database_url)
+        redis = aioredis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        broker = Broker(settings, app.state.metrics)
+        relay = SqlOutboxRelay(engine, broker, settings.outbox_poll_seconds, app.state.metrics)
+        app.state.engine = engine
+        app.state.redis = redis
+        app.state.broker = broker
+        app.state.relay = relay
+        app.state.readiness["postgres"] = lambda: sql.ping(engine)
+
+        async def redis_ping() -> None:
+            await redis.ping()
+
+        # Redis down degrades the service (reads fall back to PostgreSQL) but never stops it.
+        app.state.optional_checks["redis"] = redis_ping
+        app.state.optional_checks["rabbitmq"] = broker.ping
+        await broker.start()
+        relay.start()
+        try:
+            yield
+        finally:
+            await relay.stop()
+            await broker.close()
+            await redis.aclose()
+            await engine.dispose()
+
+    return create_service_app(
+        settings,
+        title="Payment service",
+        description="Payments in PostgreSQL with a Redis cache-aside read path.",
+        lifespan=lifespan,
+        routers=[api.router],
+    )

@@ -1,0 +1,17 @@
+from decimal import Decimal
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class PaymentSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYMENT_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "payment-service"
+    port: int = 5000
+    database_url: str = "postgresql+psycopg://payments:payments@127.0.0.1:5432/payments_db"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    cache_ttl_seconds: int = 3600
+    # The simulated provider declines any single charge above this amount (PAYMENT_DECLINE_ABOVE).
+    decline_above: Decimal = Decimal("1000000")

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Installs (when missing) and starts the five real engines on 127.0.0.1, idempotently.
+#   scripts/infra.sh up [engine...]     install what is missing, start what is down, wait until ready
+#   scripts/infra.sh down [engine...]   stop only what this script started (by PID file)
+#   scripts/infra.sh status             one line per engine: up or down
+#   scripts/infra.sh install            install everything, start nothing
+# Engines: postgres redis rabbitmq mongo opensearch. Data lives in .data/ (git-ignored).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATA_DIR="${TP4_DATA_DIR:-$ROOT/.data}"
+LOG_DIR="$DATA_DIR/logs"
+RUN_DIR="$DATA_DIR/run"
+CACHE_DIR="${TP4_CACHE_DIR:-$HOME/.cache/tp4-ticketing}"
+mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR" "$CACHE_DIR"
+
+ENGINES=(postgres redis rabbitmq mongo opensearch)
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+warn() { printf '[infra] WARNING: %s\n' "$*" >&2; }
+die() { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: poll a protocol check, never a fixed sleep.
+wait_for() {
+  local limit=$1 what=$2; shift 2
+  local start=$SECONDS
+  until "$@" >/dev/null 2>&1; do
+    if (( SECONDS - start >= limit )); then
+      return 1
+    fi
+    sleep 0.3
+  done
+  log "$what ready in $((SECONDS - start)) s"
+}
+
+pid_alive() {
+  local pidfile=$1
+  [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+# stop_pidfile NAME PIDFILE: TERM, wait, then KILL; only processes we started.
+stop_pidfile() {
+  local name=$1 pidfile=$2 pid
+  if ! pid_alive "$pidfile"; then
+    rm -f "$pidfile"
+    return 0
+  fi
+  pid=$(cat "$pidfile")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.3
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    warn "$name did not stop in 30 s, killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+  log "$name stopped"
+}
+
+APT_UPDATED=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  (( ${#missing[@]} == 0 )) && return 0
+  log "installing Debian packages: ${missing[*]}"
+  if (( APT_UPDATED == 0 )); then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$LOG_DIR/apt.log" 2>&1
+    APT_UPDATED=1
+  fi
+  # policy-rc.d keeps the packages' own init scripts from starting a second server.
+  local policy=/usr/sbin/policy-rc.d created=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >>"$LOG_DIR/apt.log" 2>&1 || { (( created )) && rm -f "$policy"; die "apt-get install failed, see $LOG_DIR/apt.log"; }
+  (( created )) && rm -f "$policy"
+  return 0
+}
+
+for engine in "${ENGINES[@]}"; do
+  # shellcheck source=/dev/null
+  source "$ROOT/scripts/engines/$engine.sh"
+done
+
+engine_up() {
+  local e=$1
+  "${e}_install"
+  if "${e}_ready"; then
+    log "$e already up"
+    return 0
+  fi
+  "${e}_start"
+  wait_for "${ENGINE_TIMEOUT:-120}" "$e" "${e}_ready" || die "$e did not become ready; see $LOG_DIR/$e.log"
+}
+
+cmd=${1:-status}
+shift || true
+selected=("$@")
+(( ${#selected[@]} == 0 )) && selected=("${ENGINES[@]}")
+
+case "$cmd" in
+  install)
+    for e in "${selected[@]}"; do "${e}_install"; done
+    ;;
+  up)
+    for e in "${selected[@]}"; do engine_up "$e"; done
+    ;;
+  down)
+    for (( i=${#selected[@]}-1; i>=0; i-- )); do "${selected[$i]}_stop"; done
+    ;;
+  status)
+    rc=0
+    for e in "${selected[@]}"; do
+      if "${e}_ready" >/dev/null 2>&1; then
+        printf '%-11s up\n' "$e"
+      else
+        printf '%-11s down\n' "$e"; rc=1
+      fi
+    done
+    exit $rc
+    ;;
+  rabbitmqctl)
+    rabbitmq_ctl "${selected[@]}"
+    ;;
+  *)
+    die "usage: $0 up|down|status|install [engine...]"
+    ;;
+esac

@@ -1,0 +1,236 @@
+"""The seven services as local processes: start what is down, stop by PID, report readiness.
+
+Used by `fleet start|stop|status`, scripts/start-dev.sh and the end-to-end tests (which run
+a second fleet on other ports, databases and exchange so they never touch a dev fleet).
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Service:
+    package: str
+    port: int
+    env_prefix: str
+    store: str
+
+
+SERVICES: tuple[Service, ...] = (
+    Service("event_service", 8080, "EVENT_", "PostgreSQL events_db"),
+    Service("reservation_service", 3000, "RESERVATION_", "MongoDB reservations_db"),
+    Service("payment_service", 5000, "PAYMENT_", "PostgreSQL payments_db + Redis"),
+    Service("analytics_service", 8081, "ANALYTICS_", "OpenSearch event_analytics"),
+    Service("event_store_service", 3001, "EVENT_STORE_", "MongoDB event_store_db"),
+    Service("saga_orchestrator", 3002, "SAGA_", "PostgreSQL sagas_db"),
+    Service("notification_service", 5001, "NOTIFICATION_", "MongoDB notifications_db"),
+)
+BY_NAME = {s.package: s for s in SERVICES}
+
+
+@dataclass
+class Fleet:
+    """Processes of one fleet; `port_offset` and `env` make an isolated second fleet."""
+
+    run_dir: Path = ROOT / ".data" / "run"
+    log_dir: Path = ROOT / ".data" / "logs"
+    port_offset: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+
+    def port(self, service: Service) -> int:
+        return service.port + self.port_offset
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port(BY_NAME[name])}"
+
+    def service_env(self) -> dict[str, str]:
+        """Ports and the URLs services use to reach each other, then the caller's overrides."""
+        env = {**os.environ}
+        for service in SERVICES:
+            env[f"{service.env_prefix}PORT"] = str(self.port(service))
+        for prefix in ("SAGA_", "RESERVATION_", "ANALYTICS_"):
+            env[f"{prefix}EVENT_SERVICE_URL"] = self.url("event_service")
+        env["SAGA_RESERVATION_SERVICE_URL"] = self.url("reservation_service")
+        env["SAGA_PAYMENT_SERVICE_URL"] = self.url("payment_service")
+        env.update(self.env)
+        return env
+
+    def _pidfile(self, service: Service) -> Path:
+        return self.run_dir / f"{service.package}.pid"
+
+    def pid(self, service: Service) -> int | None:
+        try:
+            pid = int(self._pidfile(service).read_text().strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def ready(self, service: Service) -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port(service)}/ready", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def answers(self, service: Service) -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port(service)}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def start(self, names: Iterable[str] | None = None, *, wait: float = 90.0, quiet: bool = False) -> None:
+        """Start every selected service that is not running; leave running ones alone."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        selected = self._select(names)
+        env = self.service_env()
+        for service in selected:
+            if self.pid(service) is not None or self.answers(service):
+                self._say(quiet, f"  {service.package:<22} already running")
+                continue
+            log = open(self.log_dir / f"{service.package}.log", "ab")
+            process = subprocess.Popen(
+                [sys.executable, "-m", service.package],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            log.close()
+            self._pidfile(service).write_text(str(process.pid))
+            self._say(
+                quiet, f"  {service.package:<22} started (pid {process.pid}, port {self.port(service)})"
+            )
+        if wait:
+            self.wait_ready(selected, timeout=wait, quiet=quiet)
+
+    def wait_ready(self, services: list[Service], *, timeout: float, quiet: bool = False) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = list(services)
+        while waiting:
+            waiting = [s for s in waiting if not self.ready(s)]
+            if not waiting:
+                break
+            for s in waiting:
+                if self.pid(s) is None and not self.answers(s):
+                    raise RuntimeError(f"{s.package} exited; see {self.log_dir / (s.package + '.log')}")
+            if time.monotonic() > deadline:
+                names = ", ".join(s.package for s in waiting)
+                raise TimeoutError(f"not ready after {timeout:.0f} s: {names}")
+            time.sleep(0.2)
+        self._say(quiet, f"  all {len(services)} selected services ready")
+
+    def stop(
+        self, names: Iterable[str] | None = None, *, sig: int = signal.SIGTERM, timeout: float = 15.0
+    ) -> None:
+        for service in self._select(names):
+            pid = self.pid(service)
+            if pid is None:
+                self._pidfile(service).unlink(missing_ok=True)
+                continue
+            os.kill(pid, sig)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and _alive(pid):
+                time.sleep(0.1)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+                while _alive(pid):
+                    time.sleep(0.05)
+            self._pidfile(service).unlink(missing_ok=True)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL, as a crash: no shutdown code runs."""
+        self.stop([name], sig=signal.SIGKILL, timeout=5)
+
+    def status(self) -> list[tuple[Service, int | None, bool]]:
+        return [(s, self.pid(s), self.ready(s)) for s in SERVICES]
+
+    @staticmethod
+    def _select(names: Iterable[str] | None) -> list[Service]:
+        if not names:
+            return list(SERVICES)
+        unknown = [n for n in names if n not in BY_NAME]
+        if unknown:
+            raise SystemExit(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
+        return [BY_NAME[n] for n in names]
+
+    @staticmethod
+    def _say(quiet: bool, line: str) -> None:
+        if not quiet:
+            print(line, flush=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    # A zombie still answers kill(0); /proc tells whether it really runs.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def print_table(fleet: Fleet) -> bool:
+    print(f"{'service':<22} {'port':>5}  {'pid':>7}  {'ready':<6} {'url':<26} store")
+    all_ready = True
+    for service, pid, ready in fleet.status():
+        all_ready &= ready
+        url = f"http://127.0.0.1:{fleet.port(service)}"
+        print(
+            f"{service.package:<22} {fleet.port(service):>5}  {pid or '-':>7}  {'yes' if ready else 'no':<6} "
+            f"{url:<26} {service.store}"
+        )
+    print("RabbitMQ management UI: http://127.0.0.1:15672 (guest/guest); API docs: <url>/docs")
+    return all_ready
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fleet", description="Run the ticketing fleet as local processes.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("start", "start the services that are down and wait until ready"),
+        ("stop", "stop the services started here"),
+        ("restart", "stop then start"),
+        ("status", "one line per service"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        if name != "status":
+            cmd.add_argument("services", nargs="*", help="packages (default: all seven)")
+    args = parser.parse_args(argv)
+    fleet = Fleet()
+    if args.command in ("stop", "restart"):
+        print("stopping services ...", flush=True)
+        fleet.stop(args.services)
+    if args.command in ("start", "restart"):
+        print("starting services ...", flush=True)
+        fleet.start(args.services)
+    if args.command == "status":
+        return 0 if print_table(fleet) else 1
+    if args.command in ("start", "restart"):
+        print_table(fleet)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

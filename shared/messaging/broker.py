@@ -1,0 +1,254 @@
+"""One RabbitMQ connection per service: publishing with confirms, consumers with delayed
+retry and a dead-letter queue, reconnection after the broker comes back.
+
+Topology (DESIGN §7): one durable topic exchange; per consumer a durable queue `<q>`, a
+retry queue `<q>.retry` whose TTL dead-letters messages back to `<q>`, and `<q>.dlq`.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
+
+from shared.logging import correlation_id
+from shared.messaging.envelope import Envelope
+from shared.metrics import Metrics
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Envelope], Awaitable[None]]
+ATTEMPT_HEADER = "x-attempt"
+PUBLISH_TIMEOUT_SECONDS = 5.0
+
+
+class BrokerUnavailable(Exception):
+    """The broker cannot take a message now; the outbox keeps it for the next pass."""
+
+
+@dataclass
+class Consumer:
+    """A durable queue bound to routing-key patterns, and the handler of its messages.
+
+    Messages of one aggregate go to the same worker, so they are handled in order while
+    different aggregates are handled concurrently.
+    """
+
+    name: str
+    bindings: list[str]
+    handler: Handler
+    workers: int = 4
+    _queues: list[asyncio.Queue[AbstractIncomingMessage]] = field(default_factory=list, repr=False)
+
+
+class Broker:
+    def __init__(self, settings: ServiceSettings, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.exchange_name = settings.amqp_exchange
+        self.consumers: list[Consumer] = []
+        self._connection: AbstractRobustConnection | None = None
+        self._publish_channel: AbstractRobustChannel | None = None
+        self._exchange: aio_pika.abc.AbstractExchange | None = None
+        self._connected = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def queue_name(self, consumer: Consumer) -> str:
+        return f"{self.settings.amqp_queue_prefix}{consumer.name}"
+
+    def add_consumer(self, consumer: Consumer) -> None:
+        self.consumers.append(consumer)
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed and self._exchange is not None
+
+    async def start(self) -> None:
+        """Connect in the background: a service starts and serves while the broker is down."""
+        self._tasks.append(asyncio.create_task(self._connect_forever(), name="broker-connect"))
+
+    async def wait_connected(self, timeout: float = 30.0) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    async def ping(self) -> None:
+        if not self.connected:
+            raise BrokerUnavailable("not connected to RabbitMQ")
+
+    async def _connect_forever(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self._connect()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("RabbitMQ not reachable (%r); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _connect(self) -> None:
+        connection = await aio_pika.connect_robust(self.settings.amqp_url, timeout=5)
+        try:
+            channel = await connection.channel(publisher_confirms=True)
+            exchange = await channel.declare_exchange(
+                self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+            )
+            for consumer in self.consumers:
+                await self._start_consumer(connection, exchange, consumer)
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+        self._publish_channel = channel  # type: ignore[assignment]
+        self._exchange = exchange
+        self._connected.set()
+        log.info("connected to RabbitMQ, exchange %s", self.exchange_name)
+
+    async def _start_consumer(
+        self, connection: AbstractRobustConnection, exchange: Any, consumer: Consumer
+    ) -> None:
+        name = self.queue_name(consumer)
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=self.settings.consumer_prefetch)
+        await channel.declare_queue(f"{name}.dlq", durable=True)
+        await channel.declare_queue(
+            f"{name}.retry",
+            durable=True,
+            arguments={
+                "x-message-ttl": self.settings.consumer_retry_delay_ms,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": name,
+            },
+        )
+        queue = await channel.declare_queue(
+            name,
+            durable=True,
+            arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": f"{name}.dlq"},
+        )
+        for pattern in consumer.bindings:
+            await queue.bind(exchange, routing_key=pattern)
+        consumer._queues = [asyncio.Queue() for _ in range(max(1, consumer.workers))]
+        for index, inbox in enumerate(consumer._queues):
+            self._tasks.append(
+                asyncio.create_task(self._work(consumer, name, inbox), name=f"{name}-worker-{index}")
+            )
+
+        async def dispatch(message: AbstractIncomingMessage) -> None:
+            key = message.headers.get("x-aggregate-id") or message.message_id or ""
+            slot = int(hashlib.blake2b(str(key).encode(), digest_size=4).hexdigest(), 16)
+            await consumer._queues[slot % len(consumer._queues)].put(message)
+
+        await queue.consume(dispatch)
+
+    async def _work(
+        self, consumer: Consumer, name: str, inbox: asyncio.Queue[AbstractIncomingMessage]
+    ) -> None:
+        while True:
+            message = await inbox.get()
+            try:
+                await self._handle(consumer, name, message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not settle a message of %s", name)
+
+    async def _handle(self, consumer: Consumer, name: str, message: AbstractIncomingMessage) -> None:
+        attempt = int(str(message.headers.get(ATTEMPT_HEADER) or 0)) + 1
+        try:
+            envelope = Envelope.from_bytes(message.body)
+            token = correlation_id.set(envelope.correlation_id)
+            try:
+                await consumer.handler(envelope)
+            finally:
+                correlation_id.reset(token)
+        except Exception as exc:
+            await self._retry_or_bury(name, message, attempt, exc)
+            return
+        await message.ack()
+        self._count(name, "ok")
+
+    async def _retry_or_bury(
+        self, name: str, message: AbstractIncomingMessage, attempt: int, exc: Exception
+    ) -> None:
+        dead = attempt > self.settings.consumer_max_retries
+        target = f"{name}.dlq" if dead else f"{name}.retry"
+        headers = dict(message.headers)
+        headers[ATTEMPT_HEADER] = attempt
+        headers["x-last-error"] = f"{type(exc).__name__}: {exc}"[:500]
+        log.warning(
+            "message %s failed on attempt %d (%r); sent to %s", message.message_id, attempt, exc, target
+        )
+        try:
+            await self._publish_to_queue(target, message.body, message.message_id, headers)
+        except Exception:
+            # The broker could not take the copy: give the original back to the queue.
+            await message.nack(requeue=True)
+            return
+        await message.ack()
+        self._count(name, "dead" if dead else "retry")
+
+    def _count(self, queue: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.messages_consumed.labels(queue, outcome).inc()
+
+    async def _publish_to_queue(
+        self, queue: str, body: bytes, message_id: str | None, headers: dict[str, Any]
+    ) -> None:
+        if self._publish_channel is None:
+            raise BrokerUnavailable("not connected")
+        message = aio_pika.Message(
+            body,
+            message_id=message_id,
+            headers=headers,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await asyncio.wait_for(
+            self._publish_channel.default_exchange.publish(message, routing_key=queue),
+            PUBLISH_TIMEOUT_SECONDS,
+        )
+
+    async def publish(self, envelope: Envelope | dict[str, Any]) -> None:
+        """Publish and wait for the broker's confirm; raises BrokerUnavailable otherwise."""
+        doc = envelope.as_document() if isinstance(envelope, Envelope) else envelope
+        if not self.connected or self._exchange is None:
+            raise BrokerUnavailable("not connected to RabbitMQ")
+        message = aio_pika.Message(
+            json.dumps(doc).encode(),
+            message_id=doc["messageId"],
+            correlation_id=doc.get("correlationId"),
+            type=doc["type"],
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            headers={"x-aggregate-id": f"{doc['aggregateType']}-{doc['aggregateId']}"},
+        )
+        try:
+            await asyncio.wait_for(
+                self._exchange.publish(message, routing_key=doc["type"]), PUBLISH_TIMEOUT_SECONDS
+            )
+        except Exception as exc:
+            raise BrokerUnavailable(f"publish failed: {exc!r}") from exc
+        if self.metrics is not None:
+            self.metrics.messages_published.labels(doc["type"]).inc()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close()
+        self._connection = None
+        self._exchange = None
+        self._publish_channel = None

@@ -1,0 +1,23 @@
+"""`python -m <service>`: run one service's app under uvicorn on its port."""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import uvicorn
+
+from shared.logging import configure_logging
+from shared.settings import ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def serve(create_app: Callable[[S], Any], settings: S) -> None:
+    configure_logging(settings.service_name, settings.log_level, settings.json_logs)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

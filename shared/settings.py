@@ -1,0 +1,35 @@
+"""Settings every service has; each service subclasses ServiceSettings with its env prefix."""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _common(env_name: str, default: object, **kwargs: object) -> object:
+    # Fleet-wide settings are read without the service prefix (AMQP_URL, LOG_LEVEL, ...), so
+    # one .env file or compose block configures every service alike.
+    return Field(default, validation_alias=AliasChoices(env_name.lower(), env_name), **kwargs)  # type: ignore[call-overload]
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service_name: str = "service"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    log_level: str = _common("LOG_LEVEL", "INFO")  # type: ignore[assignment]
+    json_logs: bool = _common("JSON_LOGS", True)  # type: ignore[assignment]
+    cors_origins: list[str] = _common("CORS_ORIGINS", [])  # type: ignore[assignment]
+    max_body_bytes: int = _common("MAX_BODY_BYTES", 1_000_000)  # type: ignore[assignment]
+
+    amqp_url: str = _common("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")  # type: ignore[assignment]
+    amqp_exchange: str = _common("AMQP_EXCHANGE", "ticketing.events")  # type: ignore[assignment]
+    # Prefixes every queue this service declares; tests use it to stay apart from a running fleet.
+    amqp_queue_prefix: str = _common("AMQP_QUEUE_PREFIX", "")  # type: ignore[assignment]
+    consumer_max_retries: int = _common("CONSUMER_MAX_RETRIES", 3)  # type: ignore[assignment]
+    consumer_retry_delay_ms: int = _common("CONSUMER_RETRY_DELAY_MS", 1000)  # type: ignore[assignment]
+    consumer_prefetch: int = _common("CONSUMER_PREFETCH", 32)  # type: ignore[assignment]
+    outbox_poll_seconds: float = _common("OUTBOX_POLL_SECONDS", 0.5)  # type: ignore[assignment]
+
+    http_timeout_seconds: float = _common("HTTP_TIMEOUT_SECONDS", 5.0)  # type: ignore[assignment]
+    http_retries: int = _common("HTTP_RETRIES", 3)  # type: ignore[assignment]

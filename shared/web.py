@@ -1,0 +1,176 @@
+"""The FastAPI app every service is built on: errors, correlation ids, limits, CORS, probes."""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.errors import install_error_handlers, problem
+from shared.logging import CORRELATION_HEADER, correlation_id
+from shared.metrics import Metrics
+from shared.settings import ServiceSettings
+
+log = logging.getLogger("access")
+
+Check = Callable[[], Awaitable[Any]]
+READY_TIMEOUT_SECONDS = 2.0
+
+
+class RequestContext:
+    """Pure ASGI middleware: correlation id, body size limit, access log and metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(CORRELATION_HEADER.lower().encode()) or headers.get(b"x-request-id")
+        cid = given.decode("latin-1")[:128] if given else str(uuid.uuid4())
+        token = correlation_id.set(cid)
+        declared = headers.get(b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await problem(
+                413, "Payload too large", f"Request bodies are limited to {self.max_body_bytes} bytes."
+            )(scope, receive, send)
+            correlation_id.reset(token)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge
+            return message
+
+        status = 500
+        start = time.perf_counter()
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (CORRELATION_HEADER.lower().encode(), cid.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_header)
+        except BodyTooLarge:
+            await problem(
+                413, "Payload too large", f"Request bodies are limited to {self.max_body_bytes} bytes."
+            )(scope, receive, send)
+            status = 413
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            self.metrics.requests.labels(scope["method"], path, str(status)).inc()
+            self.metrics.latency.labels(scope["method"], path).observe(elapsed)
+            if path not in ("/health", "/metrics"):
+                log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={"fields": {"status": status, "ms": round(elapsed * 1000, 2)}},
+                )
+            correlation_id.reset(token)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    routers: list[APIRouter],
+) -> FastAPI:
+    """A FastAPI app with the fleet's conventions; `lifespan` fills app.state.readiness."""
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = Metrics(settings.service_name)
+    # name -> check; a check raises (or times out) when its engine cannot serve.
+    app.state.readiness = {}
+    # name -> check whose failure is reported but does not make the service unready.
+    app.state.optional_checks = {}
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    app.include_router(_probes())
+    if settings.cors_origins:
+        # Explicit origins only: a wildcard with credentials would let any site act as the user.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials="*" not in settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(RequestContext, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+async def _run_check(check: Check) -> str | None:
+    try:
+        await asyncio.wait_for(check(), READY_TIMEOUT_SECONDS)
+        return None
+    except Exception as exc:  # any failure means "not ready", with its reason shown
+        return f"{type(exc).__name__}: {exc}"[:300] or "failed"
+
+
+def _probes() -> APIRouter:
+    router = APIRouter(tags=["probes"])
+
+    @router.get("/health")
+    async def health(request: Request) -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "service": request.app.state.settings.service_name}
+
+    @router.get("/ready")
+    async def ready(request: Request) -> JSONResponse:
+        """Readiness: every engine the service needs answers a real request."""
+        required: dict[str, Check] = request.app.state.readiness
+        optional: dict[str, Check] = request.app.state.optional_checks
+        names = [*required, *optional]
+        results = await asyncio.gather(*(_run_check(c) for c in [*required.values(), *optional.values()]))
+        checks = {
+            name: ("up" if err is None else f"down: {err}") for name, err in zip(names, results, strict=True)
+        }
+        failed = [n for n, err in zip(names, results, strict=True) if err is not None and n in required]
+        degraded = [n for n, err in zip(names, results, strict=True) if err is not None and n in optional]
+        status = "ready" if not failed else "unavailable"
+        if not failed and degraded:
+            status = "degraded"
+        body = {"status": status, "service": request.app.state.settings.service_name, "checks": checks}
+        return JSONResponse(body, status_code=503 if failed else 200)
+
+    @router.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router

@@ -1,0 +1,69 @@
+"""Test helpers: throwaway databases, names and apps against the real engines."""
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+from fastapi import FastAPI
+
+from shared.fleet import Fleet
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=postgres"
+MONGO_URL = "mongodb://127.0.0.1:27017/?directConnection=true"
+OPENSEARCH_URL = "http://127.0.0.1:9200"
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+RABBITMQ_API = "http://127.0.0.1:15672/api"
+
+_created_databases: list[str] = []
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def create_pg_database(role: str, prefix: str = "test") -> str:
+    """A new empty database owned by `role` (whose password is its name); its SQLAlchemy URL."""
+    name = unique(prefix)
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" OWNER {role}')
+    _created_databases.append(name)
+    return f"postgresql+psycopg://{role}:{role}@127.0.0.1:5432/{name}"
+
+
+def drop_created_databases() -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        for name in _created_databases:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _created_databases.clear()
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan run (real engines), and an HTTP client talking to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as client:
+            yield client
+
+
+def isolated_fleet(port_offset: int = 10000) -> Fleet:
+    """A second fleet on other ports, with its own databases, index and exchange."""
+    tag = unique("e2e")
+    env = {
+        "AMQP_EXCHANGE": f"{tag}.events",
+        "AMQP_QUEUE_PREFIX": f"{tag}.",
+        "EVENT_DATABASE_URL": create_pg_database("events", "e2e_events"),
+        "PAYMENT_DATABASE_URL": create_pg_database("payments", "e2e_payments"),
+        "SAGA_DATABASE_URL": create_pg_database("sagas", "e2e_sagas"),
+        "RESERVATION_MONGO_DATABASE": f"{tag}_reservations",
+        "NOTIFICATION_MONGO_DATABASE": f"{tag}_notifications",
+        "EVENT_STORE_MONGO_DATABASE": f"{tag}_event_store",
+        "ANALYTICS_INDEX": f"{tag}_event_analytics",
+        "JSON_LOGS": "true",
+    }
+    run_dir = ROOT / ".data" / "test-fleets" / tag
+    return Fleet(run_dir=run_dir, log_dir=run_dir, port_offset=port_offset, env=env)
