@@ -1,5 +1,7 @@
 """Test helpers: throwaway databases, names and apps against the real engines."""
 
+import random
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,7 +11,7 @@ import httpx
 import psycopg
 from fastapi import FastAPI
 
-from shared.fleet import Fleet
+from shared.fleet import SERVICES, Fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=postgres"
@@ -50,8 +52,24 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-def isolated_fleet(port_offset: int = 10000) -> Fleet:
+def free_port_offset() -> int:
+    """An offset that puts all seven service ports on free ports (parallel test runs differ)."""
+    for _ in range(200):
+        offset = random.randrange(10, 50) * 1000 + random.randrange(0, 900)
+        if all(_port_free(s.port + offset) for s in SERVICES):
+            return offset
+    raise RuntimeError("no free port range for a test fleet")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def isolated_fleet(port_offset: int | None = None) -> Fleet:
     """A second fleet on other ports, with its own databases, index and exchange."""
+    if port_offset is None:
+        port_offset = free_port_offset()
     tag = unique("e2e")
     env = {
         "AMQP_EXCHANGE": f"{tag}.events",

@@ -9,7 +9,7 @@ from tests.support import isolated_fleet
 
 @pytest.fixture(scope="module")
 def fleet():
-    fleet = isolated_fleet(port_offset=20000)
+    fleet = isolated_fleet()
     try:
         fleet.start(quiet=True, wait=120)
         yield fleet
