@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,3 +11,9 @@ class EventStoreSettings(ServiceSettings):
     port: int = 3001
     mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongo_database: str = "event_store_db"
+    # A snapshot every N events per aggregate (0 disables them): reconstruct starts from the
+    # newest snapshot at or below the asked version instead of replaying from version 1.
+    snapshot_every: int = Field(100, ge=0)
+    # Appends without expectedVersion retry this many times when a racing append took the
+    # version they aimed at.
+    append_attempts: int = Field(100, ge=1)

@@ -42,13 +42,9 @@ opensearch_install() {
     if [[ -f "$dest/search-node.jar" && -f "$dest/.complete" ]]; then
         return 0
     fi
-    local tool
-    for tool in java mvn; do
-        if ! command -v "$tool" >/dev/null 2>&1; then
-            warn "opensearch: '$tool' not found (Debian: apt-get install -y openjdk-17-jdk-headless maven)"
-            return 1
-        fi
-    done
+    if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+        apt_install openjdk-17-jdk-headless maven
+    fi
     mkdir -p "$CACHE_DIR/search-node" "$LOG_DIR" || return 1
     (
         # One build at a time per cache (parallel infra.sh runs, several checkouts).

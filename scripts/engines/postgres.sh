@@ -16,6 +16,15 @@ pg_data_dir() {
   fi
 }
 
+# The server's own log: beside its data when the postgres user cannot write to .data/logs.
+pg_log_file() {
+  local data; data=$(pg_data_dir)
+  if [[ "$data" == "$DATA_DIR/postgres" ]]; then echo "$LOG_DIR/postgres.log"; else echo "$data.log"; fi
+}
+
+# Run a PostgreSQL tool as the postgres user, from a folder it may enter.
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+
 postgres_install() {
   apt_install postgresql postgresql-contrib
   local data; data=$(pg_data_dir)
@@ -27,7 +36,7 @@ postgres_install() {
     local pwfile; pwfile=$(mktemp)
     printf '%s\n' "$PG_ADMIN_PASSWORD" >"$pwfile"
     chown postgres "$pwfile"
-    runuser -u postgres -- "$(pg_bin)/initdb" -D "$data" -U postgres --pwfile="$pwfile" \
+    as_postgres "$(pg_bin)/initdb" -D "$data" -U postgres --pwfile="$pwfile" \
       --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$LOG_DIR/postgres-initdb.log" 2>&1 \
       || { rm -f "$pwfile"; die "initdb failed, see $LOG_DIR/postgres-initdb.log"; }
     rm -f "$pwfile"
@@ -46,13 +55,12 @@ postgres_ready() {
 }
 
 postgres_start() {
-  local data; data=$(pg_data_dir)
-  chown postgres:postgres "$LOG_DIR"/postgres.log 2>/dev/null || true
-  touch "$LOG_DIR/postgres.log" && chown postgres "$LOG_DIR/postgres.log"
-  runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$data" -l "$LOG_DIR/postgres.log" -w -t 60 start >/dev/null \
-    || die "PostgreSQL did not start, see $LOG_DIR/postgres.log"
+  local data logfile; data=$(pg_data_dir); logfile=$(pg_log_file)
+  touch "$logfile" && chown postgres "$logfile"
+  as_postgres "$(pg_bin)/pg_ctl" -D "$data" -l "$logfile" -w -t 60 start >/dev/null \
+    || die "PostgreSQL did not start, see $logfile"
   head -n 1 "$data/postmaster.pid" >"$RUN_DIR/postgres.pid"
-  wait_for 60 postgres postgres_ready || die "PostgreSQL not ready"
+  wait_for 60 "postgres (to provision)" postgres_ready || die "PostgreSQL not ready"
   postgres_provision
 }
 
@@ -73,7 +81,7 @@ SQL
 postgres_stop() {
   local data; data=$(pg_data_dir)
   if pid_alive "$RUN_DIR/postgres.pid"; then
-    runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true
+    as_postgres "$(pg_bin)/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true
     log "postgres stopped"
   fi
   rm -f "$RUN_DIR/postgres.pid"

@@ -8,7 +8,7 @@ rabbitmq_env() {
   local base="$DATA_DIR/rabbitmq"
   mkdir -p "$base" "$LOG_DIR/rabbitmq"
   export HOME="$base"   # the Erlang cookie lives here, shared by server and CLI
-  export RABBITMQ_NODENAME=tp4@localhost
+  export RABBITMQ_NODENAME="${TP4_RABBITMQ_NODENAME:-tp4@localhost}"
   export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
   export RABBITMQ_NODE_PORT="$AMQP_PORT"
   export RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000))
