@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from event_service import api
 from event_service.settings import EventSettings
+from event_service.store import EventStore
 from shared import sql
 from shared.messaging.broker import Broker
 from shared.messaging.outbox import SqlOutboxRelay
@@ -28,6 +29,12 @@ def create_app(settings: EventSettings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.broker = broker
         app.state.relay = relay
+        app.state.store = EventStore(
+            engine,
+            max_attempts=settings.booking_max_attempts,
+            backoff_seconds=settings.booking_backoff_seconds,
+            metrics=app.state.metrics,
+        )
         app.state.readiness["postgres"] = lambda: sql.ping(engine)
         app.state.optional_checks["rabbitmq"] = broker.ping
         await broker.start()

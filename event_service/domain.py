@@ -1,0 +1,133 @@
+"""Seat rules of an event: the safety margin, what can be booked and released (DB1), and the
+checks a create or an update must pass. Plain code: no I/O, no clock (time comes in as `now`)."""
+
+from datetime import datetime
+from typing import Any
+
+from shared.errors import BadRequest, Conflict, RuleBroken, field_error
+
+# DB1: 5 % of the capacity, rounded up, is never sold (overbooking cushion for the venue).
+SAFETY_MARGIN_PERCENT = 5
+# Upper bound of one request's seats; also keeps every value inside a PostgreSQL integer.
+MAX_SEATS_PER_REQUEST = 1_000_000
+
+INVALID_SEATS = "Invalid number of seats"
+NOT_ENOUGH_AVAILABILITY = "Could not book seats. Not enough availability."
+
+
+class InvalidSeats(BadRequest):
+    """REST1: the seats of a book or release request are not a positive integer (400)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(INVALID_SEATS, errors=[field_error("seats", reason)], extra={"success": False})
+
+
+class SeatsUnavailable(Conflict):
+    """Fewer bookable seats than asked for (409)."""
+
+    def __init__(self, asked: int, bookable: int) -> None:
+        super().__init__(
+            NOT_ENOUGH_AVAILABILITY,
+            extra={"success": False, "seatsRequested": asked, "availableSeats": bookable},
+        )
+
+
+class SeatsNotBooked(Conflict):
+    """A release of more seats than are booked (409): it would free seats nobody holds."""
+
+    def __init__(self, asked: int, booked: int) -> None:
+        super().__init__(
+            f"Could not release {asked} seats: only {booked} are booked.",
+            extra={"success": False, "seatsRequested": asked, "bookedSeats": booked},
+        )
+
+
+class CapacityBelowBooked(Conflict):
+    def __init__(self, capacity: int, booked: int) -> None:
+        super().__init__(
+            f"totalCapacity {capacity} is below the {booked} seats already booked.",
+            errors=[field_error("totalCapacity", f"must be at least bookedSeats ({booked})")],
+        )
+
+
+class EventHasBookings(Conflict):
+    def __init__(self, event_id: int, booked: int) -> None:
+        super().__init__(
+            f"Event {event_id} has {booked} booked seats; release them before deleting it.",
+            extra={"bookedSeats": booked},
+        )
+
+
+class EventInThePast(RuleBroken):
+    def __init__(self) -> None:
+        super().__init__(
+            "eventDate must be in the future.", errors=[field_error("eventDate", "must be in the future")]
+        )
+
+
+def safety_margin(capacity: int) -> int:
+    """ceil(5 % of capacity), in integers so it never suffers a float rounding (DB1)."""
+    return (capacity * SAFETY_MARGIN_PERCENT + 99) // 100
+
+
+def bookable_seats(capacity: int, booked: int) -> int:
+    """Seats still for sale: capacity - booked - margin, never negative (DB1).
+
+    Every answer's `availableSeats` is this number."""
+    return max(0, capacity - booked - safety_margin(capacity))
+
+
+def parse_seats(value: Any) -> int:
+    """The `seats` of a book/release body: a positive integer, else InvalidSeats (400).
+
+    The body is accepted loosely and checked here, so each bad shape gets the course's 400
+    rather than the fleet's generic 422 (REST1)."""
+    if isinstance(value, bool) or value is None:
+        raise InvalidSeats("is required and must be a positive integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise InvalidSeats("must be a whole number")
+        value = int(value)
+    if not isinstance(value, int):
+        raise InvalidSeats("must be a positive integer")
+    if value <= 0:
+        raise InvalidSeats("must be greater than 0")
+    if value > MAX_SEATS_PER_REQUEST:
+        raise InvalidSeats(f"must be at most {MAX_SEATS_PER_REQUEST}")
+    return value
+
+
+def book(capacity: int, booked: int, seats: int) -> int:
+    """bookedSeats after booking `seats` (DB1): seats > 0 and the margin stays free."""
+    if seats <= 0:
+        raise InvalidSeats("must be greater than 0")
+    bookable = bookable_seats(capacity, booked)
+    if seats > bookable:
+        raise SeatsUnavailable(seats, bookable)
+    return booked + seats
+
+
+def release(booked: int, seats: int) -> int:
+    """bookedSeats after releasing `seats`: never below zero, never more than were booked."""
+    if seats <= 0:
+        raise InvalidSeats("must be greater than 0")
+    if seats > booked:
+        raise SeatsNotBooked(seats, booked)
+    return booked - seats
+
+
+def check_new_event_date(event_date: datetime, now: datetime) -> None:
+    """A created (or moved) event must lie in the future; booking and release never check it,
+    so a saga can still compensate after the date."""
+    if event_date <= now:
+        raise EventInThePast()
+
+
+def check_capacity(capacity: int, booked: int) -> None:
+    if capacity < booked:
+        raise CapacityBelowBooked(capacity, booked)
+
+
+def check_deletable(event_id: int, booked: int) -> None:
+    if booked > 0:
+        raise EventHasBookings(event_id, booked)

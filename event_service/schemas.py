@@ -1,0 +1,93 @@
+"""Wire shapes of the event service: what clients may send, and what every answer carries."""
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from event_service import domain
+from shared.schemas import ApiInput, ApiModel, Money, UtcDateTime
+
+MAX_CAPACITY = 1_000_000
+MAX_VERSION = 2**31 - 1  # the version column is a PostgreSQL integer
+# ticket_price is NUMERIC(12,2): a larger price would fail in the database, so refuse it here.
+MAX_PRICE = Decimal("9999999999.99")
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Location = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=5000)]
+Category = Annotated[str, StringConstraints(max_length=100)]
+Capacity = Annotated[int, Field(strict=True, ge=1, le=MAX_CAPACITY)]
+Price = Annotated[Money, Field(ge=0, le=MAX_PRICE)]
+
+
+class EventIn(ApiInput):
+    """A new event. id, version and bookedSeats are the server's: sending them is a 422."""
+
+    name: Name
+    description: Description | None = None
+    event_date: UtcDateTime
+    location: Location
+    category: Category | None = None
+    total_capacity: Capacity
+    ticket_price: Price
+
+
+class EventChange(ApiInput):
+    """PUT body: the fields to change, and optionally the version the client read (else If-Match)."""
+
+    name: Name | None = None
+    description: Description | None = None
+    event_date: UtcDateTime | None = None
+    location: Location | None = None
+    category: Category | None = None
+    total_capacity: Capacity | None = None
+    ticket_price: Price | None = None
+    version: Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)] | None = None
+
+
+class EventOut(ApiModel):
+    id: int
+    name: str
+    description: str | None
+    event_date: UtcDateTime
+    location: str
+    category: str | None
+    total_capacity: int
+    booked_seats: int
+    available_seats: int
+    ticket_price: Money
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    version: int
+
+
+class SeatsAnswer(ApiModel):
+    """REST1's answer to a book or release."""
+
+    success: bool
+    message: str
+    event_id: int
+    seats_booked: int | None = None
+    seats_released: int | None = None
+
+
+def event_view(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """The event as GET answers it (JSON-ready), from a row of the events table; the same dict
+    goes into every message's `data`."""
+    return EventOut(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        event_date=row["event_date"],
+        location=row["location"],
+        category=row["category"],
+        total_capacity=row["total_capacity"],
+        booked_seats=row["booked_seats"],
+        available_seats=domain.bookable_seats(row["total_capacity"], row["booked_seats"]),
+        ticket_price=row["ticket_price"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+    ).model_dump(mode="json", by_alias=True)

@@ -1,0 +1,340 @@
+"""The events table in PostgreSQL: reads, conditional writes under optimistic locking (DB2),
+idempotent seat changes, and the outbox row of every change, all in one transaction each."""
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from psycopg import errors as pg_errors
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from event_service import domain, messaging
+from event_service.schemas import SeatsAnswer, event_view
+from shared.errors import Conflict, NotFound
+from shared.idempotency import find_answer_sql, save_answer_sql
+from shared.messaging.outbox import add_to_outbox
+from shared.metrics import Metrics
+
+events = sa.Table(
+    "events",
+    sa.MetaData(),
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("name", sa.String(200)),
+    sa.Column("description", sa.Text),
+    sa.Column("event_date", sa.DateTime(timezone=True)),
+    sa.Column("location", sa.String(200)),
+    sa.Column("category", sa.String(100)),
+    sa.Column("total_capacity", sa.Integer),
+    sa.Column("booked_seats", sa.Integer),
+    sa.Column("ticket_price", sa.Numeric(12, 2)),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+    sa.Column("version", sa.Integer),
+)
+
+# DB1's rule in SQL, for filters: the same integer formula as domain.bookable_seats.
+AVAILABLE_SEATS = sa.func.greatest(
+    events.c.total_capacity
+    - events.c.booked_seats
+    - (events.c.total_capacity * domain.SAFETY_MARGIN_PERCENT + 99) / 100,
+    0,
+)
+
+SCOPE_CREATE = "events.create"
+SCOPE_BOOK = "events.book"
+SCOPE_RELEASE = "events.release"
+
+
+class EventNotFound(NotFound):
+    def __init__(self, event_id: int) -> None:
+        super().__init__(f"Event {event_id} not found.", extra={"success": False})
+
+
+class StaleVersion(Conflict):
+    def __init__(self, event_id: int, expected: int, current: int) -> None:
+        super().__init__(
+            f"Event {event_id} is at version {current}, not {expected}: read it again and retry.",
+            extra={"currentVersion": current},
+        )
+
+
+class EventBusy(Conflict):
+    """Optimistic locking lost every attempt (DB2): many writers on one event; retry later."""
+
+    def __init__(self, event_id: int) -> None:
+        super().__init__(
+            f"Event {event_id} is busy; retry the request.", extra={"success": False, "retryable": True}
+        )
+
+
+class SeatLimitBroken(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "The database refused the change: booked seats must stay between 0 and the capacity.",
+            extra={"success": False},
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An answer to send, and whether it replays a stored one (nothing changed then)."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    location: str | None = None
+    category: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    available_at: datetime | None = None  # only events still bookable and after this instant
+
+
+class _VersionMoved(Exception):
+    """Another writer changed the row between our read and our conditional update."""
+
+
+class EventStore:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        max_attempts: int = 10,
+        backoff_seconds: float = 0.005,
+        max_backoff_seconds: float = 0.2,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.engine = engine
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self._conflicts = (
+            metrics.counter(
+                "event_version_conflicts_total", "Optimistic-lock conflicts (DB2)", ("operation",)
+            )
+            if metrics
+            else None
+        )
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def get(self, event_id: int) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            return event_view(await _row(conn, event_id))
+
+    async def list(self, where: EventFilter, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if where.location:
+            conditions.append(events.c.location.icontains(where.location, autoescape=True))
+        if where.category:
+            conditions.append(sa.func.lower(events.c.category) == where.category.lower())
+        if where.date_from is not None:
+            conditions.append(events.c.event_date >= where.date_from)
+        if where.date_to is not None:
+            conditions.append(events.c.event_date <= where.date_to)
+        if where.available_at is not None:
+            conditions.append(AVAILABLE_SEATS > 0)
+            conditions.append(events.c.event_date > where.available_at)
+        async with self.engine.connect() as conn:
+            total = (
+                await conn.execute(sa.select(sa.func.count()).select_from(events).where(*conditions))
+            ).scalar_one()
+            rows = (
+                await conn.execute(
+                    sa.select(events)
+                    .where(*conditions)
+                    .order_by(events.c.event_date, events.c.id)
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).mappings()
+            return [event_view(row) for row in rows], total
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def create(self, values: Mapping[str, Any], key: str | None, print_: str) -> Outcome:
+        async def work(conn: AsyncConnection) -> Outcome:
+            row = (await conn.execute(events.insert().values(**values).returning(events))).mappings().one()
+            view = event_view(row)
+            await add_to_outbox(conn, messaging.event_message(messaging.EVENT_CREATED, view))
+            return Outcome(201, view)
+
+        return await self._idempotent(SCOPE_CREATE, key, print_, work)
+
+    async def update(
+        self, event_id: int, changes: Mapping[str, Any], expected_version: int | None, now: datetime
+    ) -> dict[str, Any]:
+        # Without an expected version the client accepts any current one, so a race with a
+        # booking is retried rather than answered 409.
+        attempts = 1 if expected_version is not None else self.max_attempts
+        for attempt in range(1, attempts + 1):
+            async with self.engine.begin() as conn:
+                row = await _row(conn, event_id)
+                version = row["version"] if expected_version is None else expected_version
+                if row["version"] != version:
+                    raise StaleVersion(event_id, version, row["version"])
+                domain.check_capacity(
+                    changes.get("total_capacity", row["total_capacity"]), row["booked_seats"]
+                )
+                new_date = changes.get("event_date")
+                if new_date is not None and new_date != row["event_date"]:
+                    domain.check_new_event_date(new_date, now)
+                updated = await _write(conn, event_id, version, {**changes, "updated_at": now})
+                if updated is not None:
+                    view = event_view(updated)
+                    await add_to_outbox(conn, messaging.event_message(messaging.EVENT_UPDATED, view))
+                    return view
+            self._count_conflict("update")
+            if expected_version is not None:
+                current = await self._current_version(event_id)
+                raise StaleVersion(event_id, expected_version, current)
+            await self._pause(attempt)
+        raise EventBusy(event_id)
+
+    async def delete(self, event_id: int) -> None:
+        async with self.engine.begin() as conn:
+            # FOR UPDATE: a booking racing this delete waits, then finds no row (404).
+            row = await _row(conn, event_id, lock=True)
+            domain.check_deletable(event_id, row["booked_seats"])
+            await conn.execute(events.delete().where(events.c.id == event_id))
+            await add_to_outbox(conn, messaging.event_message(messaging.EVENT_DELETED, event_view(row)))
+
+    async def book(self, event_id: int, seats: int, key: str | None, print_: str) -> Outcome:
+        """Book `seats` atomically (DB2): read, apply DB1, write only if the version did not move."""
+
+        def change(row: Mapping[Any, Any]) -> int:
+            return domain.book(row["total_capacity"], row["booked_seats"], seats)
+
+        answer = SeatsAnswer(
+            success=True, message=f"Successfully booked {seats} seats", event_id=event_id, seats_booked=seats
+        )
+        return await self._change_seats(
+            SCOPE_BOOK, messaging.SEATS_BOOKED, event_id, seats, change, answer, key, print_
+        )
+
+    async def release(self, event_id: int, seats: int, key: str | None, print_: str) -> Outcome:
+        """Give back `seats`; with an Idempotency-Key a retried release is applied once."""
+
+        def change(row: Mapping[Any, Any]) -> int:
+            return domain.release(row["booked_seats"], seats)
+
+        answer = SeatsAnswer(
+            success=True,
+            message=f"Successfully released {seats} seats",
+            event_id=event_id,
+            seats_released=seats,
+        )
+        return await self._change_seats(
+            SCOPE_RELEASE, messaging.SEATS_RELEASED, event_id, seats, change, answer, key, print_
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    async def _change_seats(
+        self,
+        scope: str,
+        message_type: str,
+        event_id: int,
+        seats: int,
+        change: Callable[[Mapping[Any, Any]], int],
+        answer: SeatsAnswer,
+        key: str | None,
+        print_: str,
+    ) -> Outcome:
+        async def work(conn: AsyncConnection) -> Outcome:
+            row = await _row(conn, event_id)
+            booked = change(row)
+            updated = await _write(conn, event_id, row["version"], {"booked_seats": booked})
+            if updated is None:
+                raise _VersionMoved
+            view = event_view(updated)
+            await add_to_outbox(conn, messaging.event_message(message_type, view, seats=seats))
+            return Outcome(200, answer.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return await self._idempotent(scope, key, print_, work)
+            except _VersionMoved:
+                self._count_conflict(scope)
+                await self._pause(attempt)
+        raise EventBusy(event_id)
+
+    async def _idempotent(
+        self,
+        scope: str,
+        key: str | None,
+        print_: str,
+        work: Callable[[AsyncConnection], Awaitable[Outcome]],
+    ) -> Outcome:
+        """Run `work` in one transaction that also stores its answer under `key`; a key seen
+        before replays the stored answer (or 422 when the body differs)."""
+        for _ in range(2):
+            try:
+                async with self.engine.begin() as conn:
+                    if key is not None:
+                        found = await find_answer_sql(conn, scope, key, print_)
+                        if found is not None:
+                            return Outcome(found.status_code, found.body, replayed=True)
+                    outcome = await work(conn)
+                    if key is not None:
+                        await save_answer_sql(conn, scope, key, print_, outcome.status, outcome.body)
+                    return outcome
+            except IntegrityError as exc:
+                if isinstance(exc.orig, pg_errors.CheckViolation):
+                    # The CHECK constraint caught what the code above should have: never oversell.
+                    raise SeatLimitBroken() from exc
+                if key is None or not isinstance(exc.orig, pg_errors.UniqueViolation):
+                    raise
+                # A concurrent twin with the same key committed first: ours rolled back
+                # whole; the next pass replays the twin's answer.
+        raise Conflict(f"Idempotency-Key '{key}' is in use by a concurrent request; retry.")
+
+    async def _current_version(self, event_id: int) -> int:
+        async with self.engine.connect() as conn:
+            return int((await _row(conn, event_id))["version"])
+
+    async def _pause(self, attempt: int) -> None:
+        # Full jitter: writers that collided spread out instead of colliding again in step.
+        ceiling = min(self.max_backoff_seconds, self.backoff_seconds * 2**attempt)
+        await asyncio.sleep(random.uniform(0, ceiling))
+
+    def _count_conflict(self, operation: str) -> None:
+        if self._conflicts is not None:
+            self._conflicts.labels(operation).inc()
+
+
+async def _row(conn: AsyncConnection, event_id: int, *, lock: bool = False) -> Mapping[Any, Any]:
+    query = sa.select(events).where(events.c.id == event_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        raise EventNotFound(event_id)
+    return row
+
+
+async def _write(
+    conn: AsyncConnection, event_id: int, version: int, values: Mapping[str, Any]
+) -> Mapping[Any, Any] | None:
+    """UPDATE ... WHERE id = :id AND version = :v (DB2); None when the version moved."""
+    values = {"updated_at": sa.func.now(), **values}
+    return (
+        (
+            await conn.execute(
+                events.update()
+                .where(events.c.id == event_id, events.c.version == version)
+                .values(**values, version=events.c.version + 1)
+                .returning(events)
+            )
+        )
+        .mappings()
+        .first()
+    )
