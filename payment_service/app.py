@@ -8,7 +8,10 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from payment_service import api
+from payment_service.cache import CacheManager, PaymentCache
+from payment_service.provider import SimulatedProvider
 from payment_service.settings import PaymentSettings
+from payment_service.store import PaymentStore
 from shared import sql
 from shared.messaging.broker import Broker
 from shared.messaging.outbox import SqlOutboxRelay
@@ -31,6 +34,11 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         app.state.redis = redis
         app.state.broker = broker
         app.state.relay = relay
+        app.state.store = PaymentStore(engine, SimulatedProvider(settings.decline_above))
+        app.state.cache = PaymentCache(
+            CacheManager(redis, app.state.metrics, retry_after=settings.cache_retry_after_seconds),
+            settings.cache_ttl_seconds,
+        )
         app.state.readiness["postgres"] = lambda: sql.ping(engine)
 
         async def redis_ping() -> None:

@@ -1,0 +1,37 @@
+"""The simulated payment provider: deterministic outcomes, so a decline can be triggered on
+purpose (tests, demos, the saga's compensation path). No I/O, no randomness."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from payment_service.domain import Status
+
+
+@dataclass(frozen=True)
+class ChargeOutcome:
+    status: Status  # completed or failed
+    failure_reason: str | None = None
+
+    @property
+    def approved(self) -> bool:
+        return self.status is Status.COMPLETED
+
+
+class SimulatedProvider:
+    """Approves every charge up to `decline_above` (inclusive) and declines the rest; a refund
+    of an approved charge always succeeds."""
+
+    def __init__(self, decline_above: Decimal) -> None:
+        self.decline_above = decline_above
+
+    def charge(self, amount: Decimal, currency: str) -> ChargeOutcome:
+        if amount > self.decline_above:
+            return ChargeOutcome(
+                Status.FAILED,
+                f"Declined: amount {amount:.2f} {currency} exceeds the single-charge limit of "
+                f"{self.decline_above:.2f} {currency}",
+            )
+        return ChargeOutcome(Status.COMPLETED)
+
+    def refund(self, amount: Decimal, currency: str) -> bool:
+        return True

@@ -1,0 +1,53 @@
+"""Payment request and answer bodies: camelCase out; camelCase or the original's snake_case in
+(reservation_id, user_id, payment_method)."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
+
+from payment_service.domain import Method, Status
+from shared.schemas import ApiInput, ApiModel, Money, UtcDateTime
+
+
+def _id_as_text(value: object) -> object:
+    # The original's clients send numeric user ids; ids are text here (Mongo ObjectIds too).
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+ExternalId = Annotated[str, BeforeValidator(_id_as_text), Field(min_length=1, max_length=64)]
+UserId = Annotated[str, BeforeValidator(_id_as_text), Field(min_length=1, max_length=128)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, upper case")]
+PositiveMoney = Annotated[Money, Field(gt=Decimal(0))]
+
+
+class PaymentIn(ApiInput):
+    reservation_id: ExternalId
+    user_id: UserId
+    amount: PositiveMoney
+    currency: Currency = "XOF"
+    payment_method: Method
+
+
+class StatusChangeIn(ApiInput):
+    status: Status
+    reason: str | None = Field(default=None, max_length=500)
+    version: int | None = Field(default=None, ge=1, description="the version last read (or If-Match)")
+
+
+class CompensationIn(ApiInput):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class PaymentOut(ApiModel):
+    id: int
+    reservation_id: str
+    user_id: str
+    amount: Money
+    currency: str
+    payment_method: Method
+    status: Status
+    failure_reason: str | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    version: int
