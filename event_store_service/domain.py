@@ -1,0 +1,198 @@
+"""Event-sourcing rules of the Event store: the version rule (ES3), event-type names, and
+the reducers that fold an aggregate's events into its state. Plain code: no I/O, no clock."""
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from shared.errors import Conflict, RuleBroken, field_error
+
+State = dict[str, Any]
+Reducer = Callable[[State, str, Mapping[str, Any]], State]
+
+# Bumped when a reducer changes meaning: snapshots of another schema are ignored (and rebuilt),
+# since a snapshot is only a cache of what the reducers would compute.
+SNAPSHOT_SCHEMA = 1
+
+IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+EVENT_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]{0,127}$")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+class VersionConflict(Conflict):
+    """The caller's expected version is not the aggregate's current version (ES3)."""
+
+    def __init__(self, aggregate_id: str, expected: int, current: int) -> None:
+        super().__init__(
+            f"Aggregate {aggregate_id} is at version {current}, not {expected}: "
+            "re-read its history and retry.",
+            extra={"aggregateId": aggregate_id, "expectedVersion": expected, "currentVersion": current},
+        )
+        self.expected = expected
+        self.current = current
+
+
+class AggregateTypeMismatch(Conflict):
+    """An aggregate keeps the type its first event gave it."""
+
+    def __init__(self, aggregate_id: str, stored: str, given: str) -> None:
+        super().__init__(
+            f"Aggregate {aggregate_id} is a {stored}, not a {given}.",
+            extra={"aggregateId": aggregate_id, "aggregateType": stored},
+        )
+
+
+def next_version(aggregate_id: str, current: int, expected: int | None) -> int:
+    """The version a new event gets: current + 1 (ES3).
+
+    `expected` is the version the caller last saw (0 for a new aggregate). When given, it must
+    be the current version, else the caller decided on stale state: VersionConflict (409).
+    """
+    if expected is not None and expected != current:
+        raise VersionConflict(aggregate_id, expected, current)
+    return current + 1
+
+
+def aggregate_type_key(aggregate_type: str) -> str:
+    """ "Reservation", "reservation" and "RESERVATION" name one aggregate type."""
+    return aggregate_type.strip().upper()
+
+
+def event_type_key(event_type: str) -> str:
+    """One spelling per event type: routing keys ("reservation.created") and upper-case names
+    ("RESERVATION_CREATED") both become "reservation_created"."""
+    return re.sub(r"[.:\-]", "_", event_type.strip()).lower()
+
+
+def event_type_spellings(event_type: str) -> list[str]:
+    """The spellings one event type is stored under: as given, its routing key
+    ("reservation.created") and its upper-case name ("RESERVATION_CREATED")."""
+    key = event_type_key(event_type)
+    return sorted({event_type.strip(), key.upper(), key.replace("_", ".", 1)})
+
+
+def stream_id(aggregate_type: str, aggregate_id: str) -> str:
+    """The event store's aggregate id of a domain message: RESERVATION-<id>, SAGA-<id>..."""
+    return f"{aggregate_type_key(aggregate_type)}-{aggregate_id}"
+
+
+def check_event_data(value: Any, path: str = "eventData") -> None:
+    """Refuse what a BSON document cannot hold (keys starting with '$', integers beyond 64
+    bits), so a bad payload is a 422, never a 500 from the driver."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str) or key.startswith("$") or "\x00" in key:
+                raise RuleBroken(
+                    "Invalid key in event data.",
+                    errors=[field_error(f"{path}.{key}", "keys may not start with '$'")],
+                )
+            check_event_data(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_event_data(item, f"{path}[{index}]")
+    elif isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+        raise RuleBroken(
+            "Integer out of range in event data.",
+            errors=[field_error(path, "integers must fit in 64 bits")],
+        )
+
+
+# --- reducers ------------------------------------------------------------------------------
+
+
+def merge(state: State, data: Mapping[str, Any]) -> State:
+    """The generic fold: eventData shallow-merged into the state (later events win)."""
+    return {**state, **data}
+
+
+def _with_status(status: str) -> Reducer:
+    def reduce(state: State, _: str, data: Mapping[str, Any]) -> State:
+        return {**merge(state, data), "status": status}
+
+    return reduce
+
+
+def _reservation(state: State, action: str, data: Mapping[str, Any]) -> State:
+    if action == "created":
+        return {**data, "status": "pending"}
+    if action in ("confirmed", "cancelled", "refunded"):
+        return _with_status(action)(state, action, data)
+    return merge(state, data)
+
+
+def _event(state: State, action: str, data: Mapping[str, Any]) -> State:
+    if action == "created":
+        return {**data, "deleted": False}
+    if action in ("seats_booked", "seats_released"):
+        fields = {k: v for k, v in data.items() if k != "seats"}
+        if "bookedSeats" in fields:  # the message carries the event as it now is: the truth
+            return merge(state, fields)
+        seats = int(data.get("seats", 0))
+        delta = seats if action == "seats_booked" else -seats
+        booked = int(state.get("bookedSeats", 0)) + delta
+        new = {**merge(state, fields), "bookedSeats": booked}
+        if "totalCapacity" in state:
+            new["availableSeats"] = int(state["totalCapacity"]) - booked
+        return new
+    if action == "deleted":
+        return {**merge(state, data), "deleted": True}
+    return merge(state, data)
+
+
+def _payment(state: State, action: str, data: Mapping[str, Any]) -> State:
+    if action in ("completed", "failed", "refunded"):
+        return _with_status(action)(state, action, data)
+    return merge(state, data)
+
+
+SAGA_STATUS = {"booking_confirmed": "COMPLETED", "booking_compensated": "COMPENSATED"}
+
+
+def _saga(state: State, key: str, data: Mapping[str, Any]) -> State:
+    if key in SAGA_STATUS:
+        new = merge(state, data)
+        new["status"] = data.get("status") or SAGA_STATUS[key]
+        return new
+    if key.startswith("saga_"):
+        # Step events (SAGA_STARTED, SAGA_STEP_COMPLETED, ...) add to the step log.
+        new = merge(state, {k: v for k, v in data.items() if k != "steps"})
+        new["steps"] = [*state.get("steps", []), {"event": key.upper(), **data}]
+        return new
+    return merge(state, data)
+
+
+def _by_action(prefix: str, reduce: Reducer) -> Reducer:
+    def by_action(state: State, key: str, data: Mapping[str, Any]) -> State:
+        if key.startswith(prefix + "_"):
+            return reduce(state, key[len(prefix) + 1 :], data)
+        return merge(state, data)
+
+    return by_action
+
+
+REDUCERS: dict[str, Reducer] = {
+    "RESERVATION": _by_action("reservation", _reservation),
+    "EVENT": _by_action("event", _event),
+    "PAYMENT": _by_action("payment", _payment),
+    "SAGA": _saga,
+}
+
+
+def apply_event(aggregate_type: str, state: State, event_type: str, data: Mapping[str, Any]) -> State:
+    """The state after one event; picks the reducer by aggregate type and event type, and
+    shallow-merges eventData for any type it does not know. Never mutates `state`."""
+    reduce = REDUCERS.get(aggregate_type_key(aggregate_type))
+    if reduce is None:
+        return merge(state, data)
+    return reduce(state, event_type_key(event_type), data)
+
+
+def fold_events(aggregate_type: str, state: State, events: Iterable[Mapping[str, Any]]) -> State:
+    """Fold stored events (dicts with eventType and eventData), oldest first, into `state`."""
+    for event in events:
+        state = apply_event(aggregate_type, state, str(event["eventType"]), event.get("eventData") or {})
+    return state
+
+
+def snapshot_due(version: int, every: int) -> bool:
+    return every > 0 and version > 0 and version % every == 0

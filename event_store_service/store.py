@@ -1,0 +1,312 @@
+"""Events and snapshots in MongoDB: appends with a gapless version per aggregate, history,
+queries by type and time, replay from the newest snapshot."""
+
+import asyncio
+import logging
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from event_store_service.domain import (
+    SNAPSHOT_SCHEMA,
+    AggregateTypeMismatch,
+    VersionConflict,
+    aggregate_type_key,
+    apply_event,
+    check_event_data,
+    event_type_spellings,
+    next_version,
+    snapshot_due,
+)
+from shared.errors import NotFound, Unavailable
+
+log = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+
+@dataclass
+class NewEvent:
+    aggregate_id: str
+    aggregate_type: str
+    event_type: str
+    event_data: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    expected_version: int | None = None
+    event_id: str | None = None
+    occurred_at: datetime | None = None
+
+
+@dataclass
+class Replay:
+    aggregate_id: str
+    aggregate_type: str
+    version: int
+    latest_version: int
+    events_applied: int
+    state: dict[str, Any]
+    from_snapshot: int | None
+
+
+@dataclass
+class EventFilter:
+    aggregate_id: str | None = None
+    aggregate_type: str | None = None
+    event_type: str | None = None
+    from_date: datetime | None = None
+    to_date: datetime | None = None
+
+
+def _millis(moment: datetime) -> datetime:
+    # BSON dates keep milliseconds: trim first so the answer to an append equals later reads.
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _time_range(from_date: datetime | None, to_date: datetime | None) -> dict[str, Any]:
+    bounds: dict[str, Any] = {}
+    if from_date is not None:
+        bounds["$gte"] = from_date
+    if to_date is not None:
+        bounds["$lte"] = to_date
+    return {"occurredAt": bounds} if bounds else {}
+
+
+class EventStore:
+    def __init__(
+        self, database: AsyncDatabase[Doc], *, snapshot_every: int = 100, append_attempts: int = 100
+    ) -> None:
+        self._events = database["events"]
+        self._snapshots = database["snapshots"]
+        self.snapshot_every = snapshot_every
+        self._attempts = append_attempts
+
+    async def ensure_indexes(self) -> None:
+        # The unique (aggregateId, version) index is what makes racing appends safe: two
+        # writers aiming at the same version cannot both succeed, whatever they read before.
+        await self._events.create_index(
+            [("aggregateId", ASCENDING), ("version", ASCENDING)], unique=True, name="aggregate_version"
+        )
+        await self._events.create_index("eventId", unique=True, name="event_id")
+        await self._events.create_index(
+            [("eventType", ASCENDING), ("occurredAt", DESCENDING)], name="type_time"
+        )
+        await self._events.create_index(
+            [("aggregateType", ASCENDING), ("occurredAt", DESCENDING)], name="aggregate_type_time"
+        )
+        await self._snapshots.create_index(
+            [("aggregateId", ASCENDING), ("version", ASCENDING)], unique=True, name="aggregate_version"
+        )
+
+    # --- writes ---------------------------------------------------------------------------
+
+    async def append(self, new: NewEvent) -> tuple[Doc, bool]:
+        """Store the event at the aggregate's next version; (event, False) when its eventId was
+        already stored (the earlier event is returned, nothing is appended)."""
+        check_event_data(new.event_data, "eventData")
+        check_event_data(new.metadata, "metadata")
+        if new.event_id is not None:
+            existing = await self.event(new.event_id)
+            if existing is not None:
+                return existing, False
+        event_id = new.event_id or str(uuid.uuid4())
+        aggregate_type = aggregate_type_key(new.aggregate_type)
+        recorded_at = _millis(datetime.now(UTC))
+        occurred_at = _millis(new.occurred_at) if new.occurred_at else recorded_at
+        for attempt in range(self._attempts):
+            current, stored_type = await self._head(new.aggregate_id)
+            if stored_type is not None and stored_type != aggregate_type:
+                raise AggregateTypeMismatch(new.aggregate_id, stored_type, aggregate_type)
+            version = next_version(new.aggregate_id, current, new.expected_version)
+            doc: Doc = {
+                "eventId": event_id,
+                "aggregateId": new.aggregate_id,
+                "aggregateType": aggregate_type,
+                "eventType": new.event_type,
+                "eventData": new.event_data,
+                "metadata": new.metadata,
+                "version": version,
+                "occurredAt": occurred_at,
+                "recordedAt": recorded_at,
+            }
+            try:
+                await self._events.insert_one(doc)
+            except DuplicateKeyError:
+                existing = await self.event(event_id)
+                if existing is not None:  # a racing delivery of the same event won
+                    return existing, False
+                if new.expected_version is not None:
+                    latest, _ = await self._head(new.aggregate_id)
+                    raise VersionConflict(new.aggregate_id, new.expected_version, latest) from None
+                # Someone took this version first: read the head again and aim at the next one.
+                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
+                continue
+            doc.pop("_id", None)
+            await self._snapshot_after_append(new.aggregate_id, version)
+            return doc, True
+        raise Unavailable(
+            f"Aggregate {new.aggregate_id} is under too much contention; retry the append.",
+        )
+
+    async def _snapshot_after_append(self, aggregate_id: str, version: int) -> None:
+        if not snapshot_due(version, self.snapshot_every):
+            return
+        try:
+            await self.reconstruct(aggregate_id, version)
+        except Exception:
+            # A snapshot is only a cache: the append stands, replay just starts further back.
+            log.exception("could not snapshot %s at version %d", aggregate_id, version)
+
+    async def _save_snapshot(self, aggregate_id: str, aggregate_type: str, version: int, state: Doc) -> None:
+        try:
+            await self._snapshots.replace_one(
+                {"aggregateId": aggregate_id, "version": version},
+                {
+                    "aggregateId": aggregate_id,
+                    "aggregateType": aggregate_type,
+                    "version": version,
+                    "schema": SNAPSHOT_SCHEMA,
+                    "state": state,
+                    "createdAt": datetime.now(UTC),
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # a racing replay saved the same state at the same version
+
+    # --- reads ----------------------------------------------------------------------------
+
+    async def _head(self, aggregate_id: str) -> tuple[int, str | None]:
+        latest = await self._events.find_one(
+            {"aggregateId": aggregate_id},
+            sort=[("version", DESCENDING)],
+            projection={"version": 1, "aggregateType": 1},
+        )
+        if latest is None:
+            return 0, None
+        return int(latest["version"]), str(latest["aggregateType"])
+
+    async def _known_head(self, aggregate_id: str) -> tuple[int, str]:
+        version, aggregate_type = await self._head(aggregate_id)
+        if aggregate_type is None:
+            raise NotFound(f"Aggregate {aggregate_id} has no events.")
+        return version, aggregate_type
+
+    async def event(self, event_id: str) -> Doc | None:
+        return await self._events.find_one({"eventId": event_id}, projection={"_id": 0})
+
+    async def history(self, aggregate_id: str, from_version: int, limit: int) -> tuple[str, int, list[Doc]]:
+        """ES1: (aggregateType, currentVersion, events with version > from_version, ascending)."""
+        current, aggregate_type = await self._known_head(aggregate_id)
+        cursor = (
+            self._events.find(
+                {"aggregateId": aggregate_id, "version": {"$gt": from_version}}, projection={"_id": 0}
+            )
+            .sort("version", ASCENDING)
+            .limit(limit)
+        )
+        return aggregate_type, current, await cursor.to_list()
+
+    async def by_type(
+        self, event_type: str, from_date: datetime | None, to_date: datetime | None, limit: int
+    ) -> list[Doc]:
+        """ES2: events of one type (any spelling) in [from_date, to_date], newest first."""
+        query = {"eventType": {"$in": event_type_spellings(event_type)}, **_time_range(from_date, to_date)}
+        cursor = (
+            self._events.find(query, projection={"_id": 0})
+            .sort([("occurredAt", DESCENDING), ("recordedAt", DESCENDING), ("version", DESCENDING)])
+            .limit(limit)
+        )
+        return await cursor.to_list()
+
+    async def search(self, filters: EventFilter, offset: int, size: int) -> tuple[list[Doc], int]:
+        query: Doc = _time_range(filters.from_date, filters.to_date)
+        if filters.aggregate_id is not None:
+            query["aggregateId"] = filters.aggregate_id
+        if filters.aggregate_type is not None:
+            query["aggregateType"] = aggregate_type_key(filters.aggregate_type)
+        if filters.event_type is not None:
+            query["eventType"] = {"$in": event_type_spellings(filters.event_type)}
+        cursor = (
+            self._events.find(query, projection={"_id": 0})
+            .sort([("occurredAt", DESCENDING), ("recordedAt", DESCENDING), ("version", DESCENDING)])
+            .skip(offset)
+            .limit(size)
+        )
+        items, total = await asyncio.gather(cursor.to_list(), self._events.count_documents(query))
+        return items, total
+
+    async def reconstruct(self, aggregate_id: str, to_version: int) -> Replay:
+        """The state folded up to `to_version` (or the latest version when beyond it), from the
+        newest snapshot at or below it; saves the last snapshot the replay went through."""
+        latest, aggregate_type = await self._known_head(aggregate_id)
+        target = min(to_version, latest)
+        snapshot = None
+        if self.snapshot_every > 0:
+            snapshot = await self._snapshots.find_one(
+                {"aggregateId": aggregate_id, "version": {"$lte": target}, "schema": SNAPSHOT_SCHEMA},
+                sort=[("version", DESCENDING)],
+            )
+        state: Doc = dict(snapshot["state"]) if snapshot else {}
+        base = int(snapshot["version"]) if snapshot else 0
+        reached, applied = base, 0
+        to_save: tuple[int, Doc] | None = None
+        cursor = self._events.find(
+            {"aggregateId": aggregate_id, "version": {"$gt": base, "$lte": target}},
+            projection={"_id": 0, "eventType": 1, "eventData": 1, "version": 1},
+        ).sort("version", ASCENDING)
+        async for event in cursor:
+            state = apply_event(aggregate_type, state, str(event["eventType"]), event.get("eventData") or {})
+            reached, applied = int(event["version"]), applied + 1
+            if snapshot_due(reached, self.snapshot_every):
+                to_save = (reached, state)
+        if to_save is not None:
+            await self._save_snapshot(aggregate_id, aggregate_type, *to_save)
+        return Replay(
+            aggregate_id=aggregate_id,
+            aggregate_type=aggregate_type,
+            version=reached,
+            latest_version=latest,
+            events_applied=applied,
+            state=state,
+            from_snapshot=base if snapshot else None,
+        )
+
+    async def metrics(self) -> Doc:
+        async def counts(key: str) -> dict[str, int]:
+            cursor = await self._events.aggregate([{"$group": {"_id": f"${key}", "n": {"$sum": 1}}}])
+            return {str(row["_id"]): int(row["n"]) async for row in cursor}
+
+        async def aggregates() -> int:
+            cursor = await self._events.aggregate([{"$group": {"_id": "$aggregateId"}}, {"$count": "n"}])
+            rows = await cursor.to_list()
+            return int(rows[0]["n"]) if rows else 0
+
+        async def last_event_at() -> datetime | None:
+            last = await self._events.find_one(
+                {}, sort=[("recordedAt", DESCENDING)], projection={"recordedAt": 1}
+            )
+            return last["recordedAt"] if last else None
+
+        total, by_type, by_aggregate_type, n_aggregates, snapshots, last = await asyncio.gather(
+            self._events.count_documents({}),
+            counts("eventType"),
+            counts("aggregateType"),
+            aggregates(),
+            self._snapshots.count_documents({}),
+            last_event_at(),
+        )
+        return {
+            "total_events": total,
+            "events_by_type": by_type,
+            "events_by_aggregate_type": by_aggregate_type,
+            "aggregates": n_aggregates,
+            "snapshots": snapshots,
+            "last_event_at": last,
+        }
