@@ -1,0 +1,256 @@
+"""docker-compose.yml and the Dockerfile, checked by reading (no Docker engine here): every
+container of DESIGN §1 with its image, ports, health check and volume; services built from one
+image, wired to their own engines by compose service names; every ${VAR} in .env.example."""
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+
+ENGINES = {
+    # name: (image prefix, published host port -> container port, health command word)
+    "postgres-events": ("postgres:16", {5432: 5432}, "pg_isready"),
+    "postgres-payments": ("postgres:16", {5433: 5432}, "pg_isready"),
+    "postgres-sagas": ("postgres:16", {5434: 5432}, "pg_isready"),
+    "mongo-reservations": ("mongo:7", {27017: 27017}, "db.adminCommand('ping')"),
+    "mongo-event-store": ("mongo:7", {27018: 27017}, "db.adminCommand('ping')"),
+    "mongo-notifications": ("mongo:7", {27019: 27017}, "db.adminCommand('ping')"),
+    "redis-cache": ("redis:7", {6379: 6379}, "redis-cli"),
+    "opensearch": ("opensearchproject/opensearch:2.19.", {9200: 9200}, "_cluster/health"),
+    "rabbitmq": ("rabbitmq:3-management", {5672: 5672, 15672: 15672}, "rabbitmq-diagnostics"),
+}
+
+APPS = {
+    # compose name: (package, port, env prefix, engines it needs healthy, URL env -> target)
+    "event-service": (
+        "event_service",
+        8080,
+        "EVENT_",
+        {"postgres-events", "rabbitmq"},
+        {"EVENT_DATABASE_URL": "postgres-events"},
+    ),
+    "reservation-service": (
+        "reservation_service",
+        3000,
+        "RESERVATION_",
+        {"mongo-reservations", "rabbitmq"},
+        {"RESERVATION_MONGO_URL": "mongo-reservations", "RESERVATION_EVENT_SERVICE_URL": "event-service"},
+    ),
+    "payment-service": (
+        "payment_service",
+        5000,
+        "PAYMENT_",
+        {"postgres-payments", "redis-cache", "rabbitmq"},
+        {"PAYMENT_DATABASE_URL": "postgres-payments", "PAYMENT_REDIS_URL": "redis-cache"},
+    ),
+    "analytics-service": (
+        "analytics_service",
+        8081,
+        "ANALYTICS_",
+        {"opensearch", "rabbitmq"},
+        {"ANALYTICS_OPENSEARCH_URL": "opensearch", "ANALYTICS_EVENT_SERVICE_URL": "event-service"},
+    ),
+    "event-store-service": (
+        "event_store_service",
+        3001,
+        "EVENT_STORE_",
+        {"mongo-event-store", "rabbitmq"},
+        {"EVENT_STORE_MONGO_URL": "mongo-event-store"},
+    ),
+    "saga-orchestrator": (
+        "saga_orchestrator",
+        3002,
+        "SAGA_",
+        {"postgres-sagas", "rabbitmq"},
+        {
+            "SAGA_DATABASE_URL": "postgres-sagas",
+            "SAGA_EVENT_SERVICE_URL": "event-service",
+            "SAGA_RESERVATION_SERVICE_URL": "reservation-service",
+            "SAGA_PAYMENT_SERVICE_URL": "payment-service",
+        },
+    ),
+    "notification-service": (
+        "notification_service",
+        5001,
+        "NOTIFICATION_",
+        {"mongo-notifications", "rabbitmq"},
+        {"NOTIFICATION_MONGO_URL": "mongo-notifications"},
+    ),
+}
+
+VAR = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+
+
+def _published(service: dict[str, Any]) -> dict[int, int]:
+    """'127.0.0.1:5433:5432' or '8080:8080' -> {host port: container port}."""
+    ports = {}
+    for entry in service.get("ports", []):
+        *_, host, container = str(entry).split(":")
+        ports[int(host)] = int(container)
+    return ports
+
+
+def _health_text(service: dict[str, Any]) -> str:
+    test = service["healthcheck"]["test"]
+    return " ".join(test) if isinstance(test, list) else str(test)
+
+
+def _container_port(name: str) -> int:
+    if name in APPS:
+        return APPS[name][1]
+    return next(iter(ENGINES[name][1].values()))
+
+
+def _dotenv(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def test_every_container_of_the_design_exists_and_nothing_else():
+    assert set(SERVICES) == set(ENGINES) | set(APPS)
+
+
+@pytest.mark.parametrize("name", sorted(ENGINES))
+def test_engine_has_its_image_ports_volume_and_health_check(name):
+    image, ports, probe = ENGINES[name]
+    service = SERVICES[name]
+    assert service["image"].startswith(image)
+    assert _published(service) == ports
+    assert probe in _health_text(service)
+    assert service["healthcheck"].get("start_period")
+    assert service["restart"] == "unless-stopped"
+    volumes = [str(v).split(":")[0] for v in service.get("volumes", [])]
+    assert volumes and all(v in COMPOSE["volumes"] for v in volumes), "named volumes only"
+
+
+def test_each_postgres_gets_its_database_user_and_password_from_the_env_file():
+    for name in ("postgres-events", "postgres-payments", "postgres-sagas"):
+        env = SERVICES[name]["environment"]
+        for key in ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"):
+            assert VAR.search(str(env[key])), f"{name}.{key} should come from .env"
+        assert ":?" in env["POSTGRES_PASSWORD"], "a password has no default"
+
+
+def test_opensearch_runs_one_node_without_security_and_a_small_heap():
+    env = SERVICES["opensearch"]["environment"]
+    assert env["discovery.type"] == "single-node"
+    assert env["DISABLE_SECURITY_PLUGIN"] == "true"
+    assert env["DISABLE_INSTALL_DEMO_CONFIG"] == "true"
+    assert env["OPENSEARCH_JAVA_OPTS"] == "-Xms512m -Xmx512m"
+
+
+def test_rabbitmq_health_check_and_management_port():
+    assert _health_text(SERVICES["rabbitmq"]).endswith("rabbitmq-diagnostics -q ping")
+    assert 15672 in _published(SERVICES["rabbitmq"])
+
+
+def test_the_seven_services_share_one_image_and_one_build():
+    builds = {repr(SERVICES[name]["build"]) for name in APPS}
+    images = {SERVICES[name]["image"] for name in APPS}
+    assert len(builds) == 1 and len(images) == 1
+    assert SERVICES["event-service"]["build"]["context"] == "."
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_service_command_port_health_and_restart(name):
+    package, port, prefix, _, _ = APPS[name]
+    service = SERVICES[name]
+    assert service["command"] == ["python", "-m", package]
+    assert (ROOT / package / "__main__.py").exists()
+    assert _published(service) == {port: port}
+    assert service["restart"] == "unless-stopped"
+    health = _health_text(service)
+    assert "urllib" in health and f"127.0.0.1:{port}/ready" in health
+    assert service["healthcheck"].get("start_period")
+    env = service["environment"]
+    assert env[f"{prefix}HOST"] == "0.0.0.0", "listen on the container's interfaces"
+    assert int(env.get(f"{prefix}PORT", port)) == port
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_service_waits_for_the_healthy_engines_it_needs(name):
+    _, _, _, engines, _ = APPS[name]
+    depends = SERVICES[name]["depends_on"]
+    for engine in engines:
+        assert depends[engine]["condition"] == "service_healthy", f"{name} -> {engine}"
+    for target, spec in depends.items():
+        assert target in SERVICES
+        assert spec["condition"] in ("service_healthy", "service_started")
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_service_urls_point_at_its_own_containers(name):
+    _, _, _, _, urls = APPS[name]
+    env = SERVICES[name]["environment"]
+    for variable, target in urls.items():
+        parts = urlsplit(VAR.sub("x", env[variable]))
+        assert parts.hostname == target, f"{variable} should reach {target}"
+        assert parts.port == _container_port(target), f"{variable}: container port, not the host one"
+    assert urlsplit(VAR.sub("x", env["AMQP_URL"])).hostname == "rabbitmq"
+    # Any other *_URL names an existing compose service too (no 127.0.0.1 left over).
+    for variable, value in env.items():
+        if variable.endswith("_URL"):
+            assert urlsplit(VAR.sub("x", value)).hostname in SERVICES, variable
+
+
+def test_services_read_their_settings_under_these_env_names():
+    """The env names above are the ones the settings classes read (prefix + field name)."""
+    import importlib
+
+    for name, (package, _, prefix, _, urls) in APPS.items():
+        settings_cls = next(
+            v
+            for v in vars(importlib.import_module(f"{package}.settings")).values()
+            if isinstance(v, type) and v.__module__ == f"{package}.settings"
+        )
+        assert settings_cls.model_config["env_prefix"] == prefix, name
+        fields = set(settings_cls.model_fields)
+        assert "host" in fields and "port" in fields
+        for variable in urls:
+            assert variable.removeprefix(prefix).lower() in fields, variable
+
+
+def test_env_example_defines_every_variable_the_compose_file_uses():
+    text = (ROOT / "docker-compose.yml").read_text()
+    used = {m.group(1) for m in VAR.finditer(text)}
+    defined = _dotenv(ROOT / ".env.example")
+    assert used, "the compose file takes its secrets from .env"
+    assert used <= set(defined), sorted(used - set(defined))
+    required = {m.group(1) for m in VAR.finditer(text) if m.group(2) == ":?"}
+    assert {"EVENTS_DB_PASSWORD", "PAYMENTS_DB_PASSWORD", "SAGAS_DB_PASSWORD", "MONGO_PASSWORD"} <= required
+
+
+def test_env_file_with_secrets_is_neither_committed_nor_sent_to_the_build():
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for entry in (".env", ".venv", ".data", ".git"):
+        assert entry in ignored
+
+
+def test_dockerfile_is_multi_stage_slim_and_runs_as_a_user():
+    lines = [
+        line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines() if line.strip()[:1] != "#"
+    ]
+    froms = [line for line in lines if line.upper().startswith("FROM ")]
+    assert len(froms) >= 2, "builder and runtime stages"
+    assert froms[-1].split()[1] == "python:3.11-slim"
+    assert any(line.startswith("COPY --from=") for line in lines)
+    users = [line.split()[1] for line in lines if line.upper().startswith("USER ")]
+    assert users and users[-1] not in ("root", "0"), "the final stage runs unprivileged"
+    assert any("pip install" in line for line in lines)
+    for line in lines:
+        if line.startswith("COPY") and "--from" not in line:
+            for source in line.split()[1:-1]:
+                assert (ROOT / source).exists(), f"Dockerfile copies a missing {source}"
