@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from shared import demo
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -217,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         cmd = sub.add_parser(name, help=text)
         if name != "status":
             cmd.add_argument("services", nargs="*", help="packages (default: all seven)")
+    demo.add_commands(sub)
     args = parser.parse_args(argv)
+    if args.command in ("seed", "demo"):
+        return demo.run_command(args)
     fleet = Fleet()
     if args.command in ("stop", "restart"):
         print("stopping services ...", flush=True)

@@ -1,0 +1,36 @@
+"""The booking story of shared/story.py (the one `fleet demo` tells) against the seven
+services as processes: every step must hold, a happy booking and a declined one."""
+
+import pytest
+
+from shared.story import Story, Urls
+from tests.support import isolated_fleet
+
+
+@pytest.fixture(scope="module")
+def urls():
+    fleet = isolated_fleet()
+    try:
+        fleet.start(quiet=True, wait=120)
+        yield Urls.of(fleet.url)
+    finally:
+        fleet.stop()
+
+
+def tell(story: Story, steps) -> None:
+    try:
+        for name, action in steps:
+            result = story.run_step(name, action)
+            assert result.ok, f"step '{name}' failed: {result.detail}"
+    finally:
+        story.close()
+
+
+def test_a_booking_completes_and_every_read_model_follows(urls):
+    story = Story(urls, deadline_s=45)
+    tell(story, story.happy_steps())
+
+
+def test_a_declined_booking_is_compensated_and_gives_its_seats_back(urls):
+    story = Story(urls, deadline_s=45)
+    tell(story, story.declined_steps())
