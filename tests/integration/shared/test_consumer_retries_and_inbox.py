@@ -1,0 +1,117 @@
+"""Consumers against real RabbitMQ: a handler that keeps failing is retried a bounded number of
+times, then its message is dead-lettered with why; inboxes apply a message once."""
+
+import json
+
+import aio_pika
+import sqlalchemy as sa
+
+from shared import sql
+from shared.messaging.broker import Consumer
+from shared.messaging.envelope import Envelope, new_envelope
+from shared.messaging.inbox import first_delivery_mongo, first_delivery_sql
+from shared.mongo import make_client
+from tests.integration.shared.helpers import broker_settings, connected_broker, eventually
+from tests.support import AMQP_URL, MONGO_URL, create_pg_database, unique
+
+
+async def test_a_message_that_always_fails_lands_in_the_dead_letter_queue_after_the_retries():
+    settings = broker_settings(consumer_max_retries=2, consumer_retry_delay_ms=100)
+    seen: list[str] = []
+
+    async def always_fails(envelope: Envelope) -> None:
+        seen.append(envelope.message_id)
+        raise ValueError("cannot apply this one")
+
+    consumer = Consumer("dlq-probe", ["probe.#"], always_fails, workers=1)
+    async with connected_broker(settings, consumer) as broker:
+        message = new_envelope("probe.poison", "PROBE", 7, {"n": 7})
+        await broker.publish(message)
+        dlq = f"{broker.queue_name(consumer)}.dlq"
+
+        connection = await aio_pika.connect(AMQP_URL)
+        try:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(dlq, passive=True)
+
+            async def dead_lettered() -> aio_pika.abc.AbstractIncomingMessage | None:
+                return await queue.get(no_ack=True, fail=False)
+
+            buried = await eventually(dead_lettered)
+        finally:
+            await connection.close()
+
+    # First delivery + consumer_max_retries retries, then the dead-letter queue.
+    assert seen == [message.message_id] * 3
+    assert json.loads(buried.body)["messageId"] == message.message_id
+    assert buried.headers["x-attempt"] == 3
+    assert buried.headers["x-last-error"] == "ValueError: cannot apply this one"
+
+
+async def test_a_handler_that_fails_once_succeeds_on_its_retry_and_nothing_is_dead_lettered():
+    settings = broker_settings(consumer_max_retries=2, consumer_retry_delay_ms=100)
+    attempts: list[str] = []
+    applied: list[str] = []
+
+    async def flaky(envelope: Envelope) -> None:
+        attempts.append(envelope.message_id)
+        if len(attempts) == 1:
+            raise ConnectionError("database hiccup")
+        applied.append(envelope.message_id)
+
+    consumer = Consumer("retry-probe", ["probe.#"], flaky, workers=1)
+    async with connected_broker(settings, consumer) as broker:
+        message = new_envelope("probe.flaky", "PROBE", 8, {})
+        await broker.publish(message)
+
+        async def done() -> bool:
+            return applied == [message.message_id]
+
+        await eventually(done)
+        connection = await aio_pika.connect(AMQP_URL)
+        try:
+            channel = await connection.channel()
+            dlq = await channel.declare_queue(f"{broker.queue_name(consumer)}.dlq", passive=True)
+            assert dlq.declaration_result.message_count == 0
+        finally:
+            await connection.close()
+    assert attempts == [message.message_id] * 2
+
+
+async def test_sql_inbox_accepts_a_message_id_once():
+    engine = sql.make_engine(create_pg_database("events"), pool_size=2)
+    async with engine.begin() as conn:
+        await conn.run_sync(sql.metadata.create_all)
+    try:
+        async with engine.begin() as conn:
+            assert await first_delivery_sql(conn, "m-1", "probe") is True
+        async with engine.begin() as conn:
+            assert await first_delivery_sql(conn, "m-1", "probe") is False
+            assert await first_delivery_sql(conn, "m-2", "probe") is True
+        # A handler whose transaction rolls back has not applied the message: it may come again.
+        try:
+            async with engine.begin() as conn:
+                assert await first_delivery_sql(conn, "m-3", "probe") is True
+                raise RuntimeError("handler failed")
+        except RuntimeError:
+            pass
+        async with engine.begin() as conn:
+            assert await first_delivery_sql(conn, "m-3", "probe") is True
+            count = (await conn.execute(sa.select(sa.func.count()).select_from(sql.inbox))).scalar_one()
+        assert count == 3
+    finally:
+        await engine.dispose()
+
+
+async def test_mongo_inbox_accepts_a_message_id_once():
+    client = make_client(MONGO_URL)
+    database = client[unique("shared_inbox")]
+    try:
+        inbox = database["inbox"]
+        assert await first_delivery_mongo(inbox, "m-1", "probe") is True
+        assert await first_delivery_mongo(inbox, "m-1", "probe") is False
+        assert await first_delivery_mongo(inbox, "m-2", "probe") is True
+        assert await inbox.count_documents({}) == 2
+    finally:
+        await client.drop_database(database.name)
+        await client.close()

@@ -1,0 +1,105 @@
+"""Transactional outbox against real PostgreSQL, MongoDB-wire and RabbitMQ: a committed
+message is published and marked; a rolled-back one never exists, so it is never published."""
+
+import pytest
+import sqlalchemy as sa
+
+from shared import sql
+from shared.messaging.broker import Consumer
+from shared.messaging.envelope import new_envelope
+from shared.messaging.outbox import MongoOutboxRelay, SqlOutboxRelay, add_to_outbox
+from shared.mongo import make_client
+from tests.integration.shared.helpers import Inbox, broker_settings, connected_broker, eventually
+from tests.support import MONGO_URL, create_pg_database, unique
+
+
+class Boom(Exception):
+    pass
+
+
+async def test_sql_outbox_publishes_committed_messages_only_and_marks_them_published():
+    engine = sql.make_engine(create_pg_database("events"), pool_size=2)
+    async with engine.begin() as conn:
+        await conn.run_sync(sql.metadata.create_all)
+    inbox = Inbox()
+    settings = broker_settings()
+    async with connected_broker(settings, Consumer("outbox-probe", ["probe.#"], inbox)) as broker:
+        relay = SqlOutboxRelay(engine, broker, interval=0.2)
+        relay.start()
+        try:
+            rolled_back = new_envelope("probe.discarded", "PROBE", 1, {"n": 1})
+            with pytest.raises(Boom):
+                async with engine.begin() as conn:
+                    await add_to_outbox(conn, rolled_back)
+                    raise Boom  # the change failed: its message goes with it
+            committed = new_envelope("probe.created", "PROBE", 2, {"n": 2})
+            async with engine.begin() as conn:
+                await add_to_outbox(conn, committed)
+            relay.wake()
+
+            async def delivered() -> bool:
+                return committed.message_id in inbox.ids()
+
+            await eventually(delivered)
+
+            async def marked() -> list[sa.Row]:
+                async with engine.connect() as conn:
+                    return list(
+                        (
+                            await conn.execute(sa.select(sql.outbox.c.message_id, sql.outbox.c.published_at))
+                        ).all()
+                    )
+
+            rows = await eventually(
+                lambda: _all_published(marked)  # the mark commits just after the publish
+            )
+        finally:
+            await relay.stop()
+    assert [r.message_id for r in rows] == [committed.message_id]
+    assert rolled_back.message_id not in inbox.ids()
+    got = next(e for e in inbox.received if e.message_id == committed.message_id)
+    assert got.type == "probe.created" and got.aggregate_id == "2" and got.data == {"n": 2}
+    await engine.dispose()
+
+
+async def _all_published(rows_of) -> list | None:
+    rows = await rows_of()
+    return rows if rows and all(r.published_at is not None for r in rows) else None
+
+
+async def test_mongo_outbox_relay_publishes_the_documents_messages_and_pulls_them():
+    client = make_client(MONGO_URL)
+    database = client[unique("shared_outbox")]
+    things = database["things"]
+    inbox = Inbox()
+    settings = broker_settings()
+    try:
+        async with connected_broker(settings, Consumer("mongo-outbox-probe", ["probe.#"], inbox)) as broker:
+            first = new_envelope("probe.created", "PROBE", "a", {"n": 1})
+            second = new_envelope("probe.updated", "PROBE", "a", {"n": 2})
+            # The change and its messages in one document write.
+            await things.insert_one(
+                {"_id": "a", "n": 2, "outbox": [first.as_document(), second.as_document()]}
+            )
+            relay = MongoOutboxRelay([things], broker, interval=0.2)
+            relay.start()
+            try:
+
+                async def both_delivered() -> bool:
+                    return {first.message_id, second.message_id} <= set(inbox.ids())
+
+                await eventually(both_delivered)
+
+                async def pulled() -> dict | None:
+                    doc = await things.find_one({"_id": "a"})
+                    return doc if doc and doc["outbox"] == [] else None
+
+                doc = await eventually(pulled)
+            finally:
+                await relay.stop()
+        assert doc["n"] == 2, "the relay only touches the outbox array"
+        # One aggregate goes to one worker, so its messages arrive in order.
+        assert [e.message_id for e in inbox.received] == [first.message_id, second.message_id]
+    finally:
+        await client.drop_database(database.name)
+        await client.close()
