@@ -328,7 +328,7 @@ class Story:
         return f"reservation {self.reservation_id}, payment {self.payment_id}"
 
     def seats_booked(self) -> str:
-        self.need(self.event, "an event")
+        self.need(self.reservation_id, "a completed saga")
         event = self.client.get_event(self.event["id"])
         if event.get("bookedSeats") != self.seats:
             raise StoryFailed(f"bookedSeats {event.get('bookedSeats')}, expected {self.seats}")
@@ -366,7 +366,7 @@ class Story:
         return f"{len(found)} stored ({', '.join(kinds)})"
 
     def analytics_occupancy(self) -> str:
-        self.need(self.event, "an event")
+        self.need(self.reservation_id, "a completed saga")
         url = f"{self.urls.analytics}/api/analytics/events/{self.event['id']}"
         expected_rate = round(self.seats / self.capacity * 100, 2)
         doc = poll(
