@@ -1,5 +1,132 @@
-"""HTTP routes of the saga orchestrator."""
+"""HTTP routes of the saga orchestrator: start a booking saga (202), inspect one, list them."""
 
-from fastapi import APIRouter
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from saga_orchestrator.domain import SagaStatus, booking_amount, check_price
+from saga_orchestrator.participants import EventNotFound
+from saga_orchestrator.schemas import BookingIn, SagaOut, SagaStarted, SagaSummary, saga_out
+from saga_orchestrator.store import SagaStore
+from shared.errors import NotFound, RuleBroken, Unavailable, field_error
+from shared.http import ServiceUnreachable
+from shared.idempotency import IdempotencyKeyReused, idempotency_key_header
+from shared.schemas import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/saga", tags=["saga"])
+
+
+def _store(request: Request) -> SagaStore:
+    store: SagaStore = request.app.state.saga_store
+    return store
+
+
+def _started(
+    saga: dict[str, Any], payload: dict[str, Any], key: str | None, response: Response
+) -> SagaStarted:
+    if key is not None and saga["request"] != payload:
+        raise IdempotencyKeyReused(key)
+    response.headers["Location"] = f"/api/saga/{saga['id']}"
+    return SagaStarted(saga_id=saga["id"], status=saga["status"])
+
+
+@router.post("/booking", status_code=202, response_model=SagaStarted)
+async def start_booking(
+    body: BookingIn,
+    request: Request,
+    response: Response,
+    idempotency_key: str | None = Depends(idempotency_key_header),
+) -> SagaStarted:
+    """Start a booking saga (SAGA1); it runs in the background: poll the Location."""
+    store = _store(request)
+    payload = body.model_dump(mode="json", by_alias=True)
+    if idempotency_key is not None:
+        existing = await store.find_by_key(idempotency_key)
+        if existing is not None:
+            return _started(existing, payload, idempotency_key, response)
+    state = request.app.state
+    try:
+        event = await state.participants.event(body.event_id)
+    except EventNotFound:
+        raise NotFound(
+            f"Event {body.event_id} not found; no saga was started.",
+            errors=[field_error("eventId", "no such event")],
+        ) from None
+    except ServiceUnreachable:
+        raise Unavailable("The event service cannot be reached; nothing was booked.") from None
+    # The event's price is the truth: a client quoting another price books nothing.
+    price = Decimal(str(event["ticketPrice"]))
+    check_price(body.ticket_price, price)
+    saga, created = await store.create(
+        {
+            "id": uuid.uuid4(),
+            "request": payload,
+            "event_id": body.event_id,
+            "seats": body.seats,
+            "amount": booking_amount(body.seats, price),
+            "currency": state.settings.currency,
+            "idempotency_key": idempotency_key,
+        }
+    )
+    if created:
+        state.orchestrator.drive_soon(saga["id"])
+    return _started(saga, payload, idempotency_key, response)
+
+
+def _cutoff(older_than: str | None, now: datetime) -> datetime | None:
+    """`olderThan` as seconds ago or an ISO date-time (without zone: UTC)."""
+    if older_than is None:
+        return None
+    try:
+        seconds = float(older_than)
+    except ValueError:
+        pass
+    else:
+        if seconds < 0 or seconds > 1e9:
+            raise RuleBroken(
+                "olderThan must be 0 or more seconds.", errors=[field_error("olderThan", "out of range")]
+            )
+        return now - timedelta(seconds=seconds)
+    try:
+        moment = datetime.fromisoformat(older_than)
+    except ValueError:
+        raise RuleBroken(
+            "olderThan must be a number of seconds or an ISO date-time.",
+            errors=[field_error("olderThan", "not seconds nor an ISO date-time")],
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@router.get("", response_model=Page[SagaSummary])
+async def list_sagas(
+    request: Request,
+    status: SagaStatus | None = Query(None, description="only sagas in this status"),
+    older_than: str | None = Query(
+        None, alias="olderThan", description="created before: seconds ago, or an ISO date-time"
+    ),
+    paging: PageParams = Depends(page_params),
+) -> Page[SagaSummary]:
+    cutoff = _cutoff(older_than, datetime.now(UTC))
+    rows, total = await _store(request).page(
+        status=status.value if status else None, older_than=cutoff, offset=paging.offset, limit=paging.size
+    )
+    return Page[SagaSummary](
+        items=[SagaSummary.of(r) for r in rows], total=total, page=paging.page, size=paging.size
+    )
+
+
+@router.get("/{saga_id}", response_model=SagaOut)
+async def get_saga(saga_id: str, request: Request) -> SagaOut:
+    """The saga, its current step and its step log with timestamps and errors."""
+    try:
+        key = uuid.UUID(saga_id)
+    except ValueError:
+        raise NotFound(f"Saga {saga_id} not found.") from None
+    store = _store(request)
+    saga = await store.get(key)
+    if saga is None:
+        raise NotFound(f"Saga {saga_id} not found.")
+    return saga_out(saga, await store.steps(key))

@@ -1,5 +1,9 @@
-"""The orchestrator app: the durable saga log in PostgreSQL and its outbox relay."""
+"""The orchestrator app: the durable saga log in PostgreSQL, its outbox relay, the
+participants' HTTP clients and the orchestrator that drives and recovers sagas."""
 
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -7,7 +11,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from saga_orchestrator import api
+from saga_orchestrator.orchestrator import Orchestrator
+from saga_orchestrator.participants import Participants
 from saga_orchestrator.settings import SagaSettings
+from saga_orchestrator.store import SagaStore
 from shared import sql
 from shared.messaging.broker import Broker
 from shared.messaging.outbox import SqlOutboxRelay
@@ -25,16 +32,27 @@ def create_app(settings: SagaSettings | None = None) -> FastAPI:
         engine = sql.make_engine(settings.database_url)
         broker = Broker(settings, app.state.metrics)
         relay = SqlOutboxRelay(engine, broker, settings.outbox_poll_seconds, app.state.metrics)
+        # One lease owner per app instance: two orchestrators never drive the same saga at once.
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        store = SagaStore(engine, owner, settings.lease_seconds)
+        participants = Participants(settings)
+        orchestrator = Orchestrator(store, participants, settings, relay, app.state.metrics)
         app.state.engine = engine
         app.state.broker = broker
         app.state.relay = relay
+        app.state.saga_store = store
+        app.state.participants = participants
+        app.state.orchestrator = orchestrator
         app.state.readiness["postgres"] = lambda: sql.ping(engine)
         app.state.optional_checks["rabbitmq"] = broker.ping
         await broker.start()
         relay.start()
+        orchestrator.start()
         try:
             yield
         finally:
+            await orchestrator.stop()
+            await participants.aclose()
             await relay.stop()
             await broker.close()
             await engine.dispose()

@@ -12,3 +12,15 @@ class SagaSettings(ServiceSettings):
     event_service_url: str = "http://127.0.0.1:8080"
     reservation_service_url: str = "http://127.0.0.1:3000"
     payment_service_url: str = "http://127.0.0.1:5000"
+    currency: str = "XOF"
+    # first wait between retries of one participant call (doubles, with jitter)
+    http_backoff_seconds: float = 0.2
+    # a saga is held by one orchestrator for this long, renewed while it drives it; a crashed
+    # orchestrator's sagas are taken over once their lease has run out
+    lease_seconds: float = 30.0
+    recovery_interval_seconds: float = 1.0
+    max_concurrent_sagas: int = 64
+    # a compensation still failing after this many passes (each with its own retries) ends
+    # the saga COMPENSATION_FAILED
+    compensation_attempts: int = 3
+    compensation_retry_seconds: float = 1.0

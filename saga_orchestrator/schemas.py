@@ -1,0 +1,84 @@
+"""Saga API input and output: the booking request (the original's fields) and the saga log."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import EmailStr, Field, StrictInt
+
+from shared.schemas import ApiInput, ApiModel, Money
+
+
+class PaymentMethod(StrEnum):
+    CARD = "card"
+    MOBILE_MONEY = "mobile_money"
+    BANK_TRANSFER = "bank_transfer"
+
+
+class BookingIn(ApiInput):
+    event_id: Annotated[StrictInt, Field(ge=1, le=2**62)]
+    user_id: Annotated[str, Field(min_length=1, max_length=128)]
+    user_name: Annotated[str, Field(min_length=1, max_length=200)]
+    user_email: EmailStr
+    user_phone: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    seats: Annotated[StrictInt, Field(ge=1, le=100_000)]
+    ticket_price: Annotated[Money, Field(ge=0)]
+    payment_method: PaymentMethod
+    preferences: dict[str, Any] | None = None
+
+
+class SagaStarted(ApiModel):
+    saga_id: uuid.UUID
+    status: str
+
+
+class StepOut(ApiModel):
+    name: str
+    kind: str
+    status: str
+    attempts: int
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class SagaSummary(ApiModel):
+    saga_id: uuid.UUID
+    status: str
+    current_step: str | None
+    event_id: int
+    user_id: str
+    seats: int
+    reservation_id: str | None
+    payment_id: str | None
+    amount: Money
+    currency: str
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, saga: dict[str, Any]) -> "SagaSummary":
+        return cls(saga_id=saga["id"], user_id=saga["request"]["userId"], **_columns(saga))
+
+
+class SagaOut(SagaSummary):
+    steps: list[StepOut]
+
+
+def _columns(saga: dict[str, Any]) -> dict[str, Any]:
+    names = (
+        "status current_step event_id seats reservation_id payment_id amount currency error "
+        "created_at updated_at"
+    ).split()
+    return {name: saga[name] for name in names}
+
+
+def saga_out(saga: dict[str, Any], steps: list[dict[str, Any]]) -> SagaOut:
+    return SagaOut(
+        saga_id=saga["id"],
+        user_id=saga["request"]["userId"],
+        steps=[StepOut.model_validate(step, from_attributes=False) for step in steps],
+        **_columns(saga),
+    )

@@ -1,0 +1,293 @@
+"""The durable saga log in PostgreSQL: saga instances, their step rows, leases and the outbox.
+
+Every write that moves a saga is guarded by its lease (`owner`): a process whose lease was
+taken over by another orchestrator gets LeaseLost and stops driving that saga.
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from saga_orchestrator.domain import TERMINAL, Kind, SagaStatus, StepRecord, StepStatus
+from shared.messaging.envelope import Envelope
+from shared.messaging.outbox import add_to_outbox
+
+metadata = sa.MetaData()
+
+sagas = sa.Table(
+    "sagas",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("current_step", sa.String(32)),
+    sa.Column("request", JSONB, nullable=False),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("seats", sa.Integer, nullable=False),
+    sa.Column("amount", sa.Numeric(14, 2), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("reservation_id", sa.String(64)),
+    sa.Column("payment_id", sa.String(64)),
+    sa.Column("error", sa.Text),
+    sa.Column("idempotency_key", sa.String(255), unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Column("owner", sa.String(128)),
+)
+
+saga_steps = sa.Table(
+    "saga_steps",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("saga_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("name", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    sa.Column("response", JSONB),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+)
+
+UNFINISHED = sagas.c.status.not_in([s.value for s in TERMINAL])
+
+
+class LeaseLost(Exception):
+    """Another orchestrator holds this saga now; this process must stop driving it."""
+
+
+def _record(row: Any) -> StepRecord:
+    response = row.response if isinstance(row.response, dict) else {}
+    return StepRecord(
+        name=row.name,
+        kind=Kind(row.kind),
+        status=StepStatus(row.status),
+        attempts=row.attempts,
+        uncertain=bool(response.get("uncertain")),
+        error=row.error,
+    )
+
+
+class SagaStore:
+    def __init__(self, engine: AsyncEngine, owner: str, lease_seconds: float) -> None:
+        self.engine = engine
+        self.owner = owner
+        self.lease = timedelta(seconds=lease_seconds)
+
+    def _lease_end(self) -> sa.ColumnElement[datetime]:
+        return sa.func.now() + sa.bindparam("lease", self.lease, type_=sa.Interval)
+
+    # --- instances -------------------------------------------------------------------------
+
+    async def create(self, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Insert a saga leased to this process; (row, True), or (the row already started
+        under the same idempotency key, False) when a concurrent twin won the race."""
+        try:
+            async with self.engine.begin() as conn:
+                row = (
+                    await conn.execute(
+                        sagas.insert()
+                        .values(
+                            **values,
+                            status=SagaStatus.STARTED.value,
+                            owner=self.owner,
+                            lease_until=self._lease_end(),
+                        )
+                        .returning(*sagas.c)
+                    )
+                ).one()
+            return dict(row._mapping), True
+        except IntegrityError:
+            key = values.get("idempotency_key")
+            existing = await self.find_by_key(key) if key else None
+            if existing is None:
+                raise
+            return existing, False
+
+    async def find_by_key(self, key: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(sagas).where(sagas.c.idempotency_key == key))).first()
+        return dict(row._mapping) if row else None
+
+    async def get(self, saga_id: uuid.UUID) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(sagas).where(sagas.c.id == saga_id))).first()
+        return dict(row._mapping) if row else None
+
+    async def steps(self, saga_id: uuid.UUID) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(saga_steps).where(saga_steps.c.saga_id == saga_id).order_by(saga_steps.c.id)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    async def load(self, saga_id: uuid.UUID) -> tuple[dict[str, Any], list[StepRecord]]:
+        """The saga and its step log, as the driver decides from them."""
+        async with self.engine.connect() as conn:
+            saga = (await conn.execute(sa.select(sagas).where(sagas.c.id == saga_id))).one()
+            rows = await conn.execute(
+                sa.select(saga_steps).where(saga_steps.c.saga_id == saga_id).order_by(saga_steps.c.id)
+            )
+            return dict(saga._mapping), [_record(r) for r in rows]
+
+    async def page(
+        self, *, status: str | None, older_than: datetime | None, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        where = []
+        if status:
+            where.append(sagas.c.status == status)
+        if older_than is not None:
+            where.append(sagas.c.created_at < older_than)
+        async with self.engine.connect() as conn:
+            total = (
+                await conn.execute(sa.select(sa.func.count()).select_from(sagas).where(*where))
+            ).scalar_one()
+            rows = await conn.execute(
+                sa.select(sagas)
+                .where(*where)
+                .order_by(sagas.c.created_at.desc(), sagas.c.id)
+                .offset(offset)
+                .limit(limit)
+            )
+            return [dict(r._mapping) for r in rows], total
+
+    # --- leases ----------------------------------------------------------------------------
+
+    async def claim_expired(self, limit: int) -> list[uuid.UUID]:
+        """Take unfinished sagas nobody holds (their lease ran out: a crashed or stopped
+        orchestrator). SKIP LOCKED lets several orchestrators claim at once without sharing."""
+        candidates = (
+            sa.select(sagas.c.id)
+            .where(UNFINISHED, sa.or_(sagas.c.lease_until.is_(None), sagas.c.lease_until < sa.func.now()))
+            .order_by(sagas.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        async with self.engine.begin() as conn:
+            rows = await conn.execute(
+                sagas.update()
+                .where(sagas.c.id.in_(candidates))
+                .values(owner=self.owner, lease_until=self._lease_end())
+                .returning(sagas.c.id)
+            )
+            return [r.id for r in rows]
+
+    async def renew(self, ids: Sequence[uuid.UUID]) -> None:
+        if not ids:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sagas.update()
+                .where(sagas.c.id.in_(list(ids)), sagas.c.owner == self.owner)
+                .values(lease_until=self._lease_end())
+            )
+
+    async def release_all(self) -> None:
+        """On a clean stop: hand this process's unfinished sagas to the next orchestrator now,
+        without waiting for the leases to run out."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sagas.update()
+                .where(sagas.c.owner == self.owner, UNFINISHED)
+                .values(owner=None, lease_until=None)
+            )
+
+    async def _touch(self, conn: AsyncConnection, saga_id: uuid.UUID, **values: Any) -> dict[str, Any]:
+        row = (
+            await conn.execute(
+                sagas.update()
+                .where(sagas.c.id == saga_id, sagas.c.owner == self.owner)
+                .values(
+                    **values,
+                    version=sagas.c.version + 1,
+                    updated_at=sa.func.now(),
+                    lease_until=self._lease_end(),
+                )
+                .returning(*sagas.c)
+            )
+        ).first()
+        if row is None:
+            raise LeaseLost(str(saga_id))
+        return dict(row._mapping)
+
+    # --- the step log ----------------------------------------------------------------------
+
+    async def begin(
+        self, saga_id: uuid.UUID, name: str, kind: Kind, *, status: SagaStatus | None = None
+    ) -> None:
+        """Commit the step row (started, one more attempt) BEFORE the participant is called,
+        so a crash during the call leaves a trace the next orchestrator resumes from."""
+        values: dict[str, Any] = {"current_step": name}
+        if status is not None:
+            values["status"] = status.value
+        async with self.engine.begin() as conn:
+            await self._touch(conn, saga_id, **values)
+            upsert = insert(saga_steps).values(
+                saga_id=saga_id, name=name, kind=kind.value, status=StepStatus.STARTED.value, attempts=1
+            )
+            await conn.execute(
+                upsert.on_conflict_do_update(
+                    constraint="uq_saga_steps_saga_name",
+                    set_={
+                        "status": StepStatus.STARTED.value,
+                        "attempts": saga_steps.c.attempts + 1,
+                        "started_at": sa.func.now(),
+                        "finished_at": None,
+                    },
+                )
+            )
+
+    async def finish(
+        self,
+        saga_id: uuid.UUID,
+        name: str,
+        *,
+        ok: bool,
+        error: str | None,
+        response: dict[str, Any] | None,
+        fields: dict[str, Any],
+    ) -> None:
+        """Record a step's outcome and what it taught the saga (reservation or payment id)."""
+        async with self.engine.begin() as conn:
+            await self._touch(conn, saga_id, **fields)
+            await conn.execute(
+                saga_steps.update()
+                .where(saga_steps.c.saga_id == saga_id, saga_steps.c.name == name)
+                .values(
+                    status=(StepStatus.SUCCEEDED if ok else StepStatus.FAILED).value,
+                    error=error,
+                    response=response,
+                    finished_at=sa.func.now(),
+                )
+            )
+
+    async def change_status(
+        self,
+        saga_id: uuid.UUID,
+        status: SagaStatus,
+        *,
+        error: str | None = None,
+        message: Envelope | None = None,
+    ) -> dict[str, Any]:
+        """Move the saga; a terminal status and its message commit together (outbox)."""
+        values: dict[str, Any] = {"status": status.value}
+        if error is not None:
+            values["error"] = error
+        async with self.engine.begin() as conn:
+            row = await self._touch(conn, saga_id, **values)
+            if status in TERMINAL:
+                await conn.execute(
+                    sagas.update().where(sagas.c.id == saga_id).values(owner=None, lease_until=None)
+                )
+            if message is not None:
+                await add_to_outbox(conn, message)
+        return row
