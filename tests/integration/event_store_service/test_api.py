@@ -1,5 +1,7 @@
 """The Event store's HTTP API against MongoDB: appends, idempotency, queries, validation."""
 
+import asyncio
+
 import pytest
 
 from tests.integration.event_store_service.helpers import event_body, event_store
@@ -135,3 +137,13 @@ async def test_reconstruct_folds_state_and_validates_the_version(client):
         answer = await client.get(f"/api/aggregates/{aggregate}/reconstruct", params={"toVersion": bad})
         assert answer.status_code == 422
     assert (await client.get(f"/api/aggregates/{unique('NONE')}/reconstruct")).status_code == 404
+
+
+async def test_racing_deliveries_of_one_event_id_append_once(client):
+    aggregate = unique("RESERVATION")
+    body = event_body(aggregate, eventId=unique("evt"))
+    answers = await asyncio.gather(*(client.post("/api/events", json=body) for _ in range(10)))
+    assert sorted(a.status_code for a in answers).count(201) == 1
+    assert {a.json()["eventId"] for a in answers} == {body["eventId"]}
+    assert {a.json()["version"] for a in answers} == {1}
+    assert (await client.get(f"/api/aggregates/{aggregate}/history")).json()["count"] == 1
