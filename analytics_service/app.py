@@ -1,45 +1,98 @@
-"""The analytics app: its OpenSearch index and the projection consumer."""
+"""The analytics app: its OpenSearch indices (created in the background until OpenSearch
+answers) and the projection consumer."""
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from opensearchpy import AsyncOpenSearch
+from opensearchpy.exceptions import ConnectionError as SearchUnreachable
 
 from analytics_service import api
+from analytics_service.messaging import Projection
 from analytics_service.settings import AnalyticsSettings
+from analytics_service.store import AnalyticsStore
+from shared.errors import problem
 from shared.messaging.broker import Broker
 from shared.web import create_service_app
 
+log = logging.getLogger(__name__)
 
-def create_app(settings: AnalyticsSettings | None = None) -> FastAPI:
+
+async def _ensure_forever(store: AnalyticsStore, ready: asyncio.Event) -> None:
+    # OpenSearch may be down when the service starts: it serves (and /ready says 503) until
+    # the indices exist.
+    delay = 0.2
+    while True:
+        try:
+            await store.ensure_indexes()
+            ready.set()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("cannot create the analytics indices yet (%r); retrying in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def create_app(
+    settings: AnalyticsSettings | None = None, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
     settings = settings or AnalyticsSettings()
+    now = clock or (lambda: datetime.now(UTC))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         search = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=5)
+        store = AnalyticsStore(search, settings.index)
+        index_ready = asyncio.Event()
         broker = Broker(settings, app.state.metrics)
+        projection = Projection(store, index_ready, app.state.metrics, now)
+        broker.add_consumer(projection.consumer())
         app.state.search = search
+        app.state.store = store
+        app.state.index_ready = index_ready
         app.state.broker = broker
+        app.state.clock = now
+        app.state.projection = projection
 
         async def search_health() -> None:
             health = await search.cluster.health()
             if health.get("status") not in ("green", "yellow"):
                 raise RuntimeError(f"cluster status {health.get('status')}")
+            if not index_ready.is_set():
+                raise RuntimeError(f"index {settings.index} not created yet")
 
         app.state.readiness["opensearch"] = search_health
         app.state.optional_checks["rabbitmq"] = broker.ping
+        ensure = asyncio.create_task(_ensure_forever(store, index_ready), name="analytics-ensure-index")
         await broker.start()
         try:
             yield
         finally:
+            ensure.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ensure
             await broker.close()
             await search.close()
 
-    return create_service_app(
+    app = create_service_app(
         settings,
         title="Analytics service",
         description="Search and occupancy metrics of events, projected from domain messages.",
         lifespan=lifespan,
         routers=[api.router],
     )
+
+    async def on_search_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("OpenSearch unreachable: %r", exc)
+        return problem(503, "Service unavailable", "The search engine is not reachable; retry shortly.")
+
+    app.add_exception_handler(SearchUnreachable, on_search_down)
+    return app

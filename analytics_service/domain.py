@@ -1,0 +1,200 @@
+"""Rules of the analytics read model: occupancy (POLY4), and which change may overwrite the
+stored document (POLY5) so that duplicates and out-of-order messages never win.
+
+Documents are plain dicts in their stored (camelCase) shape; money is kept as a decimal
+string in `_source` so it round-trips exactly, and indexed as a scaled_float.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from shared.errors import RuleBroken
+
+TWO_PLACES = Decimal("0.01")
+HUNDRED = Decimal(100)
+ZERO_MONEY = "0.00"
+# Reservation statuses whose money and seats count as sold.
+COUNTED_STATUSES = frozenset({"confirmed"})
+
+Doc = dict[str, Any]
+
+
+class MalformedMessage(ValueError):
+    """A message without the fields the projection needs; the consumer dead-letters it."""
+
+
+class CapacityExceeded(RuleBroken):  # -> 422
+    """More booked seats than the event holds."""
+
+
+def occupancy_rate(booked: int, capacity: int) -> Decimal:
+    """booked / capacity x 100 with two decimals, half up (POLY4); 0 when there is no
+    capacity, never negative, never above 100 even if the counters disagree."""
+    if capacity <= 0 or booked <= 0:
+        return Decimal("0.00")
+    rate = (Decimal(booked) * HUNDRED / Decimal(capacity)).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+    return min(rate, HUNDRED.quantize(TWO_PLACES))
+
+
+def money(value: Any) -> Decimal:
+    """A decimal amount with two places from a number or a numeric string."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise MalformedMessage(f"not an amount: {value!r}") from exc
+    if not amount.is_finite():
+        raise MalformedMessage(f"not an amount: {value!r}")
+    return amount.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+def with_occupancy(doc: Doc) -> Doc:
+    """The document with availableSeats and occupancyRate derived from its counters."""
+    capacity = int(doc.get("totalCapacity") or 0)
+    booked = int(doc.get("bookedSeats") or 0)
+    available = doc.get("availableSeats")
+    doc["availableSeats"] = max(capacity - booked, 0) if available is None else int(available)
+    doc["occupancyRate"] = float(occupancy_rate(booked, capacity))
+    return doc
+
+
+def _metrics_defaults(event_id: int) -> Doc:
+    # What a document holds before any event or reservation message reached it.
+    return {
+        "eventId": event_id,
+        "totalCapacity": 0,
+        "bookedSeats": 0,
+        "availableSeats": 0,
+        "occupancyRate": 0.0,
+        "ticketPrice": ZERO_MONEY,
+        "revenue": ZERO_MONEY,
+        "confirmedReservations": 0,
+        "reservationsSeq": -1,
+        "eventVersion": 0,
+        "deleted": False,
+        "placeholder": True,
+    }
+
+
+def event_id_of(value: Any) -> int:
+    try:
+        event_id = int(value)
+    except (TypeError, ValueError) as exc:
+        raise MalformedMessage(f"not an event id: {value!r}") from exc
+    if event_id < 1:
+        raise MalformedMessage(f"not an event id: {value!r}")
+    return event_id
+
+
+def event_fields(event: Mapping[str, Any]) -> tuple[int, int, Doc]:
+    """(eventId, version, descriptive fields) of an event as event.* messages carry it."""
+    try:
+        event_id = event_id_of(event["id"])
+        version = int(event["version"])
+        fields: Doc = {
+            "name": event["name"],
+            "description": event.get("description"),
+            "location": event.get("location"),
+            "category": event.get("category"),
+            "eventDate": event.get("eventDate"),
+            "totalCapacity": int(event.get("totalCapacity") or 0),
+            "bookedSeats": int(event.get("bookedSeats") or 0),
+            "availableSeats": event.get("availableSeats"),
+            "ticketPrice": str(money(event.get("ticketPrice") or 0)),
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedMessage(f"event message without a usable event: {exc!r}") from exc
+    return event_id, version, fields
+
+
+def apply_event(current: Doc | None, event: Mapping[str, Any], *, deleted: bool, at: datetime) -> Doc | None:
+    """The document after an event message, or None when the message is stale (POLY5).
+
+    A message applies only when its version is above the stored one, so a duplicate or a late
+    older message changes nothing. A deletion keeps the document as a tombstone carrying its
+    version (and wins at an equal version, since a delete may not bump it): a late update can
+    then never resurrect the event.
+    """
+    event_id, version, fields = event_fields(event)
+    stored = int(current.get("eventVersion") or 0) if current else 0
+    if current and current.get("deleted") and version <= stored:
+        return None
+    if version < stored or (version == stored and not deleted) or (current is None and version < 1):
+        return None
+    doc = {**(current or _metrics_defaults(event_id)), **fields}
+    doc.update(eventId=event_id, eventVersion=version, deleted=deleted, placeholder=False)
+    doc["updatedAt"] = at.isoformat()
+    return with_occupancy(doc)
+
+
+@dataclass(frozen=True)
+class ReservationTotals:
+    """What the confirmed reservations of one event add up to."""
+
+    confirmed: int
+    revenue: Decimal
+
+
+def apply_totals(
+    current: Doc | None, event_id: int, totals: ReservationTotals, seq: int, *, at: datetime
+) -> Doc | None:
+    """The document with fresh reservation totals, or None when newer totals are stored.
+
+    `seq` is the reservations index's sequence number of the write that triggered the
+    recount: the recount that follows the latest write saw every reservation, so totals from
+    an older trigger never replace it, whatever order concurrent recounts finish in.
+    """
+    if current is not None and int(current.get("reservationsSeq", -1)) > seq:
+        return None
+    doc = dict(current) if current is not None else _metrics_defaults(event_id)
+    doc.update(
+        confirmedReservations=totals.confirmed,
+        revenue=str(totals.revenue.quantize(TWO_PLACES)),
+        reservationsSeq=seq,
+        updatedAt=at.isoformat(),
+    )
+    return doc
+
+
+def reservation_fields(reservation: Mapping[str, Any], *, at: datetime) -> Doc:
+    """The small per-reservation document the revenue recount sums over."""
+    try:
+        details = reservation.get("bookingDetails") or {}
+        return {
+            "reservationId": str(reservation["id"]),
+            "eventId": event_id_of(reservation["eventId"]),
+            "status": str(reservation["status"]),
+            "seats": int(details.get("seats") or 0),
+            "totalAmount": str(money(details.get("totalAmount") or 0)),
+            "version": int(reservation["version"]),
+            "updatedAt": at.isoformat(),
+        }
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise MalformedMessage(f"reservation message without a usable reservation: {exc!r}") from exc
+
+
+def indexed_by_hand(current: Doc | None, given: Doc, *, at: datetime) -> Doc:
+    """A document indexed through the API: the given fields, the stored version kept when
+    higher so that the next message from the event service still applies in order."""
+    event_id = int(given["eventId"])
+    doc = {**(current or _metrics_defaults(event_id)), **given}
+    version = int(given.get("eventVersion") or 0)
+    stored = int(current.get("eventVersion") or 0) if current else 0
+    doc.update(eventVersion=max(version, stored), deleted=False, placeholder=False, availableSeats=None)
+    doc["updatedAt"] = at.isoformat()
+    return with_occupancy(doc)
+
+
+def updated_by_hand(current: Doc, change: Doc, *, at: datetime) -> Doc:
+    """The document with counters corrected by hand; occupancy follows them."""
+    doc = {**current, **change}
+    if int(doc.get("bookedSeats") or 0) > int(doc.get("totalCapacity") or 0):
+        raise CapacityExceeded(
+            "bookedSeats cannot exceed totalCapacity.",
+            extra={"bookedSeats": doc.get("bookedSeats"), "totalCapacity": doc.get("totalCapacity")},
+        )
+    doc["availableSeats"] = None
+    doc["updatedAt"] = at.isoformat()
+    return with_occupancy(doc)

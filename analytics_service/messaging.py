@@ -1,0 +1,106 @@
+"""What the analytics service consumes: the `analytics.projection` queue (event.*,
+reservation.*, booking.*) keeping the read model up to date in real time (POLY5). It
+publishes nothing.
+
+Every message is applied idempotently and order-safely without an inbox: event messages
+carry the event's version and apply only above the stored one; reservation messages are
+versioned per reservation, and revenue is recounted from all of them instead of added to.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+
+from analytics_service.domain import (
+    apply_event,
+    apply_totals,
+    event_id_of,
+    reservation_fields,
+)
+from analytics_service.store import AnalyticsStore
+from shared.messaging.broker import Consumer
+from shared.messaging.envelope import Envelope
+from shared.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+CONSUMER_NAME = "analytics.projection"
+BINDINGS = ["event.*", "reservation.*", "booking.*"]
+INDEX_WAIT_SECONDS = 30.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def recount_reservations(
+    store: AnalyticsStore, event_id: int, seq: int, clock: Callable[[], datetime] = _now
+) -> None:
+    """Refresh an event's confirmedReservations and revenue from the reservations index."""
+    totals = await store.reservation_totals(event_id)
+    await store.change_event(
+        event_id, partial(apply_totals, event_id=event_id, totals=totals, seq=seq, at=clock())
+    )
+
+
+class Projection:
+    """The handler of the analytics.projection queue."""
+
+    def __init__(
+        self,
+        store: AnalyticsStore,
+        index_ready: asyncio.Event,
+        metrics: Metrics | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.store = store
+        self.index_ready = index_ready
+        self.clock = clock
+        self.outcomes = (
+            metrics.counter(
+                "analytics_projection_total", "Projected messages by outcome", ("type", "outcome")
+            )
+            if metrics is not None
+            else None
+        )
+
+    def consumer(self) -> Consumer:
+        return Consumer(CONSUMER_NAME, BINDINGS, self.handle)
+
+    def _count(self, kind: str, outcome: str) -> None:
+        if self.outcomes is not None:
+            self.outcomes.labels(kind, outcome).inc()
+
+    async def handle(self, envelope: Envelope) -> None:
+        # Until the index exists a write could only fail; waiting keeps the message unacked
+        # (and the timeout sends it to the retry queue).
+        await asyncio.wait_for(self.index_ready.wait(), INDEX_WAIT_SECONDS)
+        kind = envelope.type
+        if kind.startswith("event."):
+            await self._on_event(envelope)
+        elif kind.startswith("reservation."):
+            await self._on_reservation(envelope)
+        else:
+            # booking.* carry no version; the reservation.* messages of the same booking hold
+            # the same facts, versioned, so they alone feed the totals.
+            self._count(kind, "ignored")
+
+    async def _on_event(self, envelope: Envelope) -> None:
+        deleted = envelope.type == "event.deleted"
+        event_id = event_id_of(envelope.data.get("id", envelope.aggregate_id))
+        written = await self.store.change_event(
+            event_id, partial(apply_event, event=envelope.data, deleted=deleted, at=self.clock())
+        )
+        outcome = "applied" if written is not None else "stale"
+        self._count(envelope.type, outcome)
+        log.info("%s event %s version %s: %s", envelope.type, event_id, envelope.data.get("version"), outcome)
+
+    async def _on_reservation(self, envelope: Envelope) -> None:
+        doc = reservation_fields(envelope.data, at=self.clock())
+        # Recount even when this version was already stored: a previous delivery may have
+        # stored it and then failed before the recount.
+        seq = await self.store.record_reservation(doc)
+        await recount_reservations(self.store, doc["eventId"], seq, self.clock)
+        self._count(envelope.type, "applied")

@@ -1,0 +1,284 @@
+"""The OpenSearch read model: the event document index, the per-reservation index the revenue
+recount sums over, their mappings, and every query the API answers.
+
+Each name in settings is an alias over a physical index `<name>-v1`, and every write passes
+`require_alias=true`: OpenSearch auto-creates unknown indices on write (with a guessed
+mapping), so a write that cannot find the alias must fail instead of inventing an index.
+"""
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from opensearchpy import AsyncOpenSearch, ConflictError, NotFoundError, RequestError
+
+from analytics_service.domain import COUNTED_STATUSES, TWO_PLACES, Doc, ReservationTotals
+
+log = logging.getLogger(__name__)
+
+WRITE_ATTEMPTS = 20
+MAX_LOCATIONS = 1000
+
+_SETTINGS = {
+    "number_of_shards": 1,
+    # One node: a replica could never be allocated and the index would stay yellow.
+    "number_of_replicas": 0,
+    # Writes wait for the next refresh (refresh=wait_for) so readers see them; a short
+    # interval keeps that wait, hence the projection's lag, small.
+    "refresh_interval": "250ms",
+    "analysis": {
+        "analyzer": {
+            # "dakar" finds "Dakar Arena" and "senegal" finds "Sénégal".
+            "folding": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]}
+        }
+    },
+}
+_TEXT_WITH_KEYWORD = {
+    "type": "text",
+    "analyzer": "folding",
+    "fields": {"keyword": {"type": "keyword", "ignore_above": 256}},
+}
+_MONEY = {"type": "scaled_float", "scaling_factor": 100}
+
+EVENTS_MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "eventId": {"type": "long"},
+        "name": _TEXT_WITH_KEYWORD,
+        "description": {"type": "text", "analyzer": "folding"},
+        "location": _TEXT_WITH_KEYWORD,
+        "category": _TEXT_WITH_KEYWORD,
+        "eventDate": {"type": "date"},
+        "totalCapacity": {"type": "integer"},
+        "bookedSeats": {"type": "integer"},
+        "availableSeats": {"type": "integer"},
+        "occupancyRate": {"type": "double"},
+        "ticketPrice": _MONEY,
+        "revenue": _MONEY,
+        "confirmedReservations": {"type": "integer"},
+        "reservationsSeq": {"type": "long"},
+        "updatedAt": {"type": "date"},
+        "eventVersion": {"type": "long"},
+        "deleted": {"type": "boolean"},
+        "placeholder": {"type": "boolean"},
+    },
+}
+RESERVATIONS_MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "reservationId": {"type": "keyword"},
+        "eventId": {"type": "long"},
+        "status": {"type": "keyword"},
+        "seats": {"type": "integer"},
+        "totalAmount": _MONEY,
+        "version": {"type": "long"},
+        "updatedAt": {"type": "date"},
+    },
+}
+
+# Documents the API hides: tombstones of deleted events, and placeholders that only hold
+# reservation totals while their event.created is on its way.
+_HIDDEN = [{"term": {"deleted": True}}, {"term": {"placeholder": True}}]
+
+
+def _decimal(value: float | None) -> Decimal:
+    # Sums come back as floats; two places is all the money ever had.
+    return Decimal(str(value or 0)).quantize(TWO_PLACES)
+
+
+class AnalyticsStore:
+    def __init__(self, client: AsyncOpenSearch, index: str) -> None:
+        self.client = client
+        self.events = index
+        self.reservations = f"{index}_reservations"
+
+    async def ensure_indexes(self) -> None:
+        """Create both indices with their mappings when missing (safe to call concurrently)."""
+        for alias, mapping in ((self.events, EVENTS_MAPPING), (self.reservations, RESERVATIONS_MAPPING)):
+            if await self.client.indices.exists_alias(name=alias):
+                continue
+            if await self.client.indices.exists(index=alias):
+                raise RuntimeError(f"{alias} is an index, not the alias this service writes through")
+            body = {"settings": _SETTINGS, "mappings": mapping, "aliases": {alias: {"is_write_index": True}}}
+            try:
+                await self.client.indices.create(index=f"{alias}-v1", body=body)
+                log.info("created index %s-v1 behind alias %s", alias, alias)
+            except RequestError as exc:
+                if exc.error != "resource_already_exists_exception":
+                    raise
+            await self.client.cluster.health(index=alias, wait_for_status="yellow")
+
+    async def _get(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = await self.client.get(index=index, id=doc_id)
+        except NotFoundError:
+            return None
+        return found
+
+    async def get_event(self, event_id: int) -> Doc | None:
+        """The visible document of an event, None when unknown, deleted or a placeholder."""
+        found = await self._get(self.events, str(event_id))
+        if found is None:
+            return None
+        doc: Doc = found["_source"]
+        if doc.get("deleted") or doc.get("placeholder"):
+            return None
+        return doc
+
+    async def change_event(self, event_id: int, change: Callable[[Doc | None], Doc | None]) -> Doc | None:
+        """Read, let `change` decide, write back only if nothing wrote in between (optimistic
+        concurrency on _seq_no/_primary_term), retrying on conflict. None when `change`
+        declined; the written document otherwise."""
+        for _ in range(WRITE_ATTEMPTS):
+            found = await self._get(self.events, str(event_id))
+            new = change(found["_source"] if found else None)
+            if new is None:
+                return None
+            guard: dict[str, Any] = (
+                {"if_seq_no": found["_seq_no"], "if_primary_term": found["_primary_term"]}
+                if found
+                else {"op_type": "create"}
+            )
+            try:
+                await self.client.index(
+                    index=self.events,
+                    id=str(event_id),
+                    body=new,
+                    require_alias=True,
+                    # A reader searching right after a booking sees it.
+                    refresh="wait_for",
+                    **guard,
+                )
+            except ConflictError:
+                continue
+            return new
+        raise RuntimeError(f"event {event_id}: too many concurrent writes")
+
+    async def record_reservation(self, doc: Doc) -> int:
+        """Store a reservation's state unless a newer version is stored (external
+        versioning); the sequence number of the stored state either way."""
+        try:
+            written = await self.client.index(
+                index=self.reservations,
+                id=doc["reservationId"],
+                body=doc,
+                version=doc["version"],
+                version_type="external",
+                require_alias=True,
+                refresh="wait_for",
+            )
+            return int(written["_seq_no"])
+        except ConflictError:
+            found = await self._get(self.reservations, doc["reservationId"])
+            if found is None:  # only a concurrent delete could do this; nothing deletes
+                raise
+            return int(found["_seq_no"])
+
+    async def reservation_totals(self, event_id: int) -> ReservationTotals:
+        answer = await self.client.search(
+            index=self.reservations,
+            body={
+                "size": 0,
+                "track_total_hits": True,
+                "query": {
+                    "bool": {
+                        "filter": [
+                            {"term": {"eventId": event_id}},
+                            {"terms": {"status": sorted(COUNTED_STATUSES)}},
+                        ]
+                    }
+                },
+                "aggs": {"revenue": {"sum": {"field": "totalAmount"}}},
+            },
+        )
+        return ReservationTotals(
+            confirmed=int(answer["hits"]["total"]["value"]),
+            revenue=_decimal(answer["aggregations"]["revenue"]["value"]),
+        )
+
+    async def _page(
+        self, query: dict[str, Any], sort: list[Any], offset: int, size: int
+    ) -> tuple[list[Doc], int]:
+        answer = await self.client.search(
+            index=self.events,
+            body={
+                "query": {"bool": {"must": [query], "must_not": _HIDDEN}},
+                "sort": sort,
+                "from": offset,
+                "size": size,
+                "track_total_hits": True,
+            },
+        )
+        hits = answer["hits"]
+        return [h["_source"] for h in hits["hits"]], int(hits["total"]["value"])
+
+    async def search(self, criteria: dict[str, str], offset: int, size: int) -> tuple[list[Doc], int]:
+        """Full-text search, every given criterion must match (case and accents ignored)."""
+        clauses = [{"match": {field: {"query": text, "operator": "and"}}} for field, text in criteria.items()]
+        if not clauses:
+            return await self._page(
+                {"match_all": {}}, [{"eventDate": "asc"}, {"eventId": "asc"}], offset, size
+            )
+        query = {"bool": {"must": clauses}}
+        return await self._page(query, ["_score", {"eventDate": "asc"}, {"eventId": "asc"}], offset, size)
+
+    async def high_occupancy(self, min_rate: float, offset: int, size: int) -> tuple[list[Doc], int]:
+        query = {"range": {"occupancyRate": {"gte": min_rate}}}
+        return await self._page(query, [{"occupancyRate": "desc"}, {"eventId": "asc"}], offset, size)
+
+    _TOTALS = {
+        "capacity": {"sum": {"field": "totalCapacity"}},
+        "booked": {"sum": {"field": "bookedSeats"}},
+        "available": {"sum": {"field": "availableSeats"}},
+        "revenue": {"sum": {"field": "revenue"}},
+        "reservations": {"sum": {"field": "confirmedReservations"}},
+        "rate": {"avg": {"field": "occupancyRate"}},
+    }
+
+    @staticmethod
+    def _totals(bucket: dict[str, Any], count: int) -> dict[str, Any]:
+        return {
+            "events": count,
+            "capacity": int(bucket["capacity"]["value"] or 0),
+            "booked": int(bucket["booked"]["value"] or 0),
+            "available": int(bucket["available"]["value"] or 0),
+            "revenue": _decimal(bucket["revenue"]["value"]),
+            "reservations": int(bucket["reservations"]["value"] or 0),
+            "averageRate": float(bucket["rate"]["value"] or 0.0),
+        }
+
+    async def overview(self) -> dict[str, Any]:
+        answer = await self.client.search(
+            index=self.events,
+            body={
+                "size": 0,
+                "track_total_hits": True,
+                "query": {"bool": {"must_not": _HIDDEN}},
+                "aggs": self._TOTALS,
+            },
+        )
+        return self._totals(answer["aggregations"], int(answer["hits"]["total"]["value"]))
+
+    async def by_location(self) -> list[dict[str, Any]]:
+        answer = await self.client.search(
+            index=self.events,
+            body={
+                "size": 0,
+                "query": {"bool": {"must_not": _HIDDEN}},
+                "aggs": {
+                    "locations": {
+                        "terms": {
+                            "field": "location.keyword",
+                            "size": MAX_LOCATIONS,
+                            "order": {"_key": "asc"},
+                        },
+                        "aggs": self._TOTALS,
+                    }
+                },
+            },
+        )
+        return [
+            {"location": b["key"], **self._totals(b, int(b["doc_count"]))}
+            for b in answer["aggregations"]["locations"]["buckets"]
+        ]
