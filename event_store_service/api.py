@@ -20,6 +20,8 @@ from shared.schemas import Page, PageParams, UtcDateTime, page_params
 router = APIRouter(prefix="/api", tags=["event-store"])
 
 MAX_LIMIT = 1000
+# Versions are 64-bit integers in MongoDB: a larger number is a 422, not a driver error.
+MAX_VERSION = 2**62
 
 
 def _store(request: Request) -> EventStore:
@@ -112,7 +114,9 @@ async def get_event(request: Request, event_id: str) -> EventOut:
 async def aggregate_history(
     request: Request,
     aggregate_id: str,
-    from_version: int = Query(0, alias="fromVersion", ge=0, description="events AFTER this version"),
+    from_version: int = Query(
+        0, alias="fromVersion", ge=0, le=MAX_VERSION, description="events AFTER this version"
+    ),
     limit: int = Query(MAX_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> HistoryOut:
     """The aggregate's events with version > fromVersion, oldest first (ES1); 404 when the
@@ -132,12 +136,14 @@ async def aggregate_history(
 async def reconstruct(
     request: Request,
     aggregate_id: str,
-    to_version: int | None = Query(None, alias="toVersion", ge=1, description="default: the latest"),
+    to_version: int | None = Query(
+        None, alias="toVersion", ge=1, le=MAX_VERSION, description="default: the latest"
+    ),
 ) -> ReconstructOut:
     """The aggregate's state folded up to toVersion (time travel); beyond the latest version it
     folds everything and `version` says where it stopped."""
     store = _store(request)
-    replay = await store.reconstruct(aggregate_id, to_version if to_version is not None else 2**62)
+    replay = await store.reconstruct(aggregate_id, to_version if to_version is not None else MAX_VERSION)
     return ReconstructOut(
         aggregate_id=replay.aggregate_id,
         aggregate_type=replay.aggregate_type,

@@ -18,7 +18,7 @@ class EventIn(ApiInput):
     event_data: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] | None = None
     # The version the caller last saw (0 for a new aggregate); absent = append at the next one.
-    expected_version: int | None = Field(None, ge=0)
+    expected_version: int | None = Field(None, ge=0, le=2**62)
     # Given by the caller (or the AMQP messageId): the same eventId never appends twice.
     event_id: str | None = Field(None, min_length=1, max_length=200, pattern=NO_CONTROL_CHARS)
     # When it happened; defaults to the time of the append.

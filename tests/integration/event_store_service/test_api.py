@@ -74,6 +74,7 @@ async def test_an_aggregate_keeps_its_type(client):
         {"aggregateId": ""},
         {"eventType": ""},
         {"expectedVersion": -1},
+        {"expectedVersion": 10**30},
         {"eventData": [1, 2]},
         {"eventData": {"$where": "1"}},
         {"eventData": {"big": 2**70}},
@@ -133,7 +134,7 @@ async def test_reconstruct_folds_state_and_validates_the_version(client):
     assert (beyond["version"], beyond["latestVersion"], beyond["state"]["status"]) == (2, 2, "refunded")
     latest = (await client.get(f"/api/aggregates/{aggregate}/reconstruct")).json()
     assert latest == beyond
-    for bad in ("0", "-3", "x"):
+    for bad in ("0", "-3", "x", str(10**30)):
         answer = await client.get(f"/api/aggregates/{aggregate}/reconstruct", params={"toVersion": bad})
         assert answer.status_code == 422
     assert (await client.get(f"/api/aggregates/{unique('NONE')}/reconstruct")).status_code == 404
