@@ -1,5 +1,119 @@
 """HTTP routes of the Notification service."""
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
+
+from notification_service.domain import Draft, Kind
+from notification_service.schemas import BookingNotificationIn, NotificationOut, PaymentNotificationIn
+from notification_service.sender import Notifications
+from notification_service.store import Doc
+from shared.errors import NotFound
+from shared.idempotency import IdempotencyKeyReused, fingerprint, idempotency_key_header
+from shared.schemas import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+
+BOOKING_KINDS = {"confirmed": Kind.BOOKING_CONFIRMED, "cancelled": Kind.BOOKING_CANCELLED}
+PAYMENT_KINDS = {
+    "completed": Kind.PAYMENT_COMPLETED,
+    "refunded": Kind.PAYMENT_REFUNDED,
+    "failed": Kind.PAYMENT_FAILED,
+}
+
+
+def notifications(request: Request) -> Notifications:
+    found: Notifications = request.app.state.notifications
+    return found
+
+
+def as_wire(doc: Doc) -> dict[str, Any]:
+    return NotificationOut.model_validate(doc).model_dump(mode="json", by_alias=True)
+
+
+async def _create(desk: Notifications, draft: Draft, body: Any, key: str | None, scope: str) -> JSONResponse:
+    print_ = fingerprint(body.model_dump(mode="json", by_alias=True))
+    # The key becomes the messageId: a retry finds the first notification by the unique index.
+    message_id = f"api:{scope}:{key}" if key else None
+    doc, created = await desk.record(draft, message_id=message_id, extra={"requestFingerprint": print_})
+    if not created and key and doc.get("requestFingerprint") != print_:
+        raise IdempotencyKeyReused(key)
+    return JSONResponse(
+        as_wire(doc), status_code=201, headers={"Location": f"/api/notifications/{doc['id']}"}
+    )
+
+
+@router.post("/booking", status_code=201, response_model=NotificationOut)
+async def notify_booking(
+    body: BookingNotificationIn,
+    desk: Notifications = Depends(notifications),
+    key: str | None = Depends(idempotency_key_header),
+) -> JSONResponse:
+    """A booking notification (confirmed or cancelled), sent in the background."""
+    draft = Draft(
+        kind=BOOKING_KINDS[body.status],
+        user_id=body.user_id,
+        recipient=str(body.user_email),
+        facts={
+            "userName": body.user_name,
+            "eventId": body.event_id,
+            "eventName": body.event_name,
+            "seats": body.seats,
+            "amount": body.amount,
+            "currency": body.currency,
+            "reservationId": body.reservation_id,
+            "reason": body.reason,
+        },
+        related_ids={
+            k: str(v)
+            for k, v in {"reservationId": body.reservation_id, "eventId": body.event_id}.items()
+            if v is not None
+        },
+    )
+    return await _create(desk, draft, body, key, "booking")
+
+
+@router.post("/payment", status_code=201, response_model=NotificationOut)
+async def notify_payment(
+    body: PaymentNotificationIn,
+    desk: Notifications = Depends(notifications),
+    key: str | None = Depends(idempotency_key_header),
+) -> JSONResponse:
+    """A payment notification (completed, refunded or failed), sent in the background."""
+    draft = Draft(
+        kind=PAYMENT_KINDS[body.status],
+        user_id=body.user_id,
+        recipient=str(body.user_email),
+        facts={
+            "userName": body.user_name,
+            "amount": body.amount,
+            "currency": body.currency,
+            "reservationId": body.reservation_id,
+            "reason": body.reason,
+        },
+        related_ids={
+            k: v
+            for k, v in {"paymentId": body.payment_id, "reservationId": body.reservation_id}.items()
+            if v is not None
+        },
+    )
+    return await _create(desk, draft, body, key, "payment")
+
+
+@router.get("/user/{user_id}", response_model=Page[NotificationOut])
+async def notifications_of_user(
+    user_id: Annotated[str, Path(min_length=1, max_length=100)],
+    paging: PageParams = Depends(page_params),
+    desk: Notifications = Depends(notifications),
+) -> dict[str, Any]:
+    docs, total = await desk.store.of_user(user_id, offset=paging.offset, limit=paging.size)
+    return {"items": [as_wire(d) for d in docs], "total": total, "page": paging.page, "size": paging.size}
+
+
+@router.get("/{notification_id}", response_model=NotificationOut)
+async def get_notification(notification_id: str, desk: Notifications = Depends(notifications)) -> Any:
+    doc = await desk.store.get(notification_id)
+    if doc is None:
+        raise NotFound(f"Notification not found: {notification_id}")
+    return as_wire(doc)

@@ -1,4 +1,5 @@
-"""The Notification service app: its MongoDB database, indexes, broker connection."""
+"""The Notification service app: its MongoDB database and indexes, the consumer of booking
+and payment messages, and the background sender."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -6,7 +7,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from notification_service import api
+from notification_service.messaging import dispatch_consumer
+from notification_service.sender import Notifications
 from notification_service.settings import NotificationSettings
+from notification_service.store import NotificationStore
 from shared import mongo
 from shared.messaging.broker import Broker
 from shared.web import create_service_app
@@ -19,23 +23,35 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = mongo.make_client(settings.mongo_url)
         database = client[settings.mongo_database]
+        store = NotificationStore(database)
+        await store.ensure_indexes()
+        desk = Notifications(
+            store,
+            max_attempts=settings.send_max_attempts,
+            retry_seconds=settings.send_retry_seconds,
+            failing_domain=settings.failing_domain,
+        )
         broker = Broker(settings, app.state.metrics)
+        broker.add_consumer(dispatch_consumer(desk))
         app.state.mongo = client
         app.state.database = database
         app.state.broker = broker
+        app.state.notifications = desk
         app.state.readiness["mongodb"] = lambda: mongo.ping(database)
         app.state.optional_checks["rabbitmq"] = broker.ping
         await broker.start()
+        desk.start(settings.sender_poll_seconds)
         try:
             yield
         finally:
+            await desk.stop()
             await broker.close()
             await client.close()
 
     return create_service_app(
         settings,
         title="Notification service",
-        description="Notifications built from domain messages, stored in MongoDB.",
+        description="Notifications built from domain messages, stored in MongoDB, sent in the background.",
         lifespan=lifespan,
         routers=[api.router],
     )

@@ -1,0 +1,151 @@
+"""Notification rules: which message gives which notification, its subject and HTML content
+(every value a user supplied is HTML-escaped), the simulated delivery outcome and the retry
+delay. Plain code: no I/O, no clock."""
+
+import html
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    BOOKING_CONFIRMED = "booking_confirmed"
+    BOOKING_CANCELLED = "booking_cancelled"
+    PAYMENT_COMPLETED = "payment_completed"
+    PAYMENT_REFUNDED = "payment_refunded"
+    PAYMENT_FAILED = "payment_failed"
+
+
+class Delivery(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+CHANNEL = "email"
+
+# Routing key -> notification kind (the queue notification.dispatch binds booking.*, payment.*).
+KIND_OF_MESSAGE: dict[str, Kind] = {
+    "booking.confirmed": Kind.BOOKING_CONFIRMED,
+    "booking.compensated": Kind.BOOKING_CANCELLED,
+    "payment.completed": Kind.PAYMENT_COMPLETED,
+    "payment.refunded": Kind.PAYMENT_REFUNDED,
+}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A notification before it is stored: who, what kind, and the facts shown."""
+
+    kind: Kind
+    user_id: str
+    recipient: str | None
+    facts: dict[str, Any]
+    related_ids: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    content: str
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _clean_subject(text: str) -> str:
+    # A subject is a mail header: no line breaks (header injection), bounded length.
+    return " ".join(text.split())[:200]
+
+
+def _event_label(facts: dict[str, Any]) -> str:
+    if facts.get("eventName"):
+        return _text(facts["eventName"])
+    return f"event #{facts['eventId']}" if facts.get("eventId") else "your event"
+
+
+def _money(facts: dict[str, Any]) -> str:
+    return f"{_text(facts.get('amount'))} {_text(facts.get('currency'))}".strip()
+
+
+def render(kind: Kind, facts: dict[str, Any]) -> Rendered:
+    """Subject (plain text) and HTML content; every fact is escaped before it meets markup."""
+    e = {k: html.escape(_text(v), quote=True) for k, v in facts.items()}
+    name = e.get("userName") or "customer"
+    event, money = html.escape(_event_label(facts)), html.escape(_money(facts))
+    reason = f"<p>Reason: {e['reason']}</p>" if e.get("reason") else ""
+    reservation = f"<p>Reservation: {e['reservationId']}</p>" if e.get("reservationId") else ""
+    hello = f"<p>Hello {name},</p>"
+    if kind is Kind.BOOKING_CONFIRMED:
+        subject = f"Booking confirmed: {_event_label(facts)}"
+        seats = f"{e['seats']} seat(s)" if e.get("seats") else "your seats"
+        total = f", total {money}" if e.get("amount") else ""
+        body = f"{hello}<p>Your booking for {event} is confirmed: {seats}{total}.</p>{reservation}"
+    elif kind is Kind.BOOKING_CANCELLED:
+        subject = f"Booking cancelled: {_event_label(facts)}"
+        body = f"{hello}<p>Your booking for {event} could not be completed.</p>{reason}{reservation}"
+    elif kind is Kind.PAYMENT_COMPLETED:
+        subject = f"Payment received: {_money(facts)}"
+        body = f"{hello}<p>We received your payment of {money}.</p>{reservation}"
+    elif kind is Kind.PAYMENT_REFUNDED:
+        subject = f"Payment refunded: {_money(facts)}"
+        body = f"{hello}<p>Your payment of {money} was refunded.</p>{reason}{reservation}"
+    else:
+        subject = f"Payment failed: {_money(facts)}"
+        body = f"{hello}<p>Your payment of {money} did not go through.</p>{reason}{reservation}"
+    return Rendered(_clean_subject(subject), f"<html><body>{body}</body></html>")
+
+
+def _ids(data: dict[str, Any], **names: str) -> dict[str, str]:
+    return {out: str(data[src]) for out, src in names.items() if data.get(src) not in (None, "")}
+
+
+def draft_from_message(routing_key: str, data: dict[str, Any]) -> Draft | None:
+    """The notification a domain message calls for, or None for messages not notified."""
+    kind = KIND_OF_MESSAGE.get(routing_key)
+    if kind is None or not data.get("userId"):
+        return None
+    if routing_key.startswith("booking."):
+        facts = {
+            "userName": data.get("userName"),
+            "eventId": data.get("eventId"),
+            "seats": data.get("seats"),
+            "amount": data.get("amount"),
+            "currency": data.get("currency"),
+            "reservationId": data.get("reservationId"),
+            "reason": data.get("reason"),
+        }
+        related = _ids(
+            data, sagaId="sagaId", eventId="eventId", reservationId="reservationId", paymentId="paymentId"
+        )
+        recipient = data.get("userEmail")
+    else:
+        facts = {
+            "amount": data.get("amount"),
+            "currency": data.get("currency"),
+            "reservationId": data.get("reservationId"),
+            "reason": data.get("failureReason"),
+        }
+        related = _ids(data, paymentId="id", reservationId="reservationId")
+        recipient = data.get("userEmail")  # a payment names no address: the sender looks it up
+    return Draft(kind, str(data["userId"]), recipient or None, facts, related)
+
+
+def delivery_error(recipient: str | None, failing_domain: str) -> str | None:
+    """The simulated provider's verdict: None when sent, else why it failed. Deterministic:
+    no address, or an address at `failing_domain`, always fails."""
+    if not recipient:
+        return "no email address known for this user"
+    if recipient.rsplit("@", 1)[-1].lower() == failing_domain.lower():
+        return f"mailbox at {failing_domain} rejected the message"
+    return None
+
+
+def retry_delay(attempts: int, base_seconds: float) -> float:
+    """Backoff before the next attempt after `attempts` failed ones: base, 2 x base, 4 x base..."""
+    return base_seconds * 2 ** max(0, attempts - 1)
+
+
+def outcome_after_failure(attempts: int, max_attempts: int) -> Delivery:
+    return Delivery.FAILED if attempts >= max_attempts else Delivery.PENDING

@@ -1,0 +1,121 @@
+"""Recording notifications and sending them off the request path: a background sender
+claims due ones, asks the simulated provider, and moves them pending → sent | failed with
+bounded retries and backoff."""
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from notification_service import domain
+from notification_service.domain import CHANNEL, Delivery, Draft
+from notification_service.store import Doc, NotificationStore
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=30)
+
+
+def now() -> datetime:
+    t = datetime.now(UTC)
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+
+
+class Notifications:
+    def __init__(
+        self,
+        store: NotificationStore,
+        *,
+        max_attempts: int = 3,
+        retry_seconds: float = 1.0,
+        failing_domain: str = "fail.example",
+    ) -> None:
+        self.store = store
+        self.max_attempts = max_attempts
+        self.retry_seconds = retry_seconds
+        self.failing_domain = failing_domain
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def record(
+        self, draft: Draft, *, message_id: str | None = None, extra: dict[str, Any] | None = None
+    ) -> tuple[Doc, bool]:
+        """Store a pending notification; (it, created?). A messageId seen before gives the
+        notification it made the first time."""
+        at = now()
+        recipient = draft.recipient
+        if recipient:
+            await self.store.remember_contact(draft.user_id, recipient, draft.facts.get("userName"), at)
+        rendered = domain.render(draft.kind, draft.facts)
+        doc: Doc = {
+            "userId": draft.user_id,
+            "channel": CHANNEL,
+            "recipient": recipient,
+            "type": draft.kind.value,
+            "subject": rendered.subject,
+            "content": rendered.content,
+            "status": Delivery.PENDING.value,
+            "attempts": 0,
+            "lastError": None,
+            "relatedIds": draft.related_ids,
+            "createdAt": at,
+            "sentAt": None,
+            "nextAttemptAt": at,
+            **(extra or {}),
+        }
+        if message_id is not None:
+            doc["messageId"] = message_id
+        stored, created = await self.store.insert(doc)
+        if created:
+            self._wake.set()
+        return stored, created
+
+    async def send_once(self) -> bool:
+        """One attempt on one due notification; False when none is due."""
+        claimed = await self.store.claim_due(now(), LEASE)
+        if claimed is None:
+            return False
+        recipient = claimed.get("recipient") or await self.store.contact_email(claimed["userId"])
+        error = domain.delivery_error(recipient, self.failing_domain)
+        at = now()
+        if error is None:
+            log.info("notification %s sent to %s", claimed["id"], recipient)
+            changes: Doc = {
+                "status": Delivery.SENT.value,
+                "sentAt": at,
+                "recipient": recipient,
+                "lastError": None,
+            }
+        else:
+            status = domain.outcome_after_failure(claimed["attempts"], self.max_attempts)
+            delay = domain.retry_delay(claimed["attempts"], self.retry_seconds)
+            log.warning("notification %s attempt %d failed: %s", claimed["id"], claimed["attempts"], error)
+            changes = {
+                "status": status.value,
+                "lastError": error,
+                "nextAttemptAt": at + timedelta(seconds=delay),
+            }
+        await self.store.finish_attempt(claimed, changes)
+        return True
+
+    async def _run(self, interval: float) -> None:
+        while True:
+            try:
+                while await self.send_once():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("notification sender pass failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+
+    def start(self, interval: float) -> None:
+        self._task = asyncio.create_task(self._run(interval), name="notification-sender")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
