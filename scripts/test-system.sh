@@ -237,6 +237,7 @@ RESERVATION_ID=""
 PAYMENT_ID=""
 VIP_EVENT_ID=""
 VIP_SAGA_ID=""
+VIP_AVAILABLE=""
 
 services_ready() {
   local down=() name url
@@ -258,7 +259,7 @@ create_event() {
   expect 201 || return 1
   EVENT_ID=$(jv 'd.get("id")')
   [[ "$(jv 'd.get("bookedSeats")')" == 0 ]] || { DETAIL="new event not empty: $(short)"; return 1; }
-  DETAIL="event $EVENT_ID, $CAPACITY seats at $(jv 'd.get("ticketPrice")') XOF"
+  DETAIL="event $EVENT_ID, $CAPACITY seats ($(jv 'd.get("availableSeats")') bookable) at $(jv 'd.get("ticketPrice")') XOF"
 }
 
 # booking_json EVENT_ID SEATS PRICE USER
@@ -372,6 +373,7 @@ create_vip_event() {
     \"totalCapacity\": 50, \"ticketPrice\": 600000}"
   expect 201 || return 1
   VIP_EVENT_ID=$(jv 'd.get("id")')
+  VIP_AVAILABLE=$(jv 'd.get("availableSeats")')
   DETAIL="event $VIP_EVENT_ID, 2 x 600000 XOF > $DECLINE_ABOVE"
 }
 
@@ -391,7 +393,8 @@ vip_seats_back() {
   [[ -n "$VIP_SAGA_ID" ]] || { DETAIL="skipped: needs the declined saga"; return 1; }
   http GET "$EVENT_URL/api/events/$VIP_EVENT_ID"
   expect 200 || return 1
-  [[ "$(jv 'd.get("bookedSeats")')" == 0 ]] || { DETAIL="seats not given back: $(short)"; return 1; }
+  [[ "$(jv 'd.get("bookedSeats")')" == 0 && "$(jv 'd.get("availableSeats")')" == "$VIP_AVAILABLE" ]] \
+    || { DETAIL="seats not given back: $(short)"; return 1; }
   DETAIL="bookedSeats 0, availableSeats $(jv 'd.get("availableSeats")')"
 }
 
