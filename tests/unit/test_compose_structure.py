@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from shared.settings import ServiceSettings
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
@@ -213,7 +215,7 @@ def test_services_read_their_settings_under_these_env_names():
         settings_cls = next(
             v
             for v in vars(importlib.import_module(f"{package}.settings")).values()
-            if isinstance(v, type) and v.__module__ == f"{package}.settings"
+            if isinstance(v, type) and issubclass(v, ServiceSettings) and v is not ServiceSettings
         )
         assert settings_cls.model_config["env_prefix"] == prefix, name
         fields = set(settings_cls.model_fields)

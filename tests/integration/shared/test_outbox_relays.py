@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from shared import sql
 from shared.messaging.broker import Consumer
-from shared.messaging.envelope import new_envelope
+from shared.messaging.envelope import Envelope, new_envelope
 from shared.messaging.outbox import MongoOutboxRelay, SqlOutboxRelay, add_to_outbox
 from shared.mongo import make_client
 from tests.integration.shared.helpers import Inbox, broker_settings, connected_broker, eventually
@@ -42,17 +42,15 @@ async def test_sql_outbox_publishes_committed_messages_only_and_marks_them_publi
 
             await eventually(delivered)
 
-            async def marked() -> list[sa.Row]:
+            async def all_marked() -> list[sa.Row] | None:
+                # The mark commits just after the publish.
                 async with engine.connect() as conn:
-                    return list(
-                        (
-                            await conn.execute(sa.select(sql.outbox.c.message_id, sql.outbox.c.published_at))
-                        ).all()
-                    )
+                    rows = (
+                        await conn.execute(sa.select(sql.outbox.c.message_id, sql.outbox.c.published_at))
+                    ).all()
+                return list(rows) if rows and all(r.published_at is not None for r in rows) else None
 
-            rows = await eventually(
-                lambda: _all_published(marked)  # the mark commits just after the publish
-            )
+            rows = await eventually(all_marked)
         finally:
             await relay.stop()
     assert [r.message_id for r in rows] == [committed.message_id]
@@ -62,9 +60,41 @@ async def test_sql_outbox_publishes_committed_messages_only_and_marks_them_publi
     await engine.dispose()
 
 
-async def _all_published(rows_of) -> list | None:
-    rows = await rows_of()
-    return rows if rows and all(r.published_at is not None for r in rows) else None
+class CommitDuringPass(SqlOutboxRelay):
+    """A relay whose first pass sees an empty outbox while a commit and its wake() happen."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.late: list[Envelope] = []
+
+    async def relay_once(self) -> int:
+        sent = await super().relay_once()
+        if not self.late:
+            self.late.append(new_envelope("probe.late", "PROBE", 3, {}))
+            async with self.engine.begin() as conn:
+                await add_to_outbox(conn, self.late[0])
+            self.wake()
+        return sent
+
+
+async def test_a_wake_during_a_relay_pass_is_not_lost():
+    engine = sql.make_engine(create_pg_database("events"), pool_size=2)
+    async with engine.begin() as conn:
+        await conn.run_sync(sql.metadata.create_all)
+    inbox = Inbox()
+    async with connected_broker(broker_settings(), Consumer("wake-probe", ["probe.#"], inbox)) as broker:
+        # An hour between polls: only the wake can make the relay publish within the deadline.
+        relay = CommitDuringPass(engine, broker, interval=3600)
+        relay.start()
+        try:
+
+            async def delivered() -> bool:
+                return bool(relay.late) and relay.late[0].message_id in inbox.ids()
+
+            await eventually(delivered)
+        finally:
+            await relay.stop()
+    await engine.dispose()
 
 
 async def test_mongo_outbox_relay_publishes_the_documents_messages_and_pulls_them():
