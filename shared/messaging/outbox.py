@@ -62,6 +62,9 @@ class Relay:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the pass, not after: a wake() during the pass (a commit after its
+            # SELECT) must trigger another pass at once, not wait for the next interval.
+            self._wake.clear()
             try:
                 sent = await self.relay_once() if self.broker.connected else 0
             except asyncio.CancelledError:
@@ -71,7 +74,6 @@ class Relay:
                 sent = 0
             if sent >= BATCH:
                 continue  # more is waiting
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
 
