@@ -1,0 +1,62 @@
+"""SAGA3: the distributed payment step. The saga charges seats x the event's price under the
+key <sagaId>:PROCESS_PAYMENT; a declined payment compensates; a payment whose answer was
+lost is settled by asking the payment service by idempotency key, not by guessing."""
+
+from saga_orchestrator.app import create_app
+from tests.integration.saga_orchestrator.fakes import serve_fakes
+from tests.integration.saga_orchestrator.helpers import booking, saga_settings, start, steps_of, wait_for
+from tests.support import running
+
+
+async def test_the_payment_charges_seats_times_the_events_price():
+    async with serve_fakes() as fakes:
+        fakes.add_event(3, price=1250.5, capacity=10)
+        async with running(create_app(saga_settings(fakes.url))) as client:
+            saga = await wait_for(client, await start(client, booking(3, seats=4, ticketPrice=1250.50)))
+            assert saga["status"] == "COMPLETED"
+            paid = next(c for c in fakes.calls if c.route == "pay")
+            assert paid.key == f"{saga['sagaId']}:PROCESS_PAYMENT"
+            assert paid.body == {
+                "reservationId": saga["reservationId"],
+                "userId": "user-1",
+                "amount": 5002.0,
+                "currency": "XOF",
+                "paymentMethod": "mobile_money",
+            }
+            assert saga["paymentId"] == "1" and saga["amount"] == 5002.0
+
+
+async def test_a_declined_payment_compensates_with_the_reason():
+    async with serve_fakes() as fakes:
+        fakes.add_event(3, price=600_000, capacity=10)
+        async with running(create_app(saga_settings(fakes.url))) as client:
+            saga = await wait_for(client, await start(client, booking(3, seats=2, ticketPrice=600_000)))
+            assert saga["status"] == "COMPENSATED"
+            assert "declined" in saga["error"]
+            assert saga["paymentId"] == "1"
+            assert fakes.payments["1"]["status"] == "failed"
+            assert "refund" not in fakes.routes()  # a failed payment has nothing to refund
+
+
+async def test_a_payment_whose_answer_was_lost_is_settled_by_its_idempotency_key():
+    async with serve_fakes() as fakes:
+        fakes.add_event(3, price=1000, capacity=10)
+        fakes.modes["pay"] = "lost"
+        async with running(create_app(saga_settings(fakes.url))) as client:
+            saga = await wait_for(client, await start(client, booking(3, seats=1, ticketPrice=1000)))
+            assert saga["status"] == "COMPLETED", saga
+            assert fakes.routes().count("find_payment") == 1
+            assert len(fakes.payments) == 1  # charged once, whatever the retries
+            assert saga["paymentId"] == "1"
+
+
+async def test_a_payment_service_that_never_answers_compensates_after_its_retries():
+    async with serve_fakes() as fakes:
+        fakes.add_event(3, price=1000, capacity=10)
+        fakes.modes["pay"] = "error"
+        async with running(create_app(saga_settings(fakes.url))) as client:
+            saga = await wait_for(client, await start(client, booking(3, seats=1, ticketPrice=1000)))
+            assert saga["status"] == "COMPENSATED", saga
+            assert fakes.routes().count("pay") == 2  # first try + one retry (http_retries=1)
+            assert steps_of(saga, "compensation") == ["CANCEL_RESERVATION", "RELEASE_SEATS"]
+            assert fakes.events[3]["bookedSeats"] == 0

@@ -1,0 +1,224 @@
+"""Fake participants for the saga's integration tests: the event, reservation and payment
+routes of the participant contract in one small in-memory app served by uvicorn on a free
+port. Keyed calls replay their first answer, as the real services do. A test can make a
+route fail (500), refuse (409) or hang until released, and reads every call made."""
+
+import asyncio
+import contextlib
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+
+DECLINE_ABOVE = 1_000_000
+
+
+@dataclass
+class Call:
+    route: str
+    key: str | None
+    body: Any
+
+
+@dataclass
+class Fakes:
+    url: str = ""
+    events: dict[int, dict[str, Any]] = field(default_factory=dict)
+    reservations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    answers: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    # route -> "error" (500) | "refuse" (409) | "hang" (wait for `unhang`) | "lost" (acts,
+    # then answers 500 as if the answer was lost on the way back)
+    modes: dict[str, str] = field(default_factory=dict)
+    unhang: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def add_event(self, event_id: int, *, price: float = 5000.0, capacity: int = 100) -> None:
+        self.events[event_id] = {
+            "id": event_id,
+            "ticketPrice": price,
+            "totalCapacity": capacity,
+            "bookedSeats": 0,
+        }
+
+    def routes(self, *, keyed_only: bool = False) -> list[str]:
+        return [c.route for c in self.calls if c.key or not keyed_only]
+
+    def keys(self) -> list[str | None]:
+        return [c.key for c in self.calls]
+
+
+def _problem(status: int, detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"status": status, "detail": detail}, status_code=status, media_type="application/problem+json"
+    )
+
+
+def build_app(fakes: Fakes) -> FastAPI:
+    app = FastAPI()
+
+    async def enter(route: str, key: str | None, body: Any) -> JSONResponse | None:
+        """Record the call; apply the route's failure mode; replay a keyed answer."""
+        fakes.calls.append(Call(route, key, body))
+        mode = fakes.modes.get(route)
+        if mode == "hang":
+            await fakes.unhang.wait()
+        elif mode == "error":
+            return _problem(500, "fake failure")
+        elif mode == "refuse":
+            return _problem(409, "fake refusal")
+        if key and key in fakes.answers:
+            if mode == "lost":
+                return _problem(500, "answer lost")
+            status, answer = fakes.answers[key]
+            return JSONResponse(answer, status_code=status)
+        return None
+
+    def answer(route: str, key: str | None, status: int, body: Any) -> JSONResponse:
+        if key:
+            fakes.answers[key] = (status, body)
+        if fakes.modes.get(route) == "lost":
+            return _problem(500, "answer lost")
+        return JSONResponse(body, status_code=status)
+
+    @app.get("/api/events/{event_id}")
+    async def get_event(event_id: int) -> JSONResponse:
+        if (early := await enter("get_event", None, None)) is not None:
+            return early
+        if event_id not in fakes.events:
+            return _problem(404, "Event not found")
+        return JSONResponse(fakes.events[event_id])
+
+    @app.post("/api/events/{event_id}/book")
+    async def book(event_id: int, request: Request, key: str | None = Header(None, alias="Idempotency-Key")):
+        body = await request.json()
+        if (early := await enter("book", key, body)) is not None:
+            return early
+        event = fakes.events.get(event_id)
+        if event is None:
+            return answer("book", key, 404, {"detail": "Event not found"})
+        if event["bookedSeats"] + body["seats"] > event["totalCapacity"]:
+            return answer("book", key, 409, {"detail": "Could not book seats. Not enough availability."})
+        event["bookedSeats"] += body["seats"]
+        return answer("book", key, 200, {"success": True, "eventId": event_id, "seatsBooked": body["seats"]})
+
+    @app.post("/api/events/{event_id}/release")
+    async def release(
+        event_id: int, request: Request, key: str | None = Header(None, alias="Idempotency-Key")
+    ):
+        body = await request.json()
+        if (early := await enter("release", key, body)) is not None:
+            return early
+        fakes.events[event_id]["bookedSeats"] -= body["seats"]
+        return answer(
+            "release", key, 200, {"success": True, "eventId": event_id, "seatsReleased": body["seats"]}
+        )
+
+    @app.post("/api/reservations")
+    async def create_reservation(request: Request, key: str | None = Header(None, alias="Idempotency-Key")):
+        body = await request.json()
+        if (early := await enter("create_reservation", key, body)) is not None:
+            return early
+        event = fakes.events[body["eventId"]]
+        reservation = {
+            "id": uuid.uuid4().hex[:24],
+            **body,
+            "bookingDetails": {
+                **body["bookingDetails"],
+                "totalAmount": event["ticketPrice"] * body["bookingDetails"]["seats"],
+            },
+            "status": "pending",
+        }
+        fakes.reservations[reservation["id"]] = reservation
+        return answer("create_reservation", key, 201, reservation)
+
+    @app.get("/api/reservations/{reservation_id}")
+    async def get_reservation(reservation_id: str):
+        return JSONResponse(fakes.reservations[reservation_id])
+
+    @app.put("/api/reservations/{reservation_id}/status")
+    async def confirm(
+        reservation_id: str, request: Request, key: str | None = Header(None, alias="Idempotency-Key")
+    ):
+        body = await request.json()
+        if (early := await enter("confirm", key, body)) is not None:
+            return early
+        reservation = fakes.reservations[reservation_id]
+        if reservation["status"] != "pending":
+            return _problem(409, f"{reservation['status']} -> {body['status']}")
+        reservation["status"] = body["status"]
+        return JSONResponse(reservation)
+
+    @app.post("/api/reservations/{reservation_id}/compensate")
+    async def cancel(
+        reservation_id: str, request: Request, key: str | None = Header(None, alias="Idempotency-Key")
+    ):
+        body = await request.json()
+        if (early := await enter("cancel_reservation", key, body)) is not None:
+            return early
+        reservation = fakes.reservations[reservation_id]
+        reservation["status"] = "cancelled"
+        return JSONResponse(reservation)
+
+    @app.post("/api/payments")
+    async def pay(request: Request, key: str | None = Header(None, alias="Idempotency-Key")):
+        body = await request.json()
+        if (early := await enter("pay", key, body)) is not None:
+            return early
+        declined = body["amount"] > DECLINE_ABOVE
+        payment = {
+            "id": len(fakes.payments) + 1,
+            **body,
+            "status": "failed" if declined else "completed",
+            "failureReason": f"amount above {DECLINE_ABOVE}" if declined else None,
+            "idempotencyKey": key,
+        }
+        fakes.payments[str(payment["id"])] = payment
+        return answer("pay", key, 201, payment)
+
+    @app.get("/api/payments")
+    async def find_payments(request: Request):
+        wanted = request.query_params.get("idempotencyKey")
+        if (early := await enter("find_payment", None, wanted)) is not None:
+            return early
+        items = [p for p in fakes.payments.values() if p["idempotencyKey"] == wanted]
+        return JSONResponse({"items": items, "total": len(items), "page": 1, "size": 20})
+
+    @app.post("/api/payments/{payment_id}/compensate")
+    async def refund(
+        payment_id: str, request: Request, key: str | None = Header(None, alias="Idempotency-Key")
+    ):
+        body = await request.json()
+        if (early := await enter("refund", key, body)) is not None:
+            return early
+        payment = fakes.payments[payment_id]
+        if payment["status"] == "completed":
+            payment["status"] = "refunded"
+        return answer("refund", key, 200, payment)
+
+    return app
+
+
+@contextlib.asynccontextmanager
+async def serve_fakes() -> AsyncIterator[Fakes]:
+    fakes = Fakes()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    fakes.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = uvicorn.Config(build_app(fakes), log_config=None, access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+        await asyncio.sleep(0.01)
+    try:
+        yield fakes
+    finally:
+        fakes.unhang.set()
+        server.should_exit = True
+        await task
+        sock.close()
