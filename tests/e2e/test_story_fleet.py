@@ -3,6 +3,7 @@ services as processes: every step must hold, a happy booking and a declined one.
 
 import pytest
 
+from shared.demo import seed
 from shared.story import Story, Urls
 from tests.support import isolated_fleet
 
@@ -34,3 +35,12 @@ def test_a_booking_completes_and_every_read_model_follows(urls):
 def test_a_declined_booking_is_compensated_and_gives_its_seats_back(urls):
     story = Story(urls, deadline_s=45)
     tell(story, story.declined_steps())
+
+
+def test_fleet_seed_books_demo_events_and_a_second_run_adds_nothing(urls, capsys):
+    assert seed(urls) == 0
+    first = capsys.readouterr().out
+    assert "COMPENSATED" in first and "unexpected" in first
+    assert "(0 unexpected outcomes)" in first
+    assert seed(urls) == 0
+    assert "already there" in capsys.readouterr().out
