@@ -1,5 +1,187 @@
 """HTTP routes of the Reservation service."""
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from reservation_service.booking import Reservations
+from reservation_service.domain import ENDED, Status, parse_if_match
+from reservation_service.messaging import as_wire
+from reservation_service.schemas import (
+    Cancellation,
+    ReservationIn,
+    ReservationOut,
+    ReservationStats,
+    StatusChange,
+)
+from reservation_service.store import ReservationStore
+from shared.errors import AppError, BadRequest, field_error, problem
+from shared.idempotency import fingerprint, idempotency_key_header
+from shared.schemas import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/reservations", tags=["reservations"])
+
+EventId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+UserId = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+def reservations(request: Request) -> Reservations:
+    desk: Reservations = request.app.state.reservations
+    return desk
+
+
+def store(request: Request) -> ReservationStore:
+    found: ReservationStore = request.app.state.store
+    return found
+
+
+def _location(reservation_id: str) -> dict[str, str]:
+    return {"Location": f"/api/reservations/{reservation_id}"}
+
+
+def _expected_version(body_version: int | None, if_match: str | None) -> int | None:
+    if body_version is not None:
+        return body_version
+    if if_match is None:
+        return None
+    version = parse_if_match(if_match)
+    if version is None:
+        raise BadRequest(
+            "If-Match must be a version number.", errors=[field_error("If-Match", "not a version")]
+        )
+    return version
+
+
+@router.post("", status_code=201, response_model=ReservationOut)
+async def create_reservation(
+    body: ReservationIn,
+    desk: Reservations = Depends(reservations),
+    key: str | None = Depends(idempotency_key_header),
+) -> JSONResponse:
+    """Create a reservation (pending). Without `sagaId` it books its seats at the event service
+    itself and answers 409/404/422 when they refuse, 503 when they cannot be reached."""
+    print_ = fingerprint(body.model_dump(mode="json", by_alias=True))
+    if key is not None:
+        stored = await desk.store.find_answer(key, print_)
+        if stored is not None:
+            if stored.status_code == 201:
+                return JSONResponse(stored.body, status_code=201, headers=_location(stored.body["id"]))
+            replay = stored.body
+            return problem(stored.status_code, replay["title"], replay["detail"], extra=replay.get("extra"))
+    try:
+        doc = await desk.create(body, key=key, print_=print_)
+    except AppError as exc:
+        # A refusal is this key's final answer; a 503 is not (the key stays free to retry).
+        if key is not None and exc.status in (404, 409, 422) and "reservationId" in exc.extra:
+            await desk.store.save_answer(
+                key, print_, exc.status, {"title": exc.title, "detail": exc.detail, "extra": exc.extra}
+            )
+        raise
+    answer = as_wire(doc)
+    if key is not None:
+        await desk.store.save_answer(key, print_, 201, answer)
+    return JSONResponse(answer, status_code=201, headers=_location(doc["id"]))
+
+
+@router.get("", response_model=Page[ReservationOut])
+async def list_reservations(
+    event_id: Annotated[int | None, Query(alias="eventId", ge=1)] = None,
+    user_id: Annotated[str | None, Query(alias="userId", min_length=1, max_length=100)] = None,
+    status: Status | None = None,
+    paging: PageParams = Depends(page_params),
+    found: ReservationStore = Depends(store),
+) -> dict[str, Any]:
+    return await _page(found, paging, event_id=event_id, user_id=user_id, status=status)
+
+
+@router.get("/stats/{event_id}", response_model=ReservationStats)
+async def reservation_stats(event_id: EventId, found: ReservationStore = Depends(store)) -> dict[str, Any]:
+    """DB3: statistics of one event's reservations by aggregation. totalReservations and
+    totalSeats count live reservations (pending, confirmed); cancelled and refunded ones are
+    reported apart; revenue sums confirmed reservations only."""
+    return await found.stats(event_id)
+
+
+@router.get("/user/{user_id}", response_model=Page[ReservationOut])
+async def reservations_of_user(
+    user_id: UserId, paging: PageParams = Depends(page_params), found: ReservationStore = Depends(store)
+) -> dict[str, Any]:
+    return await _page(found, paging, user_id=user_id)
+
+
+@router.get("/event/{event_id}", response_model=Page[ReservationOut])
+async def reservations_of_event(
+    event_id: EventId, paging: PageParams = Depends(page_params), found: ReservationStore = Depends(store)
+) -> dict[str, Any]:
+    return await _page(found, paging, event_id=event_id)
+
+
+@router.get("/{reservation_id}", response_model=ReservationOut)
+async def get_reservation(reservation_id: str, desk: Reservations = Depends(reservations)) -> Any:
+    return as_wire(await desk.get(reservation_id))
+
+
+@router.put("/{reservation_id}/status", response_model=ReservationOut)
+async def change_status(
+    reservation_id: str,
+    body: StatusChange,
+    if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
+    desk: Reservations = Depends(reservations),
+) -> Any:
+    """Legal transitions only (409 otherwise): pending → confirmed | cancelled; confirmed →
+    cancelled | refunded. With `version` (body) or `If-Match`, a stale version is a 409."""
+    doc = await desk.change_status(
+        reservation_id,
+        body.status,
+        reason=body.reason,
+        updated_by=body.updated_by,
+        expected_version=_expected_version(body.version, if_match),
+    )
+    return as_wire(doc)
+
+
+@router.post("/{reservation_id}/cancel", response_model=ReservationOut)
+async def cancel_reservation(
+    reservation_id: str,
+    body: Annotated[Cancellation | None, Body()] = None,
+    if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
+    desk: Reservations = Depends(reservations),
+    _key: str | None = Depends(idempotency_key_header),
+) -> Any:
+    """Cancel (idempotent: an already cancelled reservation answers 200 unchanged); a refunded
+    one cannot be cancelled (409). Seats it booked itself are released once."""
+    body = body or Cancellation()
+    doc = await desk.change_status(
+        reservation_id,
+        Status.CANCELLED,
+        reason=body.reason or "cancelled on request",
+        updated_by=body.updated_by,
+        expected_version=_expected_version(body.version, if_match),
+    )
+    return as_wire(doc)
+
+
+@router.post("/{reservation_id}/compensate", response_model=ReservationOut)
+async def compensate_reservation(
+    reservation_id: str,
+    body: Annotated[Cancellation | None, Body()] = None,
+    desk: Reservations = Depends(reservations),
+    _key: str | None = Depends(idempotency_key_header),
+) -> Any:
+    """The saga's compensation: cancel, idempotently. A reservation already cancelled or
+    refunded answers 200 unchanged."""
+    body = body or Cancellation()
+    doc = await desk.change_status(
+        reservation_id,
+        Status.CANCELLED,
+        reason=body.reason or "compensation",
+        updated_by=body.updated_by if body.updated_by != "api" else "saga",
+        already_done=ENDED,
+    )
+    return as_wire(doc)
+
+
+async def _page(found: ReservationStore, paging: PageParams, **filters: Any) -> dict[str, Any]:
+    docs, total = await found.page(offset=paging.offset, limit=paging.size, **filters)
+    return {"items": [as_wire(d) for d in docs], "total": total, "page": paging.page, "size": paging.size}

@@ -11,3 +11,7 @@ class ReservationSettings(ServiceSettings):
     mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongo_database: str = "reservations_db"
     event_service_url: str = "http://127.0.0.1:8080"
+    # The seat sweep finishes what a crash or an unreachable event service left half done.
+    seat_sweep_seconds: float = 5.0
+    # A booking still "requested" after this long has lost its request (crash): the sweep takes it.
+    seat_request_grace_seconds: float = 30.0

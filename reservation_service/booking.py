@@ -1,0 +1,303 @@
+"""Reservation workflows: creating (a direct reservation books its own seats at the event
+service, a saga's does not), status changes with their seat releases, and the seat sweep.
+
+Seats never leak: the reservation is written before its seats are booked (seatHold
+"requested"), so a crash or an unreachable event service always leaves a trace the sweep
+finishes. Every call to the event service carries a key derived from the reservation id
+(`reservation:<id>:book`, `reservation:<id>:release`), so repeating it is harmless.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+
+from reservation_service import domain
+from reservation_service.domain import UNSETTLED, SeatHold, StaleVersion, Status
+from reservation_service.messaging import reservation_message
+from reservation_service.schemas import ReservationIn
+from reservation_service.seats import Answer, EventSeats, Outcome
+from reservation_service.store import Doc, ReservationStore, preview
+from shared.errors import AppError, Conflict, NotFound, RuleBroken, Unavailable
+from shared.idempotency import IdempotencyKeyReused
+
+log = logging.getLogger(__name__)
+MAX_RACE_RETRIES = 5
+
+
+def now() -> datetime:
+    # Millisecond precision, as BSON stores it: a message shows exactly the stored state.
+    t = datetime.now(UTC)
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+
+
+class CreationInProgress(Conflict):
+    def __init__(self, reservation_id: str) -> None:
+        super().__init__(
+            f"Reservation {reservation_id} is still booking its seats; retry shortly.",
+            extra={"reservationId": reservation_id},
+        )
+
+
+def _refusal(answer: Answer, reservation_id: str) -> AppError:
+    extra = {"reservationId": reservation_id}
+    if answer.outcome is Outcome.NOT_FOUND:
+        return NotFound(f"Event not found: {answer.detail}", extra=extra)
+    if answer.outcome is Outcome.REFUSED:
+        return Conflict(answer.detail, extra=extra)
+    if answer.outcome is Outcome.INVALID:
+        return RuleBroken(answer.detail, extra=extra)
+    return Unavailable(f"The event service cannot be reached: {answer.detail}", extra=extra)
+
+
+class Reservations:
+    def __init__(
+        self,
+        store: ReservationStore,
+        seats: EventSeats,
+        *,
+        published: Callable[[], None] = lambda: None,
+        request_grace: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.store = store
+        self.seats = seats
+        self.published = published  # wakes the outbox relay
+        self.request_grace = request_grace
+
+    # -- create ----------------------------------------------------------------------------
+
+    async def create(self, body: ReservationIn, *, key: str | None, print_: str) -> Doc:
+        at = now()
+        doc: Doc = {
+            "id": str(ObjectId()),
+            "eventId": body.event_id,
+            "userId": body.user_id,
+            "userDetails": body.user_details.model_dump(by_alias=True),
+            "bookingDetails": {
+                "seats": body.booking_details.seats,
+                "totalAmount": None,
+                "currency": body.booking_details.currency,
+            },
+            "status": Status.PENDING.value,
+            "metadata": body.metadata,
+            "version": 1,
+            "createdAt": at,
+            "updatedAt": at,
+        }
+        if key is not None:
+            doc["idempotencyKey"] = key
+            doc["requestFingerprint"] = print_
+        if body.saga_id is not None:
+            return await self._create_for_saga(doc, body.saga_id, at)
+        return await self._create_direct(doc, at)
+
+    async def _create_for_saga(self, doc: Doc, saga_id: str, at: datetime) -> Doc:
+        # The saga booked the seats already (its step 1); only the price is read here.
+        price = await self.seats.price(doc["eventId"])
+        if price.outcome is not Outcome.DONE or price.ticket_price is None:
+            raise _refusal(price, doc["id"])
+        doc["sagaId"] = saga_id
+        doc["announced"] = True
+        doc["bookingDetails"]["totalAmount"] = domain.total_amount(
+            doc["bookingDetails"]["seats"], price.ticket_price
+        )
+        doc["timeline"] = [
+            domain.created(at=at, reason=f"created by saga {saga_id}", updated_by="saga").as_document()
+        ]
+        inserted = await self.store.insert(doc, reservation_message("reservation.created", doc))
+        if inserted is None:
+            return await self._existing(doc)
+        self.published()
+        return inserted
+
+    async def _create_direct(self, doc: Doc, at: datetime) -> Doc:
+        doc["seatHold"] = SeatHold.REQUESTED.value
+        doc["announced"] = False  # reservation.created goes out once its seats are held
+        doc["timeline"] = [domain.created(at=at, reason="seats requested at the event service").as_document()]
+        inserted = await self.store.insert(doc, None)
+        if inserted is None:
+            return await self._existing(doc)
+        rid, event_id, seats = inserted["id"], inserted["eventId"], inserted["bookingDetails"]["seats"]
+
+        price = await self.seats.price(event_id)
+        if price.outcome is not Outcome.DONE or price.ticket_price is None:
+            # Nothing was booked yet: no hold to settle.
+            raise await self._abandon(inserted, price, SeatHold.REFUSED)
+        total = domain.total_amount(seats, price.ticket_price)
+
+        booked = await self.seats.book(event_id, rid, seats)
+        if booked.outcome is Outcome.UNREACHABLE:
+            # The book may have landed with its answer lost: the sweep replays it by key, then releases.
+            raise await self._abandon(inserted, booked, SeatHold.RESOLVING, total)
+        if booked.outcome is not Outcome.DONE:
+            raise await self._abandon(inserted, booked, SeatHold.REFUSED, total)
+
+        changes = {
+            "seatHold": SeatHold.HELD.value,
+            "bookingDetails.totalAmount": total,
+            "announced": True,
+            "updatedAt": now(),
+        }
+        message = reservation_message("reservation.created", preview(inserted, changes))
+        held = await self.store.change(
+            inserted, changes, message=message, require={"seatHold": SeatHold.REQUESTED.value}
+        )
+        if held is None:
+            # Cancelled while its seats were being booked; that cancel settles the seats.
+            raise Conflict(
+                f"Reservation {rid} was cancelled while its seats were being booked.",
+                extra={"reservationId": rid},
+            )
+        self.published()
+        return held
+
+    async def _abandon(self, doc: Doc, answer: Answer, hold: SeatHold, total: Any = None) -> AppError:
+        """Cancel a direct reservation whose seats could not be booked; the error to answer."""
+        error = _refusal(answer, doc["id"])
+        entry = domain.transition(
+            Status.PENDING,
+            Status.CANCELLED,
+            at=now(),
+            reason=f"seats not booked: {error.detail}",
+            updated_by="system",
+        )
+        changes: Doc = {
+            "status": Status.CANCELLED.value,
+            "seatHold": hold.value,
+            "updatedAt": entry.timestamp,
+        }
+        if total is not None:
+            changes["bookingDetails.totalAmount"] = total
+        # A 503 is not a final answer: the key is freed so a retry with it starts afresh.
+        unset = ("idempotencyKey",) if isinstance(error, Unavailable) else ()
+        saved = await self.store.change(
+            doc, changes, entry=entry, unset=unset, require={"seatHold": SeatHold.REQUESTED.value}
+        )
+        if saved is not None and hold in UNSETTLED:
+            await self.settle(saved)
+        return error
+
+    async def _existing(self, doc: Doc) -> Doc:
+        """The reservation a racing twin (same Idempotency-Key or sagaId) created."""
+        key = doc.get("idempotencyKey")
+        found = await self.store.find_by(idempotency_key=key) if key else None
+        if found is None and doc.get("sagaId"):
+            found = await self.store.find_by(saga_id=doc["sagaId"])
+        if found is None:
+            raise Conflict("A concurrent request with the same key is being handled; retry.")
+        if key and found.get("requestFingerprint") != doc.get("requestFingerprint"):
+            raise IdempotencyKeyReused(key)
+        if found.get("seatHold") == SeatHold.REQUESTED.value:
+            raise CreationInProgress(found["id"])
+        return found
+
+    # -- status changes ----------------------------------------------------------------------
+
+    async def get(self, reservation_id: str) -> Doc:
+        doc = await self.store.get(reservation_id)
+        if doc is None:
+            raise NotFound(f"Reservation not found: {reservation_id}")
+        return doc
+
+    async def change_status(
+        self,
+        reservation_id: str,
+        wanted: Status,
+        *,
+        reason: str = "",
+        updated_by: str = "api",
+        expected_version: int | None = None,
+        already_done: frozenset[Status] = frozenset(),
+    ) -> Doc:
+        """Move to `wanted` if legal (409 otherwise), conditional on the version read (or the
+        caller's). Asking for the current status, or one of `already_done`, is a no-op."""
+        for _ in range(MAX_RACE_RETRIES):
+            doc = await self.get(reservation_id)
+            current = Status(doc["status"])
+            if current is wanted or current in already_done:
+                return doc
+            if expected_version is not None and doc["version"] != expected_version:
+                raise StaleVersion(reservation_id, expected_version, doc["version"])
+            entry = domain.transition(current, wanted, at=now(), reason=reason, updated_by=updated_by)
+            old_hold = SeatHold(doc["seatHold"]) if doc.get("seatHold") else None
+            new_hold = domain.hold_after(wanted, old_hold)
+            changes: Doc = {"status": wanted.value, "updatedAt": entry.timestamp}
+            if new_hold is not old_hold and new_hold is not None:
+                changes["seatHold"] = new_hold.value
+            message = None
+            if doc.get("announced", True):
+                message = reservation_message(domain.message_type(wanted), preview(doc, changes, entry))
+            saved = await self.store.change(doc, changes, entry=entry, message=message)
+            if saved is None:
+                if expected_version is not None:
+                    raise StaleVersion(reservation_id, expected_version)
+                continue  # someone wrote in between: judge the transition again on fresh state
+            if message is not None:
+                self.published()
+            if new_hold in UNSETTLED:
+                saved = await self.settle(saved)
+            return saved
+        raise Conflict(f"Reservation {reservation_id} keeps changing under concurrent writers; retry.")
+
+    # -- seats ---------------------------------------------------------------------------------
+
+    async def settle(self, doc: Doc) -> Doc:
+        """Give back the seats of an ended direct reservation, exactly once. Leaves the hold
+        as it is when the event service cannot be reached: the sweep comes back."""
+        hold = SeatHold(doc["seatHold"])
+        rid, event_id, seats = doc["id"], doc["eventId"], doc["bookingDetails"]["seats"]
+        if hold is SeatHold.RESOLVING:
+            # Replaying the book by its key learns whether it landed, and makes sure it did
+            # exactly once, so the release below can never give back seats never taken.
+            booked = await self.seats.book(event_id, rid, seats)
+            if booked.outcome is Outcome.UNREACHABLE:
+                return doc
+            if booked.outcome is not Outcome.DONE:
+                return await self._mark(doc, hold, SeatHold.REFUSED)
+        elif hold is not SeatHold.RELEASING:
+            return doc
+        released = await self.seats.release(event_id, rid, seats)
+        if released.outcome in (Outcome.DONE, Outcome.NOT_FOUND):
+            return await self._mark(doc, hold, SeatHold.RELEASED)
+        if released.outcome is not Outcome.UNREACHABLE:
+            log.error(
+                "event service refused to release the seats of reservation %s: %s", rid, released.detail
+            )
+        return doc
+
+    async def _mark(self, doc: Doc, old: SeatHold, new: SeatHold) -> Doc:
+        saved = await self.store.change(
+            doc, {"seatHold": new.value, "updatedAt": now()}, require={"seatHold": old.value}
+        )
+        return saved or await self.get(doc["id"])
+
+    async def sweep_once(self) -> int:
+        """Finish every unsettled hold; a booking stuck in "requested" (its request died with
+        a process) is cancelled and its seats resolved. Returns how many were looked at."""
+        docs = await self.store.unsettled(requested_before=now() - self.request_grace)
+        for doc in docs:
+            try:
+                if doc.get("seatHold") == SeatHold.REQUESTED.value:
+                    await self._abandon(
+                        doc,
+                        Answer(Outcome.UNREACHABLE, "the booking request did not finish"),
+                        SeatHold.RESOLVING,
+                    )
+                else:
+                    await self.settle(doc)
+            except Exception:
+                log.exception("seat sweep failed on reservation %s", doc["id"])
+        return len(docs)
+
+    async def run_sweep(self, interval: float) -> None:
+        while True:
+            try:
+                await self.sweep_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("seat sweep pass failed")
+            await asyncio.sleep(interval)

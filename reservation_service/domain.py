@@ -1,0 +1,133 @@
+"""Reservation rules: statuses and their legal transitions, timeline entries (DB4), seat holds
+at the event service, totals. Plain code: no I/O, and the time comes in as an argument."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from shared.errors import Conflict
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+NEXT: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.CONFIRMED, Status.CANCELLED}),
+    Status.CONFIRMED: frozenset({Status.CANCELLED, Status.REFUNDED}),
+    Status.CANCELLED: frozenset(),
+    Status.REFUNDED: frozenset(),
+}
+
+# Statuses whose seats still count as taken (DB3 statistics and seat holds).
+LIVE: frozenset[Status] = frozenset({Status.PENDING, Status.CONFIRMED})
+# Statuses that give the seats back.
+ENDED: frozenset[Status] = frozenset({Status.CANCELLED, Status.REFUNDED})
+
+
+class SeatHold(StrEnum):
+    """Where a direct reservation's seats stand at the event service (saga ones have none:
+    the saga books and releases them)."""
+
+    REQUESTED = "requested"  # book sent, outcome not known yet
+    HELD = "held"  # booked under reservation:<id>:book
+    REFUSED = "refused"  # the event service said no: nothing was booked
+    RESOLVING = "resolving"  # ended while the book outcome was unknown: re-book (replay), then release
+    RELEASING = "releasing"  # ended while held: release under reservation:<id>:release
+    RELEASED = "released"  # given back, exactly once
+
+
+# Holds the seat sweep must drive to a final state.
+UNSETTLED: frozenset[SeatHold] = frozenset({SeatHold.RESOLVING, SeatHold.RELEASING})
+
+
+class IllegalTransition(Conflict):
+    """The asked-for status cannot follow the current one."""
+
+    def __init__(self, current: Status, wanted: Status) -> None:
+        allowed = ", ".join(sorted(NEXT[current])) or "none (final status)"
+        super().__init__(
+            f"A {current.value} reservation cannot become {wanted.value}; allowed: {allowed}.",
+            extra={"currentStatus": current.value, "wantedStatus": wanted.value},
+        )
+
+
+class StaleVersion(Conflict):
+    """The caller's expected version is not the stored one: someone changed it first."""
+
+    def __init__(self, reservation_id: str, expected: int, actual: int | None = None) -> None:
+        extra: dict[str, Any] = {"expectedVersion": expected}
+        if actual is not None:
+            extra["currentVersion"] = actual
+        super().__init__(
+            f"Reservation {reservation_id} was changed by someone else (expected version {expected}).",
+            extra=extra,
+        )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a reservation's history (DB4)."""
+
+    status: Status
+    timestamp: datetime
+    reason: str
+    updated_by: str
+
+    def as_document(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "timestamp": self.timestamp,
+            "reason": self.reason,
+            "updatedBy": self.updated_by,
+        }
+
+
+def created(*, at: datetime, reason: str = "reservation created", updated_by: str = "api") -> TimelineEntry:
+    """The first timeline entry: every reservation starts pending."""
+    return TimelineEntry(Status.PENDING, at, reason, updated_by)
+
+
+def transition(
+    current: Status, wanted: Status, *, at: datetime, reason: str = "", updated_by: str = "system"
+) -> TimelineEntry:
+    """Timeline entry for a legal status change (DB4); refuse the rest with a 409."""
+    if wanted not in NEXT[current]:
+        raise IllegalTransition(current, wanted)
+    return TimelineEntry(wanted, at, reason or f"status changed to {wanted.value}", updated_by)
+
+
+def hold_after(status: Status, hold: SeatHold | None) -> SeatHold | None:
+    """The seat hold a reservation gets when it moves to `status`: an ending reservation that
+    booked its own seats must give them back."""
+    if status not in ENDED or hold is None:
+        return hold
+    if hold is SeatHold.HELD:
+        return SeatHold.RELEASING
+    if hold is SeatHold.REQUESTED:
+        # The book may or may not have landed: replaying it by key tells, then release.
+        return SeatHold.RESOLVING
+    return hold
+
+
+def message_type(status: Status) -> str:
+    """Routing key announcing a reservation that reached `status`."""
+    return "reservation.created" if status is Status.PENDING else f"reservation.{status.value}"
+
+
+def total_amount(seats: int, ticket_price: Decimal) -> Decimal:
+    return (ticket_price * seats).quantize(Decimal("0.01"))
+
+
+def parse_if_match(value: str) -> int | None:
+    """`If-Match: "3"`, `W/"3"` or `3` -> 3; anything else -> None."""
+    text = value.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    return int(text) if text.isdigit() else None

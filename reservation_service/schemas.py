@@ -1,0 +1,95 @@
+"""Reservation service wire models: camelCase out, camelCase or snake_case in."""
+
+from typing import Annotated, Any
+
+from pydantic import EmailStr, Field, StrictInt
+
+from reservation_service.domain import SeatHold, Status
+from shared.schemas import ApiInput, ApiModel, Money, UtcDateTime
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Reason = Annotated[str, Field(max_length=500)]
+
+
+class UserDetailsIn(ApiInput):
+    name: Name
+    email: EmailStr
+    phone: Annotated[str, Field(max_length=40)] | None = None
+
+
+class BookingDetailsIn(ApiInput):
+    # StrictInt: "2" or 2.5 is refused, never coerced into a seat count.
+    seats: Annotated[StrictInt, Field(ge=1, le=10_000)]
+    currency: Annotated[str, Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$")] = "XOF"
+
+
+class ReservationIn(ApiInput):
+    event_id: Annotated[StrictInt, Field(ge=1)]
+    user_id: Annotated[str, Field(min_length=1, max_length=100)]
+    user_details: UserDetailsIn
+    booking_details: BookingDetailsIn
+    saga_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class StatusChange(ApiInput):
+    status: Status
+    reason: Reason = ""
+    updated_by: Annotated[str, Field(min_length=1, max_length=100)] = "api"
+    version: Annotated[StrictInt, Field(ge=1)] | None = None
+
+
+class Cancellation(ApiInput):
+    reason: Reason = ""
+    updated_by: Annotated[str, Field(min_length=1, max_length=100)] = "api"
+    version: Annotated[StrictInt, Field(ge=1)] | None = None
+
+
+class UserDetailsOut(ApiModel):
+    name: str
+    email: str
+    phone: str | None = None
+
+
+class BookingDetailsOut(ApiModel):
+    seats: int
+    total_amount: Money | None
+    currency: str
+
+
+class TimelineEntryOut(ApiModel):
+    status: Status
+    timestamp: UtcDateTime
+    reason: str
+    updated_by: str
+
+
+class ReservationOut(ApiModel):
+    id: str
+    event_id: int
+    user_id: str
+    user_details: UserDetailsOut
+    booking_details: BookingDetailsOut
+    status: Status
+    saga_id: str | None = None
+    seat_hold: SeatHold | None = None
+    timeline: list[TimelineEntryOut]
+    metadata: dict[str, Any]
+    version: int
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class ReservationStats(ApiModel):
+    """DB3: live reservations (pending + confirmed) in the totals; ended ones apart."""
+
+    event_id: int
+    total_reservations: int
+    total_seats: int
+    confirmed_seats: int
+    pending_seats: int
+    cancelled_reservations: int
+    cancelled_seats: int
+    refunded_reservations: int
+    refunded_seats: int
+    revenue: Money

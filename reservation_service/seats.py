@@ -1,0 +1,90 @@
+"""The event service as this service sees it: the ticket price, and seats booked or released
+under idempotency keys derived from the reservation id, so a retry never counts twice."""
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from shared.http import ServiceClient, ServiceUnreachable
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    REFUSED = "refused"  # 409: not enough seats, or a rule of the event service
+    NOT_FOUND = "not_found"
+    INVALID = "invalid"  # 400/422: the event service found the request malformed
+    UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True)
+class Answer:
+    outcome: Outcome
+    detail: str = ""
+    ticket_price: Decimal | None = None
+
+
+def book_key(reservation_id: str) -> str:
+    return f"reservation:{reservation_id}:book"
+
+
+def release_key(reservation_id: str) -> str:
+    return f"reservation:{reservation_id}:release"
+
+
+def _detail(body: Any, fallback: str) -> str:
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        return str(body["detail"])
+    return fallback
+
+
+class EventSeats:
+    def __init__(self, client: ServiceClient) -> None:
+        self.client = client
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[Outcome, Any]:
+        try:
+            response = await self.client.request(method, path, **kwargs)
+        except ServiceUnreachable as exc:
+            return Outcome.UNREACHABLE, str(exc)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        status = response.status_code
+        if 200 <= status < 300:
+            return Outcome.DONE, body
+        if status == 404:
+            return Outcome.NOT_FOUND, _detail(body, "event not found")
+        if status == 409:
+            return Outcome.REFUSED, _detail(body, "the event service refused the booking")
+        if status in (400, 422):
+            return Outcome.INVALID, _detail(body, "the event service refused the request")
+        return Outcome.UNREACHABLE, f"event service answered {status}"
+
+    async def price(self, event_id: int) -> Answer:
+        outcome, body = await self._call("GET", f"/api/events/{event_id}")
+        if outcome is not Outcome.DONE:
+            return Answer(outcome, str(body))
+        try:
+            return Answer(Outcome.DONE, ticket_price=Decimal(str(body["ticketPrice"])))
+        except (KeyError, TypeError, InvalidOperation):
+            return Answer(Outcome.UNREACHABLE, "event service answered without a ticketPrice")
+
+    async def book(self, event_id: int, reservation_id: str, seats: int) -> Answer:
+        outcome, body = await self._call(
+            "POST",
+            f"/api/events/{event_id}/book",
+            json={"seats": seats},
+            idempotency_key=book_key(reservation_id),
+        )
+        return Answer(outcome, "" if outcome is Outcome.DONE else str(body))
+
+    async def release(self, event_id: int, reservation_id: str, seats: int) -> Answer:
+        outcome, body = await self._call(
+            "POST",
+            f"/api/events/{event_id}/release",
+            json={"seats": seats},
+            idempotency_key=release_key(reservation_id),
+        )
+        return Answer(outcome, "" if outcome is Outcome.DONE else str(body))

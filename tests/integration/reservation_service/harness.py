@@ -1,0 +1,156 @@
+"""The reservation service with a REAL event service beside it: the event service app served
+by uvicorn on a free port in this event loop, the reservation app in-process."""
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aio_pika
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from event_service.app import create_app as create_event_app
+from event_service.settings import EventSettings
+from reservation_service.app import create_app as create_reservation_app
+from reservation_service.settings import ReservationSettings
+from shared import mongo
+from tests.support import AMQP_URL, MONGO_URL, create_pg_database, running, unique
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def served(app: Any, port: int) -> AsyncIterator[str]:
+    """`app` behind a real uvicorn server on 127.0.0.1:`port`, in this event loop."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped before it started")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def event_settings(tag: str) -> EventSettings:
+    return EventSettings(
+        database_url=create_pg_database("events"),
+        amqp_exchange=f"{tag}.events",
+        amqp_queue_prefix=f"{tag}.",
+    )
+
+
+@asynccontextmanager
+async def event_service(
+    tag: str, port: int | None = None, settings: EventSettings | None = None
+) -> AsyncIterator[str]:
+    """The real event service; yields its base URL."""
+    async with served(create_event_app(settings or event_settings(tag)), port or free_port()) as url:
+        yield url
+
+
+def reservation_settings(tag: str, event_url: str, **overrides: Any) -> ReservationSettings:
+    values: dict[str, Any] = {
+        "mongo_url": MONGO_URL,
+        "mongo_database": f"{tag}_reservations",
+        "amqp_exchange": f"{tag}.events",
+        "amqp_queue_prefix": f"{tag}.",
+        "event_service_url": event_url,
+        "seat_sweep_seconds": 0.2,
+        "seat_request_grace_seconds": 1.0,
+        "http_retries": 1,
+        "http_timeout_seconds": 2.0,
+        "outbox_poll_seconds": 0.2,
+    }
+    return ReservationSettings(**(values | overrides))
+
+
+@asynccontextmanager
+async def reservation_service(
+    settings: ReservationSettings,
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_reservation_app(settings)
+    async with running(app) as client:
+        yield app, client
+
+
+async def drop_database(name: str) -> None:
+    client = mongo.make_client(MONGO_URL)
+    await client.drop_database(name)
+    await client.close()
+
+
+async def drop_exchange(exchange: str, queues: tuple[str, ...] = ()) -> None:
+    connection = await aio_pika.connect_robust(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        for name in queues:
+            with contextlib.suppress(Exception):
+                await channel.queue_delete(name)
+        with contextlib.suppress(Exception):
+            await channel.exchange_delete(exchange)
+
+
+async def create_event(event_url: str, *, capacity: int = 100, price: str = "25.00") -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=event_url, timeout=10) as http:
+        answer = await http.post(
+            "/api/events",
+            json={
+                "name": unique("Concert"),
+                "eventDate": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+                "location": "Dakar",
+                "category": "music",
+                "totalCapacity": capacity,
+                "ticketPrice": price,
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json())
+
+
+async def booked_seats(event_url: str, event_id: int) -> int:
+    async with httpx.AsyncClient(base_url=event_url, timeout=10) as http:
+        answer = await http.get(f"/api/events/{event_id}")
+        assert answer.status_code == 200, answer.text
+        return int(answer.json()["bookedSeats"])
+
+
+def reservation_body(
+    event_id: int, *, seats: int = 2, saga_id: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "eventId": event_id,
+        "userId": extra.pop("userId", unique("user")),
+        "userDetails": {"name": "Awa Diop", "email": "awa@example.com", "phone": "+221700000000"},
+        "bookingDetails": {"seats": seats, "currency": "XOF"},
+        **extra,
+    }
+    if saga_id is not None:
+        body["sagaId"] = saga_id
+    return body
+
+
+async def eventually(probe: Any, *, timeout: float = 15.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await asyncio.sleep(0.05)
