@@ -1,0 +1,88 @@
+"""The saga API's edges: bad input is a 422 naming the field and starts nothing; unknown and
+malformed saga ids are 404; the list filters by status and age and pages."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from saga_orchestrator.app import create_app
+from tests.integration.saga_orchestrator.fakes import serve_fakes
+from tests.integration.saga_orchestrator.helpers import booking, saga_settings, start, wait_for
+from tests.support import running
+
+BAD_INPUT = [
+    ({"seats": "2"}, "seats"),
+    ({"seats": 2.5}, "seats"),
+    ({"seats": True}, "seats"),
+    ({"seats": 0}, "seats"),
+    ({"eventId": 0}, "eventId"),
+    ({"eventId": "1"}, "eventId"),
+    ({"userEmail": "not-an-email"}, "userEmail"),
+    ({"paymentMethod": "cash"}, "paymentMethod"),
+    ({"ticketPrice": -1}, "ticketPrice"),
+    ({"ticketPrice": "abc"}, "ticketPrice"),
+    ({"preferences": "front"}, "preferences"),
+    ({"userName": ""}, "userName"),
+    ({"status": "COMPLETED"}, "status"),
+]
+
+
+@pytest.fixture(scope="module")
+async def app_client():
+    async with serve_fakes() as fakes:
+        fakes.add_event(1, price=5000, capacity=100)
+        async with running(create_app(saga_settings(fakes.url))) as client:
+            yield client, fakes
+
+
+@pytest.mark.parametrize(("change", "field"), BAD_INPUT)
+async def test_bad_input_is_a_422_naming_the_field_and_starts_nothing(app_client, change, field):
+    client, fakes = app_client
+    before = len(fakes.calls)
+    answer = await client.post("/api/saga/booking", json=booking(1, **change))
+    assert answer.status_code == 422, answer.text
+    assert field in [e["field"] for e in answer.json()["errors"]]
+    assert len(fakes.calls) == before
+
+
+async def test_a_missing_field_is_a_422(app_client):
+    client, _ = app_client
+    body = booking(1)
+    del body["userId"]
+    answer = await client.post("/api/saga/booking", json=body)
+    assert answer.status_code == 422
+    assert "userId" in answer.json()["detail"]
+
+
+async def test_snake_case_input_is_accepted(app_client):
+    client, _ = app_client
+    body = {"event_id": 1, "user_id": "u", "user_name": "N", "user_email": "n@example.com"}
+    body |= {"seats": 1, "ticket_price": 5000, "payment_method": "card"}
+    saga = await wait_for(client, await start(client, body))
+    assert saga["status"] == "COMPLETED"
+
+
+async def test_unknown_and_malformed_saga_ids_are_404(app_client):
+    client, _ = app_client
+    assert (await client.get(f"/api/saga/{uuid.uuid4()}")).status_code == 404
+    assert (await client.get("/api/saga/not-a-uuid")).status_code == 404
+
+
+async def test_the_list_filters_by_status_and_age_and_pages(app_client):
+    client, _ = app_client
+    ids = [await start(client, booking(1, seats=1)) for _ in range(3)]
+    for saga_id in ids:
+        await wait_for(client, saga_id)
+    page = (await client.get("/api/saga", params={"status": "COMPLETED", "size": 2})).json()
+    assert page["size"] == 2 and len(page["items"]) == 2 and page["total"] >= 3
+    assert {"sagaId", "status", "currentStep", "amount", "error", "createdAt"} <= set(page["items"][0])
+    second = (await client.get("/api/saga", params={"status": "COMPLETED", "size": 2, "page": 2})).json()
+    assert not {s["sagaId"] for s in page["items"]} & {s["sagaId"] for s in second["items"]}
+    assert (await client.get("/api/saga", params={"olderThan": "3600"})).json()["total"] == 0
+    future = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    assert (await client.get("/api/saga", params={"olderThan": future})).json()["total"] >= 3
+    assert (await client.get("/api/saga", params={"status": "COMPENSATED"})).json()["total"] == 0
+    assert (await client.get("/api/saga", params={"status": "BOGUS"})).status_code == 422
+    assert (await client.get("/api/saga", params={"olderThan": "yesterday"})).status_code == 422
+    assert (await client.get("/api/saga", params={"size": 1000})).status_code == 422
