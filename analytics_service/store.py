@@ -110,9 +110,11 @@ class AnalyticsStore:
             await self.client.cluster.health(index=alias, wait_for_status="yellow")
 
     async def _get(self, index: str, doc_id: str) -> dict[str, Any] | None:
-        try:
-            found: dict[str, Any] = await self.client.get(index=index, id=doc_id)
-        except NotFoundError:
+        # ignore=404: a missing document is an answer here, not a failure to log.
+        found: dict[str, Any] = await self.client.get(index=index, id=doc_id, ignore=404)
+        if not found.get("found"):
+            if "error" in found:  # the index itself is missing
+                raise NotFoundError(404, "index_not_found_exception", found)
             return None
         return found
 

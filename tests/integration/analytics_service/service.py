@@ -1,0 +1,56 @@
+"""A running analytics service with its own index, exchange and queues."""
+
+import asyncio
+import contextlib
+
+from opensearchpy import AsyncOpenSearch
+
+from analytics_service.app import create_app
+from analytics_service.settings import AnalyticsSettings
+from tests.support import AMQP_URL, OPENSEARCH_URL, running, unique
+
+
+def analytics_settings(**overrides: object) -> AnalyticsSettings:
+    tag = unique("an")
+    values: dict[str, object] = {
+        "index": f"{tag}_event_analytics",
+        "amqp_url": AMQP_URL,
+        "amqp_exchange": f"{tag}.events",
+        "amqp_queue_prefix": f"{tag}.",
+        "opensearch_url": OPENSEARCH_URL,
+        "consumer_retry_delay_ms": 200,
+        "json_logs": False,
+        **overrides,
+    }
+    return AnalyticsSettings(**values)
+
+
+async def drop_indices(index: str) -> None:
+    search = AsyncOpenSearch(hosts=[OPENSEARCH_URL])
+    try:
+        with contextlib.suppress(Exception):
+            await search.indices.delete(index=f"{index}*")
+    finally:
+        await search.close()
+
+
+@contextlib.asynccontextmanager
+async def analytics_service(**overrides: object):
+    """(settings, app, client) of a running analytics service with its own index and exchange."""
+    settings = analytics_settings(**overrides)
+    app = create_app(settings)
+    try:
+        async with running(app) as client:
+            await app.state.broker.wait_connected(15)
+            await _wait_ready(client)
+            yield settings, app, client
+    finally:
+        await drop_indices(settings.index)
+
+
+async def _wait_ready(client) -> None:
+    for _ in range(200):
+        if (await client.get("/ready")).status_code == 200:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError((await client.get("/ready")).json())
