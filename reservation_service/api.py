@@ -86,7 +86,7 @@ async def create_reservation(
 
 @router.get("", response_model=Page[ReservationOut])
 async def list_reservations(
-    event_id: Annotated[int | None, Query(alias="eventId", ge=1)] = None,
+    event_id: Annotated[int | None, Query(alias="eventId", ge=1, le=2**63 - 1)] = None,
     user_id: Annotated[str | None, Query(alias="userId", min_length=1, max_length=100)] = None,
     status: Status | None = None,
     paging: PageParams = Depends(page_params),

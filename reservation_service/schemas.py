@@ -2,11 +2,33 @@
 
 from typing import Annotated, Any
 
-from pydantic import EmailStr, Field, StrictInt
+from pydantic import AfterValidator, EmailStr, Field, StrictInt
 
 from reservation_service.domain import SeatHold, Status
 from shared.schemas import ApiInput, ApiModel, Money, UtcDateTime
 
+MAX_INT64 = 2**63 - 1
+
+
+def _storable(value: Any, depth: int = 0) -> Any:
+    # Free-form metadata goes into a MongoDB document: keys starting with "$" or holding "."
+    # would be refused by the engine (a 500) or read as operators, so they are a 422 here.
+    if depth > 5:
+        raise ValueError("metadata is nested too deeply (at most 5 levels)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not key or key.startswith("$") or "." in key:
+                raise ValueError(f"metadata key {key!r} may not be empty, start with '$' or contain '.'")
+            _storable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item, depth + 1)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT64:
+        raise ValueError("metadata integers must fit in 64 bits")
+    return value
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(_storable)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(max_length=500)]
 
@@ -24,12 +46,12 @@ class BookingDetailsIn(ApiInput):
 
 
 class ReservationIn(ApiInput):
-    event_id: Annotated[StrictInt, Field(ge=1)]
+    event_id: Annotated[StrictInt, Field(ge=1, le=MAX_INT64)]
     user_id: Annotated[str, Field(min_length=1, max_length=100)]
     user_details: UserDetailsIn
     booking_details: BookingDetailsIn
     saga_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict, max_length=50)
 
 
 class StatusChange(ApiInput):

@@ -13,5 +13,6 @@ class ReservationSettings(ServiceSettings):
     event_service_url: str = "http://127.0.0.1:8080"
     # The seat sweep finishes what a crash or an unreachable event service left half done.
     seat_sweep_seconds: float = 5.0
-    # A booking still "requested" after this long has lost its request (crash): the sweep takes it.
-    seat_request_grace_seconds: float = 30.0
+    # A booking still "requested" after this long lost its request (crash): the sweep takes it.
+    # Longer than a create can last (price + book, each with its timeout and retries).
+    seat_request_grace_seconds: float = 60.0

@@ -99,6 +99,12 @@ async def test_bad_input_is_a_422_problem_and_bad_ids_404(client, event_url):
     assert (await client.post("/api/reservations", json=body)).status_code == 422
     extra = reservation_body(event["id"], saga_id=unique("s"), status="confirmed")
     assert (await client.post("/api/reservations", json=extra)).status_code == 422
+    for metadata in ({"$where": 1}, {"a.b": 1}, {"deep": {"$set": {"status": "confirmed"}}}, {"n": 2**70}):
+        body = reservation_body(event["id"], saga_id=unique("s"), metadata=metadata)
+        assert (await client.post("/api/reservations", json=body)).status_code == 422, metadata
+    huge = reservation_body(2**70, saga_id=unique("s"))
+    assert (await client.post("/api/reservations", json=huge)).status_code == 422
+    assert (await client.get("/api/reservations", params={"eventId": 2**70})).status_code == 422
     for bad in ("nope", "0123456789abcdef01234567", "%24where"):
         assert (await client.get(f"/api/reservations/{bad}")).status_code == 404
         answer = await client.put(f"/api/reservations/{bad}/status", json={"status": "confirmed"})
