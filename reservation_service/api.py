@@ -99,7 +99,8 @@ async def list_reservations(
 async def reservation_stats(event_id: EventId, found: ReservationStore = Depends(store)) -> dict[str, Any]:
     """DB3: statistics of one event's reservations by aggregation. totalReservations and
     totalSeats count live reservations (pending, confirmed); cancelled and refunded ones are
-    reported apart; revenue sums confirmed reservations only."""
+    reported apart; revenue sums confirmed reservations only. Direct reservations the event
+    service refused (they never held a seat) are not counted."""
     return await found.stats(event_id)
 
 

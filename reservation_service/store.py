@@ -120,7 +120,8 @@ class ReservationStore:
         return [_public(d) async for d in cursor]
 
     async def stats(self, event_id: int) -> Doc:
-        """DB3: one pass of $match + $group; live = pending + confirmed, ended apart."""
+        """DB3: one pass of $match + $group; live = pending + confirmed, ended apart. A direct
+        reservation the event service refused never held a seat: it is left out."""
 
         def seats_when(*statuses: Status) -> Doc:
             return {
@@ -133,7 +134,7 @@ class ReservationStore:
             return {"$sum": {"$cond": [{"$in": ["$status", [s.value for s in statuses]]}, 1, 0]}}
 
         pipeline: list[Doc] = [
-            {"$match": {"eventId": event_id}},
+            {"$match": {"eventId": event_id, "seatHold": {"$ne": SeatHold.REFUSED.value}}},
             {
                 "$group": {
                     "_id": None,

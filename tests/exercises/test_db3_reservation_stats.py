@@ -1,6 +1,7 @@
 """DB3: reservation statistics of an event by one MongoDB aggregation ($match + $group with
 $sum/$cond): live reservations in the totals, cancelled and refunded apart, revenue from
-confirmed reservations only."""
+confirmed reservations only; a reservation refused by the event service (it never held a
+seat) is left out."""
 
 import pytest
 
@@ -48,6 +49,8 @@ async def test_stats_on_a_known_data_set(fleet):
             await client.put(f"/api/reservations/{r['id']}/status", json={"status": "refunded"})
         if status == "cancelled":
             await client.post(f"/api/reservations/{r['id']}/cancel")
+    refused = await client.post("/api/reservations", json=reservation_body(event["id"], seats=1000))
+    assert refused.status_code == 409  # never held a seat: not part of the statistics
     other = await create_event(event_url)
     await client.post("/api/reservations", json=reservation_body(other["id"], seats=7))
 
