@@ -18,11 +18,11 @@ class PaymentMethod(StrEnum):
 
 class BookingIn(ApiInput):
     event_id: Annotated[StrictInt, Field(ge=1, le=2**62)]
-    user_id: Annotated[str, Field(min_length=1, max_length=128)]
+    user_id: Annotated[str, Field(min_length=1, max_length=100)]
     user_name: Annotated[str, Field(min_length=1, max_length=200)]
     user_email: EmailStr
     user_phone: Annotated[str, Field(min_length=1, max_length=40)] | None = None
-    seats: Annotated[StrictInt, Field(ge=1, le=100_000)]
+    seats: Annotated[StrictInt, Field(ge=1, le=10_000)]
     ticket_price: Annotated[Money, Field(ge=0)]
     payment_method: PaymentMethod
     preferences: dict[str, Any] | None = None

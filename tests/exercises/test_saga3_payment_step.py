@@ -60,3 +60,12 @@ async def test_a_payment_service_that_never_answers_compensates_after_its_retrie
             assert fakes.routes().count("pay") == 2  # first try + one retry (http_retries=1)
             assert steps_of(saga, "compensation") == ["CANCEL_RESERVATION", "RELEASE_SEATS"]
             assert fakes.events[3]["bookedSeats"] == 0
+
+
+async def test_a_free_event_charges_nothing_and_completes():
+    async with serve_fakes() as fakes:
+        fakes.add_event(3, price=0, capacity=10)
+        async with running(create_app(saga_settings(fakes.url))) as client:
+            saga = await wait_for(client, await start(client, booking(3, seats=2, ticketPrice=0)))
+            assert saga["status"] == "COMPLETED"
+            assert "pay" not in fakes.routes() and saga["paymentId"] is None
