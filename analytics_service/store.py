@@ -109,9 +109,9 @@ class AnalyticsStore:
                     raise
             await self.client.cluster.health(index=alias, wait_for_status="yellow")
 
-    async def _get(self, index: str, doc_id: str) -> dict[str, Any] | None:
+    async def _get(self, index: str, doc_id: str, *, realtime: bool = True) -> dict[str, Any] | None:
         # ignore=404: a missing document is an answer here, not a failure to log.
-        found: dict[str, Any] = await self.client.get(index=index, id=doc_id, ignore=404)
+        found: dict[str, Any] = await self.client.get(index=index, id=doc_id, ignore=404, realtime=realtime)
         if not found.get("found"):
             if "error" in found:  # the index itself is missing
                 raise NotFoundError(404, "index_not_found_exception", found)
@@ -119,8 +119,10 @@ class AnalyticsStore:
         return found
 
     async def get_event(self, event_id: int) -> Doc | None:
-        """The visible document of an event, None when unknown, deleted or a placeholder."""
-        found = await self._get(self.events, str(event_id))
+        """The visible document of an event, None when unknown, deleted or a placeholder.
+
+        Read as searches see it (not real-time): what this answers, a search finds too."""
+        found = await self._get(self.events, str(event_id), realtime=False)
         if found is None:
             return None
         doc: Doc = found["_source"]

@@ -1,0 +1,130 @@
+"""Which message may overwrite the analytics document (POLY5), without a search engine."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from analytics_service.domain import (
+    CapacityExceeded,
+    MalformedMessage,
+    ReservationTotals,
+    apply_event,
+    apply_totals,
+    indexed_by_hand,
+    money,
+    reservation_fields,
+    updated_by_hand,
+)
+
+NOON = datetime(2030, 1, 1, 12, tzinfo=UTC)
+
+
+def event(version: int, **fields):
+    data = {
+        "id": 7,
+        "name": "Gala",
+        "location": "Dakar",
+        "category": "gala",
+        "eventDate": "2030-02-01T20:00:00Z",
+        "totalCapacity": 10,
+        "bookedSeats": 4,
+        "availableSeats": 6,
+        "ticketPrice": 2500,
+        "version": version,
+    }
+    return {**data, **fields}
+
+
+def test_a_newer_event_version_applies_with_its_occupancy():
+    doc = apply_event(None, event(1), deleted=False, at=NOON)
+    assert doc is not None
+    assert (doc["eventId"], doc["eventVersion"], doc["occupancyRate"], doc["ticketPrice"]) == (
+        7,
+        1,
+        40.0,
+        "2500.00",
+    )
+    newer = apply_event(doc, event(2, bookedSeats=9, availableSeats=1), deleted=False, at=NOON)
+    assert newer is not None and newer["occupancyRate"] == 90.0
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_or_same_version_is_stale(version):
+    stored = apply_event(None, event(2), deleted=False, at=NOON)
+    assert apply_event(stored, event(version, name="Old"), deleted=False, at=NOON) is None
+
+
+def test_an_event_update_keeps_the_reservation_totals():
+    stored = apply_totals(None, 7, ReservationTotals(3, Decimal("7500")), 5, at=NOON)
+    doc = apply_event(stored, event(1), deleted=False, at=NOON)
+    assert doc is not None
+    assert (doc["confirmedReservations"], doc["revenue"], doc["placeholder"]) == (3, "7500.00", False)
+
+
+def test_a_tombstone_refuses_every_older_or_equal_version():
+    stored = apply_event(None, event(1), deleted=False, at=NOON)
+    tomb = apply_event(stored, event(2), deleted=True, at=NOON)
+    assert tomb is not None and tomb["deleted"] is True
+    assert apply_event(tomb, event(2), deleted=False, at=NOON) is None
+    assert apply_event(tomb, event(2), deleted=True, at=NOON) is None
+
+
+def test_totals_from_an_older_recount_never_replace_newer_ones():
+    newer = apply_totals(None, 7, ReservationTotals(2, Decimal(20)), 9, at=NOON)
+    assert apply_totals(newer, 7, ReservationTotals(1, Decimal(10)), 8, at=NOON) is None
+    same = apply_totals(newer, 7, ReservationTotals(2, Decimal(20)), 9, at=NOON)
+    assert same is not None and same["revenue"] == "20.00"
+
+
+def test_reservation_fields_are_what_the_recount_needs():
+    doc = reservation_fields(
+        {
+            "id": "r1",
+            "eventId": "7",
+            "status": "confirmed",
+            "version": 3,
+            "bookingDetails": {"seats": 2, "totalAmount": 5000.5},
+        },
+        at=NOON,
+    )
+    assert (doc["reservationId"], doc["eventId"], doc["seats"], doc["totalAmount"]) == ("r1", 7, 2, "5000.50")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"id": "r1", "eventId": "x", "status": "confirmed", "version": 1},
+        {"id": "r1", "eventId": 1, "status": "confirmed"},
+    ],
+)
+def test_an_unusable_reservation_message_is_malformed(data):
+    with pytest.raises(MalformedMessage):
+        reservation_fields(data, at=NOON)
+
+
+def test_an_unusable_event_message_is_malformed():
+    with pytest.raises(MalformedMessage):
+        apply_event(None, {"id": 7}, deleted=False, at=NOON)
+    with pytest.raises(MalformedMessage):
+        money("NaN")
+
+
+def test_a_correction_by_hand_cannot_book_beyond_capacity():
+    stored = apply_event(None, event(1), deleted=False, at=NOON)
+    assert stored is not None
+    with pytest.raises(CapacityExceeded):
+        updated_by_hand(stored, {"totalCapacity": 3}, at=NOON)
+    fixed = updated_by_hand(stored, {"bookedSeats": 10}, at=NOON)
+    assert (fixed["availableSeats"], fixed["occupancyRate"]) == (0, 100.0)
+
+
+def test_indexing_by_hand_never_lowers_the_stored_version():
+    stored = apply_event(None, event(4), deleted=False, at=NOON)
+    doc = indexed_by_hand(
+        stored,
+        {"eventId": 7, "name": "Gala", "totalCapacity": 10, "bookedSeats": 1, "eventVersion": 0},
+        at=NOON,
+    )
+    assert (doc["eventVersion"], doc["availableSeats"], doc["occupancyRate"]) == (4, 9, 10.0)
