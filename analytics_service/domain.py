@@ -131,28 +131,31 @@ def apply_event(current: Doc | None, event: Mapping[str, Any], *, deleted: bool,
 
 @dataclass(frozen=True)
 class ReservationTotals:
-    """What the confirmed reservations of one event add up to."""
+    """What the confirmed reservations of one event add up to, as of `seq`: the highest
+    sequence number (in the reservations index) among that event's reservation documents."""
 
     confirmed: int
     revenue: Decimal
+    seq: int = -1
 
 
 def apply_totals(
-    current: Doc | None, event_id: int, totals: ReservationTotals, seq: int, *, at: datetime
+    current: Doc | None, event_id: int, totals: ReservationTotals, *, at: datetime
 ) -> Doc | None:
     """The document with fresh reservation totals, or None when newer totals are stored.
 
-    `seq` is the reservations index's sequence number of the write that triggered the
-    recount: the recount that follows the latest write saw every reservation, so totals from
-    an older trigger never replace it, whatever order concurrent recounts finish in.
+    Every change to a reservation gets a higher sequence number than all before it (one
+    shard), so totals counted over a higher `seq` saw more: a recount that finishes late
+    with an older view never replaces a newer one, and no lock is needed between workers
+    or replicas.
     """
-    if current is not None and int(current.get("reservationsSeq", -1)) > seq:
+    if current is not None and int(current.get("reservationsSeq", -1)) > totals.seq:
         return None
     doc = dict(current) if current is not None else _metrics_defaults(event_id)
     doc.update(
         confirmedReservations=totals.confirmed,
         revenue=str(totals.revenue.quantize(TWO_PLACES)),
-        reservationsSeq=seq,
+        reservationsSeq=totals.seq,
         updatedAt=at.isoformat(),
     )
     return doc

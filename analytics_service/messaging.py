@@ -35,14 +35,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def recount_reservations(
-    store: AnalyticsStore, event_id: int, seq: int, clock: Callable[[], datetime] = _now
-) -> None:
-    """Refresh an event's confirmedReservations and revenue from the reservations index."""
+async def recount_reservations(store: AnalyticsStore, event_id: int, at: datetime) -> bool:
+    """Refresh an event's confirmedReservations and revenue from the reservations index;
+    False when a newer count was already stored."""
     totals = await store.reservation_totals(event_id)
-    await store.change_event(
-        event_id, partial(apply_totals, event_id=event_id, totals=totals, seq=seq, at=clock())
+    written = await store.change_event(
+        event_id, partial(apply_totals, event_id=event_id, totals=totals, at=at)
     )
+    return written is not None
 
 
 class Projection:
@@ -99,8 +99,8 @@ class Projection:
 
     async def _on_reservation(self, envelope: Envelope) -> None:
         doc = reservation_fields(envelope.data, at=self.clock())
+        newer = await self.store.record_reservation(doc)
         # Recount even when this version was already stored: a previous delivery may have
         # stored it and then failed before the recount.
-        seq = await self.store.record_reservation(doc)
-        await recount_reservations(self.store, doc["eventId"], seq, self.clock)
-        self._count(envelope.type, "applied")
+        await recount_reservations(self.store, doc["eventId"], self.clock())
+        self._count(envelope.type, "applied" if newer else "stale")

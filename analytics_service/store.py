@@ -159,46 +159,46 @@ class AnalyticsStore:
             return new
         raise RuntimeError(f"event {event_id}: too many concurrent writes")
 
-    async def record_reservation(self, doc: Doc) -> int:
-        """Store a reservation's state unless a newer version is stored (external
-        versioning); the sequence number of the stored state either way."""
+    async def record_reservation(self, doc: Doc) -> bool:
+        """Store a reservation's state unless this or a newer version is stored (external
+        versioning); False when it was not newer."""
         try:
-            written = await self.client.index(
+            await self.client.index(
                 index=self.reservations,
                 id=doc["reservationId"],
                 body=doc,
                 version=doc["version"],
                 version_type="external",
                 require_alias=True,
+                # The recount that follows must see it.
                 refresh="wait_for",
             )
-            return int(written["_seq_no"])
         except ConflictError:
-            found = await self._get(self.reservations, doc["reservationId"])
-            if found is None:  # only a concurrent delete could do this; nothing deletes
-                raise
-            return int(found["_seq_no"])
+            return False
+        return True
 
     async def reservation_totals(self, event_id: int) -> ReservationTotals:
         answer = await self.client.search(
             index=self.reservations,
             body={
                 "size": 0,
-                "track_total_hits": True,
-                "query": {
-                    "bool": {
-                        "filter": [
-                            {"term": {"eventId": event_id}},
-                            {"terms": {"status": sorted(COUNTED_STATUSES)}},
-                        ]
-                    }
+                "query": {"term": {"eventId": event_id}},
+                "aggs": {
+                    # Over every status: a cancellation leaves "confirmed" yet is newer.
+                    "seq": {"max": {"field": "_seq_no"}},
+                    "counted": {
+                        "filter": {"terms": {"status": sorted(COUNTED_STATUSES)}},
+                        "aggs": {"revenue": {"sum": {"field": "totalAmount"}}},
+                    },
                 },
-                "aggs": {"revenue": {"sum": {"field": "totalAmount"}}},
             },
         )
+        aggs = answer["aggregations"]
+        seq = aggs["seq"]["value"]
         return ReservationTotals(
-            confirmed=int(answer["hits"]["total"]["value"]),
-            revenue=_decimal(answer["aggregations"]["revenue"]["value"]),
+            confirmed=int(aggs["counted"]["doc_count"]),
+            revenue=_decimal(aggs["counted"]["revenue"]["value"]),
+            seq=-1 if seq is None else int(seq),
         )
 
     async def _page(

@@ -56,7 +56,7 @@ def test_an_older_or_same_version_is_stale(version):
 
 
 def test_an_event_update_keeps_the_reservation_totals():
-    stored = apply_totals(None, 7, ReservationTotals(3, Decimal("7500")), 5, at=NOON)
+    stored = apply_totals(None, 7, ReservationTotals(3, Decimal("7500"), 5), at=NOON)
     doc = apply_event(stored, event(1), deleted=False, at=NOON)
     assert doc is not None
     assert (doc["confirmedReservations"], doc["revenue"], doc["placeholder"]) == (3, "7500.00", False)
@@ -71,9 +71,9 @@ def test_a_tombstone_refuses_every_older_or_equal_version():
 
 
 def test_totals_from_an_older_recount_never_replace_newer_ones():
-    newer = apply_totals(None, 7, ReservationTotals(2, Decimal(20)), 9, at=NOON)
-    assert apply_totals(newer, 7, ReservationTotals(1, Decimal(10)), 8, at=NOON) is None
-    same = apply_totals(newer, 7, ReservationTotals(2, Decimal(20)), 9, at=NOON)
+    newer = apply_totals(None, 7, ReservationTotals(2, Decimal(20), 9), at=NOON)
+    assert apply_totals(newer, 7, ReservationTotals(1, Decimal(10), 8), at=NOON) is None
+    same = apply_totals(newer, 7, ReservationTotals(2, Decimal(20), 9), at=NOON)
     assert same is not None and same["revenue"] == "20.00"
 
 
