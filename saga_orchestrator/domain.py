@@ -83,6 +83,9 @@ class StepRecord:
     error: str | None = None
 
 
+CENT = Decimal("0.01")
+
+
 class IllegalSagaTransition(Conflict):
     """The asked-for saga status cannot follow the current one."""
 
@@ -91,6 +94,7 @@ class PriceMismatch(Conflict):
     """The client's ticketPrice is not the event's: the event's price is the truth."""
 
     def __init__(self, asked: Decimal, price: Decimal) -> None:
+        asked, price = asked.quantize(CENT), price.quantize(CENT)
         super().__init__(
             f"ticketPrice {asked} does not match the event's price {price}.",
             errors=[{"field": "ticketPrice", "message": f"the event's price is {price}"}],
@@ -102,9 +106,6 @@ def transition(current: SagaStatus, wanted: SagaStatus) -> SagaStatus:
     if wanted not in NEXT[current]:
         raise IllegalSagaTransition(f"saga status {current.value} -> {wanted.value}")
     return wanted
-
-
-CENT = Decimal("0.01")
 
 
 def check_price(asked: Decimal, event_price: Decimal) -> None:
