@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from shared import demo
+from shared import check, demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -220,7 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         if name != "status":
             cmd.add_argument("services", nargs="*", help="packages (default: all seven)")
     demo.add_commands(sub)
+    check.add_command(sub)
     args = parser.parse_args(argv)
+    if args.command == "check":
+        return check.run_command(args)
     if args.command in ("seed", "demo"):
         return demo.run_command(args)
     fleet = Fleet()
