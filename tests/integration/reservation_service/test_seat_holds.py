@@ -83,6 +83,17 @@ async def test_refusals_cancel_the_reservation_with_the_reason(client, event_url
     assert unknown.status_code == 404
 
 
+async def test_a_refusal_is_the_final_answer_of_its_key(client, event_url):
+    event = await create_event(event_url, capacity=10)
+    body, key = reservation_body(event["id"], seats=50), {"Idempotency-Key": unique("key")}
+    first = await client.post("/api/reservations", json=body, headers=key)
+    again = await client.post("/api/reservations", json=body, headers=key)
+    assert first.status_code == again.status_code == 409
+    assert first.json()["reservationId"] == again.json()["reservationId"]
+    listed = await client.get("/api/reservations", params={"eventId": event["id"]})
+    assert listed.json()["total"] == 1
+
+
 async def test_no_seat_leaks_while_the_event_service_is_down(tag):
     """The event service is down during the reservation: it ends cancelled, and once the
     event service is back, its bookedSeats is what it was."""
