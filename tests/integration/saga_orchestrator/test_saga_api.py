@@ -1,9 +1,12 @@
 """The saga API's edges: bad input is a 422 naming the field and starts nothing; unknown and
 malformed saga ids are 404; the list filters by status and age and pages."""
 
+import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import aio_pika
 import pytest
 
 from saga_orchestrator.app import create_app
@@ -86,3 +89,30 @@ async def test_the_list_filters_by_status_and_age_and_pages(app_client):
     assert (await client.get("/api/saga", params={"status": "BOGUS"})).status_code == 422
     assert (await client.get("/api/saga", params={"olderThan": "yesterday"})).status_code == 422
     assert (await client.get("/api/saga", params={"size": 1000})).status_code == 422
+
+
+async def test_the_ending_of_a_saga_is_published_to_the_exchange():
+    async with serve_fakes() as fakes:
+        fakes.add_event(1, price=5000, capacity=10)
+        settings = saga_settings(fakes.url)
+        connection = await aio_pika.connect_robust(settings.amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            exchange = await channel.declare_exchange(
+                settings.amqp_exchange, aio_pika.ExchangeType.TOPIC, durable=True
+            )
+            queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+            await queue.bind(exchange, "booking.*")
+            async with running(create_app(settings)) as client:
+                confirmed = await start(client, booking(1, seats=1))
+                refused = await start(client, booking(1, seats=50))
+                received = {}
+                async with asyncio.timeout(20), queue.iterator() as messages:
+                    async for message in messages:
+                        await message.ack()
+                        body = json.loads(message.body)
+                        received[body["aggregateId"]] = body["type"]
+                        if len(received) == 2:
+                            break
+            await exchange.delete()
+        assert received == {confirmed: "booking.confirmed", refused: "booking.compensated"}
