@@ -324,11 +324,11 @@ payment_completed() {
 
 has_notification() {
   http GET "$NOTIFICATION_URL/api/notifications/user/$USER_ID"
-  [[ "$STATUS" == 200 && "$(jv 'len(items(d))')" -ge 1 ]]
+  [[ "$STATUS" == 200 && "$(jv 'any(n.get("type") == "booking_confirmed" for n in items(d))')" == true ]]
 }
 notification_stored() {
   [[ -n "$RESERVATION_ID" ]] || { DETAIL="skipped: needs a completed saga"; return 1; }
-  poll has_notification "a notification for $USER_ID" || return 1
+  poll has_notification "a booking_confirmed notification for $USER_ID" || return 1
   DETAIL="$(jv 'len(items(d))') stored ($(jv '", ".join(sorted({str(n.get("type")) for n in items(d)}))'))"
 }
 

@@ -362,9 +362,9 @@ class Story:
         url = f"{self.urls.notification}/api/notifications/user/{self.user_id}"
         found = poll(
             lambda: items_of(self.client.call("GET", url)),
-            bool,
+            lambda found: any(n.get("type") == "booking_confirmed" for n in found),
             self.deadline_s,
-            f"a notification for {self.user_id}",
+            f"a booking_confirmed notification for {self.user_id}",
         )
         kinds = sorted({str(n.get("type") or n.get("kind") or "?") for n in found})
         return f"{len(found)} stored ({', '.join(kinds)})"
