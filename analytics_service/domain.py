@@ -149,12 +149,19 @@ def apply_totals(
     with an older view never replaces a newer one, and no lock is needed between workers
     or replicas.
     """
-    if current is not None and int(current.get("reservationsSeq", -1)) > totals.seq:
-        return None
+    revenue = str(totals.revenue.quantize(TWO_PLACES))
+    if current is not None:
+        stored = int(current.get("reservationsSeq", -1))
+        unchanged = (current.get("confirmedReservations"), current.get("revenue")) == (
+            totals.confirmed,
+            revenue,
+        )
+        if stored > totals.seq or (stored == totals.seq and unchanged):
+            return None
     doc = dict(current) if current is not None else _metrics_defaults(event_id)
     doc.update(
         confirmedReservations=totals.confirmed,
-        revenue=str(totals.revenue.quantize(TWO_PLACES)),
+        revenue=revenue,
         reservationsSeq=totals.seq,
         updatedAt=at.isoformat(),
     )

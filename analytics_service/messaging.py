@@ -35,7 +35,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def recount_reservations(store: AnalyticsStore, event_id: int, at: datetime) -> bool:
+async def recount_reservations(
+    store: AnalyticsStore, event_id: int, at: datetime, *, refresh: bool = True
+) -> bool:
     """Refresh an event's confirmedReservations and revenue from the reservations index;
     False when a newer count was already stored."""
     totals = await store.reservation_totals(event_id)

@@ -130,7 +130,9 @@ class AnalyticsStore:
             return None
         return doc
 
-    async def change_event(self, event_id: int, change: Callable[[Doc | None], Doc | None]) -> Doc | None:
+    async def change_event(
+        self, event_id: int, change: Callable[[Doc | None], Doc | None], *, refresh: bool = True
+    ) -> Doc | None:
         """Read, let `change` decide, write back only if nothing wrote in between (optimistic
         concurrency on _seq_no/_primary_term), retrying on conflict. None when `change`
         declined; the written document otherwise."""
@@ -151,13 +153,16 @@ class AnalyticsStore:
                     body=new,
                     require_alias=True,
                     # A reader searching right after a booking sees it.
-                    refresh="wait_for",
+                    refresh="wait_for" if refresh else "false",
                     **guard,
                 )
             except ConflictError:
                 continue
             return new
         raise RuntimeError(f"event {event_id}: too many concurrent writes")
+
+    async def refresh(self) -> None:
+        await self.client.indices.refresh(index=f"{self.events},{self.reservations}")
 
     async def record_reservation(self, doc: Doc) -> bool:
         """Store a reservation's state unless this or a newer version is stored (external

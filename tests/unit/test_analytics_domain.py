@@ -73,8 +73,9 @@ def test_a_tombstone_refuses_every_older_or_equal_version():
 def test_totals_from_an_older_recount_never_replace_newer_ones():
     newer = apply_totals(None, 7, ReservationTotals(2, Decimal(20), 9), at=NOON)
     assert apply_totals(newer, 7, ReservationTotals(1, Decimal(10), 8), at=NOON) is None
-    same = apply_totals(newer, 7, ReservationTotals(2, Decimal(20), 9), at=NOON)
-    assert same is not None and same["revenue"] == "20.00"
+    assert apply_totals(newer, 7, ReservationTotals(2, Decimal(20), 9), at=NOON) is None
+    fresher = apply_totals(newer, 7, ReservationTotals(3, Decimal(30), 9), at=NOON)
+    assert fresher is not None and fresher["revenue"] == "30.00"
 
 
 def test_reservation_fields_are_what_the_recount_needs():

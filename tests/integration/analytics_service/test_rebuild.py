@@ -1,0 +1,51 @@
+"""The rebuild command re-projects every event the event service lists, page by page, with
+the same version guard as the consumer. The event service is played by an in-process
+HTTP transport answering its documented list contract."""
+
+import httpx
+
+from analytics_service.rebuild import rebuild
+from shared.http import ServiceClient
+from tests.integration.analytics_service.messages import event_data, event_message, reservation_message
+from tests.support import unique
+
+EVENTS = [event_data(i, 2, name=f"Event {i}", bookedSeats=i % 50) for i in range(1, 106)]
+
+
+def _event_service(request: httpx.Request) -> httpx.Response:
+    assert request.url.path == "/api/events"
+    page, size = int(request.url.params["page"]), int(request.url.params["size"])
+    items = EVENTS[(page - 1) * size : page * size]
+    return httpx.Response(200, json={"items": items, "total": len(EVENTS), "page": page, "size": size})
+
+
+async def _rebuild(app) -> dict[str, int]:
+    events = ServiceClient("http://events.test", transport=httpx.MockTransport(_event_service))
+    try:
+        return await rebuild(app.state.store, events)
+    finally:
+        await events.aclose()
+
+
+async def test_rebuild_projects_every_page_and_keeps_newer_documents(analytics):
+    _, app, client = analytics
+    projection = app.state.projection
+    # Already projected at a newer version than the event service's list says: kept.
+    await projection.handle(event_message("updated", event_data(7, 5, name="Newer")))
+    await projection.handle(
+        reservation_message("confirmed", unique("r"), 9, version=2, seats=1, amount=15000)
+    )
+
+    counts = await _rebuild(app)
+
+    assert counts == {"read": 105, "updated": 104, "unchanged": 1}
+    listed = (await client.get("/api/analytics/search", params={"size": 1})).json()
+    assert listed["total"] == 105
+    assert (await client.get("/api/analytics/events/7")).json()["name"] == "Newer"
+    nine = (await client.get("/api/analytics/events/9")).json()
+    assert (nine["bookedSeats"], nine["confirmedReservations"], nine["revenue"]) == (9, 1, 15000.0)
+
+    again = await rebuild(
+        app.state.store, ServiceClient("http://events.test", transport=httpx.MockTransport(_event_service))
+    )
+    assert again == {"read": 105, "updated": 0, "unchanged": 105}
