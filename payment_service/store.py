@@ -97,7 +97,9 @@ class PaymentStore:
                     return replay
                 await self._refuse_second_charge(conn, payment.reservation_id)
                 return await self._insert(conn, payment, outcome, idem)
-        except IntegrityError:
+        except (IntegrityError, ReservationAlreadyCharged):
+            # Either may be a twin with our key that committed since we looked: its payment
+            # and stored answer committed together, so a fresh read finds the answer.
             pass
         async with self.engine.connect() as conn:
             if idem is not None:
