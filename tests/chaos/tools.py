@@ -1,0 +1,253 @@
+"""What the chaos tests do to a fleet: book through the saga, stop engines for a short
+window (always restarted), publish raw messages, read RabbitMQ queues, run `fleet check`."""
+
+import contextlib
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from shared.check import Report, run_check
+from shared.fleet import Fleet
+from shared.story import TERMINAL_SAGA_STATES, future_date
+from tests.support import RABBITMQ_API, ROOT, isolated_fleet
+
+RABBIT_AUTH = ("guest", "guest")
+# Shorter than production so a killed orchestrator's sagas are taken over within the test,
+# and dead-lettering after the retries takes seconds, not minutes.
+FAST = {
+    "SAGA_LEASE_SECONDS": "3",
+    "SAGA_RECOVERY_INTERVAL_SECONDS": "0.5",
+    "SAGA_COMPENSATION_RETRY_SECONDS": "1",
+    "CONSUMER_RETRY_DELAY_MS": "200",
+    "CONSUMER_MAX_RETRIES": "3",
+}
+
+
+def infra(*args: str, timeout: float = 180) -> None:
+    """scripts/infra.sh with these arguments (engines shared by every test run on the machine)."""
+    subprocess.run(
+        [str(ROOT / "scripts" / "infra.sh"), *args], check=True, timeout=timeout, capture_output=True
+    )
+
+
+@contextlib.contextmanager
+def engine_down(engine: str) -> Iterator[None]:
+    """The engine stopped for the `with` body, and ALWAYS started again after it."""
+    infra("down", engine)
+    try:
+        yield
+    finally:
+        infra("up", engine)
+
+
+@contextlib.contextmanager
+def rabbitmq_app_stopped() -> Iterator[None]:
+    """RabbitMQ's application stopped (the node stays up), ALWAYS started again after."""
+    infra("rabbitmqctl", "stop_app", timeout=60)
+    try:
+        yield
+    finally:
+        infra("rabbitmqctl", "start_app", timeout=120)
+        wait_until(_rabbit_api_answers, 60, "the RabbitMQ management API")
+
+
+def _rabbit_api_answers() -> bool:
+    try:
+        return httpx.get(f"{RABBITMQ_API}/overview", auth=RABBIT_AUTH, timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until(condition: Callable[[], Any], seconds: float, what: str, every: float = 0.25) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            value = condition()
+        except httpx.HTTPError:
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {seconds:.0f} s for {what}")
+        time.sleep(every)
+
+
+@dataclass
+class ChaosFleet:
+    fleet: Fleet
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=15))
+
+    @property
+    def prefix(self) -> str:
+        return self.fleet.env["AMQP_QUEUE_PREFIX"]
+
+    @property
+    def exchange(self) -> str:
+        return self.fleet.env["AMQP_EXCHANGE"]
+
+    def url(self, package: str) -> str:
+        return self.fleet.url(package)
+
+    def urls(self) -> dict[str, str]:
+        return {s: self.fleet.url(s) for s in _PACKAGES}
+
+    def close(self) -> None:
+        self.http.close()
+        self.fleet.stop()
+
+    # -- the business, over HTTP --------------------------------------------------------------
+
+    def create_event(
+        self, capacity: int = 500, price: int = 1000, name: str = "Chaos night"
+    ) -> dict[str, Any]:
+        answer = self.http.post(
+            f"{self.url('event_service')}/api/events",
+            json={
+                "name": f"{name} {uuid.uuid4().hex[:6]}",
+                "description": "fault test",
+                "eventDate": future_date(),
+                "location": "Dakar Arena",
+                "category": "concert",
+                "totalCapacity": capacity,
+                "ticketPrice": price,
+            },
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json())
+
+    def event(self, event_id: int) -> dict[str, Any]:
+        return dict(
+            self.http.get(f"{self.url('event_service')}/api/events/{event_id}").raise_for_status().json()
+        )
+
+    def booking(self, event: dict[str, Any], seats: int = 1, user: str | None = None) -> dict[str, Any]:
+        user = user or f"u{uuid.uuid4().hex[:8]}"
+        return {
+            "eventId": event["id"],
+            "userId": user,
+            "userName": "Awa Ndiaye",
+            "userEmail": f"{user}@example.sn",
+            "seats": seats,
+            "ticketPrice": event["ticketPrice"],
+            "paymentMethod": "mobile_money",
+        }
+
+    def start_saga(self, booking: dict[str, Any]) -> str:
+        answer = self.http.post(
+            f"{self.url('saga_orchestrator')}/api/saga/booking",
+            json=booking,
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert answer.status_code == 202, answer.text
+        return str(answer.json()["sagaId"])
+
+    def start_sagas(self, bookings: list[dict[str, Any]]) -> list[str]:
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(self.start_saga, bookings))
+
+    def saga(self, saga_id: str) -> dict[str, Any]:
+        answer = self.http.get(f"{self.url('saga_orchestrator')}/api/saga/{saga_id}")
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    def wait_sagas(self, saga_ids: list[str], seconds: float = 90) -> list[dict[str, Any]]:
+        """Every saga terminal (polled with a deadline); their final states."""
+        final: dict[str, dict[str, Any]] = {}
+
+        def all_done() -> bool:
+            for saga_id in saga_ids:
+                if saga_id not in final:
+                    saga = self.saga(saga_id)
+                    if saga["status"] in TERMINAL_SAGA_STATES:
+                        final[saga_id] = saga
+            return len(final) == len(saga_ids)
+
+        try:
+            wait_until(all_done, seconds, "every saga to end", every=0.5)
+        except AssertionError:
+            stuck = [s for s in saga_ids if s not in final]
+            raise AssertionError(
+                f"{len(stuck)} saga(s) not terminal: {[self.saga(s) for s in stuck[:3]]}"
+            ) from None
+        return [final[s] for s in saga_ids]
+
+    def ready(self, package: str) -> int:
+        try:
+            return self.http.get(f"{self.url(package)}/ready", timeout=5).status_code
+        except httpx.HTTPError:
+            return 0
+
+    # -- RabbitMQ -----------------------------------------------------------------------------
+
+    def queue(self, name: str) -> dict[str, Any]:
+        answer = httpx.get(
+            f"{RABBITMQ_API}/queues/%2F/{quote(self.prefix + name, safe='')}", auth=RABBIT_AUTH
+        )
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    def purge(self, name: str) -> None:
+        httpx.delete(
+            f"{RABBITMQ_API}/queues/%2F/{quote(self.prefix + name, safe='')}/contents", auth=RABBIT_AUTH
+        ).raise_for_status()
+
+    def publish(self, routing_key: str, body: bytes, message_id: str) -> None:
+        """Straight onto the fleet's exchange, as a service's relay would."""
+        answer = httpx.post(
+            f"{RABBITMQ_API}/exchanges/%2F/{quote(self.exchange, safe='')}/publish",
+            auth=RABBIT_AUTH,
+            json={
+                "routing_key": routing_key,
+                "payload": body.decode(),
+                "payload_encoding": "string",
+                "properties": {
+                    "message_id": message_id,
+                    "content_type": "application/json",
+                    "delivery_mode": 2,
+                },
+            },
+        )
+        answer.raise_for_status()
+        assert answer.json().get("routed") is True, answer.text
+
+    # -- the verdict --------------------------------------------------------------------------
+
+    def check(self, **options: Any) -> Report:
+        options.setdefault("settle_seconds", 20)
+        options.setdefault("stuck_seconds", 60)
+        return run_check(self.urls(), self.prefix, **options)
+
+    def assert_consistent(self, **options: Any) -> Report:
+        report = self.check(**options)
+        assert report.ok, "\n" + report.table()
+        return report
+
+
+_PACKAGES = (
+    "event_service",
+    "reservation_service",
+    "payment_service",
+    "analytics_service",
+    "event_store_service",
+    "saga_orchestrator",
+    "notification_service",
+)
+
+
+def start_chaos_fleet() -> ChaosFleet:
+    fleet = isolated_fleet()
+    fleet.env.update(FAST)
+    try:
+        fleet.start(quiet=True)
+    except BaseException:
+        fleet.stop()
+        raise
+    return ChaosFleet(fleet)
