@@ -35,14 +35,15 @@ async def drop_indices(index: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def analytics_service(**overrides: object):
+async def analytics_service(*, wait_ready: bool = True, **overrides: object):
     """(settings, app, client) of a running analytics service with its own index and exchange."""
     settings = analytics_settings(**overrides)
     app = create_app(settings)
     try:
         async with running(app) as client:
             await app.state.broker.wait_connected(15)
-            await _wait_ready(client)
+            if wait_ready:
+                await _wait_ready(client)
             yield settings, app, client
     finally:
         await drop_indices(settings.index)
