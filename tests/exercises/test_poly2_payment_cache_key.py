@@ -1,0 +1,63 @@
+"""POLY2: a payment is cached as JSON (its GET answer) under `payment:{id}` for 3600 s."""
+
+import json
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from tests.integration.payment_service.helpers import REDIS_BASE, charge, payment_app
+
+REDIS_DB = 8
+
+
+@pytest.fixture(scope="module")
+async def redis():
+    client = aioredis.from_url(f"{REDIS_BASE}/{REDIS_DB}")
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="module")
+async def client():
+    async with payment_app(REDIS_DB) as (http, _):
+        yield http
+
+
+async def test_a_payment_is_cached_as_json_under_payment_id_for_an_hour(client: httpx.AsyncClient, redis):
+    payment = (await client.post("/api/payments", json=charge())).json()
+    read = (await client.get(f"/api/payments/{payment['id']}")).json()
+    raw = await redis.get(f"payment:{payment['id']}")
+    assert raw is not None
+    assert json.loads(raw) == read == payment
+    ttl = await redis.ttl(f"payment:{payment['id']}")
+    assert 3500 < ttl <= 3600
+
+
+async def test_the_cached_json_follows_each_change_with_a_fresh_ttl(client: httpx.AsyncClient, redis):
+    payment = (await client.post("/api/payments", json=charge())).json()
+    await redis.expire(f"payment:{payment['id']}", 10)
+    refunded = (await client.post(f"/api/payments/{payment['id']}/compensate")).json()
+    cached = json.loads(await redis.get(f"payment:{payment['id']}"))
+    assert cached == refunded
+    assert cached["status"] == "refunded"
+    assert cached["version"] == 2
+    assert await redis.ttl(f"payment:{payment['id']}") > 3500
+
+
+async def test_only_payment_keys_are_written(client: httpx.AsyncClient, redis):
+    payment = (await client.post("/api/payments", json=charge())).json()
+    await client.get(f"/api/payments/{payment['id']}")
+    keys = {k.decode() async for k in redis.scan_iter("*")}
+    assert f"payment:{payment['id']}" in keys
+    assert all(k.startswith("payment:") and k.removeprefix("payment:").isdigit() for k in keys)
+
+
+async def test_the_ttl_comes_from_the_settings():
+    async with payment_app(REDIS_DB + 1, cache_ttl_seconds=120) as (http, _):
+        payment = (await http.post("/api/payments", json=charge())).json()
+        probe = aioredis.from_url(f"{REDIS_BASE}/{REDIS_DB + 1}")
+        try:
+            assert 0 < await probe.ttl(f"payment:{payment['id']}") <= 120
+        finally:
+            await probe.aclose()
