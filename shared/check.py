@@ -278,6 +278,10 @@ class _Checker:
                 continue
             queues += 1
             held = max(int(queue.get("messages") or 0), int(queue.get("messages_ready") or 0))
+            # The API's counts are sampled every few seconds: look at the queue itself.
+            present = await self._peek(str(queue.get("vhost") or "/"), name)
+            if present is not None:
+                held = max(held, 1) if present else 0
             if held > 0:
                 problems.append(
                     Problem(
@@ -290,6 +294,19 @@ class _Checker:
                 )
         self.counts["dead-letter queues"] = queues
         return problems
+
+    async def _peek(self, vhost: str, queue: str) -> bool | None:
+        """Whether the queue holds a message (requeued at once); None when it cannot tell."""
+        try:
+            answer = await self.api.http.post(
+                f"{self.rabbitmq_api}/queues/{quote(vhost, safe='')}/{quote(queue, safe='')}/get",
+                json={"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto", "truncate": 100},
+                auth=self.rabbitmq_auth,
+            )
+            answer.raise_for_status()
+        except httpx.HTTPError:
+            return None
+        return bool(answer.json())
 
     # -- per event --------------------------------------------------------------------------
 
