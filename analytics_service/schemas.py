@@ -92,5 +92,9 @@ class Totals(ApiModel):
     occupancy_rate: Rate = Field(description="all booked seats over all capacity")
 
 
-class LocationTotals(Totals):
+class _Location(ApiModel):
     location: str
+
+
+class LocationTotals(Totals, _Location):
+    """Totals of one location (location first on the wire)."""

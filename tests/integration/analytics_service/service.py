@@ -2,12 +2,14 @@
 
 import asyncio
 import contextlib
+from urllib.parse import quote
 
+import httpx
 from opensearchpy import AsyncOpenSearch
 
 from analytics_service.app import create_app
 from analytics_service.settings import AnalyticsSettings
-from tests.support import AMQP_URL, OPENSEARCH_URL, running, unique
+from tests.support import AMQP_URL, OPENSEARCH_URL, RABBITMQ_API, running, unique
 
 
 def analytics_settings(**overrides: object) -> AnalyticsSettings:
@@ -23,6 +25,16 @@ def analytics_settings(**overrides: object) -> AnalyticsSettings:
         **overrides,
     }
     return AnalyticsSettings(**values)
+
+
+async def drop_queues(settings: AnalyticsSettings) -> None:
+    """Durable test queues and exchange would otherwise outlive the test run."""
+    queue = f"{settings.amqp_queue_prefix}analytics.projection"
+    async with httpx.AsyncClient(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=5) as api:
+        with contextlib.suppress(httpx.HTTPError):
+            for name in (queue, f"{queue}.retry", f"{queue}.dlq"):
+                await api.delete(f"/queues/%2F/{quote(name, safe='')}")
+            await api.delete(f"/exchanges/%2F/{quote(settings.amqp_exchange, safe='')}")
 
 
 async def drop_indices(index: str) -> None:
@@ -47,6 +59,7 @@ async def analytics_service(*, wait_ready: bool = True, **overrides: object):
             yield settings, app, client
     finally:
         await drop_indices(settings.index)
+        await drop_queues(settings)
 
 
 async def _wait_ready(client) -> None:
