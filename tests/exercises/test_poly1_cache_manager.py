@@ -2,6 +2,8 @@
 fault break a request: errors are caught, counted and logged; reads fall back to PostgreSQL;
 /ready stays 200 and says the cache is degraded."""
 
+import asyncio
+
 import redis.asyncio as aioredis
 
 from payment_service.cache import CacheManager
@@ -95,3 +97,79 @@ def _exposition(metrics: Metrics) -> str:
     from prometheus_client import generate_latest
 
     return generate_latest(metrics.registry).decode()
+
+
+class RedisGate:
+    """A TCP relay to the real Redis that can be cut and restored: a network fault between
+    the service and Redis, without touching the Redis server other tests use."""
+
+    def __init__(self, upstream_port: int = 6379) -> None:
+        self.upstream_port = upstream_port
+        self.open = True
+        self.port = 0
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def cut(self) -> None:
+        self.open = False
+        for writer in list(self._writers):
+            writer.close()
+
+    def restore(self) -> None:
+        self.open = True
+
+    async def stop(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.open:
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        self._writers |= {writer, up_writer}
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+        self._writers -= {writer, up_writer}
+
+
+async def test_a_change_made_while_redis_was_unreachable_is_not_hidden_when_it_returns():
+    gate = RedisGate()
+    await gate.start()
+    try:
+        async with payment_app(
+            REDIS_DB, redis_url=f"redis://127.0.0.1:{gate.port}/{REDIS_DB}", cache_retry_after_seconds=0
+        ) as (client, _):
+            payment = (await client.post("/api/payments", json=charge())).json()
+            url = f"/api/payments/{payment['id']}"
+            assert (await client.get(url)).json()["status"] == "completed"  # cached as completed
+
+            gate.cut()
+            refunded = await client.post(f"{url}/compensate")
+            assert refunded.json()["status"] == "refunded"  # committed; the cache write failed
+            assert (await client.get(url)).json()["status"] == "refunded"  # from PostgreSQL
+            assert (await client.get("/ready")).json()["status"] == "degraded"
+
+            gate.restore()
+            # Redis still holds "completed" from before the outage; the failed write is made
+            # before the first read, so the cached entry never shows the old status.
+            assert (await client.get(url)).json()["status"] == "refunded"
+            assert (await client.get(url)).json()["status"] == "refunded"
+            assert (await client.get("/ready")).json()["status"] == "ready"
+    finally:
+        await gate.stop()
