@@ -1,0 +1,43 @@
+"""DB1: a booking needs seats > 0 and leaves ceil(5 %) of the capacity free; availableSeats in
+every answer follows that rule."""
+
+import pytest
+
+from tests.integration.event_service.helpers import create_event, event_app
+
+
+@pytest.fixture(scope="module")
+async def client():
+    async with event_app() as svc:
+        yield svc.client
+
+
+async def test_a_hundred_seat_event_sells_95_and_refuses_the_96th(client):
+    event = await create_event(client, totalCapacity=100)
+    assert event["availableSeats"] == 95
+    base = f"/api/events/{event['id']}"
+    assert (await client.post(f"{base}/book", json={"seats": 95})).status_code == 200
+    refused = await client.post(f"{base}/book", json={"seats": 1})
+    assert refused.status_code == 409
+    after = (await client.get(base)).json()
+    assert (after["bookedSeats"], after["availableSeats"]) == (95, 0)
+
+
+@pytest.mark.parametrize(("capacity", "available"), [(1, 0), (20, 19), (21, 19), (41, 38), (101, 95)])
+async def test_available_seats_is_capacity_minus_booked_minus_margin(client, capacity, available):
+    event = await create_event(client, totalCapacity=capacity)
+    assert event["availableSeats"] == available
+    listed = (await client.get("/api/events", params={"size": 100, "location": event["location"]})).json()
+    assert all(e["availableSeats"] >= 0 for e in listed["items"])
+
+
+async def test_a_one_seat_event_can_never_be_booked(client):
+    event = await create_event(client, totalCapacity=1)
+    refused = await client.post(f"/api/events/{event['id']}/book", json={"seats": 1})
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == "Could not book seats. Not enough availability."
+
+
+async def test_zero_seats_are_refused(client):
+    event = await create_event(client)
+    assert (await client.post(f"/api/events/{event['id']}/book", json={"seats": 0})).status_code == 400
