@@ -62,6 +62,7 @@ class Config:
     redis_url: str = "redis://127.0.0.1:6379/0"
     rabbitmq_api: str = "http://127.0.0.1:15672/api"
     queue_prefix: str = ""
+    event_store_database: str = "event_store_db"
     run_dir: Path = ROOT / ".data" / "run"
     out_dir: Path = ROOT / "bench" / "results"
     machine_name: str | None = None

@@ -1,0 +1,165 @@
+"""`python -m bench`: run the scenarios against a running fleet, print a table, write JSON.
+
+    python -m bench                               # full size, c=1,16, 3 rounds, every scenario
+    python -m bench --size small --concurrency 1,2 --rounds 1 --scenarios saga,cache
+    python -m bench --isolated                    # start a throwaway fleet for the run
+
+Base URLs default to the fleet's ports; BENCH_<PACKAGE>_URL (e.g. BENCH_SAGA_ORCHESTRATOR_URL)
+overrides each, BENCH_QUEUE_PREFIX / BENCH_RUN_DIR / BENCH_EVENT_STORE_DATABASE point the
+drain check, the footprint and the replay-only event store at another fleet."""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import cache, eventstore, footprint, peer, projection, saga
+from bench.core import SCENARIOS, SIZES, Config, Report, machine, progress
+
+RUNNERS = {
+    "saga": saga.run,
+    "peer": peer.run,
+    "cache": cache.run,
+    "eventstore": eventstore.run,
+    "projection": projection.run,
+}
+NOISE_NOTE = (
+    "2 shared cores: the load generator, the seven services, the engines and (when taken during "
+    "development) other test runs share them; figures are noisy, compare ratios more than absolutes"
+)
+
+
+def parse(argv: list[str] | None) -> tuple[Config, bool]:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--concurrency", default="1,16", help="comma-separated client counts")
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per figure (after a warm-up)")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"any of {','.join(SCENARIOS)}")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the JSON (default bench/results)")
+    parser.add_argument("--machine", default=None, help="machine label in the file name (default: hostname)")
+    parser.add_argument("--note", default=NOISE_NOTE, help="note stored in the JSON")
+    parser.add_argument("--isolated", action="store_true", help="start a throwaway fleet for the run")
+    parser.add_argument("--no-cold-start", action="store_true", help="footprint without the cold-start fleet")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
+    if args.rounds < 1:
+        parser.error("--rounds must be 1 or more")
+    config = Config(
+        size=SIZES[args.size],
+        concurrency=[int(c) for c in args.concurrency.split(",")],
+        rounds=args.rounds,
+        scenarios=scenarios,
+        urls=Config.urls_from_env(),
+        machine_name=args.machine,
+        note=args.note,
+        cold_start=not args.no_cold_start,
+        write=not args.no_write,
+    )
+    config.queue_prefix = os.environ.get("BENCH_QUEUE_PREFIX", "")
+    config.event_store_database = os.environ.get("BENCH_EVENT_STORE_DATABASE", config.event_store_database)
+    config.redis_url = os.environ.get("BENCH_REDIS_URL", config.redis_url)
+    if "BENCH_RUN_DIR" in os.environ:
+        config.run_dir = Path(os.environ["BENCH_RUN_DIR"])
+    if args.out is not None:
+        config.out_dir = args.out
+    return config, args.isolated
+
+
+async def run(config: Config) -> dict[str, Any]:
+    report = Report(machine(config.machine_name))
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    progress(f"bench: size={config.size.name} concurrency={config.concurrency} rounds={config.rounds}")
+    progress(f"machine: {report.tag}; scenarios: {', '.join(config.scenarios)}")
+    timings: dict[str, float] = {}
+    failures: dict[str, str] = {}
+    if "footprint" in config.scenarios:
+        footprint.record(report, "idle", config.run_dir)
+    for name in config.scenarios:
+        if name not in RUNNERS:
+            continue
+        progress(f"--- {name}")
+        s0 = time.perf_counter()
+        try:
+            await RUNNERS[name](config, report)
+        except Exception as exc:  # one broken scenario must not hide the others' figures
+            failures[name] = f"{type(exc).__name__}: {exc}"
+            progress(f"!!! {name} failed: {failures[name]}")
+        timings[name] = round(time.perf_counter() - s0, 1)
+    if "saga" in config.scenarios and "peer" in config.scenarios:
+        peer.ratios(report, config.concurrency)
+    if "footprint" in config.scenarios:
+        progress("--- footprint")
+        s0 = time.perf_counter()
+        footprint.record(report, "after", config.run_dir)
+        if config.cold_start:
+            try:
+                footprint.cold_start(config, report)
+            except Exception as exc:
+                failures["footprint"] = f"{type(exc).__name__}: {exc}"
+                progress(f"!!! cold start failed: {failures['footprint']}")
+        timings["footprint"] = round(time.perf_counter() - s0, 1)
+    return {
+        "benchmark": "tp4-ticketing",
+        "startedAt": started.isoformat(),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "command": "python -m bench " + " ".join(sys.argv[1:]),
+        "machine": report.machine,
+        "size": config.size.name,
+        "concurrency": config.concurrency,
+        "rounds": config.rounds,
+        "scenarios": config.scenarios,
+        "note": config.note,
+        "urls": config.urls,
+        "scenarioSeconds": timings,
+        "failures": failures,
+        "figures": report.figures,
+        "checks": report.checks,
+        "details": report.details,
+        "table": report.table(),
+    }
+
+
+def write(config: Config, result: dict[str, Any]) -> Path:
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    day = result["startedAt"][:10]
+    path = config.out_dir / f"{day}-{result['machine']['name']}.json"
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    config, isolated = parse(argv)
+    fleet = None
+    if isolated:
+        progress("starting an isolated fleet ...")
+        fleet, seconds = footprint.start_isolated()
+        progress(f"isolated fleet ready in {seconds:.1f} s")
+        config.urls = {pkg: fleet.url(pkg) for pkg in config.urls}
+        config.queue_prefix = fleet.env["AMQP_QUEUE_PREFIX"]
+        config.event_store_database = fleet.env["EVENT_STORE_MONGO_DATABASE"]
+        config.run_dir = fleet.run_dir
+    try:
+        result = asyncio.run(run(config))
+    finally:
+        if fleet is not None:
+            footprint.discard(fleet)
+    print(result["table"])
+    if config.write:
+        path = write(config, result)
+        print(f"figures written to {path}")
+    bad = [c for c in result["checks"] if not c["ok"]]
+    return 1 if result["failures"] or bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
