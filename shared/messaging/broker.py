@@ -247,8 +247,9 @@ class Broker:
                 await task
         self._tasks.clear()
         if self._connection is not None:
+            # A broker that is down (or paused) may never answer the close handshake.
             with contextlib.suppress(Exception):
-                await self._connection.close()
+                await asyncio.wait_for(self._connection.close(), PUBLISH_TIMEOUT_SECONDS)
         self._connection = None
         self._exchange = None
         self._publish_channel = None
