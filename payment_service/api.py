@@ -1,8 +1,8 @@
 """HTTP routes of the payment service: charge, read (cache-aside), list, change status, refund."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from payment_service.cache import PaymentCache
@@ -12,6 +12,9 @@ from payment_service.store import Idempotency, Outcome, PaymentFilters, PaymentS
 from shared.errors import BadRequest, NotFound, field_error
 from shared.idempotency import fingerprint, idempotency_key_header
 from shared.schemas import Page, PageParams, page_params
+
+# A bigint id: anything outside is a 422, never an overflow in PostgreSQL.
+PaymentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
@@ -88,7 +91,7 @@ async def list_payments(
 
 
 @router.get("/{payment_id}", response_model=PaymentOut, name="get_payment")
-async def get_payment(payment_id: int, request: Request, response: Response) -> dict[str, Any]:
+async def get_payment(payment_id: PaymentId, request: Request, response: Response) -> dict[str, Any]:
     """Cache-aside (POLY3): Redis first; on a miss PostgreSQL, then fill the cache."""
     cache = _cache(request)
     doc = await cache.get(payment_id)
@@ -103,7 +106,7 @@ async def get_payment(payment_id: int, request: Request, response: Response) -> 
 
 @router.put("/{payment_id}/status", response_model=PaymentOut)
 async def change_status(
-    payment_id: int,
+    payment_id: PaymentId,
     body: StatusChangeIn,
     request: Request,
     if_match: str | None = Header(None, alias="If-Match"),
@@ -122,7 +125,7 @@ async def change_status(
 
 @router.post("/{payment_id}/compensate", response_model=PaymentOut)
 async def compensate_payment(
-    payment_id: int,
+    payment_id: PaymentId,
     request: Request,
     body: CompensationIn | None = None,
     key: str | None = Depends(idempotency_key_header),

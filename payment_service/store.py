@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from payment_service import domain
 from payment_service.domain import HOLDS_RESERVATION, RefundPlan, ReservationAlreadyCharged, Status
+from payment_service.messaging import payment_message
 from payment_service.provider import ChargeOutcome, SimulatedProvider
 from payment_service.schemas import PaymentIn, PaymentOut
 from shared.errors import NotFound
 from shared.idempotency import StoredAnswer, find_answer_sql, save_answer_sql
-from shared.messaging.envelope import new_envelope
 from shared.messaging.outbox import add_to_outbox
 
 metadata = sa.MetaData()
@@ -37,8 +37,6 @@ payments = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
-
-AGGREGATE = "PAYMENT"
 
 
 @dataclass(frozen=True)
@@ -151,7 +149,7 @@ class PaymentStore:
             .one()
         )
         doc = as_document(row)
-        await add_to_outbox(conn, new_envelope(domain.ANNOUNCED[status], AGGREGATE, doc["id"], doc))
+        await add_to_outbox(conn, payment_message(domain.ANNOUNCED[status], doc))
         if idem is not None:
             await save_answer_sql(conn, idem.scope, idem.key, idem.fingerprint, 201, doc)
         return Outcome(201, doc)
@@ -215,7 +213,7 @@ class PaymentStore:
             change = domain.status_change(Status(row["status"]), wanted, reason)
             doc = await self._update(conn, payment_id, change.status, change.failure_reason)
             if change.routing_key is not None:
-                await add_to_outbox(conn, new_envelope(change.routing_key, AGGREGATE, payment_id, doc))
+                await add_to_outbox(conn, payment_message(change.routing_key, doc))
             if idem is not None:
                 await save_answer_sql(conn, idem.scope, idem.key, idem.fingerprint, 200, doc)
             return Outcome(200, doc)
@@ -239,9 +237,7 @@ class PaymentStore:
                 reason = None if refunded else "Refund refused by the provider"
                 doc = await self._update(conn, payment_id, final, reason)
                 if final in domain.ANNOUNCED:
-                    await add_to_outbox(
-                        conn, new_envelope(domain.ANNOUNCED[final], AGGREGATE, payment_id, doc)
-                    )
+                    await add_to_outbox(conn, payment_message(domain.ANNOUNCED[final], doc))
             if idem is not None:
                 await save_answer_sql(conn, idem.scope, idem.key, idem.fingerprint, 200, doc)
             return Outcome(200, doc), changed

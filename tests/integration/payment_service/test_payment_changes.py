@@ -150,3 +150,9 @@ async def test_a_status_change_with_a_key_is_replayed_not_refused(client: httpx.
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
+
+
+async def test_ids_outside_bigint_are_422_not_500(client: httpx.AsyncClient):
+    for bad in ("0", "-1", str(2**63), "99999999999999999999999"):
+        assert (await client.get(f"/api/payments/{bad}")).status_code == 422, bad
+        assert (await client.post(f"/api/payments/{bad}/compensate")).status_code == 422, bad
