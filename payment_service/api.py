@@ -1,5 +1,6 @@
 """HTTP routes of the payment service: charge, read (cache-aside), list, change status, refund."""
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -16,6 +17,7 @@ from shared.schemas import Page, PageParams, page_params
 # A bigint id: anything outside is a 422, never an overflow in PostgreSQL.
 PaymentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
 
@@ -136,6 +138,7 @@ async def compensate_payment(
     idem = _idempotency(f"payments.compensate:{payment_id}", key, payload)
     outcome, changed = await _store(request).compensate(payment_id, idem)
     if changed:
+        log.info("payment %s refunded: %s", payment_id, (body.reason if body else None) or "no reason given")
         request.app.state.relay.wake()
     await _cache(request).put(outcome.body)
     return _answer(request, outcome)
