@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import redis
 from fastapi import FastAPI
 
 from shared.fleet import SERVICES, Fleet
@@ -66,6 +67,13 @@ def _port_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+def fresh_redis_db() -> int:
+    """A Redis database number in 11..15 (0 is the dev fleet's, 1..10 the unit tests'), emptied."""
+    number = random.randrange(11, 16)
+    redis.Redis(host="127.0.0.1", port=6379, db=number).flushdb()
+    return number
+
+
 def isolated_fleet(port_offset: int | None = None) -> Fleet:
     """A second fleet on other ports, with its own databases, index and exchange."""
     if port_offset is None:
@@ -81,6 +89,9 @@ def isolated_fleet(port_offset: int | None = None) -> Fleet:
         "NOTIFICATION_MONGO_DATABASE": f"{tag}_notifications",
         "EVENT_STORE_MONGO_DATABASE": f"{tag}_event_store",
         "ANALYTICS_INDEX": f"{tag}_event_analytics",
+        # Payment ids restart at 1 in every throwaway database, and the cache key is
+        # payment:{id}: each test fleet gets a Redis db of its own, emptied first.
+        "PAYMENT_REDIS_URL": f"redis://127.0.0.1:6379/{fresh_redis_db()}",
         "JSON_LOGS": "true",
     }
     run_dir = ROOT / ".data" / "test-fleets" / tag
