@@ -1,6 +1,7 @@
 """HTTP routes of the Event store: append, history (ES1), by type (ES2), replay, metrics."""
 
 from datetime import datetime
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -57,7 +58,8 @@ async def append_event(body: EventIn, request: Request, response: Response) -> E
         )
     )
     response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/api/events/{stored['eventId']}"
+    # eventId is caller-chosen text: percent-encode it, headers are latin-1 only.
+    response.headers["Location"] = f"/api/events/{quote(stored['eventId'], safe='')}"
     return EventOut.of(stored)
 
 

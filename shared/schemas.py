@@ -9,7 +9,11 @@ from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
+from shared.errors import RuleBroken, field_error
+
 MAX_PAGE_SIZE = 100
+# Offset paging stops here (OpenSearch's max_result_window; deeper offsets are slow anywhere).
+MAX_PAGE_DEPTH = 10_000
 
 
 class ApiModel(BaseModel):
@@ -67,7 +71,12 @@ class PageParams(BaseModel):
 
 
 def page_params(
-    page: int = Query(1, ge=1, le=100_000, description="1-based page number"),
+    page: int = Query(1, ge=1, le=MAX_PAGE_DEPTH, description="1-based page number"),
     size: int = Query(20, ge=1, le=MAX_PAGE_SIZE, description=f"items per page, at most {MAX_PAGE_SIZE}"),
 ) -> PageParams:
+    if page * size > MAX_PAGE_DEPTH:
+        raise RuleBroken(
+            f"Paging reaches at most the first {MAX_PAGE_DEPTH} results; narrow the filters.",
+            errors=[field_error("page", f"page x size must not exceed {MAX_PAGE_DEPTH}")],
+        )
     return PageParams(page=page, size=size)

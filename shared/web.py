@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -137,7 +138,72 @@ def create_service_app(
             allow_headers=["*"],
         )
     app.add_middleware(RequestContext, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes)
+    _declare_problem_answers(app)
     return app
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details; 400/422 list each bad field in `errors`.",
+    "required": ["title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "correlationId": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+ERROR_ANSWERS = {
+    "400": "Bad request",
+    "404": "Not found",
+    "409": "Conflict with the current state (version, status, availability)",
+    "413": "Payload too large",
+    "422": "Validation failed: each bad field is named",
+    "500": "Internal error",
+    "503": "An engine or a called service is unavailable",
+}
+
+
+def _declare_problem_answers(app: FastAPI) -> None:
+    """Every business route may answer these errors, always as application/problem+json:
+    say so in the OpenAPI document (FastAPI's default 422 schema is not what we send)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas["Problem"] = PROBLEM_SCHEMA
+        problem_content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                if "probes" in operation.get("tags", []):
+                    continue
+                answers = operation.setdefault("responses", {})
+                for code, text in ERROR_ANSWERS.items():
+                    answers.setdefault(code, {"description": text})
+                for code, answer in answers.items():
+                    if code[:1] in ("4", "5"):
+                        answer["content"] = problem_content
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _run_check(check: Check) -> str | None:

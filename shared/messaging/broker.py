@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
+import opensearchpy
+import pymongo.errors
+import redis.exceptions
+import sqlalchemy.exc
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
 
 from shared.logging import correlation_id
@@ -31,6 +35,29 @@ PUBLISH_TIMEOUT_SECONDS = 5.0
 
 class BrokerUnavailable(Exception):
     """The broker cannot take a message now; the outbox keeps it for the next pass."""
+
+
+class RetryLater(Exception):
+    """Raised by a handler whose own engine is unreachable: the message is not at fault, so it
+    goes back through the retry queue without spending its retries (and never to the DLQ)."""
+
+
+# A handler failing with one of these did not meet a bad message: its own database or search
+# engine is down. The message waits in the retry queue without spending its retries.
+ENGINE_DOWN: tuple[type[BaseException], ...] = (
+    RetryLater,
+    pymongo.errors.ConnectionFailure,
+    opensearchpy.exceptions.ConnectionError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    redis.exceptions.ConnectionError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def engine_unreachable(exc: BaseException) -> bool:
+    return isinstance(exc, ENGINE_DOWN) or isinstance(exc.__cause__, ENGINE_DOWN)
 
 
 @dataclass
@@ -170,15 +197,24 @@ class Broker:
             finally:
                 correlation_id.reset(token)
         except Exception as exc:
-            await self._retry_or_bury(name, message, attempt, exc)
+            if engine_unreachable(exc):
+                await self._retry_or_bury(name, message, attempt - 1, exc, dead=False)
+            else:
+                await self._retry_or_bury(name, message, attempt, exc)
             return
         await message.ack()
         self._count(name, "ok")
 
     async def _retry_or_bury(
-        self, name: str, message: AbstractIncomingMessage, attempt: int, exc: Exception
+        self,
+        name: str,
+        message: AbstractIncomingMessage,
+        attempt: int,
+        exc: Exception,
+        dead: bool | None = None,
     ) -> None:
-        dead = attempt > self.settings.consumer_max_retries
+        if dead is None:
+            dead = attempt > self.settings.consumer_max_retries
         target = f"{name}.dlq" if dead else f"{name}.retry"
         headers = dict(message.headers)
         headers[ATTEMPT_HEADER] = attempt

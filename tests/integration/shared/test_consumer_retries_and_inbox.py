@@ -4,6 +4,7 @@ times, then its message is dead-lettered with why; inboxes apply a message once.
 import json
 
 import aio_pika
+import pymongo.errors
 import sqlalchemy as sa
 
 from shared import sql
@@ -76,6 +77,37 @@ async def test_a_handler_that_fails_once_succeeds_on_its_retry_and_nothing_is_de
         finally:
             await connection.close()
     assert attempts == [message.message_id] * 2
+
+
+async def test_a_handler_whose_engine_is_down_waits_without_spending_its_retries():
+    settings = broker_settings(consumer_max_retries=1, consumer_retry_delay_ms=50)
+    attempts: list[str] = []
+    applied: list[str] = []
+
+    async def engine_down_for_a_while(envelope: Envelope) -> None:
+        attempts.append(envelope.message_id)
+        if len(attempts) <= 4:
+            raise pymongo.errors.ServerSelectionTimeoutError("no server")
+        applied.append(envelope.message_id)
+
+    consumer = Consumer("engine-down-probe", ["probe.#"], engine_down_for_a_while, workers=1)
+    async with connected_broker(settings, consumer) as broker:
+        message = new_envelope("probe.engine", "PROBE", 9, {})
+        await broker.publish(message)
+
+        async def done() -> bool:
+            return applied == [message.message_id]
+
+        await eventually(done)
+        connection = await aio_pika.connect(AMQP_URL)
+        try:
+            channel = await connection.channel()
+            dlq = await channel.declare_queue(f"{broker.queue_name(consumer)}.dlq", passive=True)
+            assert dlq.declaration_result.message_count == 0
+        finally:
+            await connection.close()
+    # Four failures with one retry allowed: only an unreachable engine may take that long.
+    assert attempts == [message.message_id] * 5
 
 
 async def test_sql_inbox_accepts_a_message_id_once():
