@@ -15,7 +15,7 @@ from analytics_service.schemas import (
 )
 from analytics_service.store import AnalyticsStore
 from shared.errors import NotFound, Unavailable
-from shared.schemas import Page, PageParams, page_params
+from shared.schemas import Page, PageParams, search_page_params
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
@@ -119,7 +119,7 @@ async def search(
     name: str | None = Query(None, max_length=200, description="words of the name"),
     location: str | None = Query(None, max_length=200),
     category: str | None = Query(None, max_length=100),
-    paging: PageParams = Depends(page_params),
+    paging: PageParams = Depends(search_page_params),
     store: AnalyticsStore = Depends(get_store),
 ) -> Page[EventAnalyticsOut]:
     """Full-text search ignoring case and accents; every given criterion must match; no
@@ -136,7 +136,7 @@ async def search(
 @router.get("/high-occupancy", response_model=Page[EventAnalyticsOut])
 async def high_occupancy(
     min_rate: float = Query(80.0, alias="minRate", ge=0, le=100, description="percentage, 0 to 100"),
-    paging: PageParams = Depends(page_params),
+    paging: PageParams = Depends(search_page_params),
     store: AnalyticsStore = Depends(get_store),
 ) -> Page[EventAnalyticsOut]:
     """Events at or above an occupancy rate, fullest first."""

@@ -9,10 +9,8 @@ from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
-from shared.errors import RuleBroken, field_error
-
 MAX_PAGE_SIZE = 100
-# Offset paging stops here (OpenSearch's max_result_window; deeper offsets are slow anywhere).
+# OpenSearch's max_result_window: a search pages through its first 10,000 hits only.
 MAX_PAGE_DEPTH = 10_000
 
 
@@ -71,12 +69,20 @@ class PageParams(BaseModel):
 
 
 def page_params(
-    page: int = Query(1, ge=1, le=MAX_PAGE_DEPTH, description="1-based page number"),
+    page: int = Query(1, ge=1, le=100_000, description="1-based page number"),
     size: int = Query(20, ge=1, le=MAX_PAGE_SIZE, description=f"items per page, at most {MAX_PAGE_SIZE}"),
 ) -> PageParams:
-    if page * size > MAX_PAGE_DEPTH:
-        raise RuleBroken(
-            f"Paging reaches at most the first {MAX_PAGE_DEPTH} results; narrow the filters.",
-            errors=[field_error("page", f"page x size must not exceed {MAX_PAGE_DEPTH}")],
-        )
+    return PageParams(page=page, size=size)
+
+
+def search_page_params(
+    page: int = Query(
+        1,
+        ge=1,
+        le=MAX_PAGE_DEPTH // MAX_PAGE_SIZE,
+        description=f"1-based page number; a search reaches its first {MAX_PAGE_DEPTH} results",
+    ),
+    size: int = Query(20, ge=1, le=MAX_PAGE_SIZE, description=f"items per page, at most {MAX_PAGE_SIZE}"),
+) -> PageParams:
+    """Paging of search-engine results: OpenSearch serves at most MAX_PAGE_DEPTH of them."""
     return PageParams(page=page, size=size)
