@@ -5,13 +5,14 @@
     python -m bench --isolated                    # start a throwaway fleet for the run
 
 Base URLs default to the fleet's ports; BENCH_<PACKAGE>_URL (e.g. BENCH_SAGA_ORCHESTRATOR_URL)
-overrides each, BENCH_QUEUE_PREFIX / BENCH_RUN_DIR / BENCH_EVENT_STORE_DATABASE point the
-drain check, the footprint and the replay-only event store at another fleet."""
+overrides each, BENCH_QUEUE_PREFIX / BENCH_RUN_DIR / BENCH_EVENT_STORE_DATABASE / BENCH_REDIS_URL point the
+drain check, the footprint, the replay-only event store and the cache bypass at another fleet."""
 
 import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -137,8 +138,14 @@ def write(config: Config, result: dict[str, Any]) -> Path:
     return path
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM unwinds like an exception, so the fleets this run started are stopped and removed.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     config, isolated = parse(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     fleet = None
     if isolated:
         progress("starting an isolated fleet ...")
@@ -148,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         config.queue_prefix = fleet.env["AMQP_QUEUE_PREFIX"]
         config.event_store_database = fleet.env["EVENT_STORE_MONGO_DATABASE"]
         config.run_dir = fleet.run_dir
+        config.redis_url = fleet.env.get("PAYMENT_REDIS_URL", config.redis_url)
     try:
         result = asyncio.run(run(config))
     finally:
