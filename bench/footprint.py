@@ -5,6 +5,7 @@ fleet: new databases, exchange and ports -> every /ready answers 200).
 PSS (proportional set size, /proc/<pid>/smaps_rollup) is reported beside RSS: PostgreSQL's
 processes share their buffers, so summing their RSS would count the shared memory many times."""
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -32,6 +33,9 @@ ENGINES = {
     "mongodb_wire_secantusdb": ("secantusd",),
     "opensearch": ("org.opensearch", "search-node", "SearchNode"),
 }
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _kib(pid: int, field: str, path: str) -> int:
@@ -215,3 +219,31 @@ def discard(fleet: Any) -> None:
         httpx.delete(f"http://127.0.0.1:9200/{env['ANALYTICS_INDEX']}*", timeout=10)
     except Exception as exc:  # cleaning is a courtesy; the figures stand without it
         progress(f"[footprint] could not remove every trace of the cold-start fleet: {exc}")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # utime and stime are fields 14 and 15 of stat (11 and 12 after the command name)
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def cpu_snapshot(run_dir: Path) -> dict[str, float]:
+    """CPU seconds used so far by each service process and each engine (all its processes)."""
+    used: dict[str, float] = {}
+    for pkg in PACKAGES:
+        try:
+            used[pkg] = _cpu_seconds(int((run_dir / f"{pkg}.pid").read_text().strip()))
+        except (OSError, ValueError):
+            continue
+    for engine, pids in _engine_pids().items():
+        if pids:
+            used[engine] = sum(_cpu_seconds(p) for p in pids)
+    used["bench_client"] = time.process_time()
+    return used
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: after[k] - before[k] for k in after if k in before and after[k] >= before[k]}

@@ -8,6 +8,7 @@ from typing import Any
 
 from bench.core import Config, LoopResult, Report, closed_loop, http_client, pct, progress
 from bench.fleetapi import EXPENSIVE_PRICE, PRICE, SagaRun, create_event, get_event, run_saga
+from bench.footprint import cpu_snapshot, cpu_spent
 
 NAME = "saga"
 
@@ -47,8 +48,11 @@ async def run(config: Config, report: Report) -> None:
             progress(f"[saga c={c}] warm-up {size.warmup_seconds:.1f} s")
             account(await closed_loop(plain, c, seconds=size.warmup_seconds))
             plain_rounds = []
+            cpu_rounds: list[dict[str, float]] = []
             for r in range(config.rounds):
+                cpu_before = cpu_snapshot(config.run_dir)
                 result = await closed_loop(plain, c, seconds=size.round_seconds)
+                cpu_rounds.append(cpu_spent(cpu_before, cpu_snapshot(config.run_dir)))
                 account(result)
                 plain_rounds.append(result)
                 runs = _runs(result)
@@ -60,6 +64,7 @@ async def run(config: Config, report: Report) -> None:
                     f"{len(runs) - len(done)} not completed, {len(result.errors)} errors"
                 )
             _plain_figures(report, c, plain_rounds)
+            _cpu_figures(report, c, plain_rounds, cpu_rounds)
             mix_rounds = []
             for r in range(config.rounds):
                 result = await closed_loop(mixed, c, seconds=size.round_seconds)
@@ -101,6 +106,9 @@ def _plain_figures(report: Report, c: int, rounds: list[LoopResult]) -> None:
             [pct([x.client_seconds * 1000 for x in d], p) for d in completed],
             **kw,
         )
+    report.figure(
+        NAME, "polls_per_saga", "GETs", [sum(x.polls for x in d) / max(len(d), 1) for d in completed], **kw
+    )
     not_completed = sum(len(_runs(r)) - len(d) for r, d in zip(rounds, completed, strict=True))
     errors = sum(len(r.errors) for r in rounds)
     report.figure(
@@ -113,6 +121,24 @@ def _plain_figures(report: Report, c: int, rounds: list[LoopResult]) -> None:
         errors=errors,
         sampleErrors=[e for r in rounds for e in r.errors][:5],
     )
+
+
+def _cpu_figures(report: Report, c: int, rounds: list[LoopResult], cpu: list[dict[str, float]]) -> None:
+    """CPU milliseconds each process (and each engine, all its processes) spent per completed
+    saga: where one saga's work goes, whatever the latency hides behind waiting."""
+    completed = [sum(1 for x in _runs(r) if x.status == "COMPLETED") for r in rounds]
+    n = sum(completed)
+    if not n:
+        return
+    names = sorted(set.intersection(*(set(u) for u in cpu))) if cpu else []
+    total = [0.0] * len(cpu)
+    for name in names:
+        per_round = [1000 * u[name] / k for u, k in zip(cpu, completed, strict=True) if k]
+        report.figure(NAME, f"cpu_ms_per_saga_{name}", "ms", per_round, samples=n, concurrency=c)
+        if name != "bench_client":
+            total = [t + 1000 * u[name] / max(k, 1) for t, u, k in zip(total, cpu, completed, strict=True)]
+    if names:
+        report.figure(NAME, "cpu_ms_per_saga_fleet_and_engines", "ms", total, samples=n, concurrency=c)
 
 
 def _mix_figures(report: Report, c: int, rounds: list[LoopResult]) -> None:
