@@ -21,6 +21,7 @@ class SagaSettings(ServiceSettings):
     recovery_interval_seconds: float = 1.0
     max_concurrent_sagas: int = 64
     # a compensation still failing after this many passes (each with its own retries) ends
-    # the saga COMPENSATION_FAILED
-    compensation_attempts: int = 3
+    # the saga COMPENSATION_FAILED (10 passes, waiting 1 s, 2 s, ... between them: about a
+    # minute of outage is ridden out before a human is asked to look)
+    compensation_attempts: int = 10
     compensation_retry_seconds: float = 1.0
