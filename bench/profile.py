@@ -21,6 +21,12 @@ from bench.fleetapi import PRICE, create_event, run_saga
 from bench.footprint import discard, start_isolated
 
 PROFILED = ("saga_orchestrator", "event_service", "reservation_service", "payment_service")
+# Leaf frames of a thread or event loop that waits: not CPU work, left out of the shares.
+IDLE = (
+    "Condition.wait (threading.py)",
+    "_worker (concurrent/futures/thread.py)",
+    "Runner.run (asyncio/runners.py)",
+)
 OURS = ("saga_orchestrator/", "event_service/", "reservation_service/", "payment_service/", "shared/")
 
 
@@ -34,15 +40,16 @@ def summarize(raw: Path, top: int = 25) -> str:
         if not count_s.isdigit():
             continue
         count = int(count_s)
-        total += count
         frames = [_short(f) for f in stack.split(";") if f]
-        if frames:
-            own[frames[-1]] += count
+        if not frames or frames[-1] in IDLE:
+            continue
+        total += count
+        own[frames[-1]] += count
         for frame in set(frames):
             inclusive[frame] += count
     if not total:
         return "  (no samples)\n"
-    lines = [f"  {total} samples"]
+    lines = [f"  {total} busy samples (waiting threads and the idle event loop left out)"]
     lines.append("  own time (where the CPU is):")
     lines += [f"    {100 * n / total:5.1f} %  {f}" for f, n in own.most_common(top)]
     lines.append("  inclusive time, our code only (what it costs, callees included):")
@@ -76,6 +83,22 @@ async def load(urls: dict[str, str], concurrency: int, seconds: float) -> int:
         await closed_loop(one, concurrency, seconds=2)
         result = await closed_loop(one, concurrency, seconds=seconds)
         return len(result.samples)
+
+
+def pg_counters(databases: list[str]) -> dict[str, dict[str, int]]:
+    """Commits and rows read/written so far in each database (pg_stat_database)."""
+    import psycopg
+
+    from bench.core import PG_ADMIN
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname, xact_commit, tup_returned + tup_fetched, "
+            "tup_inserted + tup_updated + tup_deleted, sessions "
+            "FROM pg_stat_database WHERE datname = ANY(%s)",
+            (databases,),
+        ).fetchall()
+    return {r[0]: {"commits": r[1], "rows_read": r[2], "rows_written": r[3], "sessions": r[4]} for r in rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,8 +138,27 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     out,
                 )
+            from sqlalchemy.engine import make_url
+
+            databases = {
+                pkg: str(make_url(fleet.env[key]).database)
+                for pkg, key in (
+                    ("saga_orchestrator", "SAGA_DATABASE_URL"),
+                    ("event_service", "EVENT_DATABASE_URL"),
+                    ("payment_service", "PAYMENT_DATABASE_URL"),
+                )
+            }
+            before = pg_counters(list(databases.values()))
             sagas = asyncio.run(load(urls, args.concurrency, args.seconds))
+            after = pg_counters(list(databases.values()))
             report.append(f"{sagas} sagas completed while sampled")
+            report.append("PostgreSQL work per saga (pg_stat_database deltas; pollers' reads included):")
+            for pkg, db in databases.items():
+                d = {k: (after[db][k] - before[db][k]) / max(sagas, 1) for k in after[db]}
+                report.append(
+                    f"  {pkg:<20} {d['commits']:6.1f} commits  {d['rows_read']:8.1f} rows read  "
+                    f"{d['rows_written']:6.1f} rows written  {d['sessions']:5.2f} new connections"
+                )
             for pkg, (process, out) in spies.items():
                 process.wait(timeout=60)
                 report.append(f"\n== {pkg}")

@@ -32,6 +32,24 @@ async def _until(check: Any) -> float:
 
 async def run(config: Config, report: Report) -> None:
     urls = config.urls
+    # What the earlier scenarios left in the queues: the consumers' backlog, and how long they
+    # take to work it off. Lag is then measured on drained queues (one saga at a time).
+    backlog = await queue_depths(config)
+    report.details["queues_before_projection"] = backlog
+    ready = sum(d.get("ready", 0) + d.get("unacked", 0) for d in backlog.values())
+    progress(f"[projection] backlog left by the load: {ready} messages; waiting for it to drain")
+    t0 = time.monotonic()
+    await drain_check(config, report, timeout=900.0, name="backlog_drained")
+    report.figure(
+        NAME,
+        "backlog_drain_seconds",
+        "s",
+        [time.monotonic() - t0],
+        samples=max(ready, 1),
+        concurrency=None,
+        backlogMessages=ready,
+        queues=backlog,
+    )
     async with (
         http_client(urls["saga_orchestrator"]) as saga,
         http_client(urls["event_service"]) as events,
@@ -150,7 +168,9 @@ async def queue_depths(config: Config) -> dict[str, dict[str, int]]:
     return depths
 
 
-async def drain_check(config: Config, report: Report, timeout: float = 60.0) -> None:
+async def drain_check(
+    config: Config, report: Report, timeout: float = 60.0, name: str = "queues_drained"
+) -> None:
     """After the load: every consumer queue empty (ready and unacked); the time it took."""
     t0 = time.monotonic()
     # The management API refreshes its counters every few seconds: wait for two clean reads.
@@ -162,9 +182,10 @@ async def drain_check(config: Config, report: Report, timeout: float = 60.0) -> 
         clean = clean + 1 if empty else 0
         if clean >= 2:
             break
+        if int(time.monotonic() - t0) % 30 == 0 and not empty:
+            left = sum(d.get("ready", 0) + d.get("unacked", 0) for d in depths.values())
+            progress(f"[projection] {left} messages still queued after {time.monotonic() - t0:.0f} s")
         await asyncio.sleep(1.0)
     drained = clean >= 2
-    report.details["queues_after_run"] = depths
-    report.check(
-        NAME, "queues_drained", {"seconds": round(time.monotonic() - t0, 1), "queues": depths}, drained
-    )
+    report.details[f"queues_{name}"] = depths
+    report.check(NAME, name, {"seconds": round(time.monotonic() - t0, 1), "queues": depths}, drained)
