@@ -41,6 +41,10 @@ SERVICES: tuple[Service, ...] = (
 BY_NAME = {s.package: s for s in SERVICES}
 
 
+class ServiceExited(RuntimeError):
+    """A service process started by the fleet ended before it was ready."""
+
+
 @dataclass
 class Fleet:
     """Processes of one fleet; `port_offset` and `env` make an isolated second fleet."""
@@ -74,10 +78,9 @@ class Fleet:
     def pid(self, service: Service) -> int | None:
         try:
             pid = int(self._pidfile(service).read_text().strip())
-            os.kill(pid, 0)
         except (OSError, ValueError):
             return None
-        return pid
+        return pid if _alive(pid) else None
 
     def ready(self, service: Service) -> bool:
         try:
@@ -97,10 +100,12 @@ class Fleet:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         selected = self._select(names)
         env = self.service_env()
+        started: list[Service] = []
         for service in selected:
             if self.pid(service) is not None or self.answers(service):
                 self._say(quiet, f"  {service.package:<22} already running")
                 continue
+            started.append(service)
             log = open(self.log_dir / f"{service.package}.log", "ab")
             process = subprocess.Popen(
                 [sys.executable, "-m", service.package],
@@ -117,22 +122,34 @@ class Fleet:
                 quiet, f"  {service.package:<22} started (pid {process.pid}, port {self.port(service)})"
             )
         if wait:
-            self.wait_ready(selected, timeout=wait, quiet=quiet)
+            self.wait_ready(selected, timeout=wait, quiet=quiet, started=started)
 
-    def wait_ready(self, services: list[Service], *, timeout: float, quiet: bool = False) -> None:
+    def wait_ready(
+        self,
+        services: list[Service],
+        *,
+        timeout: float,
+        quiet: bool = False,
+        started: list[Service] | None = None,
+    ) -> None:
+        """Wait until every service answers /ready 200; a process started here that died
+        (its port taken, its engine refused) fails at once rather than at the deadline."""
         deadline = time.monotonic() + timeout
         waiting = list(services)
         while waiting:
+            for s in started or []:
+                if s in waiting and self.pid(s) is None:
+                    raise ServiceExited(f"{s.package} exited; see {self.log_dir / (s.package + '.log')}")
             waiting = [s for s in waiting if not self.ready(s)]
             if not waiting:
                 break
-            for s in waiting:
-                if self.pid(s) is None and not self.answers(s):
-                    raise RuntimeError(f"{s.package} exited; see {self.log_dir / (s.package + '.log')}")
             if time.monotonic() > deadline:
                 names = ", ".join(s.package for s in waiting)
                 raise TimeoutError(f"not ready after {timeout:.0f} s: {names}")
             time.sleep(0.2)
+        for s in started or []:
+            if self.pid(s) is None:  # its port was taken and another process answered for it
+                raise ServiceExited(f"{s.package} exited; see {self.log_dir / (s.package + '.log')}")
         self._say(quiet, f"  all {len(services)} selected services ready")
 
     def stop(

@@ -3,7 +3,7 @@
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import psycopg
 import redis
 from fastapi import FastAPI
 
-from shared.fleet import SERVICES, Fleet
+from shared.fleet import SERVICES, Fleet, ServiceExited
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=postgres"
@@ -95,4 +95,20 @@ def isolated_fleet(port_offset: int | None = None) -> Fleet:
         "JSON_LOGS": "true",
     }
     run_dir = ROOT / ".data" / "test-fleets" / tag
-    return Fleet(run_dir=run_dir, log_dir=run_dir, port_offset=port_offset, env=env)
+    return IsolatedFleet(run_dir=run_dir, log_dir=run_dir, port_offset=port_offset, env=env)
+
+
+class IsolatedFleet(Fleet):
+    """A test fleet that moves to other free ports when one of its ports was taken between
+    the check and the bind (another test run on this machine)."""
+
+    def start(self, names: Iterable[str] | None = None, *, wait: float = 90.0, quiet: bool = False) -> None:
+        for attempt in range(3):
+            try:
+                super().start(names, wait=wait, quiet=quiet)
+                return
+            except ServiceExited:
+                if attempt == 2 or names:
+                    raise
+                self.stop()
+                self.port_offset = free_port_offset()
