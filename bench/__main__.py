@@ -83,6 +83,8 @@ async def run(config: Config) -> dict[str, Any]:
     progress(f"machine: {report.tag}; scenarios: {', '.join(config.scenarios)}")
     timings: dict[str, float] = {}
     failures: dict[str, str] = {}
+    # How busy the machine was: on shared cores, a load above the core count means contention.
+    load_start = os.getloadavg()
     if "footprint" in config.scenarios:
         footprint.record(report, "idle", config.run_dir)
     for name in config.scenarios:
@@ -120,6 +122,7 @@ async def run(config: Config) -> dict[str, Any]:
         "rounds": config.rounds,
         "scenarios": config.scenarios,
         "note": config.note,
+        "loadAverage": {"start": load_start, "end": os.getloadavg()},
         "urls": config.urls,
         "scenarioSeconds": timings,
         "failures": failures,

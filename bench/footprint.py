@@ -231,7 +231,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def cpu_snapshot(run_dir: Path) -> dict[str, float]:
-    """CPU seconds used so far by each service process and each engine (all its processes)."""
+    """CPU seconds used so far, per process: `<service>` or `<engine>:<pid>` (engines have many)."""
     used: dict[str, float] = {}
     for pkg in PACKAGES:
         try:
@@ -239,11 +239,20 @@ def cpu_snapshot(run_dir: Path) -> dict[str, float]:
         except (OSError, ValueError):
             continue
     for engine, pids in _engine_pids().items():
-        if pids:
-            used[engine] = sum(_cpu_seconds(p) for p in pids)
+        for pid in pids:
+            used[f"{engine}:{pid}"] = _cpu_seconds(pid)
     used["bench_client"] = time.process_time()
     return used
 
 
 def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {k: after[k] - before[k] for k in after if k in before and after[k] >= before[k]}
+    """CPU seconds per service and per engine between two snapshots. A process born in between
+    counts whole; one that exited in between is lost (PostgreSQL backends of closed
+    connections), so an engine whose connections churn is undercounted."""
+    spent: dict[str, float] = {}
+    for key, value in after.items():
+        name = key.split(":", 1)[0]
+        delta = value - before.get(key, 0.0)
+        if delta >= 0:
+            spent[name] = spent.get(name, 0.0) + delta
+    return spent

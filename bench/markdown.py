@@ -17,7 +17,9 @@ def _num(value: float | None) -> str:
     return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3f}"
 
 
-def table(result: dict[str, Any], *, skip: tuple[str, ...] = ("footprint.idle_", "footprint.after_")) -> str:
+def table(
+    result: dict[str, Any], *, skip: tuple[str, ...] = ("footprint.idle_rss_", "footprint.after_rss_")
+) -> str:
     m = result["machine"]
     lines = [
         f"Machine: {m['name']} ({m['cores']} cores, {m['memoryGiB']} GiB, {m['cpu']}, Python {m['python']}); "
@@ -28,8 +30,8 @@ def table(result: dict[str, Any], *, skip: tuple[str, ...] = ("footprint.idle_",
     ]
     for f in result["figures"]:
         key = f"{f['scenario']}.{f['name']}"
-        if key.startswith(skip):
-            continue
+        if key.startswith(skip) and not key.endswith("_total"):
+            continue  # one line per service: see the JSON
         lines.append(
             f"| {key} | {f['concurrency'] or '-'} | {_num(f['median'])} "
             f"| {_num(f['min'])} .. {_num(f['max'])} | {f['unit']} | {f['samples']} |"
