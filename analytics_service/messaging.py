@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 CONSUMER_NAME = "analytics.projection"
 BINDINGS = ["event.*", "reservation.*", "booking.*"]
 INDEX_WAIT_SECONDS = 30.0
+RECOUNTING_TYPES = frozenset({"reservation.confirmed", "reservation.cancelled", "reservation.refunded"})
 
 
 def _now() -> datetime:
@@ -69,7 +70,10 @@ class Projection:
         )
 
     def consumer(self) -> Consumer:
-        return Consumer(CONSUMER_NAME, BINDINGS, self.handle)
+        # Writes wait for the index's next refresh (so a search right after sees them): that
+        # wait is idle time, so many workers share each refresh. Messages of one aggregate
+        # still go to one worker, in order.
+        return Consumer(CONSUMER_NAME, BINDINGS, self.handle, workers=16)
 
     def _count(self, kind: str, outcome: str) -> None:
         if self.outcomes is not None:
@@ -101,8 +105,12 @@ class Projection:
 
     async def _on_reservation(self, envelope: Envelope) -> None:
         doc = reservation_fields(envelope.data, at=self.clock())
-        newer = await self.store.record_reservation(doc)
-        # Recount even when this version was already stored: a previous delivery may have
-        # stored it and then failed before the recount.
-        await recount_reservations(self.store, doc["eventId"], self.clock())
+        # Only a change to or from "confirmed" moves the totals; a pending reservation is
+        # stored (for the version order) without the refresh and recount a total needs.
+        counts = envelope.type in RECOUNTING_TYPES
+        newer = await self.store.record_reservation(doc, refresh=counts)
+        if counts:
+            # Recount even when this version was already stored: a previous delivery may
+            # have stored it and then failed before the recount.
+            await recount_reservations(self.store, doc["eventId"], self.clock())
         self._count(envelope.type, "applied" if newer else "stale")

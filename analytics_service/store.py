@@ -164,9 +164,9 @@ class AnalyticsStore:
     async def refresh(self) -> None:
         await self.client.indices.refresh(index=f"{self.events},{self.reservations}")
 
-    async def record_reservation(self, doc: Doc) -> bool:
+    async def record_reservation(self, doc: Doc, *, refresh: bool = True) -> bool:
         """Store a reservation's state unless this or a newer version is stored (external
-        versioning); False when it was not newer."""
+        versioning); False when it was not newer. `refresh` when a recount follows."""
         try:
             await self.client.index(
                 index=self.reservations,
@@ -176,7 +176,7 @@ class AnalyticsStore:
                 version_type="external",
                 require_alias=True,
                 # The recount that follows must see it.
-                refresh="wait_for",
+                refresh="wait_for" if refresh else "false",
             )
         except ConflictError:
             return False
