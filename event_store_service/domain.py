@@ -42,6 +42,33 @@ class AggregateTypeMismatch(Conflict):
         )
 
 
+class EventIdReused(Conflict):
+    """An eventId names one event: a second, different event under it is refused."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(
+            f"eventId {event_id} is already stored for a different event.",
+            extra={"eventId": event_id},
+        )
+
+
+def same_event(
+    stored: Mapping[str, Any],
+    aggregate_id: str,
+    aggregate_type: str,
+    event_type: str,
+    event_data: Mapping[str, Any],
+) -> bool:
+    """Whether a retried append describes the stored event (metadata may differ: a retry
+    carries a new correlation id)."""
+    return (
+        stored["aggregateId"] == aggregate_id
+        and stored["aggregateType"] == aggregate_type_key(aggregate_type)
+        and stored["eventType"] == event_type
+        and stored["eventData"] == event_data
+    )
+
+
 def next_version(aggregate_id: str, current: int, expected: int | None) -> int:
     """The version a new event gets: current + 1 (ES3).
 

@@ -16,12 +16,14 @@ from pymongo.errors import DuplicateKeyError
 from event_store_service.domain import (
     SNAPSHOT_SCHEMA,
     AggregateTypeMismatch,
+    EventIdReused,
     VersionConflict,
     aggregate_type_key,
     apply_event,
     check_event_data,
     event_type_spellings,
     next_version,
+    same_event,
     snapshot_due,
 )
 from shared.errors import NotFound, Unavailable
@@ -114,7 +116,7 @@ class EventStore:
         if new.event_id is not None:
             existing = await self.event(new.event_id)
             if existing is not None:
-                return existing, False
+                return self._replayed(existing, new), False
         event_id = new.event_id or str(uuid.uuid4())
         aggregate_type = aggregate_type_key(new.aggregate_type)
         recorded_at = _millis(datetime.now(UTC))
@@ -140,7 +142,7 @@ class EventStore:
             except DuplicateKeyError:
                 existing = await self.event(event_id)
                 if existing is not None:  # a racing delivery of the same event won
-                    return existing, False
+                    return self._replayed(existing, new), False
                 if new.expected_version is not None:
                     latest, _ = await self._head(new.aggregate_id)
                     raise VersionConflict(new.aggregate_id, new.expected_version, latest) from None
@@ -153,6 +155,13 @@ class EventStore:
         raise Unavailable(
             f"Aggregate {new.aggregate_id} is under too much contention; retry the append.",
         )
+
+    @staticmethod
+    def _replayed(existing: Doc, new: NewEvent) -> Doc:
+        """The stored event for a retried append; a different event under its eventId is a 409."""
+        if not same_event(existing, new.aggregate_id, new.aggregate_type, new.event_type, new.event_data):
+            raise EventIdReused(existing["eventId"])
+        return existing
 
     async def _snapshot_after_append(self, aggregate_id: str, version: int) -> None:
         if not snapshot_due(version, self.snapshot_every):

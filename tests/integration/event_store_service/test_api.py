@@ -55,6 +55,17 @@ async def test_the_same_event_id_appends_once(client):
     assert history["count"] == 1
 
 
+async def test_an_event_id_reused_for_a_different_event_is_a_409(client):
+    aggregate = unique("PAYMENT")
+    body = event_body(aggregate, "payment.completed", aggregateType="PAYMENT", eventId=unique("evt"))
+    assert (await client.post("/api/events", json=body)).status_code == 201
+    other = {**body, "eventData": {"amount": 999}}
+    answer = await client.post("/api/events", json=other)
+    assert answer.status_code == 409
+    assert answer.json()["eventId"] == body["eventId"]
+    assert (await client.get(f"/api/aggregates/{aggregate}/history")).json()["count"] == 1
+
+
 async def test_an_aggregate_keeps_its_type(client):
     aggregate = unique("X")
     assert (
