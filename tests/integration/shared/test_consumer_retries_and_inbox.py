@@ -16,6 +16,16 @@ from tests.integration.shared.helpers import broker_settings, connected_broker, 
 from tests.support import AMQP_URL, MONGO_URL, create_pg_database, unique
 
 
+async def dead_lettered_count(queue: str) -> int:
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        channel = await connection.channel()
+        dlq = await channel.declare_queue(f"{queue}.dlq", passive=True)
+        return int(dlq.declaration_result.message_count or 0)
+    finally:
+        await connection.close()
+
+
 async def test_a_message_that_always_fails_lands_in_the_dead_letter_queue_after_the_retries():
     settings = broker_settings(consumer_max_retries=2, consumer_retry_delay_ms=100)
     seen: list[str] = []
@@ -69,13 +79,7 @@ async def test_a_handler_that_fails_once_succeeds_on_its_retry_and_nothing_is_de
             return applied == [message.message_id]
 
         await eventually(done)
-        connection = await aio_pika.connect(AMQP_URL)
-        try:
-            channel = await connection.channel()
-            dlq = await channel.declare_queue(f"{broker.queue_name(consumer)}.dlq", passive=True)
-            assert dlq.declaration_result.message_count == 0
-        finally:
-            await connection.close()
+        assert await dead_lettered_count(broker.queue_name(consumer)) == 0
     assert attempts == [message.message_id] * 2
 
 
@@ -99,13 +103,7 @@ async def test_a_handler_whose_engine_is_down_waits_without_spending_its_retries
             return applied == [message.message_id]
 
         await eventually(done)
-        connection = await aio_pika.connect(AMQP_URL)
-        try:
-            channel = await connection.channel()
-            dlq = await channel.declare_queue(f"{broker.queue_name(consumer)}.dlq", passive=True)
-            assert dlq.declaration_result.message_count == 0
-        finally:
-            await connection.close()
+        assert await dead_lettered_count(broker.queue_name(consumer)) == 0
     # Four failures with one retry allowed: only an unreachable engine may take that long.
     assert attempts == [message.message_id] * 5
 
