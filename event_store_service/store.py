@@ -5,6 +5,9 @@ import asyncio
 import logging
 import random
 import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -80,6 +83,49 @@ def _time_range(from_date: datetime | None, to_date: datetime | None) -> dict[st
     return {"occurredAt": bounds} if bounds else {}
 
 
+class _AggregateLocks:
+    """One asyncio.Lock per aggregate id, dropped when nobody holds or waits for it: this
+    process's appends to one aggregate queue instead of colliding on the unique index."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class _KnownVersions:
+    """The highest version this process has seen per aggregate (a bounded LRU). Versions are
+    never removed, so it is a lower bound of the head whatever other processes append: the head
+    query only walks the versions at or above it instead of the whole aggregate."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._versions: OrderedDict[str, int] = OrderedDict()
+        self._capacity = capacity
+
+    def get(self, aggregate_id: str) -> int:
+        return self._versions.get(aggregate_id, 0)
+
+    def saw(self, aggregate_id: str, version: int) -> None:
+        if version > self._versions.get(aggregate_id, 0):
+            self._versions[aggregate_id] = version
+        if aggregate_id in self._versions:
+            self._versions.move_to_end(aggregate_id)
+            if len(self._versions) > self._capacity:
+                self._versions.popitem(last=False)
+
+
 class EventStore:
     def __init__(
         self, database: AsyncDatabase[Doc], *, snapshot_every: int = 100, append_attempts: int = 100
@@ -88,6 +134,8 @@ class EventStore:
         self._snapshots = database["snapshots"]
         self.snapshot_every = snapshot_every
         self._attempts = append_attempts
+        self._locks = _AggregateLocks()
+        self._known = _KnownVersions()
 
     async def ensure_indexes(self) -> None:
         # The unique (aggregateId, version) index is what makes racing appends safe: two
@@ -113,48 +161,63 @@ class EventStore:
         already stored (the earlier event is returned, nothing is appended)."""
         check_event_data(new.event_data, "eventData")
         check_event_data(new.metadata, "metadata")
-        if new.event_id is not None:
-            existing = await self.event(new.event_id)
-            if existing is not None:
-                return self._replayed(existing, new), False
         event_id = new.event_id or str(uuid.uuid4())
         aggregate_type = aggregate_type_key(new.aggregate_type)
         recorded_at = _millis(datetime.now(UTC))
         occurred_at = _millis(new.occurred_at) if new.occurred_at else recorded_at
-        for attempt in range(self._attempts):
-            current, stored_type = await self._head(new.aggregate_id)
-            if stored_type is not None and stored_type != aggregate_type:
-                raise AggregateTypeMismatch(new.aggregate_id, stored_type, aggregate_type)
-            version = next_version(new.aggregate_id, current, new.expected_version)
-            doc: Doc = {
-                "eventId": event_id,
-                "aggregateId": new.aggregate_id,
-                "aggregateType": aggregate_type,
-                "eventType": new.event_type,
-                "eventData": new.event_data,
-                "metadata": new.metadata,
-                "version": version,
-                "occurredAt": occurred_at,
-                "recordedAt": recorded_at,
-            }
-            try:
-                await self._events.insert_one(doc)
-            except DuplicateKeyError:
-                existing = await self.event(event_id)
-                if existing is not None:  # a racing delivery of the same event won
-                    return self._replayed(existing, new), False
-                if new.expected_version is not None:
-                    latest, _ = await self._head(new.aggregate_id)
-                    raise VersionConflict(new.aggregate_id, new.expected_version, latest) from None
-                # Someone took this version first: read the head again and aim at the next one.
-                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
-                continue
-            doc.pop("_id", None)
-            await self._snapshot_after_append(new.aggregate_id, version)
-            return doc, True
-        raise Unavailable(
-            f"Aggregate {new.aggregate_id} is under too much contention; retry the append.",
-        )
+        async with self._locks.hold(new.aggregate_id):
+            for attempt in range(self._attempts):
+                current, stored_type = await self._head(new.aggregate_id)
+                try:
+                    if stored_type is not None and stored_type != aggregate_type:
+                        raise AggregateTypeMismatch(new.aggregate_id, stored_type, aggregate_type)
+                    version = next_version(new.aggregate_id, current, new.expected_version)
+                except (AggregateTypeMismatch, VersionConflict):
+                    # The unique eventId index settles duplicates, so there is no lookup before
+                    # the insert; but a retried append finds the aggregate moved on (by itself).
+                    existing = await self._existing(new)
+                    if existing is not None:
+                        return existing, False
+                    raise
+                doc: Doc = {
+                    "eventId": event_id,
+                    "aggregateId": new.aggregate_id,
+                    "aggregateType": aggregate_type,
+                    "eventType": new.event_type,
+                    "eventData": new.event_data,
+                    "metadata": new.metadata,
+                    "version": version,
+                    "occurredAt": occurred_at,
+                    "recordedAt": recorded_at,
+                }
+                try:
+                    await self._events.insert_one(doc)
+                except DuplicateKeyError:
+                    existing = await self._existing(new)
+                    if existing is not None:  # this event is already stored (a retry or a racer)
+                        return existing, False
+                    if new.expected_version is not None:
+                        latest, _ = await self._head(new.aggregate_id)
+                        raise VersionConflict(new.aggregate_id, new.expected_version, latest) from None
+                    # Another process took this version first: back off (jittered, exponential)
+                    # and aim at the next one.
+                    await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))
+                    continue
+                self._known.saw(new.aggregate_id, version)
+                break
+            else:
+                raise Unavailable(
+                    f"Aggregate {new.aggregate_id} is under too much contention; retry the append.",
+                )
+        doc.pop("_id", None)
+        await self._snapshot_after_append(new.aggregate_id, aggregate_type, version)
+        return doc, True
+
+    async def _existing(self, new: NewEvent) -> Doc | None:
+        if new.event_id is None:
+            return None
+        existing = await self.event(new.event_id)
+        return None if existing is None else self._replayed(existing, new)
 
     @staticmethod
     def _replayed(existing: Doc, new: NewEvent) -> Doc:
@@ -163,11 +226,11 @@ class EventStore:
             raise EventIdReused(existing["eventId"])
         return existing
 
-    async def _snapshot_after_append(self, aggregate_id: str, version: int) -> None:
+    async def _snapshot_after_append(self, aggregate_id: str, aggregate_type: str, version: int) -> None:
         if not snapshot_due(version, self.snapshot_every):
             return
         try:
-            await self.reconstruct(aggregate_id, version)
+            await self._replay(aggregate_id, aggregate_type, version, version)
         except Exception:
             # A snapshot is only a cache: the append stands, replay just starts further back.
             log.exception("could not snapshot %s at version %d", aggregate_id, version)
@@ -191,18 +254,25 @@ class EventStore:
 
     # --- reads ----------------------------------------------------------------------------
 
-    async def _head(self, aggregate_id: str) -> tuple[int, str | None]:
+    async def _head(self, aggregate_id: str, floor: int = 0) -> tuple[int, str | None]:
+        """(latest version, aggregateType), or (0, None) for an unknown aggregate. `floor` is a
+        version known to exist: bounding the query by it (and by the versions this process saw)
+        spares SecantusDB a walk over the whole aggregate (20 ms at 10,000 events)."""
+        floor = max(floor, self._known.get(aggregate_id))
+        query: Doc = {"aggregateId": aggregate_id}
+        if floor > 0:
+            query["version"] = {"$gte": floor}
         latest = await self._events.find_one(
-            {"aggregateId": aggregate_id},
-            sort=[("version", DESCENDING)],
-            projection={"version": 1, "aggregateType": 1},
+            query, sort=[("version", DESCENDING)], projection={"version": 1, "aggregateType": 1}
         )
         if latest is None:
             return 0, None
-        return int(latest["version"]), str(latest["aggregateType"])
+        version = int(latest["version"])
+        self._known.saw(aggregate_id, version)
+        return version, str(latest["aggregateType"])
 
-    async def _known_head(self, aggregate_id: str) -> tuple[int, str]:
-        version, aggregate_type = await self._head(aggregate_id)
+    async def _known_head(self, aggregate_id: str, floor: int = 0) -> tuple[int, str]:
+        version, aggregate_type = await self._head(aggregate_id, floor)
         if aggregate_type is None:
             raise NotFound(f"Aggregate {aggregate_id} has no events.")
         return version, aggregate_type
@@ -254,27 +324,42 @@ class EventStore:
     async def reconstruct(self, aggregate_id: str, to_version: int) -> Replay:
         """The state folded up to `to_version` (or the latest version when beyond it), from the
         newest snapshot at or below it; saves the last snapshot the replay went through."""
-        latest, aggregate_type = await self._known_head(aggregate_id)
-        target = min(to_version, latest)
-        snapshot = None
-        if self.snapshot_every > 0:
-            snapshot = await self._snapshots.find_one(
-                {"aggregateId": aggregate_id, "version": {"$lte": target}, "schema": SNAPSHOT_SCHEMA},
-                sort=[("version", DESCENDING)],
-            )
+        snapshot = await self._snapshot(aggregate_id, to_version)
+        # Snapshots exist only at stored versions: the snapshot's version bounds the head query.
+        latest, aggregate_type = await self._known_head(
+            aggregate_id, int(snapshot["version"]) if snapshot else 0
+        )
+        return await self._replay(aggregate_id, aggregate_type, latest, min(to_version, latest), snapshot)
+
+    async def _snapshot(self, aggregate_id: str, at_most: int) -> Doc | None:
+        if self.snapshot_every <= 0:
+            return None
+        return await self._snapshots.find_one(
+            {"aggregateId": aggregate_id, "version": {"$lte": at_most}, "schema": SNAPSHOT_SCHEMA},
+            sort=[("version", DESCENDING)],
+        )
+
+    async def _replay(
+        self, aggregate_id: str, aggregate_type: str, latest: int, target: int, snapshot: Doc | None = None
+    ) -> Replay:
+        if snapshot is None:
+            snapshot = await self._snapshot(aggregate_id, target)
         state: Doc = dict(snapshot["state"]) if snapshot else {}
         base = int(snapshot["version"]) if snapshot else 0
         reached, applied = base, 0
         to_save: tuple[int, Doc] | None = None
-        cursor = self._events.find(
-            {"aggregateId": aggregate_id, "version": {"$gt": base, "$lte": target}},
-            projection={"_id": 0, "eventType": 1, "eventData": 1, "version": 1},
-        ).sort("version", ASCENDING)
-        async for event in cursor:
-            state = apply_event(aggregate_type, state, str(event["eventType"]), event.get("eventData") or {})
-            reached, applied = int(event["version"]), applied + 1
-            if snapshot_due(reached, self.snapshot_every):
-                to_save = (reached, state)
+        if base < target:
+            cursor = self._events.find(
+                {"aggregateId": aggregate_id, "version": {"$gt": base, "$lte": target}},
+                projection={"_id": 0, "eventType": 1, "eventData": 1, "version": 1},
+            ).sort("version", ASCENDING)
+            async for event in cursor:
+                state = apply_event(
+                    aggregate_type, state, str(event["eventType"]), event.get("eventData") or {}
+                )
+                reached, applied = int(event["version"]), applied + 1
+                if snapshot_due(reached, self.snapshot_every):
+                    to_save = (reached, state)
         if to_save is not None:
             await self._save_snapshot(aggregate_id, aggregate_type, *to_save)
         return Replay(
