@@ -106,24 +106,29 @@ class _AggregateLocks:
 
 
 class _KnownVersions:
-    """The highest version this process has seen per aggregate (a bounded LRU). Versions are
-    never removed, so it is a lower bound of the head whatever other processes append: the head
-    query only walks the versions at or above it instead of the whole aggregate."""
+    """The highest version this process has seen per aggregate, with its type (a bounded LRU).
+    Versions are never removed, so it is a lower bound of the head whatever other processes
+    append: the head query only walks the versions at or above it, and an append aims at the
+    next one without reading (the unique index refuses it when another process moved on)."""
 
     def __init__(self, capacity: int = 10_000) -> None:
-        self._versions: OrderedDict[str, int] = OrderedDict()
+        self._heads: OrderedDict[str, tuple[int, str]] = OrderedDict()
         self._capacity = capacity
 
     def get(self, aggregate_id: str) -> int:
-        return self._versions.get(aggregate_id, 0)
+        head = self._heads.get(aggregate_id)
+        return head[0] if head else 0
 
-    def saw(self, aggregate_id: str, version: int) -> None:
-        if version > self._versions.get(aggregate_id, 0):
-            self._versions[aggregate_id] = version
-        if aggregate_id in self._versions:
-            self._versions.move_to_end(aggregate_id)
-            if len(self._versions) > self._capacity:
-                self._versions.popitem(last=False)
+    def head(self, aggregate_id: str) -> tuple[int, str] | None:
+        return self._heads.get(aggregate_id)
+
+    def saw(self, aggregate_id: str, version: int, aggregate_type: str) -> None:
+        if version > self.get(aggregate_id):
+            self._heads[aggregate_id] = (version, aggregate_type)
+        if aggregate_id in self._heads:
+            self._heads.move_to_end(aggregate_id)
+            if len(self._heads) > self._capacity:
+                self._heads.popitem(last=False)
 
 
 class EventStore:
@@ -167,7 +172,14 @@ class EventStore:
         occurred_at = _millis(new.occurred_at) if new.occurred_at else recorded_at
         async with self._locks.hold(new.aggregate_id):
             for attempt in range(self._attempts):
-                current, stored_type = await self._head(new.aggregate_id)
+                known = self._known.head(new.aggregate_id) if attempt == 0 else None
+                stored_type: str | None
+                if known is not None and new.expected_version in (None, known[0]):
+                    # `known` is at most the head: aim past it without reading; the unique
+                    # index refuses the version when another process has moved on.
+                    current, stored_type = known
+                else:
+                    current, stored_type = await self._head(new.aggregate_id)
                 try:
                     if stored_type is not None and stored_type != aggregate_type:
                         raise AggregateTypeMismatch(new.aggregate_id, stored_type, aggregate_type)
@@ -203,7 +215,7 @@ class EventStore:
                     # and aim at the next one.
                     await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))
                     continue
-                self._known.saw(new.aggregate_id, version)
+                self._known.saw(new.aggregate_id, version, aggregate_type)
                 break
             else:
                 raise Unavailable(
@@ -267,9 +279,9 @@ class EventStore:
         )
         if latest is None:
             return 0, None
-        version = int(latest["version"])
-        self._known.saw(aggregate_id, version)
-        return version, str(latest["aggregateType"])
+        version, aggregate_type = int(latest["version"]), str(latest["aggregateType"])
+        self._known.saw(aggregate_id, version, aggregate_type)
+        return version, aggregate_type
 
     async def _known_head(self, aggregate_id: str, floor: int = 0) -> tuple[int, str]:
         version, aggregate_type = await self._head(aggregate_id, floor)
