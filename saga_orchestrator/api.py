@@ -125,8 +125,8 @@ async def get_saga(saga_id: str, request: Request) -> SagaOut:
         key = uuid.UUID(saga_id)
     except ValueError:
         raise NotFound(f"Saga {saga_id} not found.") from None
-    store = _store(request)
-    saga = await store.get(key)
-    if saga is None:
+    found = await _store(request).read(key)
+    if found is None:
         raise NotFound(f"Saga {saga_id} not found.")
-    return saga_out(saga, await store.steps(key))
+    saga, steps = found
+    return saga_out(saga, steps)

@@ -2,8 +2,12 @@
 recovery loop takes over every unfinished saga whose lease ran out (a crashed or stopped
 orchestrator), so two orchestrators at once stay correct.
 
-Each turn reloads the saga and its step log from PostgreSQL and asks the domain what to do
-next: the log, not memory, is the truth, so a saga resumes exactly where it stopped.
+The saga and its step log are loaded from PostgreSQL when a drive starts (a new saga, or one
+taken over); while this process holds the lease, it keeps them in memory and applies each of
+its own committed writes to that copy (`_touch` RETURNING gives the saga row), so the domain's
+`decide()` sees what a reload would show. Any error ends the drive; the next one reloads: the
+log, not memory, is the truth, so a saga resumes exactly where it stopped. Between two steps
+one transaction finishes the first and begins the next, still before the next call.
 """
 
 import asyncio
@@ -11,6 +15,7 @@ import contextlib
 import logging
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from saga_orchestrator.domain import (
@@ -109,73 +114,124 @@ class Orchestrator:
             correlation_id.set(f"saga-{saga_id}")
         async with self._semaphore:
             try:
-                while await self._turn(saga_id):
-                    pass
+                saga, steps = await self.store.load(saga_id)
+                if saga["owner"] != self.store.owner:
+                    return
+                state: _State | None = _State(saga, steps)
+                while state is not None:
+                    state = await self._turn(state)
             except LeaseLost:
                 log.warning("saga %s is driven by another orchestrator now", saga_id)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # Left leased: once the lease runs out a recovery pass tries again.
+                # Left leased: once the lease runs out a recovery pass reloads and tries again.
                 log.exception("saga %s: driving failed", saga_id)
 
-    async def _turn(self, saga_id: uuid.UUID) -> bool:
-        """One action of the saga; False once it is terminal (or no longer ours)."""
-        saga, steps = await self.store.load(saga_id)
-        if saga["owner"] != self.store.owner:
-            return False
-        status = SagaStatus(saga["status"])
-        action = decide(status, steps, max_compensation_attempts=self.settings.compensation_attempts)
-        if action.kind == "done":
-            return False
-        if action.kind == "run_step":
-            await self._run_step(saga, status, Step(str(action.name)))
-        elif action.kind == "run_compensation":
-            await self._run_compensation(saga, steps, Compensation(str(action.name)))
-        elif action.kind == "begin_compensation":
-            failed = failed_step(steps)
-            log.info("saga %s compensating after %s", saga_id, failed.name if failed else "?")
-            await self.store.change_status(saga_id, transition(status, SagaStatus.COMPENSATING))
-        else:
-            await self._finish(saga, status, steps, action)
-            return False
-        return True
+    def _decide(self, state: "_State") -> Action:
+        status = SagaStatus(state.saga["status"])
+        return decide(status, state.steps, max_compensation_attempts=self.settings.compensation_attempts)
 
-    async def _run_step(self, saga: dict[str, Any], status: SagaStatus, step: Step) -> None:
+    async def _turn(self, state: "_State") -> "_State | None":
+        """One action of the saga; None once it is terminal."""
+        status = SagaStatus(state.saga["status"])
+        action = self._decide(state)
+        if action.kind == "done":
+            return None
+        if action.kind == "run_step":
+            return await self._run_step(state, status, Step(str(action.name)))
+        if action.kind == "run_compensation":
+            return await self._run_compensation(state, Compensation(str(action.name)))
+        if action.kind == "begin_compensation":
+            failed = failed_step(state.steps)
+            log.info("saga %s compensating after %s", state.saga["id"], failed.name if failed else "?")
+            saga = await self.store.change_status(
+                state.saga["id"], transition(status, SagaStatus.COMPENSATING)
+            )
+            return _State(saga, state.steps)
+        await self._finish(state.saga, status, state.steps, action)
+        return None
+
+    async def _begin(self, state: "_State", name: str, kind: Kind, status: SagaStatus | None) -> "_State":
+        """Commit the step row before the call, unless the previous finish already did."""
+        if state.begun == (name, kind):
+            return state
+        saga = await self.store.begin(state.saga["id"], name, kind, status=status)
+        return _State(saga, _began(state.steps, name, kind))
+
+    async def _settle(
+        self,
+        state: "_State",
+        name: str,
+        kind: Kind,
+        *,
+        ok: bool,
+        error: str | None,
+        response: dict[str, Any] | None,
+        fields: dict[str, Any],
+    ) -> "_State":
+        """Record the outcome; when it succeeded and the domain's next action is another call,
+        begin that one in the same transaction."""
+        steps = _finished(state.steps, name, kind, ok=ok, error=error, response=response)
+        following: tuple[str, Kind] | None = None
+        # Not from STARTED: the first step's begin also moves the saga to RUNNING.
+        if ok and state.saga["status"] != SagaStatus.STARTED:
+            after = self._decide(_State({**state.saga, **fields}, steps))
+            if after.kind == "run_step":
+                following = (str(after.name), Kind.STEP)
+            elif after.kind == "run_compensation":
+                following = (str(after.name), Kind.COMPENSATION)
+        saga = await self.store.finish(
+            state.saga["id"], name, ok=ok, error=error, response=response, fields=fields, then_begin=following
+        )
+        if following is not None:
+            steps = _began(steps, *following)
+        return _State(saga, steps, following)
+
+    async def _run_step(self, state: "_State", status: SagaStatus, step: Step) -> "_State":
         wanted = transition(status, SagaStatus.RUNNING) if status == SagaStatus.STARTED else None
-        await self.store.begin(saga["id"], step, Kind.STEP, status=wanted)
+        state = await self._begin(state, step, Kind.STEP, wanted)
+        saga = state.saga
         outcome = await self.participants.run_step(step, saga)
         fields = dict(outcome.fields)
         if not outcome.ok:
             fields["error"] = outcome.error
-        await self.store.finish(
-            saga["id"], step, ok=outcome.ok, error=outcome.error, response=outcome.response, fields=fields
+        state = await self._settle(
+            state,
+            step,
+            Kind.STEP,
+            ok=outcome.ok,
+            error=outcome.error,
+            response=outcome.response,
+            fields=fields,
         )
         log.info("saga %s %s %s", saga["id"], step, "succeeded" if outcome.ok else f"failed: {outcome.error}")
+        return state
 
-    async def _run_compensation(
-        self, saga: dict[str, Any], steps: list[StepRecord], compensation: Compensation
-    ) -> None:
-        seats = record_of(steps, Step.RESERVE_SEATS, Kind.STEP)
+    async def _run_compensation(self, state: "_State", compensation: Compensation) -> "_State":
+        seats = record_of(state.steps, Step.RESERVE_SEATS, Kind.STEP)
         uncertain_seats = seats is None or seats.status != StepStatus.SUCCEEDED
-        await self.store.begin(saga["id"], compensation, Kind.COMPENSATION)
+        state = await self._begin(state, compensation, Kind.COMPENSATION, None)
+        saga = state.saga
+        begun = record_of(state.steps, compensation, Kind.COMPENSATION)
+        attempts = begun.attempts if begun else 1
         outcome = await self.participants.run_compensation(
             compensation, {**saga, "uncertain_seats": uncertain_seats}
         )
-        await self.store.finish(
-            saga["id"],
+        state = await self._settle(
+            state,
             compensation,
+            Kind.COMPENSATION,
             ok=outcome.ok,
             error=outcome.error,
             response=outcome.response,
             fields=outcome.fields,
         )
         if not outcome.ok:
-            done = record_of(steps, compensation, Kind.COMPENSATION)
-            attempts = (done.attempts if done else 0) + 1
             log.warning("saga %s %s failed (pass %d): %s", saga["id"], compensation, attempts, outcome.error)
             if attempts < self.settings.compensation_attempts:
                 await asyncio.sleep(self.settings.compensation_retry_seconds * attempts)
+        return state
 
     async def _finish(
         self, saga: dict[str, Any], status: SagaStatus, steps: list[StepRecord], action: Action
@@ -198,3 +254,46 @@ class Orchestrator:
         self._finished.labels(final.value).inc()
         self.relay.wake()
         log.info("saga %s %s", saga["id"], final)
+
+
+class _State:
+    """What this lease holder knows of one saga: its row as last committed, its step log, and
+    the step whose row the last commit already began (None when no step was begun ahead)."""
+
+    __slots__ = ("begun", "saga", "steps")
+
+    def __init__(
+        self, saga: dict[str, Any], steps: list[StepRecord], begun: tuple[str, Kind] | None = None
+    ) -> None:
+        self.saga = saga
+        self.steps = steps
+        self.begun = begun
+
+
+def _began(steps: list[StepRecord], name: str, kind: Kind) -> list[StepRecord]:
+    """The log after `SagaStore.begin`: started, one more attempt (error kept until finish)."""
+    for i, record in enumerate(steps):
+        if record.name == name and record.kind == kind:
+            updated = replace(record, status=StepStatus.STARTED, attempts=record.attempts + 1)
+            return [*steps[:i], updated, *steps[i + 1 :]]
+    return [*steps, StepRecord(name=name, kind=kind, status=StepStatus.STARTED, attempts=1)]
+
+
+def _finished(
+    steps: list[StepRecord],
+    name: str,
+    kind: Kind,
+    *,
+    ok: bool,
+    error: str | None,
+    response: dict[str, Any] | None,
+) -> list[StepRecord]:
+    """The log after `SagaStore.finish` (as `store._record` would read it back)."""
+    status = StepStatus.SUCCEEDED if ok else StepStatus.FAILED
+    uncertain = bool(response.get("uncertain")) if isinstance(response, dict) else False
+    return [
+        replace(r, status=status, error=error, uncertain=uncertain)
+        if r.name == name and r.kind == kind
+        else r
+        for r in steps
+    ]

@@ -129,6 +129,18 @@ class SagaStore:
             )
             return [dict(r._mapping) for r in rows]
 
+    async def read(self, saga_id: uuid.UUID) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """The saga and its step rows through one connection (what `GET /api/saga/{id}` shows);
+        None when there is no such saga."""
+        async with self.engine.connect() as conn:
+            saga = (await conn.execute(sa.select(sagas).where(sagas.c.id == saga_id))).first()
+            if saga is None:
+                return None
+            rows = await conn.execute(
+                sa.select(saga_steps).where(saga_steps.c.saga_id == saga_id).order_by(saga_steps.c.id)
+            )
+            return dict(saga._mapping), [dict(r._mapping) for r in rows]
+
     async def load(self, saga_id: uuid.UUID) -> tuple[dict[str, Any], list[StepRecord]]:
         """The saga and its step log, as the driver decides from them."""
         async with self.engine.connect() as conn:
@@ -221,30 +233,35 @@ class SagaStore:
 
     # --- the step log ----------------------------------------------------------------------
 
+    async def _start_step(self, conn: AsyncConnection, saga_id: uuid.UUID, name: str, kind: Kind) -> None:
+        upsert = insert(saga_steps).values(
+            saga_id=saga_id, name=name, kind=kind.value, status=StepStatus.STARTED.value, attempts=1
+        )
+        await conn.execute(
+            upsert.on_conflict_do_update(
+                constraint="uq_saga_steps_saga_name",
+                set_={
+                    "status": StepStatus.STARTED.value,
+                    "attempts": saga_steps.c.attempts + 1,
+                    "started_at": sa.func.now(),
+                    "finished_at": None,
+                },
+            )
+        )
+
     async def begin(
         self, saga_id: uuid.UUID, name: str, kind: Kind, *, status: SagaStatus | None = None
-    ) -> None:
+    ) -> dict[str, Any]:
         """Commit the step row (started, one more attempt) BEFORE the participant is called,
-        so a crash during the call leaves a trace the next orchestrator resumes from."""
+        so a crash during the call leaves a trace the next orchestrator resumes from.
+        Returns the saga row as committed."""
         values: dict[str, Any] = {"current_step": name}
         if status is not None:
             values["status"] = status.value
         async with self.engine.begin() as conn:
-            await self._touch(conn, saga_id, **values)
-            upsert = insert(saga_steps).values(
-                saga_id=saga_id, name=name, kind=kind.value, status=StepStatus.STARTED.value, attempts=1
-            )
-            await conn.execute(
-                upsert.on_conflict_do_update(
-                    constraint="uq_saga_steps_saga_name",
-                    set_={
-                        "status": StepStatus.STARTED.value,
-                        "attempts": saga_steps.c.attempts + 1,
-                        "started_at": sa.func.now(),
-                        "finished_at": None,
-                    },
-                )
-            )
+            row = await self._touch(conn, saga_id, **values)
+            await self._start_step(conn, saga_id, name, kind)
+        return row
 
     async def finish(
         self,
@@ -255,10 +272,17 @@ class SagaStore:
         error: str | None,
         response: dict[str, Any] | None,
         fields: dict[str, Any],
-    ) -> None:
-        """Record a step's outcome and what it taught the saga (reservation or payment id)."""
+        then_begin: tuple[str, Kind] | None = None,
+    ) -> dict[str, Any]:
+        """Record a step's outcome and what it taught the saga (reservation or payment id).
+        `then_begin` also begins the next step (as `begin` does) in the SAME transaction: one
+        commit between two steps, and the next step's row is still committed before its call.
+        Returns the saga row as committed."""
+        values = dict(fields)
+        if then_begin is not None:
+            values["current_step"] = then_begin[0]
         async with self.engine.begin() as conn:
-            await self._touch(conn, saga_id, **fields)
+            row = await self._touch(conn, saga_id, **values)
             await conn.execute(
                 saga_steps.update()
                 .where(saga_steps.c.saga_id == saga_id, saga_steps.c.name == name)
@@ -269,6 +293,9 @@ class SagaStore:
                     finished_at=sa.func.now(),
                 )
             )
+            if then_begin is not None:
+                await self._start_step(conn, saga_id, *then_begin)
+        return row
 
     async def change_status(
         self,
