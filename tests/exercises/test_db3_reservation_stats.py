@@ -7,27 +7,15 @@ import pytest
 
 from tests.integration.reservation_service.harness import (
     create_event,
-    drop_database,
-    drop_exchange,
-    event_service,
     reservation_body,
-    reservation_service,
-    reservation_settings,
+    reservation_fleet,
 )
-from tests.support import unique
 
 
 @pytest.fixture(scope="module")
 async def fleet():
-    tag = unique("db3")
-    async with event_service(tag) as event_url:
-        settings = reservation_settings(tag, event_url)
-        try:
-            async with reservation_service(settings) as (_, client):
-                yield client, event_url
-        finally:
-            await drop_database(settings.mongo_database)
-            await drop_exchange(f"{tag}.events")
+    async with reservation_fleet("db3") as (_, client, event_url):
+        yield client, event_url
 
 
 async def test_stats_on_a_known_data_set(fleet):

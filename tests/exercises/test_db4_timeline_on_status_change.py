@@ -5,27 +5,16 @@ import pytest
 
 from tests.integration.reservation_service.harness import (
     create_event,
-    drop_database,
-    drop_exchange,
-    event_service,
     reservation_body,
-    reservation_service,
-    reservation_settings,
+    reservation_fleet,
 )
 from tests.support import unique
 
 
 @pytest.fixture(scope="module")
 async def fleet():
-    tag = unique("db4")
-    async with event_service(tag) as event_url:
-        settings = reservation_settings(tag, event_url)
-        try:
-            async with reservation_service(settings) as (app, client):
-                yield app, client, event_url
-        finally:
-            await drop_database(settings.mongo_database)
-            await drop_exchange(f"{tag}.events")
+    async with reservation_fleet("db4") as (app, client, event_url):
+        yield app, client, event_url
 
 
 async def test_each_status_change_appends_one_entry_with_the_callers_reason(fleet):

@@ -89,6 +89,23 @@ async def reservation_service(
         yield app, client
 
 
+@asynccontextmanager
+async def reservation_fleet(
+    prefix: str,
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, str]]:
+    """A real event service and a reservation service wired to it, with throwaway stores;
+    yields (reservation app, its client, the event service's URL) and cleans up after."""
+    tag = unique(prefix)
+    async with event_service(tag) as event_url:
+        settings = reservation_settings(tag, event_url)
+        try:
+            async with reservation_service(settings) as (app, client):
+                yield app, client, event_url
+        finally:
+            await drop_database(settings.mongo_database)
+            await drop_exchange(f"{tag}.events")
+
+
 async def drop_database(name: str) -> None:
     client = mongo.make_client(MONGO_URL)
     await client.drop_database(name)
