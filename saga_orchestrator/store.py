@@ -5,7 +5,7 @@ taken over by another orchestrator gets LeaseLost and stops driving that saga.
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,15 +64,15 @@ class LeaseLost(Exception):
     """Another orchestrator holds this saga now; this process must stop driving it."""
 
 
-def _record(row: Any) -> StepRecord:
-    response = row.response if isinstance(row.response, dict) else {}
+def _record(row: Mapping[str, Any]) -> StepRecord:
+    response = row["response"] if isinstance(row["response"], dict) else {}
     return StepRecord(
-        name=row.name,
-        kind=Kind(row.kind),
-        status=StepStatus(row.status),
-        attempts=row.attempts,
+        name=row["name"],
+        kind=Kind(row["kind"]),
+        status=StepStatus(row["status"]),
+        attempts=row["attempts"],
         uncertain=bool(response.get("uncertain")),
-        error=row.error,
+        error=row["error"],
     )
 
 
@@ -117,18 +117,6 @@ class SagaStore:
             row = (await conn.execute(sa.select(sagas).where(sagas.c.idempotency_key == key))).first()
         return dict(row._mapping) if row else None
 
-    async def get(self, saga_id: uuid.UUID) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(sa.select(sagas).where(sagas.c.id == saga_id))).first()
-        return dict(row._mapping) if row else None
-
-    async def steps(self, saga_id: uuid.UUID) -> list[dict[str, Any]]:
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(saga_steps).where(saga_steps.c.saga_id == saga_id).order_by(saga_steps.c.id)
-            )
-            return [dict(r._mapping) for r in rows]
-
     async def read(self, saga_id: uuid.UUID) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         """The saga and its step rows through one connection (what `GET /api/saga/{id}` shows);
         None when there is no such saga."""
@@ -143,12 +131,11 @@ class SagaStore:
 
     async def load(self, saga_id: uuid.UUID) -> tuple[dict[str, Any], list[StepRecord]]:
         """The saga and its step log, as the driver decides from them."""
-        async with self.engine.connect() as conn:
-            saga = (await conn.execute(sa.select(sagas).where(sagas.c.id == saga_id))).one()
-            rows = await conn.execute(
-                sa.select(saga_steps).where(saga_steps.c.saga_id == saga_id).order_by(saga_steps.c.id)
-            )
-            return dict(saga._mapping), [_record(r) for r in rows]
+        found = await self.read(saga_id)
+        if found is None:
+            raise sa.exc.NoResultFound(f"saga {saga_id}")
+        saga, rows = found
+        return saga, [_record(r) for r in rows]
 
     async def page(
         self, *, status: str | None, older_than: datetime | None, offset: int, limit: int
