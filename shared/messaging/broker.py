@@ -20,6 +20,7 @@ import pymongo.errors
 import redis.exceptions
 import sqlalchemy.exc
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
+from aio_pika.connection import make_url
 
 from shared.logging import correlation_id
 from shared.messaging.envelope import Envelope
@@ -82,6 +83,7 @@ class Broker:
         self.exchange_name = settings.amqp_exchange
         self.consumers: list[Consumer] = []
         self._connection: AbstractRobustConnection | None = None
+        self._connecting: AbstractRobustConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
         self._exchange: aio_pika.abc.AbstractExchange | None = None
         self._connected = asyncio.Event()
@@ -122,8 +124,13 @@ class Broker:
                 delay = min(delay * 2, 5.0)
 
     async def _connect(self) -> None:
-        connection = await aio_pika.connect_robust(self.settings.amqp_url, timeout=5)
+        # Built before connecting so close() can stop it mid-attempt: a robust connection
+        # cancelled while connecting schedules its own reconnection, which would keep a
+        # stopping process alive (uvicorn failing to bind its port, say) forever.
+        connection = aio_pika.RobustConnection(make_url(self.settings.amqp_url))
+        self._connecting = connection
         try:
+            await connection.connect(timeout=5)
             channel = await connection.channel(publisher_confirms=True)
             exchange = await channel.declare_exchange(
                 self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
@@ -131,8 +138,11 @@ class Broker:
             for consumer in self.consumers:
                 await self._start_consumer(connection, exchange, consumer)
         except BaseException:
-            await connection.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), PUBLISH_TIMEOUT_SECONDS)
             raise
+        finally:
+            self._connecting = None
         self._connection = connection
         self._publish_channel = channel  # type: ignore[assignment]
         self._exchange = exchange
@@ -276,6 +286,9 @@ class Broker:
             self.metrics.messages_published.labels(doc["type"]).inc()
 
     async def close(self) -> None:
+        if self._connecting is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._connecting.close(), PUBLISH_TIMEOUT_SECONDS)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
