@@ -56,7 +56,9 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def free_port_offset() -> int:
     """An offset that puts all seven service ports on free ports (parallel test runs differ)."""
     for _ in range(200):
-        offset = random.randrange(10, 50) * 1000 + random.randrange(0, 900)
+        # Every port stays below 32768, where Linux hands out ephemeral ports to outgoing
+        # connections: one of those could take a service's port between this check and its bind.
+        offset = random.randrange(10, 24) * 1000 + random.randrange(0, 600)
         if all(_port_free(s.port + offset) for s in SERVICES):
             return offset
     raise RuntimeError("no free port range for a test fleet")
