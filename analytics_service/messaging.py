@@ -40,10 +40,10 @@ async def recount_reservations(
     store: AnalyticsStore, event_id: int, at: datetime, *, refresh: bool = True
 ) -> bool:
     """Refresh an event's confirmedReservations and revenue from the reservations index;
-    False when a newer count was already stored."""
+    False when a newer count was already stored. `refresh`: wait until searches see it."""
     totals = await store.reservation_totals(event_id)
     written = await store.change_event(
-        event_id, partial(apply_totals, event_id=event_id, totals=totals, at=at)
+        event_id, partial(apply_totals, event_id=event_id, totals=totals, at=at), refresh=refresh
     )
     return written is not None
 
@@ -70,9 +70,10 @@ class Projection:
         )
 
     def consumer(self) -> Consumer:
-        # Writes wait for the index's next refresh (so a search right after sees them): that
-        # wait is idle time, so many workers share each refresh. Messages of one aggregate
-        # still go to one worker, in order.
+        # Event documents are written without waiting for a refresh: the index refreshes every
+        # 250 ms anyway, and a wait per message would cap one event's messages (handled in
+        # order by one worker) at four a second. Only a reservation a recount must see waits
+        # for the refresh; that wait is idle time, so many workers share each refresh.
         return Consumer(CONSUMER_NAME, BINDINGS, self.handle, workers=16)
 
     def _count(self, kind: str, outcome: str) -> None:
@@ -97,7 +98,9 @@ class Projection:
         deleted = envelope.type == "event.deleted"
         event_id = event_id_of(envelope.data.get("id", envelope.aggregate_id))
         written = await self.store.change_event(
-            event_id, partial(apply_event, event=envelope.data, deleted=deleted, at=self.clock())
+            event_id,
+            partial(apply_event, event=envelope.data, deleted=deleted, at=self.clock()),
+            refresh=False,
         )
         outcome = "applied" if written is not None else "stale"
         self._count(envelope.type, outcome)
@@ -112,5 +115,5 @@ class Projection:
         if counts:
             # Recount even when this version was already stored: a previous delivery may
             # have stored it and then failed before the recount.
-            await recount_reservations(self.store, doc["eventId"], self.clock())
+            await recount_reservations(self.store, doc["eventId"], self.clock(), refresh=False)
         self._count(envelope.type, "applied" if newer else "stale")
