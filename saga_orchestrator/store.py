@@ -2,6 +2,12 @@
 
 Every write that moves a saga is guarded by its lease (`owner`): a process whose lease was
 taken over by another orchestrator gets LeaseLost and stops driving that saga.
+
+Each write that moves a saga is ONE statement sent in autocommit: the saga row's UPDATE is
+a common table expression, and the step rows and the outbox row are written only from its
+RETURNING (so nothing is written when the lease was lost). PostgreSQL runs one statement
+atomically, so this is the transaction the separate statements were, without the BEGIN,
+COMMIT and extra round trips: a saga's log writes went from ~26 round trips to 6.
 """
 
 import uuid
@@ -12,11 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saga_orchestrator.domain import TERMINAL, Kind, SagaStatus, StepRecord, StepStatus
+from shared import sql
 from shared.messaging.envelope import Envelope
-from shared.messaging.outbox import add_to_outbox
 
 metadata = sa.MetaData()
 
@@ -79,6 +85,8 @@ def _record(row: Mapping[str, Any]) -> StepRecord:
 class SagaStore:
     def __init__(self, engine: AsyncEngine, owner: str, lease_seconds: float) -> None:
         self.engine = engine
+        # For single statements (atomic on their own) and reads: no BEGIN/COMMIT round trips.
+        self.autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.owner = owner
         self.lease = timedelta(seconds=lease_seconds)
 
@@ -91,7 +99,7 @@ class SagaStore:
         """Insert a saga leased to this process; (row, True), or (the row already started
         under the same idempotency key, False) when a concurrent twin won the race."""
         try:
-            async with self.engine.begin() as conn:
+            async with self.autocommit.connect() as conn:
                 row = (
                     await conn.execute(
                         sagas.insert()
@@ -113,14 +121,14 @@ class SagaStore:
             return existing, False
 
     async def find_by_key(self, key: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
+        async with self.autocommit.connect() as conn:
             row = (await conn.execute(sa.select(sagas).where(sagas.c.idempotency_key == key))).first()
         return dict(row._mapping) if row else None
 
     async def read(self, saga_id: uuid.UUID) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         """The saga and its step rows through one connection (what `GET /api/saga/{id}` shows);
         None when there is no such saga."""
-        async with self.engine.connect() as conn:
+        async with self.autocommit.connect() as conn:
             saga = (await conn.execute(sa.select(sagas).where(sagas.c.id == saga_id))).first()
             if saga is None:
                 return None
@@ -200,41 +208,52 @@ class SagaStore:
                 .values(owner=None, lease_until=None)
             )
 
-    async def _touch(self, conn: AsyncConnection, saga_id: uuid.UUID, **values: Any) -> dict[str, Any]:
-        row = (
-            await conn.execute(
-                sagas.update()
-                .where(sagas.c.id == saga_id, sagas.c.owner == self.owner)
-                .values(
-                    **values,
-                    version=sagas.c.version + 1,
-                    updated_at=sa.func.now(),
-                    lease_until=self._lease_end(),
-                )
-                .returning(*sagas.c)
-            )
-        ).first()
+    def _touched(self, saga_id: uuid.UUID, **values: Any) -> sa.CTE:
+        """The saga row's guarded update, as a CTE the statement's other writes select from."""
+        changes = {
+            "version": sagas.c.version + 1,
+            "updated_at": sa.func.now(),
+            "lease_until": self._lease_end(),
+        }
+        return (
+            sagas.update()
+            .where(sagas.c.id == saga_id, sagas.c.owner == self.owner)
+            .values({**changes, **values})
+            .returning(*sagas.c)
+            .cte("touched")
+        )
+
+    async def _write(self, saga_id: uuid.UUID, touched: sa.CTE, *writes: sa.CTE) -> dict[str, Any]:
+        """Run the saga update and the writes that hang on it as one statement; the saga row
+        as committed, or LeaseLost (then nothing was written)."""
+        async with self.autocommit.connect() as conn:
+            row = (await conn.execute(sa.select(touched).add_cte(*writes))).first()
         if row is None:
             raise LeaseLost(str(saga_id))
         return dict(row._mapping)
 
     # --- the step log ----------------------------------------------------------------------
 
-    async def _start_step(self, conn: AsyncConnection, saga_id: uuid.UUID, name: str, kind: Kind) -> None:
-        upsert = insert(saga_steps).values(
-            saga_id=saga_id, name=name, kind=kind.value, status=StepStatus.STARTED.value, attempts=1
+    @staticmethod
+    def _started(touched: sa.CTE, name: str, kind: Kind) -> sa.CTE:
+        """The step row begun (started, one more attempt), if the saga update happened."""
+        row = sa.select(
+            touched.c.id,
+            sa.literal(name, sa.String),
+            sa.literal(kind.value, sa.String),
+            sa.literal(StepStatus.STARTED.value, sa.String),
+            sa.literal(1, sa.Integer),
         )
-        await conn.execute(
-            upsert.on_conflict_do_update(
-                constraint="uq_saga_steps_saga_name",
-                set_={
-                    "status": StepStatus.STARTED.value,
-                    "attempts": saga_steps.c.attempts + 1,
-                    "started_at": sa.func.now(),
-                    "finished_at": None,
-                },
-            )
-        )
+        upsert = insert(saga_steps).from_select(["saga_id", "name", "kind", "status", "attempts"], row)
+        return upsert.on_conflict_do_update(
+            constraint="uq_saga_steps_saga_name",
+            set_={
+                "status": StepStatus.STARTED.value,
+                "attempts": saga_steps.c.attempts + 1,
+                "started_at": sa.func.now(),
+                "finished_at": None,
+            },
+        ).cte("started")
 
     async def begin(
         self, saga_id: uuid.UUID, name: str, kind: Kind, *, status: SagaStatus | None = None
@@ -245,10 +264,8 @@ class SagaStore:
         values: dict[str, Any] = {"current_step": name}
         if status is not None:
             values["status"] = status.value
-        async with self.engine.begin() as conn:
-            row = await self._touch(conn, saga_id, **values)
-            await self._start_step(conn, saga_id, name, kind)
-        return row
+        touched = self._touched(saga_id, **values)
+        return await self._write(saga_id, touched, self._started(touched, name, kind))
 
     async def finish(
         self,
@@ -262,27 +279,35 @@ class SagaStore:
         then_begin: tuple[str, Kind] | None = None,
     ) -> dict[str, Any]:
         """Record a step's outcome and what it taught the saga (reservation or payment id).
-        `then_begin` also begins the next step (as `begin` does) in the SAME transaction: one
+        `then_begin` also begins the next step (as `begin` does) in the SAME statement: one
         commit between two steps, and the next step's row is still committed before its call.
         Returns the saga row as committed."""
+        if then_begin is not None and then_begin[0] == name:
+            # One statement must not write a row twice (PostgreSQL keeps only one of them).
+            raise ValueError(f"{name} cannot finish and begin again in one write")
         values = dict(fields)
         if then_begin is not None:
             values["current_step"] = then_begin[0]
-        async with self.engine.begin() as conn:
-            row = await self._touch(conn, saga_id, **values)
-            await conn.execute(
-                saga_steps.update()
-                .where(saga_steps.c.saga_id == saga_id, saga_steps.c.name == name)
-                .values(
-                    status=(StepStatus.SUCCEEDED if ok else StepStatus.FAILED).value,
-                    error=error,
-                    response=response,
-                    finished_at=sa.func.now(),
-                )
+        touched = self._touched(saga_id, **values)
+        finished = (
+            saga_steps.update()
+            .where(
+                saga_steps.c.saga_id == saga_id,
+                saga_steps.c.name == name,
+                sa.exists(sa.select(touched.c.id)),
             )
-            if then_begin is not None:
-                await self._start_step(conn, saga_id, *then_begin)
-        return row
+            .values(
+                status=(StepStatus.SUCCEEDED if ok else StepStatus.FAILED).value,
+                error=error,
+                response=response,
+                finished_at=sa.func.now(),
+            )
+            .cte("finished")
+        )
+        writes = [finished]
+        if then_begin is not None:
+            writes.append(self._started(touched, *then_begin))
+        return await self._write(saga_id, touched, *writes)
 
     async def change_status(
         self,
@@ -292,16 +317,22 @@ class SagaStore:
         error: str | None = None,
         message: Envelope | None = None,
     ) -> dict[str, Any]:
-        """Move the saga; a terminal status and its message commit together (outbox)."""
+        """Move the saga; a terminal status and its message commit together (outbox), and a
+        terminal saga is held by nobody."""
         values: dict[str, Any] = {"status": status.value}
         if error is not None:
             values["error"] = error
-        async with self.engine.begin() as conn:
-            row = await self._touch(conn, saga_id, **values)
-            if status in TERMINAL:
-                await conn.execute(
-                    sagas.update().where(sagas.c.id == saga_id).values(owner=None, lease_until=None)
-                )
-            if message is not None:
-                await add_to_outbox(conn, message)
-        return row
+        if status in TERMINAL:
+            values.update(owner=None, lease_until=None)
+        touched = self._touched(saga_id, **values)
+        writes = []
+        if message is not None:
+            row = sa.select(
+                sa.literal(message.message_id, sa.String),
+                sa.literal(message.type, sa.String),
+                sa.literal(message.as_document(), JSONB),
+            ).select_from(touched)
+            writes.append(
+                sql.outbox.insert().from_select(["message_id", "routing_key", "payload"], row).cte("queued")
+            )
+        return await self._write(saga_id, touched, *writes)
