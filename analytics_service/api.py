@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 EventIdPath = Path(alias="eventId", ge=1, le=2**62, description="the event service's id")
 
 
-def get_store(request: Request) -> AnalyticsStore:
+async def get_store(request: Request) -> AnalyticsStore:
     if not request.app.state.index_ready.is_set():
         raise Unavailable("The search index is not available yet; retry shortly.")
     store: AnalyticsStore = request.app.state.store

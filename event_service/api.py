@@ -43,7 +43,7 @@ SEAT_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_store(request: Request) -> EventStore:
+async def get_store(request: Request) -> EventStore:
     store: EventStore = request.app.state.store
     return store
 

@@ -23,7 +23,7 @@ PAYMENT_KINDS = {
 }
 
 
-def notifications(request: Request) -> Notifications:
+async def notifications(request: Request) -> Notifications:
     found: Notifications = request.app.state.notifications
     return found
 

@@ -26,12 +26,12 @@ EventId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 UserId = Annotated[str, Path(min_length=1, max_length=100)]
 
 
-def reservations(request: Request) -> Reservations:
+async def reservations(request: Request) -> Reservations:
     desk: Reservations = request.app.state.reservations
     return desk
 
 
-def store(request: Request) -> ReservationStore:
+async def store(request: Request) -> ReservationStore:
     found: ReservationStore = request.app.state.store
     return found
 

@@ -68,14 +68,14 @@ class PageParams(BaseModel):
         return (self.page - 1) * self.size
 
 
-def page_params(
+async def page_params(
     page: int = Query(1, ge=1, le=100_000, description="1-based page number"),
     size: int = Query(20, ge=1, le=MAX_PAGE_SIZE, description=f"items per page, at most {MAX_PAGE_SIZE}"),
 ) -> PageParams:
     return PageParams(page=page, size=size)
 
 
-def search_page_params(
+async def search_page_params(
     page: int = Query(
         1,
         ge=1,
