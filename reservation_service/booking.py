@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from bson import ObjectId
@@ -21,7 +22,7 @@ from reservation_service.messaging import reservation_message
 from reservation_service.schemas import ReservationIn
 from reservation_service.seats import Answer, EventSeats, Outcome
 from reservation_service.store import Doc, ReservationStore, preview
-from shared.errors import AppError, Conflict, NotFound, RuleBroken, Unavailable
+from shared.errors import AppError, Conflict, NotFound, RuleBroken, Unavailable, field_error
 from shared.idempotency import IdempotencyKeyReused
 
 log = logging.getLogger(__name__)
@@ -90,20 +91,28 @@ class Reservations:
         if key is not None:
             doc["idempotencyKey"] = key
             doc["requestFingerprint"] = print_
+        quoted = body.booking_details.ticket_price
         if body.saga_id is not None:
-            return await self._create_for_saga(doc, body.saga_id, at)
+            return await self._create_for_saga(doc, body.saga_id, at, quoted)
+        if quoted is not None:
+            raise RuleBroken(
+                "Only a saga states the ticket price; a direct reservation is priced by the event service.",
+                errors=[field_error("bookingDetails.ticketPrice", "allowed only with sagaId")],
+            )
         return await self._create_direct(doc, at)
 
-    async def _create_for_saga(self, doc: Doc, saga_id: str, at: datetime) -> Doc:
-        # The saga booked the seats already (its step 1); only the price is read here.
-        price = await self.seats.price(doc["eventId"])
-        if price.outcome is not Outcome.DONE or price.ticket_price is None:
-            raise _refusal(price, doc["id"])
+    async def _create_for_saga(self, doc: Doc, saga_id: str, at: datetime, quoted: Decimal | None) -> Doc:
+        # The saga booked the seats already (its step 1). Its price, checked against the event
+        # service when it began, is the one it charges: recording it keeps the reservation's
+        # total equal to the payment (and saves a call). Without it the price is read here.
+        if quoted is None:
+            price = await self.seats.price(doc["eventId"])
+            if price.outcome is not Outcome.DONE or price.ticket_price is None:
+                raise _refusal(price, doc["id"])
+            quoted = price.ticket_price
         doc["sagaId"] = saga_id
         doc["announced"] = True
-        doc["bookingDetails"]["totalAmount"] = domain.total_amount(
-            doc["bookingDetails"]["seats"], price.ticket_price
-        )
+        doc["bookingDetails"]["totalAmount"] = domain.total_amount(doc["bookingDetails"]["seats"], quoted)
         doc["timeline"] = [
             domain.created(at=at, reason=f"created by saga {saga_id}", updated_by="saga").as_document()
         ]

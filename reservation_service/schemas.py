@@ -43,6 +43,9 @@ class BookingDetailsIn(ApiInput):
     # StrictInt: "2" or 2.5 is refused, never coerced into a seat count.
     seats: Annotated[StrictInt, Field(ge=1, le=10_000)]
     currency: Annotated[str, Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$")] = "XOF"
+    # Only with a sagaId: the price the saga checked against the event service when it began
+    # and charges; the reservation then records the amount actually paid.
+    ticket_price: Annotated[Money, Field(ge=0)] | None = None
 
 
 class ReservationIn(ApiInput):

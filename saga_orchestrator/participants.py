@@ -127,7 +127,13 @@ class Participants:
                 "eventId": saga["event_id"],
                 "userId": request["userId"],
                 "userDetails": user_details,
-                "bookingDetails": {"seats": saga["seats"], "currency": saga["currency"]},
+                # The price this saga checked at its start and charges: the reservation's
+                # total is then the amount paid.
+                "bookingDetails": {
+                    "seats": saga["seats"],
+                    "currency": saga["currency"],
+                    "ticketPrice": request["ticketPrice"],
+                },
                 "sagaId": str(saga["id"]),
             },
             idempotency_key=key(saga["id"], Step.CREATE_RESERVATION),

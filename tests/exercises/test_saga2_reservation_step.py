@@ -29,7 +29,8 @@ async def test_the_reservation_is_created_pending_for_the_saga_then_confirmed():
                 "eventId": 7,
                 "userId": "user-1",
                 "userDetails": {"name": "Awa Diop", "email": "awa@example.com"},
-                "bookingDetails": {"seats": 2, "currency": "XOF"},
+                # the price the saga checked at its start and charges
+                "bookingDetails": {"seats": 2, "currency": "XOF", "ticketPrice": 2500.0},
                 "sagaId": saga_id,
             }
             confirm = next(c for c in fakes.calls if c.route == "confirm")

@@ -33,6 +33,26 @@ async def test_a_saga_reservation_is_pending_priced_by_the_event_and_located(cli
     assert (await client.get(f"/api/reservations/{body['id']}")).json() == body
 
 
+async def test_a_saga_states_the_price_it_charges_and_the_reservation_records_it(client, event_url):
+    event = await create_event(event_url, price="12.50")
+    body = reservation_body(event["id"], seats=2, saga_id=unique("saga"))
+    body["bookingDetails"]["ticketPrice"] = 10.25  # what the saga checked and charges
+    answer = await client.post("/api/reservations", json=body)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["bookingDetails"] == {"seats": 2, "totalAmount": 20.5, "currency": "XOF"}
+
+
+async def test_only_a_saga_may_state_the_price(client, event_url):
+    event = await create_event(event_url, price="12.50")
+    body = reservation_body(event["id"], seats=2)
+    body["bookingDetails"]["ticketPrice"] = 0
+    answer = await client.post("/api/reservations", json=body)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in answer.json()["errors"]] == ["bookingDetails.ticketPrice"]
+    assert (await client.get("/api/reservations", params={"userId": body["userId"]})).json()["total"] == 0
+
+
 async def test_legal_transitions_pass_and_illegal_ones_are_409(client, event_url):
     r = await saga_reservation(client, event_url)
     confirmed = await client.put(f"/api/reservations/{r['id']}/status", json={"status": "confirmed"})

@@ -125,13 +125,13 @@ def build_app(fakes: Fakes) -> FastAPI:
         if (early := await enter("create_reservation", key, body)) is not None:
             return early
         event = fakes.events[body["eventId"]]
+        # As the real service: the price the saga states, else the event's.
+        details = dict(body["bookingDetails"])
+        price = details.pop("ticketPrice", event["ticketPrice"])
         reservation = {
             "id": uuid.uuid4().hex[:24],
             **body,
-            "bookingDetails": {
-                **body["bookingDetails"],
-                "totalAmount": event["ticketPrice"] * body["bookingDetails"]["seats"],
-            },
+            "bookingDetails": {**details, "totalAmount": price * details["seats"]},
             "status": "pending",
         }
         fakes.reservations[reservation["id"]] = reservation
