@@ -1,7 +1,6 @@
 """The few calls to our services the scenarios share: make an event, run one booking saga to
 its end."""
 
-import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from bench.core import iso_seconds
 TERMINAL = {"COMPLETED", "COMPENSATED", "COMPENSATION_FAILED"}
 PRICE = 5000  # XOF: a plain booking of a few seats stays far below the decline threshold
 EXPENSIVE_PRICE = 600_000  # XOF: 2 seats = 1,200,000 > PAYMENT_DECLINE_ABOVE (1,000,000)
+MAX_WAIT_SECONDS = 25.0  # under the orchestrator's 30 s cap and the client's 30 s timeout
 
 
 async def create_event(client: httpx.AsyncClient, *, capacity: int, price: int, label: str) -> int:
@@ -39,19 +39,6 @@ async def get_event(client: httpx.AsyncClient, event_id: int) -> dict[str, Any]:
     answer.raise_for_status()
     result: dict[str, Any] = answer.json()
     return result
-
-
-class _Typical:
-    """A moving estimate of how long a saga takes (from the saga log's own timestamps)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.05
-
-    def learn(self, seconds: float) -> None:
-        self.seconds = 0.8 * self.seconds + 0.2 * seconds
-
-
-_typical = _Typical()
 
 
 @dataclass
@@ -80,7 +67,7 @@ async def run_saga(
     user_id: str | None = None,
     timeout: float = 60.0,
 ) -> SagaRun:
-    """POST a booking saga and poll it until it is terminal."""
+    """POST a booking saga and long-poll it until it is terminal."""
     user = user_id or f"bench-{uuid.uuid4().hex[:12]}"
     t0 = time.perf_counter()
     answer = await client.post(
@@ -98,21 +85,18 @@ async def run_saga(
     if answer.status_code != 202:
         raise RuntimeError(f"saga start answered {answer.status_code}: {answer.text[:200]}")
     saga_id = answer.json()["sagaId"]
-    # Polling is load on the orchestrator (each GET reads the saga and its steps): the first
-    # poll waits for most of the recent typical duration, the next ones a tenth of it, so a
-    # saga costs a few polls and the client's latency stays within ~10 % of the truth.
-    expected = _typical.seconds
-    delay = max(0.005, 0.8 * expected)
+    # A long poll: the orchestrator answers as soon as the saga ends (one GET per saga, and
+    # the client's latency is the saga's, not a polling interval's).
     polls = 0
     deadline = t0 + timeout
     while True:
-        await asyncio.sleep(delay)
         polls += 1
-        state = await client.get(f"/api/saga/{saga_id}")
+        wait = max(0.0, min(MAX_WAIT_SECONDS, deadline - time.perf_counter()))
+        state = await client.get(f"/api/saga/{saga_id}", params={"wait": f"{wait:.3f}"})
         state.raise_for_status()
         saga = state.json()
         if saga["status"] in TERMINAL:
-            run = SagaRun(
+            return SagaRun(
                 saga_id=saga_id,
                 status=saga["status"],
                 event_id=event_id,
@@ -123,8 +107,5 @@ async def run_saga(
                 client_seconds=time.perf_counter() - t0,
                 polls=polls,
             )
-            _typical.learn(run.server_ms / 1000)
-            return run
         if time.perf_counter() > deadline:
             raise TimeoutError(f"saga {saga_id} still {saga['status']} after {timeout:.0f} s")
-        delay = max(0.005, min(0.1 * expected, 0.25))

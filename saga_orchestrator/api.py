@@ -1,5 +1,8 @@
 """HTTP routes of the saga orchestrator: start a booking saga (202), inspect one, list them."""
 
+import asyncio
+import contextlib
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -7,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from saga_orchestrator.domain import SagaStatus, booking_amount, check_price
+from saga_orchestrator.domain import TERMINAL, SagaStatus, booking_amount, check_price
 from saga_orchestrator.participants import EventNotFound
 from saga_orchestrator.schemas import BookingIn, SagaOut, SagaStarted, SagaSummary, saga_out
 from saga_orchestrator.store import SagaStore
@@ -17,6 +20,9 @@ from shared.idempotency import IdempotencyKeyReused, idempotency_key_header
 from shared.schemas import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/saga", tags=["saga"])
+
+MAX_WAIT_SECONDS = 30
+TERMINAL_VALUES = frozenset(s.value for s in TERMINAL)
 
 
 def _store(request: Request) -> SagaStore:
@@ -72,7 +78,7 @@ async def start_booking(
         }
     )
     if created:
-        state.orchestrator.drive_soon(saga["id"])
+        state.orchestrator.drive_soon(saga["id"], saga)
     return _started(saga, payload, idempotency_key, response)
 
 
@@ -118,15 +124,40 @@ async def list_sagas(
     )
 
 
+# A waiting GET re-reads the log at least this often: another orchestrator may be driving it.
+REREAD_SECONDS = 0.5
+
+
 @router.get("/{saga_id}", response_model=SagaOut)
-async def get_saga(saga_id: str, request: Request) -> SagaOut:
+async def get_saga(
+    saga_id: str,
+    request: Request,
+    wait: float = Query(
+        0,
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description="seconds to wait for a terminal status before answering (long poll); "
+        "the answer comes as soon as the saga ends",
+    ),
+) -> SagaOut:
     """The saga, its current step and its step log with timestamps and errors."""
     try:
         key = uuid.UUID(saga_id)
     except ValueError:
         raise NotFound(f"Saga {saga_id} not found.") from None
-    found = await _store(request).read(key)
+    store = _store(request)
+    settled = request.app.state.orchestrator.watch(key) if wait else None
+    found = await store.read(key)
     if found is None:
         raise NotFound(f"Saga {saga_id} not found.")
+    deadline = time.monotonic() + wait
+    while (
+        settled is not None
+        and found[0]["status"] not in TERMINAL_VALUES
+        and (left := deadline - time.monotonic()) > 0
+    ):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(settled.wait(), min(left, REREAD_SECONDS))
+        found = await store.read(key) or found
     saga, steps = found
     return saga_out(saga, steps)

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 import uuid
+import weakref
 from dataclasses import replace
 from typing import Any
 
@@ -58,6 +59,8 @@ class Orchestrator:
         self._semaphore = asyncio.Semaphore(settings.max_concurrent_sagas)
         self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._loop: asyncio.Task[None] | None = None
+        # What `GET /api/saga/{id}?wait=` waits on; an entry lives while someone waits on it.
+        self._settled: weakref.WeakValueDictionary[uuid.UUID, asyncio.Event] = weakref.WeakValueDictionary()
         self._finished = metrics.counter(
             "saga_finished_total", "Sagas that reached a terminal status", ("status",)
         )
@@ -77,10 +80,22 @@ class Orchestrator:
         with contextlib.suppress(Exception):
             await self.store.release_all()
 
-    def drive_soon(self, saga_id: uuid.UUID) -> None:
+    def watch(self, saga_id: uuid.UUID) -> asyncio.Event:
+        """An event set when this process takes the saga to a terminal status (shared by all
+        who watch it; forgotten when nobody holds it). Take it BEFORE reading the saga, so an
+        end between the read and the wait is not missed. A saga another orchestrator drives
+        is not signalled here: watchers re-read the log now and then."""
+        event = self._settled.get(saga_id)
+        if event is None:
+            event = self._settled[saga_id] = asyncio.Event()
+        return event
+
+    def drive_soon(self, saga_id: uuid.UUID, created: dict[str, Any] | None = None) -> None:
+        """Drive the saga in the background; `created`: its row as just inserted (no steps
+        yet), which spares reloading it."""
         if saga_id in self._tasks:
             return
-        task = asyncio.create_task(self._drive(saga_id), name=f"saga-{saga_id}")
+        task = asyncio.create_task(self._drive(saga_id, created), name=f"saga-{saga_id}")
         self._tasks[saga_id] = task
         self._in_flight.set(len(self._tasks))
 
@@ -109,12 +124,12 @@ class Orchestrator:
                 log.exception("saga recovery pass failed")
             await asyncio.sleep(self.settings.recovery_interval_seconds)
 
-    async def _drive(self, saga_id: uuid.UUID) -> None:
+    async def _drive(self, saga_id: uuid.UUID, created: dict[str, Any] | None = None) -> None:
         if correlation_id.get() is None:
             correlation_id.set(f"saga-{saga_id}")
         async with self._semaphore:
             try:
-                saga, steps = await self.store.load(saga_id)
+                saga, steps = (created, []) if created is not None else await self.store.load(saga_id)
                 if saga["owner"] != self.store.owner:
                     return
                 state: _State | None = _State(saga, steps)
@@ -253,6 +268,8 @@ class Orchestrator:
             await self.store.change_status(saga["id"], final, error=error)
         self._finished.labels(final.value).inc()
         self.relay.wake()
+        if (event := self._settled.get(saga["id"])) is not None:
+            event.set()
         log.info("saga %s %s", saga["id"], final)
 
 

@@ -279,7 +279,8 @@ start_booking() {
 
 POLL_SAGA=""
 saga_ended() {
-  http GET "$SAGA_URL/api/saga/$POLL_SAGA"
+  # ?wait=5: a long poll, answered as soon as the saga ends
+  http GET "$SAGA_URL/api/saga/$POLL_SAGA?wait=5"
   [[ "$STATUS" == 200 ]] && [[ "$(jv 'd.get("status")')" =~ ^(COMPLETED|COMPENSATED|COMPENSATION_FAILED)$ ]]
 }
 

@@ -152,12 +152,14 @@ class Client:
     def start_booking(self, **booking: Any) -> dict[str, Any]:
         return self.call("POST", f"{self.urls.saga}/api/saga/booking", json=booking, expect=202, key=True)
 
-    def get_saga(self, saga_id: str) -> dict[str, Any]:
-        return self.call("GET", f"{self.urls.saga}/api/saga/{saga_id}")
+    def get_saga(self, saga_id: str, wait: float = 0) -> dict[str, Any]:
+        """`wait`: a long poll, answered as soon as the saga ends (or after `wait` seconds)."""
+        params = {"wait": wait} if wait else None
+        return self.call("GET", f"{self.urls.saga}/api/saga/{saga_id}", params=params)
 
     def wait_saga(self, saga_id: str, deadline_s: float) -> dict[str, Any]:
         return poll(
-            lambda: self.get_saga(saga_id),
+            lambda: self.get_saga(saga_id, wait=min(5.0, deadline_s)),
             lambda saga: saga.get("status") in TERMINAL_SAGA_STATES,
             deadline_s,
             f"saga {saga_id} to end",

@@ -1,5 +1,6 @@
 """The saga API's edges: bad input is a 422 naming the field and starts nothing; unknown and
-malformed saga ids are 404; the list filters by status and age and pages."""
+malformed saga ids are 404; a long poll (`?wait=`) answers when the saga ends or the wait runs
+out; the list filters by status and age and pages."""
 
 import asyncio
 import json
@@ -70,6 +71,47 @@ async def test_unknown_and_malformed_saga_ids_are_404(app_client):
     client, _ = app_client
     assert (await client.get(f"/api/saga/{uuid.uuid4()}")).status_code == 404
     assert (await client.get("/api/saga/not-a-uuid")).status_code == 404
+
+
+async def test_a_long_poll_answers_as_soon_as_the_saga_ends():
+    async with serve_fakes() as fakes:
+        fakes.add_event(1, price=5000, capacity=100)
+        fakes.modes["pay"] = "hang"
+        async with running(create_app(saga_settings(fakes.url))) as client:
+            saga_id = await start(client, booking(1))
+            waiting = asyncio.create_task(client.get(f"/api/saga/{saga_id}", params={"wait": 10}))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # the payment hangs: the GET waits
+            fakes.unhang.set()
+            answer = await asyncio.wait_for(waiting, 5)
+            assert answer.status_code == 200 and answer.json()["status"] == "COMPLETED"
+
+
+async def test_a_long_poll_that_runs_out_answers_the_saga_as_it_is():
+    async with serve_fakes() as fakes:
+        fakes.add_event(1, price=5000, capacity=100)
+        fakes.modes["pay"] = "hang"
+        async with running(create_app(saga_settings(fakes.url))) as client:
+            saga_id = await start(client, booking(1))
+            answer = await client.get(f"/api/saga/{saga_id}", params={"wait": 0.3})
+            assert answer.status_code == 200
+            assert (answer.json()["status"], answer.json()["currentStep"]) == ("RUNNING", "PROCESS_PAYMENT")
+            fakes.unhang.set()
+            assert (await wait_for(client, saga_id))["status"] == "COMPLETED"
+
+
+@pytest.mark.parametrize("wait", ["-1", "31", "soon"])
+async def test_a_wait_out_of_range_is_a_422_naming_it(app_client, wait):
+    client, _ = app_client
+    answer = await client.get(f"/api/saga/{uuid.uuid4()}", params={"wait": wait})
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.json()["errors"]] == ["query.wait"]
+
+
+async def test_a_long_poll_on_an_unknown_saga_is_a_404_at_once(app_client):
+    client, _ = app_client
+    answer = await asyncio.wait_for(client.get(f"/api/saga/{uuid.uuid4()}", params={"wait": 10}), 2)
+    assert answer.status_code == 404
 
 
 async def test_the_list_filters_by_status_and_age_and_pages(app_client):
