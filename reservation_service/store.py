@@ -17,6 +17,7 @@ from reservation_service.domain import LIVE, SeatHold, Status, TimelineEntry
 from shared import idempotency
 from shared.idempotency import StoredAnswer
 from shared.messaging.envelope import Envelope
+from shared.messaging.outbox import MONGO_PENDING, ensure_mongo_outbox, mongo_outbox
 
 Doc = dict[str, Any]
 IDEMPOTENCY_SCOPE = "reservations.create"
@@ -38,8 +39,9 @@ def _to_decimal(value: Any) -> Decimal | None:
 
 
 def _public(doc: Doc) -> Doc:
-    """The stored document as code sees it: `id` as hex, money as Decimal, no outbox."""
-    out = {k: v for k, v in doc.items() if k not in ("_id", "outbox")}
+    """The stored document as code sees it: `id` as hex, money as Decimal, no outbox (nor its
+    flag)."""
+    out = {k: v for k, v in doc.items() if k not in ("_id", "outbox", MONGO_PENDING)}
     out["id"] = str(doc["_id"])
     details = dict(out.get("bookingDetails") or {})
     details["totalAmount"] = _to_decimal(details.get("totalAmount"))
@@ -67,7 +69,7 @@ class ReservationStore:
             [("idempotencyKey", ASCENDING)], name="idempotency_key_unique", unique=True, sparse=True
         )
         await r.create_index([("seatHold", ASCENDING), ("updatedAt", ASCENDING)], name="seat_hold")
-        await r.create_index([("outbox.0", ASCENDING)], name="outbox_pending", sparse=True)
+        await ensure_mongo_outbox(r)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -185,7 +187,7 @@ class ReservationStore:
         stored["_id"] = object_id(doc["id"])
         del stored["id"]
         stored["bookingDetails"] = {k: _stored(v) for k, v in stored["bookingDetails"].items()}
-        stored["outbox"] = [message.as_document()] if message else []
+        stored.update(mongo_outbox(message) if message else mongo_outbox())
         try:
             await self.reservations.insert_one(stored)
         except DuplicateKeyError:
@@ -213,6 +215,7 @@ class ReservationStore:
             push["timeline"] = entry.as_document()
         if message is not None:
             push["outbox"] = message.as_document()
+            update["$set"][MONGO_PENDING] = True
         if push:
             update["$push"] = push
         if unset:

@@ -1,7 +1,8 @@
 """Transactional outbox relays: publish what a committed change wrote, then mark it sent.
 
 PostgreSQL services insert an `outbox` row in the transaction of their change; MongoDB
-services push the message into the changed document's `outbox` array in the same write.
+services push the message into the changed document's `outbox` array in the same write, and
+flag the document (`outboxPending`, indexed) so the relay finds it without a scan.
 A crash after publishing and before marking sends the message again: consumers dedupe by
 messageId (inbox), so delivery is at-least-once and application exactly-once.
 """
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -24,6 +26,27 @@ from shared.metrics import Metrics
 log = logging.getLogger(__name__)
 
 BATCH = 200
+
+# Set on a MongoDB document whose `outbox` has messages to send, and indexed: the MongoDB-wire
+# engine does not serve {"outbox.0": {"$exists": true}} from an index, so finding pending
+# messages that way read every document on every pass (3 ms at 4,500 reservations, growing).
+MONGO_PENDING = "outboxPending"
+
+
+def mongo_outbox(*envelopes: Envelope) -> dict[str, Any]:
+    """The fields of a new MongoDB document carrying these messages."""
+    if not envelopes:
+        return {"outbox": []}
+    return {"outbox": [e.as_document() for e in envelopes], MONGO_PENDING: True}
+
+
+async def ensure_mongo_outbox(collection: AsyncCollection[dict[str, Any]]) -> None:
+    """The relay's index, and the flag on documents written before it existed (a one-time
+    scan: afterwards every write that pushes a message sets the flag itself)."""
+    await collection.create_index([(MONGO_PENDING, ASCENDING)], name="outbox_pending_flag", sparse=True)
+    await collection.update_many(
+        {"outbox.0": {"$exists": True}, MONGO_PENDING: {"$exists": False}}, {"$set": {MONGO_PENDING: True}}
+    )
 
 
 async def add_to_outbox(conn: AsyncConnection, *envelopes: Envelope) -> None:
@@ -137,7 +160,7 @@ class MongoOutboxRelay(Relay):
         total = 0
         pending = 0
         for collection in self.collections:
-            cursor = collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}).limit(BATCH)
+            cursor = collection.find({MONGO_PENDING: True}, {"outbox": 1}).limit(BATCH)
             async for doc in cursor:
                 sent: list[str] = []
                 try:
@@ -147,15 +170,17 @@ class MongoOutboxRelay(Relay):
                 except BrokerUnavailable as exc:
                     log.warning("outbox relay paused: %s", exc)
                     pending += len(doc["outbox"]) - len(sent)
-                    if sent:
-                        await collection.update_one(
-                            {"_id": doc["_id"]}, {"$pull": {"outbox": {"messageId": {"$in": sent}}}}
-                        )
+                    await self._mark_sent(collection, doc["_id"], sent)
                     return total
-                await collection.update_one(
-                    {"_id": doc["_id"]}, {"$pull": {"outbox": {"messageId": {"$in": sent}}}}
-                )
+                await self._mark_sent(collection, doc["_id"], sent)
                 total += len(sent)
         if self.metrics is not None:
             self.metrics.outbox_pending.set(pending)
         return total
+
+    @staticmethod
+    async def _mark_sent(collection: AsyncCollection[dict[str, Any]], doc_id: Any, sent: list[str]) -> None:
+        if sent:
+            await collection.update_one({"_id": doc_id}, {"$pull": {"outbox": {"messageId": {"$in": sent}}}})
+        # Only once the outbox is empty: a message pushed meanwhile set the flag with it.
+        await collection.update_one({"_id": doc_id, "outbox": {"$size": 0}}, {"$unset": {MONGO_PENDING: ""}})

@@ -7,7 +7,14 @@ import sqlalchemy as sa
 from shared import sql
 from shared.messaging.broker import Consumer
 from shared.messaging.envelope import Envelope, new_envelope
-from shared.messaging.outbox import MongoOutboxRelay, SqlOutboxRelay, add_to_outbox
+from shared.messaging.outbox import (
+    MONGO_PENDING,
+    MongoOutboxRelay,
+    SqlOutboxRelay,
+    add_to_outbox,
+    ensure_mongo_outbox,
+    mongo_outbox,
+)
 from shared.mongo import make_client
 from tests.integration.shared.helpers import Inbox, broker_settings, connected_broker, eventually
 from tests.support import MONGO_URL, create_pg_database, unique
@@ -108,9 +115,7 @@ async def test_mongo_outbox_relay_publishes_the_documents_messages_and_pulls_the
             first = new_envelope("probe.created", "PROBE", "a", {"n": 1})
             second = new_envelope("probe.updated", "PROBE", "a", {"n": 2})
             # The change and its messages in one document write.
-            await things.insert_one(
-                {"_id": "a", "n": 2, "outbox": [first.as_document(), second.as_document()]}
-            )
+            await things.insert_one({"_id": "a", "n": 2, **mongo_outbox(first, second)})
             relay = MongoOutboxRelay([things], broker, interval=0.2)
             relay.start()
             try:
@@ -128,8 +133,37 @@ async def test_mongo_outbox_relay_publishes_the_documents_messages_and_pulls_the
             finally:
                 await relay.stop()
         assert doc["n"] == 2, "the relay only touches the outbox array"
+        assert MONGO_PENDING not in doc, "an emptied outbox is no longer flagged"
         # One aggregate goes to one worker, so its messages arrive in order.
         assert [e.message_id for e in inbox.received] == [first.message_id, second.message_id]
+    finally:
+        await client.drop_database(database.name)
+        await client.close()
+
+
+async def test_documents_written_before_the_pending_flag_are_flagged_and_relayed():
+    client = make_client(MONGO_URL)
+    database = client[unique("shared_outbox")]
+    things = database["things"]
+    inbox = Inbox()
+    try:
+        async with connected_broker(
+            broker_settings(), Consumer("mongo-outbox-old", ["probe.#"], inbox)
+        ) as broker:
+            old = new_envelope("probe.created", "PROBE", "old", {"n": 1})
+            await things.insert_many(
+                [{"_id": "old", "outbox": [old.as_document()]}, {"_id": "sent", "outbox": []}]
+            )
+            await ensure_mongo_outbox(things)
+            assert {d["_id"] async for d in things.find({MONGO_PENDING: True})} == {"old"}
+            relay = MongoOutboxRelay([things], broker, interval=0.2)
+            assert await relay.relay_once() == 1
+
+            async def delivered() -> bool:
+                return old.message_id in inbox.ids()
+
+            await eventually(delivered)
+            assert await things.find_one({"_id": "old"}) == {"_id": "old", "outbox": []}
     finally:
         await client.drop_database(database.name)
         await client.close()
