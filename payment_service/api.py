@@ -93,15 +93,20 @@ async def list_payments(
 
 
 @router.get("/{payment_id}", response_model=PaymentOut, name="get_payment")
-async def get_payment(payment_id: PaymentId, request: Request, response: Response) -> dict[str, Any]:
+async def get_payment(payment_id: PaymentId, request: Request, response: Response) -> Any:
     """Cache-aside (POLY3): Redis first; on a miss PostgreSQL, then fill the cache."""
     cache = _cache(request)
-    doc = await cache.get(payment_id)
+    hit = await cache.get_answer(payment_id)
+    if hit is not None:
+        # The cache holds this route's answer exactly as it was sent (PaymentCache.put of
+        # the validated document): a hit sends those bytes, without validating and encoding
+        # them again. A change to PaymentOut's shape must therefore flush `payment:*`.
+        raw, cached = hit
+        return Response(raw, media_type="application/json", headers={"ETag": f'"{cached["version"]}"'})
+    doc = await _store(request).get(payment_id)
     if doc is None:
-        doc = await _store(request).get(payment_id)
-        if doc is None:
-            raise NotFound(f"Payment {payment_id} not found.")
-        await cache.put(doc)
+        raise NotFound(f"Payment {payment_id} not found.")
+    await cache.put(doc)
     response.headers["ETag"] = f'"{doc["version"]}"'
     return doc
 

@@ -194,15 +194,23 @@ class PaymentCache:
         self.ttl = ttl_seconds
 
     async def get(self, payment_id: int) -> dict[str, Any] | None:
+        found = await self.get_answer(payment_id)
+        return found[1] if found else None
+
+    async def get_answer(self, payment_id: int) -> tuple[bytes, dict[str, Any]] | None:
+        """The cached GET answer as stored (JSON bytes) and parsed; None on a miss, and an
+        unreadable entry is dropped as a miss."""
         raw = await self.manager.get(payment_key(payment_id))
         if raw is None:
             return None
         try:
             doc = json.loads(raw)
         except ValueError:
+            doc = None
+        if not isinstance(doc, dict) or not isinstance(doc.get("version"), int):
             await self.manager.delete(payment_key(payment_id))
             return None
-        return doc if isinstance(doc, dict) else None
+        return raw.encode(), doc
 
     async def put(self, doc: dict[str, Any]) -> bool:
         """Fill after a miss, or rewrite after a committed change: never over a newer version."""

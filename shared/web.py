@@ -70,9 +70,13 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
+                # Server-Timing (W3C): the time this service took until its answer started,
+                # so a client (or a browser's devtools) can tell server work from the network.
+                took = (time.perf_counter() - start) * 1000
                 message["headers"] = [
                     *message["headers"],
                     (CORRELATION_HEADER.lower().encode(), cid.encode()),
+                    (b"server-timing", f"app;dur={took:.3f}".encode()),
                 ]
             await send(message)
 

@@ -36,7 +36,16 @@ PER_CONCURRENCY = {
         "ratio_throughput_ours_to_dbos",
         "ratio_p99_ours_to_dbos",
     ],
-    "cache": ["warm_p50", "warm_p99", "bypassed_p50", "bypassed_p99", "ratio_bypassed_to_warm_p50"],
+    "cache": [
+        "warm_p50",
+        "warm_p99",
+        "bypassed_p50",
+        "bypassed_p99",
+        "ratio_bypassed_to_warm_p50",
+        "warm_server_p50",
+        "bypassed_server_p50",
+        "ratio_server_bypassed_to_warm_p50",
+    ],
     "eventstore": [
         "append_expected_version_per_s",
         "append_expected_version_p99",

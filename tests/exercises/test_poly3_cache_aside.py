@@ -68,6 +68,28 @@ async def test_the_cache_is_what_a_hit_answers(client: httpx.AsyncClient, redis)
     assert (await client.get(f"/api/payments/{payment['id']}")).json() == payment
 
 
+async def test_a_hit_answers_what_a_miss_answers_headers_included(client: httpx.AsyncClient, redis):
+    payment = (await client.post("/api/payments", json=charge())).json()
+    await redis.delete(f"payment:{payment['id']}")
+    miss = await client.get(f"/api/payments/{payment['id']}")
+    hit = await client.get(f"/api/payments/{payment['id']}")
+    assert hit.json() == miss.json() == payment
+    for header in ("content-type", "etag"):
+        assert hit.headers[header] == miss.headers[header]
+    assert hit.headers["etag"] == f'"{payment["version"]}"'
+
+
+@pytest.mark.parametrize("entry", ["not json", "[1, 2]", '{"id": 1}'])
+async def test_an_unreadable_cache_entry_is_dropped_and_read_from_postgresql(
+    client: httpx.AsyncClient, redis, entry
+):
+    payment = (await client.post("/api/payments", json=charge())).json()
+    await redis.set(f"payment:{payment['id']}", entry, ex=60)
+    answer = await client.get(f"/api/payments/{payment['id']}")
+    assert answer.status_code == 200 and answer.json() == payment
+    assert json.loads(await redis.get(f"payment:{payment['id']}")) == payment
+
+
 async def test_every_status_change_reaches_the_cache_after_its_commit(client: httpx.AsyncClient, redis):
     payment = (await client.post("/api/payments", json=charge())).json()
     assert (await client.get(f"/api/payments/{payment['id']}")).json()["status"] == "completed"

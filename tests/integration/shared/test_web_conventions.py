@@ -1,5 +1,5 @@
 """The conventions every service app gets from shared.web.create_service_app: problem+json
-errors naming each bad field, body size limit, correlation ids, readiness, CORS."""
+errors naming each bad field, body size limit, correlation ids, Server-Timing, readiness, CORS."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -136,3 +136,11 @@ async def test_cors_answers_the_configured_origin_only():
     assert other.status_code == 400
     assert "access-control-allow-origin" not in other.headers
     assert "access-control-allow-origin" not in simple.headers
+
+
+async def test_every_answer_tells_its_server_time():
+    async with running(build_app(Switch(), Switch())) as client:
+        answers = [await client.get("/health"), await client.get("/api/nothing")]
+    for answer in answers:
+        name, _, duration = answer.headers["server-timing"].partition(";dur=")
+        assert name == "app" and float(duration) >= 0
