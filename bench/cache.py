@@ -7,16 +7,16 @@ import random
 import uuid
 from typing import Any
 
-import httpx
 import redis.asyncio as redis
 
+from bench.client import Answer, LoadClient
 from bench.core import Config, LoopResult, Report, closed_loop, http_client, pct, progress
 
 NAME = "cache"
 PAYMENTS = 20
 
 
-async def _payments(client: httpx.AsyncClient) -> tuple[str, list[int]]:
+async def _payments(client: LoadClient) -> tuple[str, list[int]]:
     user = f"bench-cache-{uuid.uuid4().hex[:8]}"
     ids = []
     for n in range(PAYMENTS):
@@ -105,7 +105,7 @@ def _now() -> float:
     return time.perf_counter()
 
 
-def server_ms(answer: httpx.Response) -> float:
+def server_ms(answer: Answer) -> float:
     """The service's own time for the answer (its Server-Timing header: app;dur=<ms>)."""
     return float(answer.headers["server-timing"].partition(";dur=")[2])
 

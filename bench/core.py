@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
+from bench.client import LoadClient
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -255,11 +255,9 @@ async def closed_loop(
     return LoopResult(samples, errors, time.perf_counter() - start)
 
 
-def http_client(base_url: str, concurrency: int = 16) -> httpx.AsyncClient:
-    limits = httpx.Limits(
-        max_connections=max(concurrency * 2, 10), max_keepalive_connections=max(concurrency * 2, 10)
-    )
-    return httpx.AsyncClient(base_url=base_url, timeout=30.0, limits=limits)
+def http_client(base_url: str, concurrency: int = 16) -> LoadClient:
+    """The load generator's client (aiohttp: see bench/client.py for why not httpx)."""
+    return LoadClient(base_url, connections=max(concurrency * 2, 10))
 
 
 def iso_seconds(value: str) -> float:

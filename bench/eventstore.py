@@ -15,8 +15,9 @@ import time
 import uuid
 from typing import Any
 
-import httpx
+import aiohttp
 
+from bench.client import LoadClient
 from bench.core import ROOT, Config, LoopResult, Report, closed_loop, http_client, pct, progress
 
 NAME = "eventstore"
@@ -88,7 +89,7 @@ def _append_figures(report: Report, label: str, c: int, rounds: list[LoopResult]
     report.figure(NAME, f"{label}_p99", "ms", [pct(r.latencies_ms(), 99) for r in rounds], **kw)
 
 
-async def _fill(client: httpx.AsyncClient, aggregate: str, count: int) -> None:
+async def _fill(client: LoadClient, aggregate: str, count: int) -> None:
     """`count` events on one aggregate, in order (each append names the version it expects)."""
     t0 = time.perf_counter()
     for v in range(count):
@@ -98,7 +99,7 @@ async def _fill(client: httpx.AsyncClient, aggregate: str, count: int) -> None:
             progress(f"[eventstore reconstruct] {v + 1}/{count} events ({time.perf_counter() - t0:.0f} s)")
 
 
-async def _reconstruct(config: Config, report: Report, client: httpx.AsyncClient, aggregate: str) -> None:
+async def _reconstruct(config: Config, report: Report, client: LoadClient, aggregate: str) -> None:
     count = config.size.aggregate_events
     progress(f"[eventstore reconstruct] appending {count} events to {aggregate}")
     await _fill(client, aggregate, count)
@@ -115,7 +116,7 @@ async def _reconstruct(config: Config, report: Report, client: httpx.AsyncClient
             async def one(
                 n: int,
                 i: int,
-                target: httpx.AsyncClient = target,
+                target: LoadClient = target,
                 params: dict[str, Any] = params,
                 answers: list[dict[str, Any]] = answers,
             ) -> None:
@@ -153,9 +154,9 @@ class replay_only_store:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.process: subprocess.Popen[bytes] | None = None
-        self.client: httpx.AsyncClient | None = None
+        self.client: LoadClient | None = None
 
-    async def __aenter__(self) -> httpx.AsyncClient:
+    async def __aenter__(self) -> LoadClient:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -177,13 +178,13 @@ class replay_only_store:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        self.client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120)
+        self.client = await LoadClient(f"http://127.0.0.1:{port}", timeout=120).__aenter__()
         deadline = time.monotonic() + 60
         while True:
             try:
                 if (await self.client.get("/ready")).status_code == 200:
                     return self.client
-            except httpx.HTTPError:
+            except (OSError, aiohttp.ClientError):
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the replay-only event store did not get ready")

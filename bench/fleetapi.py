@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
+from bench.client import LoadClient
 from bench.core import iso_seconds
 
 TERMINAL = {"COMPLETED", "COMPENSATED", "COMPENSATION_FAILED"}
@@ -17,7 +16,7 @@ EXPENSIVE_PRICE = 600_000  # XOF: 2 seats = 1,200,000 > PAYMENT_DECLINE_ABOVE (1
 MAX_WAIT_SECONDS = 25.0  # under the orchestrator's 30 s cap and the client's 30 s timeout
 
 
-async def create_event(client: httpx.AsyncClient, *, capacity: int, price: int, label: str) -> int:
+async def create_event(client: LoadClient, *, capacity: int, price: int, label: str) -> int:
     answer = await client.post(
         "/api/events",
         json={
@@ -34,7 +33,7 @@ async def create_event(client: httpx.AsyncClient, *, capacity: int, price: int, 
     return int(answer.json()["id"])
 
 
-async def get_event(client: httpx.AsyncClient, event_id: int) -> dict[str, Any]:
+async def get_event(client: LoadClient, event_id: int) -> dict[str, Any]:
     answer = await client.get(f"/api/events/{event_id}")
     answer.raise_for_status()
     result: dict[str, Any] = answer.json()
@@ -59,7 +58,7 @@ class SagaRun:
 
 
 async def run_saga(
-    client: httpx.AsyncClient,
+    client: LoadClient,
     *,
     event_id: int,
     seats: int,
