@@ -9,7 +9,7 @@ versioned per reservation, and revenue is recounted from all of them instead of 
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 
@@ -48,6 +48,37 @@ async def recount_reservations(
     return written is not None
 
 
+class Coalesced:
+    """`await run(key)` returns once `work(key)` has run from start to end AFTER the call began;
+    callers that ask while a run is waiting to start share it. So under load one recount
+    serves every confirmation of an event stored before it started (the confirmations that
+    waited for the same index refresh arrive together), instead of one recount each."""
+
+    def __init__(self, work: Callable[[int], Awaitable[object]]) -> None:
+        self._work = work
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._waiting: dict[int, asyncio.Task[None]] = {}
+
+    async def run(self, key: int) -> None:
+        task = self._waiting.get(key)
+        if task is None:
+            task = asyncio.create_task(self._after(key, self._running.get(key)))
+            self._waiting[key] = task
+        # Shielded: one caller giving up (its delivery cancelled) does not cancel the others'.
+        await asyncio.shield(task)
+
+    async def _after(self, key: int, running: "asyncio.Task[None] | None") -> None:
+        if running is not None:
+            await asyncio.wait([running])  # its outcome is its own callers'
+        me = self._waiting.pop(key)  # from now on, new callers wait for the next run
+        self._running[key] = me
+        try:
+            await self._work(key)
+        finally:
+            if self._running.get(key) is me:
+                del self._running[key]
+
+
 class Projection:
     """The handler of the analytics.projection queue."""
 
@@ -61,6 +92,9 @@ class Projection:
         self.store = store
         self.index_ready = index_ready
         self.clock = clock
+        self._recount = Coalesced(
+            lambda event_id: recount_reservations(store, event_id, self.clock(), refresh=False)
+        )
         self.outcomes = (
             metrics.counter(
                 "analytics_projection_total", "Projected messages by outcome", ("type", "outcome")
@@ -115,5 +149,5 @@ class Projection:
         if counts:
             # Recount even when this version was already stored: a previous delivery may
             # have stored it and then failed before the recount.
-            await recount_reservations(self.store, doc["eventId"], self.clock(), refresh=False)
+            await self._recount.run(doc["eventId"])
         self._count(envelope.type, "applied" if newer else "stale")
