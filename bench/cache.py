@@ -9,8 +9,9 @@ from typing import Any
 
 import redis.asyncio as redis
 
-from bench.client import Answer, LoadClient
+from bench.client import LoadClient
 from bench.core import Config, LoopResult, Report, closed_loop, http_client, pct, progress
+from shared.http import Answer
 
 NAME = "cache"
 PAYMENTS = 20

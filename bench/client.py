@@ -4,42 +4,14 @@ The load generator shares the machine with the fleet it measures, so it must cos
 as possible. On the 2-core machine httpx spent 0.56 ms of CPU per request at 1 client and
 1.08 ms at 16 (more than the event store spent answering the append), aiohttp 0.18 and
 0.13 ms: with httpx the client, not the service, was the limit of the append benchmark. The
-services themselves still call each other with httpx (shared/http.py); see the README's
-Performance section for what that costs them.
+services call each other through the same aiohttp helper (shared/http.py).
 """
 
-import json
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-
-class HTTPStatusError(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Answer:
-    status_code: int
-    headers: dict[str, str]  # lower-case names
-    content: bytes
-    url: str
-
-    @property
-    def is_success(self) -> bool:
-        return 200 <= self.status_code < 300
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        return json.loads(self.content)
-
-    def raise_for_status(self) -> None:
-        if not self.is_success:
-            raise HTTPStatusError(f"{self.status_code} from {self.url}: {self.text[:300]}")
+from shared.http import Answer, fetch
 
 
 class LoadClient:
@@ -76,11 +48,9 @@ class LoadClient:
     ) -> Answer:
         if self._session is None:
             raise RuntimeError("LoadClient used outside `async with`")
-        url = self.base_url + path
-        query = {k: str(v) for k, v in (params or {}).items()}
-        async with self._session.request(method, url, json=json, params=query, headers=headers) as answer:
-            content = await answer.read()
-            return Answer(answer.status, {k.lower(): v for k, v in answer.headers.items()}, content, url)
+        return await fetch(
+            self._session, method, self.base_url + path, json=json, params=params, headers=headers
+        )
 
     async def get(self, path: str, **kwargs: Any) -> Answer:
         return await self.request("GET", path, **kwargs)

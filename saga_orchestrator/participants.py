@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
 from saga_orchestrator.domain import Compensation, Step
 from saga_orchestrator.settings import SagaSettings
-from shared.http import TRANSIENT_STATUSES, ServiceClient, ServiceUnreachable
+from shared.http import TRANSIENT_STATUSES, Answer, ServiceClient, ServiceUnreachable
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ class EventNotFound(Exception):
     pass
 
 
-def _body(response: httpx.Response) -> dict[str, Any]:
+def _body(response: Answer) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
@@ -39,13 +37,13 @@ def _body(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {"items": body}
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: Answer) -> str:
     body = _body(response)
     detail = body.get("detail") or body.get("message") or body.get("text") or ""
     return f"{response.status_code} {detail}".strip()
 
 
-def _answered(response: httpx.Response, what: str) -> Outcome:
+def _answered(response: Answer, what: str) -> Outcome:
     """A participant's answer: 2xx succeeded, 5xx (after retries) uncertain, 4xx refused."""
     if response.is_success:
         return Outcome(True, response=_body(response))
@@ -63,14 +61,13 @@ def key(saga_id: object, name: str) -> str:
 
 
 class Participants:
-    def __init__(self, settings: SagaSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: SagaSettings) -> None:
         def client(url: str) -> ServiceClient:
             return ServiceClient(
                 url,
                 timeout=settings.http_timeout_seconds,
                 retries=settings.http_retries,
                 backoff=settings.http_backoff_seconds,
-                transport=transport,
             )
 
         self.events = client(settings.event_service_url)

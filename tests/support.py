@@ -1,5 +1,6 @@
 """Test helpers: throwaway databases, names and apps against the real engines."""
 
+import asyncio
 import random
 import socket
 import uuid
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import redis
+import uvicorn
 from fastapi import FastAPI
 
 from shared.fleet import SERVICES, Fleet, ServiceExited
@@ -51,6 +53,26 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as client:
             yield client
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """The app served over real TCP on a free port (for clients that do not take an in-process
+    transport); yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 def free_port_offset() -> int:

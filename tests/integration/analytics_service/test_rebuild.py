@@ -1,30 +1,33 @@
 """The rebuild command re-projects every event the event service lists, page by page, with
-the same version guard as the consumer. The event service is played by an in-process
-HTTP transport answering its documented list contract."""
+the same version guard as the consumer. The event service is played by a small app
+answering its documented list contract."""
 
-import httpx
+from fastapi import FastAPI
 
 from analytics_service.rebuild import rebuild
 from shared.http import ServiceClient
 from tests.integration.analytics_service.messages import event_data, event_message, reservation_message
-from tests.support import unique
+from tests.support import serving, unique
 
 EVENTS = [event_data(i, 2, name=f"Event {i}", bookedSeats=i % 50) for i in range(1, 106)]
 
 
-def _event_service(request: httpx.Request) -> httpx.Response:
-    assert request.url.path == "/api/events"
-    page, size = int(request.url.params["page"]), int(request.url.params["size"])
+event_service = FastAPI()
+
+
+@event_service.get("/api/events")
+async def _list_events(page: int, size: int) -> dict:
     items = EVENTS[(page - 1) * size : page * size]
-    return httpx.Response(200, json={"items": items, "total": len(EVENTS), "page": page, "size": size})
+    return {"items": items, "total": len(EVENTS), "page": page, "size": size}
 
 
 async def _rebuild(app) -> dict[str, int]:
-    events = ServiceClient("http://events.test", transport=httpx.MockTransport(_event_service))
-    try:
-        return await rebuild(app.state.store, events)
-    finally:
-        await events.aclose()
+    async with serving(event_service) as url:
+        events = ServiceClient(url)
+        try:
+            return await rebuild(app.state.store, events)
+        finally:
+            await events.aclose()
 
 
 async def test_rebuild_projects_every_page_and_keeps_newer_documents(analytics):
@@ -45,7 +48,5 @@ async def test_rebuild_projects_every_page_and_keeps_newer_documents(analytics):
     nine = (await client.get("/api/analytics/events/9")).json()
     assert (nine["bookedSeats"], nine["confirmedReservations"], nine["revenue"]) == (9, 1, 15000.0)
 
-    again = await rebuild(
-        app.state.store, ServiceClient("http://events.test", transport=httpx.MockTransport(_event_service))
-    )
+    again = await _rebuild(app)
     assert again == {"read": 105, "updated": 0, "unchanged": 105}
