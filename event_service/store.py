@@ -98,10 +98,6 @@ class EventFilter:
     available_at: datetime | None = None  # only events still bookable and after this instant
 
 
-class _VersionMoved(Exception):
-    """Another writer changed the row between our read and our conditional update."""
-
-
 class EventStore:
     def __init__(
         self,
@@ -250,22 +246,25 @@ class EventStore:
         print_: str,
     ) -> Outcome:
         async def work(conn: AsyncConnection) -> Outcome:
-            row = await _row(conn, event_id)
-            booked = change(row)
-            updated = await _write(conn, event_id, row["version"], {"booked_seats": booked})
-            if updated is None:
-                raise _VersionMoved
-            view = event_view(updated)
-            await add_to_outbox(conn, messaging.event_message(message_type, view, seats=seats))
-            return Outcome(200, answer.model_dump(mode="json", by_alias=True, exclude_none=True))
-
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return await self._idempotent(scope, key, print_, work)
-            except _VersionMoved:
+            # A moved version is retried inside the transaction: under READ COMMITTED each
+            # read sees the newest committed row, and the failed UPDATE matched no row, so it
+            # holds no lock. Only the read and the guarded write are repeated, not the
+            # transaction and its idempotency lookup (on a popular event most bookings
+            # collide at least once).
+            for attempt in range(1, self.max_attempts + 1):
+                row = await _row(conn, event_id)
+                booked = change(row)
+                updated = await _write(conn, event_id, row["version"], {"booked_seats": booked})
+                if updated is not None:
+                    view = event_view(updated)
+                    await add_to_outbox(conn, messaging.event_message(message_type, view, seats=seats))
+                    return Outcome(200, answer.model_dump(mode="json", by_alias=True, exclude_none=True))
                 self._count_conflict(scope)
-                await self._pause(attempt)
-        raise EventBusy(event_id)
+                if attempt < self.max_attempts:
+                    await self._pause(attempt)
+            raise EventBusy(event_id)
+
+        return await self._idempotent(scope, key, print_, work)
 
     async def _idempotent(
         self,
