@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(run(config))
     finally:
         if fleet is not None:
-            footprint.discard(fleet)
+            fleet.discard()
     print(result["table"])
     if config.write:
         path = write(config, result)

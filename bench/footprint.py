@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.core import Config, Report, progress
 
 NAME = "footprint"
@@ -132,7 +130,7 @@ def cold_start(config: Config, report: Report) -> None:
             progress(f"[footprint] cold start {n + 1}/{starts}: {elapsed:.1f} s")
             idle = snapshot(fleet.run_dir)
         finally:
-            discard(fleet)
+            fleet.discard()
     report.figure(
         NAME,
         "cold_start_seconds",
@@ -169,56 +167,11 @@ def start_isolated(attempts: int = 3) -> tuple[Any, float]:
             fleet.start(quiet=True, wait=120)
             return fleet, time.perf_counter() - t0
         except (RuntimeError, TimeoutError) as exc:
-            discard(fleet)
+            fleet.discard()
             if attempt == attempts:
                 raise
             progress(f"[fleet] start failed ({exc}); trying other ports")
     raise AssertionError("unreachable")
-
-
-def discard(fleet: Any) -> None:
-    """Stop an isolated fleet and remove what it made: its PostgreSQL databases, queues,
-    exchange, Mongo databases and index (best effort past the databases)."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    from bench.core import PG_ADMIN
-    from tests import support
-
-    fleet.stop()
-    env = fleet.env
-    names = [
-        make_url(env[k]).database for k in ("EVENT_DATABASE_URL", "PAYMENT_DATABASE_URL", "SAGA_DATABASE_URL")
-    ]
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        for name in names:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-            if name in support._created_databases:
-                support._created_databases.remove(name)
-    prefix = env.get("AMQP_QUEUE_PREFIX", "")
-    if not prefix.startswith("e2e_"):
-        return
-    try:
-        with httpx.Client(base_url="http://127.0.0.1:15672/api", auth=("guest", "guest"), timeout=10) as api:
-            for q in api.get("/queues/%2F", params={"columns": "name"}).json():
-                if q["name"].startswith(prefix):
-                    api.delete(f"/queues/%2F/{q['name']}")
-            api.delete(f"/exchanges/%2F/{env['AMQP_EXCHANGE']}")
-        from pymongo import MongoClient
-
-        mongo: MongoClient[dict[str, Any]] = MongoClient(
-            "mongodb://127.0.0.1:27017/?directConnection=true", serverSelectionTimeoutMS=3000
-        )
-        with mongo:
-            for key in (
-                "RESERVATION_MONGO_DATABASE",
-                "NOTIFICATION_MONGO_DATABASE",
-                "EVENT_STORE_MONGO_DATABASE",
-            ):
-                mongo.drop_database(env[key])
-        httpx.delete(f"http://127.0.0.1:9200/{env['ANALYTICS_INDEX']}*", timeout=10)
-    except Exception as exc:  # cleaning is a courtesy; the figures stand without it
-        progress(f"[footprint] could not remove every trace of the cold-start fleet: {exc}")
 
 
 def _cpu_seconds(pid: int) -> float:

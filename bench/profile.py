@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.core import ROOT, closed_loop, http_client, machine
 from bench.fleetapi import PRICE, create_event, run_saga
-from bench.footprint import discard, start_isolated
+from bench.footprint import start_isolated
 
 PROFILED = ("saga_orchestrator", "event_service", "reservation_service", "payment_service")
 # Leaf frames of a thread or event loop that waits: not CPU work, left out of the shares.
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                 report.append(f"\n== {pkg}")
                 report.append(summarize(out) if out.exists() else "  (py-spy wrote nothing)")
     finally:
-        discard(fleet)
+        fleet.discard()
     text = "\n".join(report)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)

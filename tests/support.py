@@ -2,17 +2,21 @@
 
 import asyncio
 import random
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import psycopg
+import pymongo
 import redis
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from shared.fleet import SERVICES, Fleet, ServiceExited
 
@@ -98,7 +102,42 @@ def fresh_redis_db() -> int:
     return number
 
 
-def isolated_fleet(port_offset: int | None = None) -> Fleet:
+TEST_FLEET_NAME = re.compile(r"^e2e_[0-9a-f]{10}[._]")
+
+
+def remove_test_fleet_leftovers() -> dict[str, int]:
+    """Remove what test fleets left on the running engines (runs killed before their
+    teardown, or made before fleets cleaned up after themselves): names `e2e_<10 hex>…`
+    only, so the dev fleet's data is never touched. Counts what was removed."""
+    removed = {"postgres": 0, "mongo": 0, "indices": 0, "queues": 0, "exchanges": 0}
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        for (name,) in conn.execute("SELECT datname FROM pg_database").fetchall():
+            if re.fullmatch(r"e2e_[a-z]+_[0-9a-f]{10}", name):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+                removed["postgres"] += 1
+    mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        MONGO_URL, serverSelectionTimeoutMS=3000
+    )
+    with mongo:
+        for name in mongo.list_database_names():
+            if TEST_FLEET_NAME.match(name):
+                mongo.drop_database(name)
+                removed["mongo"] += 1
+    indices = httpx.get("http://127.0.0.1:9200/_cat/indices", params={"h": "index", "format": "json"}).json()
+    for index in indices:
+        if TEST_FLEET_NAME.match(index["index"]):
+            httpx.delete(f"http://127.0.0.1:9200/{index['index']}", timeout=30)
+            removed["indices"] += 1
+    with httpx.Client(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=30) as api:
+        for kind in ("queues", "exchanges"):
+            for item in api.get(f"/{kind}/%2F", params={"columns": "name"}).json():
+                if TEST_FLEET_NAME.match(item["name"]):
+                    api.delete(f"/{kind}/%2F/{quote(item['name'], safe='')}")
+                    removed[kind] += 1
+    return removed
+
+
+def isolated_fleet(port_offset: int | None = None) -> "IsolatedFleet":
     """A second fleet on other ports, with its own databases, index and exchange."""
     if port_offset is None:
         port_offset = free_port_offset()
@@ -136,3 +175,36 @@ class IsolatedFleet(Fleet):
                     raise
                 self.stop()
                 self.port_offset = free_port_offset()
+
+    def discard(self) -> None:
+        """Stop the fleet and remove what it made on the shared engines: its PostgreSQL
+        databases, queues and exchange, MongoDB databases and search indices (a dev machine
+        that runs the tests would otherwise collect them: 120 stale indices slowed its search
+        node). Past the databases, best effort: a test outcome does not depend on it."""
+        self.stop()
+        env = self.env
+        names = [
+            str(make_url(env[k]).database)
+            for k in ("EVENT_DATABASE_URL", "PAYMENT_DATABASE_URL", "SAGA_DATABASE_URL")
+        ]
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+                if name in _created_databases:
+                    _created_databases.remove(name)
+        prefix = env["AMQP_QUEUE_PREFIX"]
+        try:
+            with httpx.Client(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=10) as api:
+                for queue in api.get("/queues/%2F", params={"columns": "name"}).json():
+                    if queue["name"].startswith(prefix):
+                        api.delete(f"/queues/%2F/{quote(queue['name'], safe='')}")
+                api.delete(f"/exchanges/%2F/{quote(env['AMQP_EXCHANGE'], safe='')}")
+            mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+                MONGO_URL, serverSelectionTimeoutMS=3000
+            )
+            with mongo:
+                for key in ("RESERVATION", "NOTIFICATION", "EVENT_STORE"):
+                    mongo.drop_database(env[f"{key}_MONGO_DATABASE"])
+            httpx.delete(f"http://127.0.0.1:9200/{env['ANALYTICS_INDEX']}*", timeout=10)
+        except Exception as exc:
+            print(f"could not remove every trace of test fleet {prefix}: {exc}")

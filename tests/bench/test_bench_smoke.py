@@ -124,7 +124,7 @@ def test_a_small_run_produces_every_figure(tmp_path: Path) -> None:
         env["BENCH_REDIS_URL"] = fleet.env.get("PAYMENT_REDIS_URL", "redis://127.0.0.1:6379/0")
         run = _bench(tmp_path, env)
     finally:
-        fleet.stop()
+        fleet.discard()
     written = list(tmp_path.glob("*-ci.json"))
     problems = [
         line for line in run.stderr.splitlines() if line.lstrip().startswith(("BAD", "!!!", "Traceback"))

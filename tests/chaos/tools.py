@@ -100,7 +100,7 @@ class ChaosFleet:
 
     def close(self) -> None:
         self.http.close()
-        self.fleet.stop()
+        self.fleet.discard()
 
     # -- the business, over HTTP --------------------------------------------------------------
 
@@ -248,6 +248,6 @@ def start_chaos_fleet() -> ChaosFleet:
     try:
         fleet.start(quiet=True)
     except BaseException:
-        fleet.stop()
+        fleet.discard()
         raise
     return ChaosFleet(fleet)

@@ -14,7 +14,7 @@ def fleet():
         fleet.start(quiet=True, wait=120)
         yield fleet
     finally:
-        fleet.stop()
+        fleet.discard()
 
 
 def test_every_service_is_ready_against_its_real_engines(fleet):

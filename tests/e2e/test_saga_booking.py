@@ -32,7 +32,7 @@ def fleet():
         fleet.start(SERVICES, quiet=True, wait=120)
         yield fleet
     finally:
-        fleet.stop(SERVICES)
+        fleet.discard()
 
 
 def _event(fleet, *, capacity: int = 100, price: float = 5000) -> dict[str, Any]:

@@ -15,7 +15,7 @@ def urls():
         fleet.start(quiet=True, wait=120)
         yield Urls.of(fleet.url)
     finally:
-        fleet.stop()
+        fleet.discard()
 
 
 def tell(story: Story, steps) -> None:
