@@ -11,7 +11,7 @@ COMMIT and extra round trips: a saga's log writes went from ~26 round trips to 6
 """
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,6 +89,7 @@ class SagaStore:
         self.autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.owner = owner
         self.lease = timedelta(seconds=lease_seconds)
+        self._statements: dict[tuple[Any, ...], sa.Select[Any]] = {}
 
     def _lease_end(self) -> sa.ColumnElement[datetime]:
         return sa.func.now() + sa.bindparam("lease", self.lease, type_=sa.Interval)
@@ -208,26 +209,52 @@ class SagaStore:
                 .values(owner=None, lease_until=None)
             )
 
-    def _touched(self, saga_id: uuid.UUID, **values: Any) -> sa.CTE:
-        """The saga row's guarded update, as a CTE the statement's other writes select from."""
-        changes = {
+    # --- writes: one statement each, built once per shape --------------------------------
+    # Building a CTE statement (column proxies, bind parameters, its cache key) cost the
+    # orchestrator more CPU than sending it: each shape (which saga columns it sets, whether a
+    # step begins, whether a message is queued) is built once with bind parameters and reused.
+    # Parameters are named p_* and set_*: SQLAlchemy reserves the column names in SET clauses.
+
+    def _statement(self, shape: tuple[Any, ...], build: Callable[[], sa.Select[Any]]) -> sa.Select[Any]:
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = self._statements[shape] = build()
+        return statement
+
+    @staticmethod
+    def _touched(columns: Sequence[str]) -> sa.CTE:
+        """The saga row's guarded update (p_saga held by p_owner), as a CTE the statement's
+        other writes select from; `columns` are set from set_<column>."""
+        values: dict[str, Any] = {
             "version": sagas.c.version + 1,
             "updated_at": sa.func.now(),
-            "lease_until": self._lease_end(),
+            "lease_until": sa.func.now() + sa.bindparam("p_lease", type_=sa.Interval),
         }
+        values.update({c: sa.bindparam(f"set_{c}") for c in columns})
         return (
             sagas.update()
-            .where(sagas.c.id == saga_id, sagas.c.owner == self.owner)
-            .values({**changes, **values})
+            .where(sagas.c.id == sa.bindparam("p_saga"), sagas.c.owner == sa.bindparam("p_owner"))
+            .values(values)
             .returning(*sagas.c)
             .cte("touched")
         )
 
-    async def _write(self, saga_id: uuid.UUID, touched: sa.CTE, *writes: sa.CTE) -> dict[str, Any]:
+    def _params(self, saga_id: uuid.UUID, values: Mapping[str, Any], **more: Any) -> dict[str, Any]:
+        return {
+            "p_saga": saga_id,
+            "p_owner": self.owner,
+            "p_lease": self.lease,
+            **{f"set_{c}": v for c, v in values.items()},
+            **more,
+        }
+
+    async def _write(
+        self, saga_id: uuid.UUID, statement: sa.Select[Any], params: dict[str, Any]
+    ) -> dict[str, Any]:
         """Run the saga update and the writes that hang on it as one statement; the saga row
         as committed, or LeaseLost (then nothing was written)."""
         async with self.autocommit.connect() as conn:
-            row = (await conn.execute(sa.select(touched).add_cte(*writes))).first()
+            row = (await conn.execute(statement, params)).first()
         if row is None:
             raise LeaseLost(str(saga_id))
         return dict(row._mapping)
@@ -235,12 +262,13 @@ class SagaStore:
     # --- the step log ----------------------------------------------------------------------
 
     @staticmethod
-    def _started(touched: sa.CTE, name: str, kind: Kind) -> sa.CTE:
-        """The step row begun (started, one more attempt), if the saga update happened."""
+    def _started(touched: sa.CTE) -> sa.CTE:
+        """The step row p_step of kind p_kind begun (started, one more attempt), if the saga
+        update happened."""
         row = sa.select(
             touched.c.id,
-            sa.literal(name, sa.String),
-            sa.literal(kind.value, sa.String),
+            sa.bindparam("p_step", type_=sa.String),
+            sa.bindparam("p_kind", type_=sa.String),
             sa.literal(StepStatus.STARTED.value, sa.String),
             sa.literal(1, sa.Integer),
         )
@@ -264,8 +292,14 @@ class SagaStore:
         values: dict[str, Any] = {"current_step": name}
         if status is not None:
             values["status"] = status.value
-        touched = self._touched(saga_id, **values)
-        return await self._write(saga_id, touched, self._started(touched, name, kind))
+
+        def build() -> sa.Select[Any]:
+            touched = self._touched(list(values))
+            return sa.select(touched).add_cte(self._started(touched))
+
+        statement = self._statement(("begin", *values), build)
+        params = self._params(saga_id, values, p_step=name, p_kind=kind.value)
+        return await self._write(saga_id, statement, params)
 
     async def finish(
         self,
@@ -285,29 +319,42 @@ class SagaStore:
         if then_begin is not None and then_begin[0] == name:
             # One statement must not write a row twice (PostgreSQL keeps only one of them).
             raise ValueError(f"{name} cannot finish and begin again in one write")
-        values = dict(fields)
+        values = dict(sorted(fields.items()))
         if then_begin is not None:
             values["current_step"] = then_begin[0]
-        touched = self._touched(saga_id, **values)
-        finished = (
-            saga_steps.update()
-            .where(
-                saga_steps.c.saga_id == saga_id,
-                saga_steps.c.name == name,
-                sa.exists(sa.select(touched.c.id)),
+
+        def build() -> sa.Select[Any]:
+            touched = self._touched(list(values))
+            finished = (
+                saga_steps.update()
+                .where(
+                    saga_steps.c.saga_id == sa.bindparam("p_saga"),
+                    saga_steps.c.name == sa.bindparam("p_finished"),
+                    sa.exists(sa.select(touched.c.id)),
+                )
+                .values(
+                    status=sa.bindparam("set_step_status"),
+                    error=sa.bindparam("set_step_error"),
+                    response=sa.bindparam("set_step_response"),
+                    finished_at=sa.func.now(),
+                )
+                .cte("finished")
             )
-            .values(
-                status=(StepStatus.SUCCEEDED if ok else StepStatus.FAILED).value,
-                error=error,
-                response=response,
-                finished_at=sa.func.now(),
-            )
-            .cte("finished")
+            writes = [finished, self._started(touched)] if then_begin is not None else [finished]
+            return sa.select(touched).add_cte(*writes)
+
+        statement = self._statement(("finish", then_begin is not None, *values), build)
+        params = self._params(
+            saga_id,
+            values,
+            p_finished=name,
+            set_step_status=(StepStatus.SUCCEEDED if ok else StepStatus.FAILED).value,
+            set_step_error=error,
+            set_step_response=response,
         )
-        writes = [finished]
         if then_begin is not None:
-            writes.append(self._started(touched, *then_begin))
-        return await self._write(saga_id, touched, *writes)
+            params.update(p_step=then_begin[0], p_kind=then_begin[1].value)
+        return await self._write(saga_id, statement, params)
 
     async def change_status(
         self,
@@ -324,15 +371,23 @@ class SagaStore:
             values["error"] = error
         if status in TERMINAL:
             values.update(owner=None, lease_until=None)
-        touched = self._touched(saga_id, **values)
-        writes = []
-        if message is not None:
+
+        def build() -> sa.Select[Any]:
+            touched = self._touched(list(values))
+            if message is None:
+                return sa.select(touched)
             row = sa.select(
-                sa.literal(message.message_id, sa.String),
-                sa.literal(message.type, sa.String),
-                sa.literal(message.as_document(), JSONB),
+                sa.bindparam("p_message_id", type_=sa.String),
+                sa.bindparam("p_routing_key", type_=sa.String),
+                sa.bindparam("p_payload", type_=JSONB),
             ).select_from(touched)
-            writes.append(
-                sql.outbox.insert().from_select(["message_id", "routing_key", "payload"], row).cte("queued")
+            queued = sql.outbox.insert().from_select(["message_id", "routing_key", "payload"], row)
+            return sa.select(touched).add_cte(queued.cte("queued"))
+
+        statement = self._statement(("status", message is not None, *values), build)
+        params = self._params(saga_id, values)
+        if message is not None:
+            params.update(
+                p_message_id=message.message_id, p_routing_key=message.type, p_payload=message.as_document()
             )
-        return await self._write(saga_id, touched, *writes)
+        return await self._write(saga_id, statement, params)
