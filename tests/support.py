@@ -4,10 +4,12 @@ import asyncio
 import random
 import re
 import socket
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -21,6 +23,7 @@ from sqlalchemy.engine import make_url
 from shared.fleet import SERVICES, Fleet, ServiceExited
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=postgres"
 MONGO_URL = "mongodb://127.0.0.1:27017/?directConnection=true"
 OPENSEARCH_URL = "http://127.0.0.1:9200"
@@ -32,6 +35,18 @@ _created_databases: list[str] = []
 
 def unique(prefix: str = "t") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 15.0) -> T:
+    """The probe's first truthy answer (polled every 50 ms); fails when the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.05)
 
 
 def create_pg_database(role: str, prefix: str = "test") -> str:
@@ -62,21 +77,22 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     """The app served over real TCP on a free port (for clients that do not take an in-process
-    transport); yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
+    transport); yields its base URL. The socket is bound here and handed to uvicorn, so no
+    other process can take the port in between."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         await task
+        sock.close()
 
 
 def free_port_offset() -> int:

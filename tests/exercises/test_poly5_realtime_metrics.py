@@ -6,11 +6,10 @@ from shared.messaging.broker import Broker
 from tests.integration.analytics_service.messages import (
     event_data,
     event_message,
-    eventually,
     reservation_message,
 )
 from tests.integration.analytics_service.service import analytics_service
-from tests.support import unique
+from tests.support import eventually, unique
 
 
 async def test_a_booking_updates_the_search_document_in_real_time():
@@ -29,7 +28,7 @@ async def test_a_booking_updates_the_search_document_in_real_time():
                 answer = await client.get(f"/api/analytics/events/{event_id}")
                 return answer.json() if answer.status_code == 200 else None
 
-            doc = await eventually(indexed)
+            doc = await eventually(indexed, timeout=20)
             assert (doc["bookedSeats"], doc["occupancyRate"], doc["revenue"]) == (0, 0.0, 0.0)
 
             booked = event_data(
@@ -44,7 +43,7 @@ async def test_a_booking_updates_the_search_document_in_real_time():
                 doc = await indexed()
                 return doc if doc and doc["bookedSeats"] == 3 and doc["confirmedReservations"] == 1 else None
 
-            doc = await eventually(booked_and_paid)
+            doc = await eventually(booked_and_paid, timeout=20)
             assert doc["availableSeats"] == 197
             assert doc["occupancyRate"] == 1.5
             assert doc["revenue"] == 45000.0

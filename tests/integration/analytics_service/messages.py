@@ -1,8 +1,6 @@
 """Messages as the event and reservation services publish them (brief's contract), and a
 poll-with-deadline helper for their asynchronous effects."""
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from shared.messaging.envelope import Envelope, new_envelope
@@ -55,16 +53,3 @@ def reservation_message(
         "updatedAt": "2030-01-01T00:00:00+00:00",
     }
     return new_envelope(f"reservation.{kind}", "RESERVATION", reservation_id, data)
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 20.0) -> T:
-    """The first truthy answer of `probe`, polled until the deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        answer = await probe()
-        if answer:
-            return answer
-        if loop.time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.1)

@@ -7,10 +7,9 @@ import re
 from tests.integration.analytics_service.messages import (
     event_data,
     event_message,
-    eventually,
     reservation_message,
 )
-from tests.support import unique
+from tests.support import eventually, unique
 
 EVENT_ID = 41
 
@@ -38,7 +37,7 @@ async def test_an_older_version_delivered_after_a_newer_one_is_ignored(analytics
         text = (await client.get("/metrics")).text
         return _projected(text, "event.updated", "stale") >= 1
 
-    await eventually(stale_seen)
+    await eventually(stale_seen, timeout=20)
     doc = await _document(app, client, EVENT_ID)
     assert doc["eventVersion"] == 3
     assert doc["bookedSeats"] == 30
@@ -57,7 +56,7 @@ async def test_a_message_delivered_twice_is_applied_once(analytics, publisher):
         handled = [_projected(text, "reservation.confirmed", o) for o in ("applied", "stale")]
         return handled if sum(handled) >= 2 else None
 
-    assert await eventually(both_handled) == [1.0, 1.0]
+    assert await eventually(both_handled, timeout=20) == [1.0, 1.0]
     doc = await _document(app, client, EVENT_ID)
     assert doc["confirmedReservations"] == 1
     assert doc["revenue"] == 30000.0

@@ -5,8 +5,8 @@ import asyncio
 import contextlib
 import socket
 
-from tests.integration.analytics_service.messages import eventually
 from tests.integration.analytics_service.service import analytics_service
+from tests.support import eventually
 
 
 def _free_port() -> int:
@@ -47,7 +47,7 @@ async def test_the_service_starts_without_opensearch_and_catches_up():
             async def ready_now():
                 return (await client.get("/ready")).status_code == 200
 
-            await eventually(ready_now)
+            await eventually(ready_now, timeout=20)
             assert (await client.get("/api/analytics")).json()["totalEvents"] == 0
         finally:
             relay.close()

@@ -1,9 +1,7 @@
 """An Event store app on a throwaway database, exchange and queues, cleaned up afterwards."""
 
-import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -63,18 +61,6 @@ async def event_store(
     finally:
         if clean:
             await cleanup(settings)
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 15.0) -> T:
-    """Poll until `probe` answers something truthy; fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.05)
 
 
 def event_body(aggregate_id: str, event_type: str = "reservation.updated", **fields: Any) -> dict[str, Any]:

@@ -5,8 +5,8 @@ import pytest
 
 from shared.messaging.broker import Broker
 from shared.messaging.envelope import Envelope, new_envelope
-from tests.integration.event_store_service.helpers import event_store, eventually, store_settings
-from tests.support import unique
+from tests.integration.event_store_service.helpers import event_store, store_settings
+from tests.support import eventually, unique
 
 
 @pytest.fixture(scope="module")

@@ -1,22 +1,9 @@
 """Notification service against the real MongoDB-wire engine and RabbitMQ."""
 
-import asyncio
-import time
 from typing import Any
 
 from shared.messaging.envelope import new_envelope
-from tests.support import unique
-
-
-async def eventually(probe, *, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.05)
+from tests.support import eventually, unique
 
 
 def booking_confirmed(user_id: str, email: str = "ada@example.com", **data: Any):
@@ -62,7 +49,7 @@ async def test_a_message_delivered_twice_makes_one_notification(app, client):
         items = await notifications_of(client, user)
         return items if any(n["messageId"] == marker.message_id for n in items) else None
 
-    items = await eventually(marker_seen)
+    items = await eventually(marker_seen, timeout=10)
     confirmed = [n for n in items if n["type"] == "booking_confirmed"]
     assert len(confirmed) == 1
     assert confirmed[0]["messageId"] == envelope.message_id
@@ -88,7 +75,7 @@ async def test_the_sender_marks_a_notification_sent_off_the_request_path(client)
         body = (await client.get(f"/api/notifications/{created['id']}")).json()
         return body if body["status"] == "sent" else None
 
-    done = await eventually(sent)
+    done = await eventually(sent, timeout=10)
     assert done["attempts"] == 1 and done["sentAt"] is not None
 
 
@@ -104,7 +91,7 @@ async def test_a_bouncing_address_fails_after_bounded_retries(client, settings):
         body = (await client.get(f"/api/notifications/{nid}")).json()
         return body if body["status"] == "failed" else None
 
-    done = await eventually(failed)
+    done = await eventually(failed, timeout=10)
     assert done["attempts"] == settings.send_max_attempts
     assert "fail.example" in done["lastError"]
     assert done["type"] == "payment_refunded"
@@ -151,7 +138,7 @@ async def test_a_payment_message_finds_the_address_the_user_left_before(app, cli
         found = [n for n in items if n["type"] == "payment_completed" and n["status"] == "sent"]
         return found[0] if found else None
 
-    done = await eventually(paid)
+    done = await eventually(paid, timeout=10)
     assert done["recipient"] == "lin@example.com"
     assert done["relatedIds"] == {"paymentId": "42", "reservationId": "r-9"}
 

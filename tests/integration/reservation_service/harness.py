@@ -160,14 +160,3 @@ def reservation_body(
     if saga_id is not None:
         body["sagaId"] = saga_id
     return body
-
-
-async def eventually(probe: Any, *, timeout: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.05)

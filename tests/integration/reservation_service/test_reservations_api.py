@@ -4,8 +4,8 @@ import json
 
 import aio_pika
 
-from tests.integration.reservation_service.harness import create_event, eventually, reservation_body
-from tests.support import AMQP_URL, unique
+from tests.integration.reservation_service.harness import create_event, reservation_body
+from tests.support import AMQP_URL, eventually, unique
 
 
 async def saga_reservation(client, event_url, **kwargs):

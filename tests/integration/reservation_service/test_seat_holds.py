@@ -15,14 +15,13 @@ from tests.integration.reservation_service.harness import (
     create_event,
     drop_database,
     event_service,
-    eventually,
     free_port,
     reservation_body,
     reservation_service,
     reservation_settings,
     served,
 )
-from tests.support import unique
+from tests.support import eventually, unique
 
 
 async def test_a_direct_reservation_books_its_seats_at_the_price_of_the_event(client, event_url):

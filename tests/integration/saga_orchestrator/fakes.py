@@ -5,15 +5,15 @@ route fail (500), refuse (409) or hang until released, and reads every call made
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
+
+from tests.support import serving
 
 DECLINE_ABOVE = 1_000_000
 
@@ -207,18 +207,9 @@ def build_app(fakes: Fakes) -> FastAPI:
 @contextlib.asynccontextmanager
 async def serve_fakes() -> AsyncIterator[Fakes]:
     fakes = Fakes()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    fakes.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(build_app(fakes), log_config=None, access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-        await asyncio.sleep(0.01)
-    try:
-        yield fakes
-    finally:
-        fakes.unhang.set()
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serving(build_app(fakes)) as url:
+        fakes.url = url
+        try:
+            yield fakes
+        finally:
+            fakes.unhang.set()  # before the server stops: it waits for requests in progress

@@ -1,10 +1,8 @@
 """Helpers of the shared/ integration tests: a broker on its own exchange and queue prefix,
 polling with a deadline, and removal of the queues a test declared."""
 
-import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -31,18 +29,6 @@ def broker_settings(**overrides: Any) -> ServiceSettings:
         **overrides,
     }
     return ServiceSettings(**values)
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 15.0) -> T:
-    """The probe's first truthy answer; fails when the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.05)
 
 
 class Inbox:

@@ -12,8 +12,8 @@ from shared.messaging.broker import Consumer
 from shared.messaging.envelope import Envelope, new_envelope
 from shared.messaging.inbox import first_delivery_mongo, first_delivery_sql
 from shared.mongo import make_client
-from tests.integration.shared.helpers import broker_settings, connected_broker, eventually
-from tests.support import AMQP_URL, MONGO_URL, create_pg_database, unique
+from tests.integration.shared.helpers import broker_settings, connected_broker
+from tests.support import AMQP_URL, MONGO_URL, create_pg_database, eventually, unique
 
 
 async def dead_lettered_count(queue: str) -> int:

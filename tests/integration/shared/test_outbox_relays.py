@@ -16,8 +16,8 @@ from shared.messaging.outbox import (
     mongo_outbox,
 )
 from shared.mongo import make_client
-from tests.integration.shared.helpers import Inbox, broker_settings, connected_broker, eventually
-from tests.support import MONGO_URL, create_pg_database, unique
+from tests.integration.shared.helpers import Inbox, broker_settings, connected_broker
+from tests.support import MONGO_URL, create_pg_database, eventually, unique
 
 
 class Boom(Exception):
