@@ -193,10 +193,6 @@ class PaymentCache:
         self.manager = manager
         self.ttl = ttl_seconds
 
-    async def get(self, payment_id: int) -> dict[str, Any] | None:
-        found = await self.get_answer(payment_id)
-        return found[1] if found else None
-
     async def get_answer(self, payment_id: int) -> tuple[bytes, dict[str, Any]] | None:
         """The cached GET answer as stored (JSON bytes) and parsed; None on a miss, and an
         unreadable entry is dropped as a miss."""
