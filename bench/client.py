@@ -15,7 +15,8 @@ from shared.http import Answer, fetch
 
 
 class LoadClient:
-    """`async with LoadClient(base_url) as client: await client.get("/path", params=...)`."""
+    """`async with LoadClient(base_url) as client: await client.get("/path", params=...)`,
+    or `aclose()` when done."""
 
     def __init__(self, base_url: str, *, connections: int = 32, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -24,9 +25,6 @@ class LoadClient:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "LoadClient":
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._connections), timeout=self._timeout
-        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -46,8 +44,11 @@ class LoadClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Answer:
+        # Made at the first call, as shared.http.ServiceClient does: a session belongs to the
+        # running event loop.
         if self._session is None:
-            raise RuntimeError("LoadClient used outside `async with`")
+            connector = aiohttp.TCPConnector(limit=self._connections)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return await fetch(
             self._session, method, self.base_url + path, json=json, params=params, headers=headers
         )

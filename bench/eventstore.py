@@ -178,7 +178,7 @@ class replay_only_store:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        self.client = await LoadClient(f"http://127.0.0.1:{port}", timeout=120).__aenter__()
+        self.client = LoadClient(f"http://127.0.0.1:{port}", timeout=120)
         deadline = time.monotonic() + 60
         while True:
             try:

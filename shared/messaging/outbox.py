@@ -41,8 +41,8 @@ def mongo_outbox(*envelopes: Envelope) -> dict[str, Any]:
 
 
 async def ensure_mongo_outbox(collection: AsyncCollection[dict[str, Any]]) -> None:
-    """The relay's index, and the flag on documents written before it existed (a one-time
-    scan: afterwards every write that pushes a message sets the flag itself)."""
+    """The relay's index, and the flag on documents written before it existed. Run at every
+    start: the update scans the collection once (documents written since carry the flag)."""
     await collection.create_index([(MONGO_PENDING, ASCENDING)], name="outbox_pending_flag", sparse=True)
     await collection.update_many(
         {"outbox.0": {"$exists": True}, MONGO_PENDING: {"$exists": False}}, {"$set": {MONGO_PENDING: True}}
