@@ -17,6 +17,7 @@ WORKDIR /src
 # image needs no compiler.
 COPY pyproject.toml README.md ./
 COPY shared ./shared
+COPY fleetctl ./fleetctl
 COPY event_service ./event_service
 COPY reservation_service ./reservation_service
 COPY payment_service ./payment_service

@@ -18,7 +18,7 @@ from bench.client import LoadClient
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
-# The fleet's default ports (shared.fleet.SERVICES); BENCH_<PACKAGE>_URL overrides each.
+# The fleet's default ports (fleetctl.fleet.SERVICES); BENCH_<PACKAGE>_URL overrides each.
 DEFAULT_URLS = {
     "event_service": "http://127.0.0.1:8080",
     "reservation_service": "http://127.0.0.1:3000",

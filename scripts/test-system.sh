@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System test against a RUNNING fleet (native: scripts/start-dev.sh, or docker compose up):
 # checks each engine with its own protocol, then tells the booking story over HTTP (the same
-# steps as `fleet demo` and tests/e2e/test_story_fleet.py, see shared/story.py) and prints
+# steps as `fleet demo` and tests/e2e/test_story_fleet.py, see fleetctl/story.py) and prints
 # ✓/✗ per step with its time, then "N passed, M failed". Exits non-zero on any failure.
 #
 #   scripts/test-system.sh             native fleet on 127.0.0.1 (engines checked with the
@@ -224,7 +224,7 @@ check_engines() {
   step "OpenSearch :9200 (_cluster/health)" check_opensearch
 }
 
-# ---- the story (shared/story.py tells the same one in Python) --------------------------------
+# ---- the story (fleetctl/story.py tells the same one in Python) --------------------------------
 
 RUN_TAG=$(new_key | cut -c1-8)
 USER_ID="system-user-$RUN_TAG"

@@ -8,6 +8,6 @@ scripts/bootstrap.sh
 scripts/infra.sh up
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy shared event_service reservation_service payment_service analytics_service bench \
+.venv/bin/mypy shared fleetctl event_service reservation_service payment_service analytics_service bench \
   event_store_service saga_orchestrator notification_service
 .venv/bin/pytest "$@"

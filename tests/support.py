@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from shared.fleet import SERVICES, Fleet, ServiceExited
+from fleetctl.fleet import SERVICES, Fleet, ServiceExited
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared.fleet import BY_NAME
+from fleetctl.fleet import BY_NAME
 from tests.support import ROOT, isolated_fleet
 
 CONCURRENCY = (1, 2)

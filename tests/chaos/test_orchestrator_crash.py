@@ -2,7 +2,7 @@
 restarted one finish or compensate every saga, and no seat leaks. `fleet start` brings back
 only what is down."""
 
-from shared.fleet import BY_NAME
+from fleetctl.fleet import BY_NAME
 from tests.chaos.tools import ChaosFleet, wait_until
 
 

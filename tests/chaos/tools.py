@@ -13,9 +13,9 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.check import Report, run_check
-from shared.fleet import Fleet
-from shared.story import TERMINAL_SAGA_STATES, future_date
+from fleetctl.check import Report, run_check
+from fleetctl.fleet import Fleet
+from fleetctl.story import TERMINAL_SAGA_STATES, future_date
 from tests.support import RABBITMQ_API, ROOT, isolated_fleet
 
 RABBIT_AUTH = ("guest", "guest")

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from shared.fleet import SERVICES
+from fleetctl.fleet import SERVICES
 from tests.support import isolated_fleet
 
 

@@ -1,10 +1,10 @@
-"""The booking story of shared/story.py (the one `fleet demo` tells) against the seven
+"""The booking story of fleetctl/story.py (the one `fleet demo` tells) against the seven
 services as processes: every step must hold, a happy booking and a declined one."""
 
 import pytest
 
-from shared.demo import seed
-from shared.story import Story, Urls
+from fleetctl.demo import seed
+from fleetctl.story import Story, Urls
 from tests.support import isolated_fleet
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.fleet import Fleet
+from fleetctl.fleet import Fleet
 from tests.support import isolated_fleet
 
 # (service, method, path, "status check") of answers a route does not declare.

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from shared.fleet import Fleet
+from fleetctl.fleet import Fleet
 
 SERVICES = (
     "event_service",

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from shared.fleet import Fleet
+from fleetctl.fleet import Fleet
 from shared.settings import ServiceSettings
 from shared.web import create_service_app
 from tests.support import running

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from shared import check, demo
+from fleetctl import check, demo
 
 ROOT = Path(__file__).resolve().parent.parent
 

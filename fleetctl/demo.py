@@ -1,12 +1,12 @@
 """`fleet seed` (demo events in Senegalese cities, bookings through the saga, one declined)
-and `fleet demo` (the booking story of shared/story.py with readable progress lines)."""
+and `fleet demo` (the booking story of fleetctl/story.py with readable progress lines)."""
 
 import argparse
 import time
 from decimal import Decimal
 from typing import Any
 
-from shared.story import DECLINE_ABOVE, Client, Story, StoryFailed, Urls, future_date, summary
+from fleetctl.story import DECLINE_ABOVE, Client, Story, StoryFailed, Urls, future_date, summary
 
 # name, location, category, capacity, ticket price (XOF), days from now
 DEMO_EVENTS: tuple[tuple[str, str, str, int, int, int], ...] = (

@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.story import PACKAGES, URL_ENV
+from fleetctl.story import PACKAGES, URL_ENV
 
 RABBITMQ_API = "http://127.0.0.1:15672/api"
 LIVE_RESERVATIONS = frozenset({"pending", "confirmed"})

@@ -1,0 +1,1 @@
+"""Operator tooling: the `fleet` command (process manager, seed, demo story, check)."""
