@@ -57,7 +57,7 @@ def create_app(settings: SagaSettings | None = None) -> FastAPI:
             await broker.close()
             await engine.dispose()
 
-    return create_service_app(
+    app = create_service_app(
         settings,
         title="Saga orchestrator",
         description="The booking saga: reserve seats, create the reservation, charge, confirm; "
@@ -65,3 +65,6 @@ def create_app(settings: SagaSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         routers=[api.router],
     )
+    # A console shows that slow motion is on.
+    app.state.health_details["stepDelayMs"] = settings.step_delay_ms
+    return app

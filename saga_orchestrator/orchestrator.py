@@ -203,10 +203,17 @@ class Orchestrator:
             steps = _began(steps, *following)
         return _State(saga, steps, following)
 
+    async def _slow_motion(self) -> None:
+        """SAGA_STEP_DELAY_MS: the step is begun (visible as started in the log), then waits
+        before its call; the saga's decisions never depend on it."""
+        if self.settings.step_delay_ms > 0:
+            await asyncio.sleep(self.settings.step_delay_ms / 1000)
+
     async def _run_step(self, state: "_State", status: SagaStatus, step: Step) -> "_State":
         wanted = transition(status, SagaStatus.RUNNING) if status == SagaStatus.STARTED else None
         state = await self._begin(state, step, Kind.STEP, wanted)
         saga = state.saga
+        await self._slow_motion()
         outcome = await self.participants.run_step(step, saga)
         fields = dict(outcome.fields)
         if not outcome.ok:
@@ -230,6 +237,7 @@ class Orchestrator:
         saga = state.saga
         begun = record_of(state.steps, compensation, Kind.COMPENSATION)
         attempts = begun.attempts if begun else 1
+        await self._slow_motion()
         outcome = await self.participants.run_compensation(
             compensation, {**saga, "uncertain_seats": uncertain_seats}
         )

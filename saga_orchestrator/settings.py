@@ -1,3 +1,6 @@
+from typing import Annotated
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -25,3 +28,7 @@ class SagaSettings(ServiceSettings):
     # minute of outage is ridden out before a human is asked to look)
     compensation_attempts: int = 10
     compensation_retry_seconds: float = 1.0
+    # Slow motion for teaching: a pause before each step and each compensation call, so a saga
+    # takes seconds and can be watched (and a participant stopped) mid-way. Never changes an
+    # outcome; 0 in production.
+    step_delay_ms: Annotated[int, Field(ge=0, le=60_000)] = 0

@@ -123,6 +123,8 @@ def create_service_app(
     """A FastAPI app with the fleet's conventions; `lifespan` fills app.state.readiness."""
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
+    # Extra fields of GET /health (a service shows a setting a console should see).
+    app.state.health_details = {}
     app.state.metrics = Metrics(settings.service_name)
     # name -> check; a check raises (or times out) when its engine cannot serve.
     app.state.readiness = {}
@@ -222,9 +224,13 @@ def _probes() -> APIRouter:
     router = APIRouter(tags=["probes"])
 
     @router.get("/health")
-    async def health(request: Request) -> dict[str, str]:
+    async def health(request: Request) -> dict[str, Any]:
         """Liveness: the process answers."""
-        return {"status": "ok", "service": request.app.state.settings.service_name}
+        return {
+            **request.app.state.health_details,
+            "status": "ok",
+            "service": request.app.state.settings.service_name,
+        }
 
     @router.get("/ready")
     async def ready(request: Request) -> JSONResponse:
