@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -121,7 +122,9 @@ def create_service_app(
     routers: list[APIRouter],
 ) -> FastAPI:
     """A FastAPI app with the fleet's conventions; `lifespan` fills app.state.readiness."""
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from files installed with fastapi-offline,
+    # served by the app itself: FastAPI's defaults load them from a CDN, a blank page offline.
+    app = FastAPIOffline(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     # Extra fields of GET /health (a service shows a setting a console should see).
     app.state.health_details = {}

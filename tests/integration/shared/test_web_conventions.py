@@ -1,6 +1,7 @@
 """The conventions every service app gets from shared.web.create_service_app: problem+json
 errors naming each bad field, body size limit, correlation ids, Server-Timing, readiness, CORS."""
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -144,3 +145,18 @@ async def test_every_answer_tells_its_server_time():
     for answer in answers:
         name, _, duration = answer.headers["server-timing"].partition(";dur=")
         assert name == "app" and float(duration) >= 0
+
+
+async def test_docs_load_their_assets_from_the_service_itself():
+    """Swagger UI and ReDoc pages name no other host: their files are served by the app."""
+    async with running(build_app(Switch(), Switch())) as client:
+        pages = [await client.get(path) for path in ("/docs", "/redoc")]
+        for page in pages:
+            assert page.status_code == 200
+            assert "http://" not in page.text and "https://" not in page.text
+        assets = re.findall(r'(?:src|href)="(/[^"]+)"', pages[0].text + pages[1].text)
+        assert any(a.endswith(".js") for a in assets) and any(a.endswith(".css") for a in assets)
+        for asset in assets:
+            served = await client.get(asset)
+            assert served.status_code == 200, asset
+            assert len(served.content) > 1000
