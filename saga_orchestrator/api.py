@@ -5,24 +5,20 @@ import contextlib
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from saga_orchestrator.domain import TERMINAL, SagaStatus, booking_amount, check_price
-from saga_orchestrator.participants import EventNotFound
+from saga_orchestrator.domain import TERMINAL, Saga, SagaStatus
 from saga_orchestrator.schemas import BookingIn, SagaOut, SagaStarted, SagaSummary, saga_out
+from saga_orchestrator.service import SagaService
 from saga_orchestrator.store import SagaStore
-from shared.errors import NotFound, RuleBroken, Unavailable, field_error
-from shared.http import ServiceUnreachable
-from shared.idempotency import IdempotencyKeyReused, idempotency_key_header
+from shared.errors import NotFound, RuleBroken, field_error
+from shared.idempotency import idempotency_key_header
 from shared.schemas import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/saga", tags=["saga"])
 
 MAX_WAIT_SECONDS = 30
-TERMINAL_VALUES = frozenset(s.value for s in TERMINAL)
 
 
 def _store(request: Request) -> SagaStore:
@@ -30,13 +26,14 @@ def _store(request: Request) -> SagaStore:
     return store
 
 
-def _started(
-    saga: dict[str, Any], payload: dict[str, Any], key: str | None, response: Response
-) -> SagaStarted:
-    if key is not None and saga["request"] != payload:
-        raise IdempotencyKeyReused(key)
-    response.headers["Location"] = f"/api/saga/{saga['id']}"
-    return SagaStarted(saga_id=saga["id"], status=saga["status"])
+def _service(request: Request) -> SagaService:
+    service: SagaService = request.app.state.sagas
+    return service
+
+
+def _started(saga: Saga, response: Response) -> SagaStarted:
+    response.headers["Location"] = f"/api/saga/{saga.id}"
+    return SagaStarted(saga_id=saga.id, status=saga.status)
 
 
 @router.post("/booking", status_code=202, response_model=SagaStarted)
@@ -47,39 +44,8 @@ async def start_booking(
     idempotency_key: str | None = Depends(idempotency_key_header),
 ) -> SagaStarted:
     """Start a booking saga (SAGA1); it runs in the background: poll the Location."""
-    store = _store(request)
-    payload = body.model_dump(mode="json", by_alias=True)
-    if idempotency_key is not None:
-        existing = await store.find_by_key(idempotency_key)
-        if existing is not None:
-            return _started(existing, payload, idempotency_key, response)
-    state = request.app.state
-    try:
-        event = await state.participants.event(body.event_id)
-    except EventNotFound:
-        raise NotFound(
-            f"Event {body.event_id} not found; no saga was started.",
-            errors=[field_error("eventId", "no such event")],
-        ) from None
-    except ServiceUnreachable:
-        raise Unavailable("The event service cannot be reached; nothing was booked.") from None
-    # The event's price is the truth: a client quoting another price books nothing.
-    price = Decimal(str(event["ticketPrice"]))
-    check_price(body.ticket_price, price)
-    saga, created = await store.create(
-        {
-            "id": uuid.uuid4(),
-            "request": payload,
-            "event_id": body.event_id,
-            "seats": body.seats,
-            "amount": booking_amount(body.seats, price),
-            "currency": state.settings.currency,
-            "idempotency_key": idempotency_key,
-        }
-    )
-    if created:
-        state.orchestrator.drive_soon(saga["id"], saga)
-    return _started(saga, payload, idempotency_key, response)
+    saga = await _service(request).start_booking(body, idempotency_key)
+    return _started(saga, response)
 
 
 def _cutoff(older_than: str | None, now: datetime) -> datetime | None:
@@ -152,9 +118,7 @@ async def get_saga(
         raise NotFound(f"Saga {saga_id} not found.")
     deadline = time.monotonic() + wait
     while (
-        settled is not None
-        and found[0]["status"] not in TERMINAL_VALUES
-        and (left := deadline - time.monotonic()) > 0
+        settled is not None and found[0].status not in TERMINAL and (left := deadline - time.monotonic()) > 0
     ):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(settled.wait(), min(left, REREAD_SECONDS))

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from saga_orchestrator import api
 from saga_orchestrator.orchestrator import Orchestrator
 from saga_orchestrator.participants import Participants
+from saga_orchestrator.service import SagaService
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import SagaStore
 from shared import sql
@@ -43,6 +44,7 @@ def create_app(settings: SagaSettings | None = None) -> FastAPI:
         app.state.saga_store = store
         app.state.participants = participants
         app.state.orchestrator = orchestrator
+        app.state.sagas = SagaService(store, participants, orchestrator, settings)
         app.state.readiness["postgres"] = lambda: sql.ping(engine)
         app.state.optional_checks["rabbitmq"] = broker.ping
         await broker.start()

@@ -1,9 +1,13 @@
 """The booking saga's rules: states, steps, legal transitions, and what to do next given the
 step log (SAGA1-SAGA4). Plain code: no I/O, no clock."""
 
-from dataclasses import dataclass
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import Any
 
 from shared.errors import Conflict
 
@@ -81,6 +85,47 @@ class StepRecord:
     attempts: int = 1
     uncertain: bool = False
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Saga:
+    """One saga as its log row holds it (the `sagas` table)."""
+
+    id: uuid.UUID
+    status: SagaStatus
+    # The start request's body as accepted: a reused Idempotency-Key is compared with it.
+    request: dict[str, Any]
+    event_id: int
+    seats: int
+    amount: Decimal
+    currency: str
+    current_step: str | None = None
+    reservation_id: str | None = None
+    payment_id: str | None = None
+    error: str | None = None
+    idempotency_key: str | None = None
+    owner: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[Any, Any]) -> "Saga":
+        """From a `sagas` row (columns this record does not hold, such as the lease, are left)."""
+        values = {name: row[name] for name in SAGA_FIELDS if name in row}
+        values["status"] = SagaStatus(row["status"])
+        values["amount"] = Decimal(row["amount"])
+        return cls(**values)
+
+    def learnt(self, fields: Mapping[str, Any]) -> "Saga":
+        """The saga with the columns a step taught it (reservation_id, payment_id, error)."""
+        return replace(self, **fields) if fields else self
+
+    @property
+    def user_id(self) -> str:
+        return str(self.request["userId"])
+
+
+SAGA_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Saga))
 
 
 CENT = Decimal("0.01")
@@ -163,12 +208,22 @@ def compensation_plan(log: list[StepRecord]) -> list[Compensation]:
     return plan
 
 
+class ActionKind(StrEnum):
+    RUN_STEP = "run_step"
+    RUN_COMPENSATION = "run_compensation"
+    BEGIN_COMPENSATION = "begin_compensation"
+    COMPLETE = "complete"
+    COMPENSATED = "compensated"
+    COMPENSATION_FAILED = "compensation_failed"
+    DONE = "done"
+
+
 @dataclass(frozen=True)
 class Action:
-    """What the orchestrator does next: `run_step`, `run_compensation` (with `name`),
-    `begin_compensation`, `complete`, `compensated`, `compensation_failed` or `done`."""
+    """What the orchestrator does next; `name` is the step or compensation to run (or the
+    one that kept failing, for COMPENSATION_FAILED)."""
 
-    kind: str
+    kind: ActionKind
     name: str | None = None
 
 
@@ -176,20 +231,20 @@ def decide(status: SagaStatus, log: list[StepRecord], *, max_compensation_attemp
     """The next action of a saga from its status and step log alone, so a saga resumed by
     another process after a crash continues exactly where the log says it stopped."""
     if status in TERMINAL:
-        return Action("done")
+        return Action(ActionKind.DONE)
     if status in (SagaStatus.STARTED, SagaStatus.RUNNING):
         if failed_step(log) is not None:
-            return Action("begin_compensation")
+            return Action(ActionKind.BEGIN_COMPENSATION)
         step = next_step(log)
-        return Action("complete") if step is None else Action("run_step", step)
+        return Action(ActionKind.COMPLETE) if step is None else Action(ActionKind.RUN_STEP, step)
     plan = compensation_plan(log)
     if not plan:
-        return Action("compensated")
+        return Action(ActionKind.COMPENSATED)
     record = _record(log, plan[0], Kind.COMPENSATION)
     if (
         record is not None
         and record.status == StepStatus.FAILED
         and record.attempts >= max_compensation_attempts
     ):
-        return Action("compensation_failed", plan[0])
-    return Action("run_compensation", plan[0])
+        return Action(ActionKind.COMPENSATION_FAILED, plan[0])
+    return Action(ActionKind.RUN_COMPENSATION, plan[0])

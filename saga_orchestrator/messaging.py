@@ -1,9 +1,7 @@
 """What the orchestrator publishes: `booking.confirmed` and `booking.compensated` (SAGA
 aggregate), written to the outbox in the transaction that ends the saga."""
 
-from decimal import Decimal
-from typing import Any
-
+from saga_orchestrator.domain import Saga
 from shared.messaging.envelope import Envelope, new_envelope
 
 BOOKING_CONFIRMED = "booking.confirmed"
@@ -11,24 +9,24 @@ BOOKING_COMPENSATED = "booking.compensated"
 AGGREGATE = "SAGA"
 
 
-def booking_message(type_: str, saga: dict[str, Any], status: str, reason: str | None) -> Envelope:
-    request = saga["request"]
+def booking_message(type_: str, saga: Saga, status: str, reason: str | None) -> Envelope:
+    request = saga.request
     return new_envelope(
         type_,
         AGGREGATE,
-        saga["id"],
+        saga.id,
         {
-            "sagaId": str(saga["id"]),
+            "sagaId": str(saga.id),
             "status": status,
-            "eventId": saga["event_id"],
-            "reservationId": saga["reservation_id"],
-            "paymentId": saga["payment_id"],
+            "eventId": saga.event_id,
+            "reservationId": saga.reservation_id,
+            "paymentId": saga.payment_id,
             "userId": request["userId"],
             "userName": request["userName"],
             "userEmail": request["userEmail"],
-            "seats": saga["seats"],
-            "amount": float(Decimal(saga["amount"])),
-            "currency": saga["currency"],
+            "seats": saga.seats,
+            "amount": float(saga.amount),
+            "currency": saga.currency,
             "reason": reason,
         },
     )

@@ -21,8 +21,10 @@ from typing import Any
 
 from saga_orchestrator.domain import (
     Action,
+    ActionKind,
     Compensation,
     Kind,
+    Saga,
     SagaStatus,
     Step,
     StepRecord,
@@ -90,7 +92,7 @@ class Orchestrator:
             event = self._settled[saga_id] = asyncio.Event()
         return event
 
-    def drive_soon(self, saga_id: uuid.UUID, created: dict[str, Any] | None = None) -> None:
+    def drive_soon(self, saga_id: uuid.UUID, created: Saga | None = None) -> None:
         """Drive the saga in the background; `created`: its row as just inserted (no steps
         yet), which spares reloading it."""
         if saga_id in self._tasks:
@@ -124,13 +126,13 @@ class Orchestrator:
                 log.exception("saga recovery pass failed")
             await asyncio.sleep(self.settings.recovery_interval_seconds)
 
-    async def _drive(self, saga_id: uuid.UUID, created: dict[str, Any] | None = None) -> None:
+    async def _drive(self, saga_id: uuid.UUID, created: Saga | None = None) -> None:
         if correlation_id.get() is None:
             correlation_id.set(f"saga-{saga_id}")
         async with self._semaphore:
             try:
                 saga, steps = (created, []) if created is not None else await self.store.load(saga_id)
-                if saga["owner"] != self.store.owner:
+                if saga.owner != self.store.owner:
                     return
                 state: _State | None = _State(saga, steps)
                 while state is not None:
@@ -144,25 +146,24 @@ class Orchestrator:
                 log.exception("saga %s: driving failed", saga_id)
 
     def _decide(self, state: "_State") -> Action:
-        status = SagaStatus(state.saga["status"])
-        return decide(status, state.steps, max_compensation_attempts=self.settings.compensation_attempts)
+        return decide(
+            state.saga.status, state.steps, max_compensation_attempts=self.settings.compensation_attempts
+        )
 
     async def _turn(self, state: "_State") -> "_State | None":
         """One action of the saga; None once it is terminal."""
-        status = SagaStatus(state.saga["status"])
+        status = state.saga.status
         action = self._decide(state)
-        if action.kind == "done":
+        if action.kind is ActionKind.DONE:
             return None
-        if action.kind == "run_step":
+        if action.kind is ActionKind.RUN_STEP:
             return await self._run_step(state, status, Step(str(action.name)))
-        if action.kind == "run_compensation":
+        if action.kind is ActionKind.RUN_COMPENSATION:
             return await self._run_compensation(state, Compensation(str(action.name)))
-        if action.kind == "begin_compensation":
+        if action.kind is ActionKind.BEGIN_COMPENSATION:
             failed = failed_step(state.steps)
-            log.info("saga %s compensating after %s", state.saga["id"], failed.name if failed else "?")
-            saga = await self.store.change_status(
-                state.saga["id"], transition(status, SagaStatus.COMPENSATING)
-            )
+            log.info("saga %s compensating after %s", state.saga.id, failed.name if failed else "?")
+            saga = await self.store.change_status(state.saga.id, transition(status, SagaStatus.COMPENSATING))
             return _State(saga, state.steps)
         await self._finish(state.saga, status, state.steps, action)
         return None
@@ -171,7 +172,7 @@ class Orchestrator:
         """Commit the step row before the call, unless the previous finish already did."""
         if state.begun == (name, kind):
             return state
-        saga = await self.store.begin(state.saga["id"], name, kind, status=status)
+        saga = await self.store.begin(state.saga.id, name, kind, status=status)
         return _State(saga, _began(state.steps, name, kind))
 
     async def _settle(
@@ -190,14 +191,14 @@ class Orchestrator:
         steps = _finished(state.steps, name, kind, ok=ok, error=error, response=response)
         following: tuple[str, Kind] | None = None
         # Not from STARTED: the first step's begin also moves the saga to RUNNING.
-        if ok and state.saga["status"] != SagaStatus.STARTED:
-            after = self._decide(_State({**state.saga, **fields}, steps))
-            if after.kind == "run_step":
+        if ok and state.saga.status != SagaStatus.STARTED:
+            after = self._decide(_State(state.saga.learnt(fields), steps))
+            if after.kind is ActionKind.RUN_STEP:
                 following = (str(after.name), Kind.STEP)
-            elif after.kind == "run_compensation":
+            elif after.kind is ActionKind.RUN_COMPENSATION:
                 following = (str(after.name), Kind.COMPENSATION)
         saga = await self.store.finish(
-            state.saga["id"], name, ok=ok, error=error, response=response, fields=fields, then_begin=following
+            state.saga.id, name, ok=ok, error=error, response=response, fields=fields, then_begin=following
         )
         if following is not None:
             steps = _began(steps, *following)
@@ -227,7 +228,7 @@ class Orchestrator:
             response=outcome.response,
             fields=fields,
         )
-        log.info("saga %s %s %s", saga["id"], step, "succeeded" if outcome.ok else f"failed: {outcome.error}")
+        log.info("saga %s %s %s", saga.id, step, "succeeded" if outcome.ok else f"failed: {outcome.error}")
         return state
 
     async def _run_compensation(self, state: "_State", compensation: Compensation) -> "_State":
@@ -239,7 +240,7 @@ class Orchestrator:
         attempts = begun.attempts if begun else 1
         await self._slow_motion()
         outcome = await self.participants.run_compensation(
-            compensation, {**saga, "uncertain_seats": uncertain_seats}
+            compensation, saga, uncertain_seats=uncertain_seats
         )
         state = await self._settle(
             state,
@@ -251,34 +252,32 @@ class Orchestrator:
             fields=outcome.fields,
         )
         if not outcome.ok:
-            log.warning("saga %s %s failed (pass %d): %s", saga["id"], compensation, attempts, outcome.error)
+            log.warning("saga %s %s failed (pass %d): %s", saga.id, compensation, attempts, outcome.error)
             if attempts < self.settings.compensation_attempts:
                 await asyncio.sleep(self.settings.compensation_retry_seconds * attempts)
         return state
 
-    async def _finish(
-        self, saga: dict[str, Any], status: SagaStatus, steps: list[StepRecord], action: Action
-    ) -> None:
-        if action.kind == "complete":
+    async def _finish(self, saga: Saga, status: SagaStatus, steps: list[StepRecord], action: Action) -> None:
+        if action.kind is ActionKind.COMPLETE:
             final = transition(status, SagaStatus.COMPLETED)
             message = booking_message(BOOKING_CONFIRMED, saga, final, None)
-            await self.store.change_status(saga["id"], final, message=message)
-        elif action.kind == "compensated":
+            await self.store.change_status(saga.id, final, message=message)
+        elif action.kind is ActionKind.COMPENSATED:
             final = transition(status, SagaStatus.COMPENSATED)
-            message = booking_message(BOOKING_COMPENSATED, saga, final, saga["error"])
-            await self.store.change_status(saga["id"], final, message=message)
+            message = booking_message(BOOKING_COMPENSATED, saga, final, saga.error)
+            await self.store.change_status(saga.id, final, message=message)
         else:
             final = transition(status, SagaStatus.COMPENSATION_FAILED)
             stuck = record_of(steps, str(action.name), Kind.COMPENSATION)
             error = f"{action.name} kept failing: {stuck.error if stuck else 'unknown'}"
-            if saga["error"]:
-                error = f"{saga['error']}; {error}"
-            await self.store.change_status(saga["id"], final, error=error)
+            if saga.error:
+                error = f"{saga.error}; {error}"
+            await self.store.change_status(saga.id, final, error=error)
         self._finished.labels(final.value).inc()
         self.relay.wake()
-        if (event := self._settled.get(saga["id"])) is not None:
+        if (event := self._settled.get(saga.id)) is not None:
             event.set()
-        log.info("saga %s %s", saga["id"], final)
+        log.info("saga %s %s", saga.id, final)
 
 
 class _State:
@@ -287,9 +286,7 @@ class _State:
 
     __slots__ = ("begun", "saga", "steps")
 
-    def __init__(
-        self, saga: dict[str, Any], steps: list[StepRecord], begun: tuple[str, Kind] | None = None
-    ) -> None:
+    def __init__(self, saga: Saga, steps: list[StepRecord], begun: tuple[str, Kind] | None = None) -> None:
         self.saga = saga
         self.steps = steps
         self.begun = begun

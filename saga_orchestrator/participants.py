@@ -7,10 +7,9 @@ uncertain (no answer after every retry: the participant may have acted).
 """
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from saga_orchestrator.domain import Compensation, Step
+from saga_orchestrator.domain import Compensation, Saga, Step
 from saga_orchestrator.settings import SagaSettings
 from shared.http import TRANSIENT_STATUSES, Answer, ServiceClient, ServiceUnreachable
 
@@ -89,7 +88,7 @@ class Participants:
 
     # --- forward steps ---------------------------------------------------------------------
 
-    async def run_step(self, step: Step, saga: dict[str, Any]) -> Outcome:
+    async def run_step(self, step: Step, saga: Saga) -> Outcome:
         try:
             if step == Step.RESERVE_SEATS:
                 return await self._reserve_seats(saga)
@@ -103,17 +102,17 @@ class Participants:
                 return await self._settle_payment(saga)
             return _unreachable(step, exc)
 
-    async def _reserve_seats(self, saga: dict[str, Any]) -> Outcome:
+    async def _reserve_seats(self, saga: Saga) -> Outcome:
         response = await self.events.request(
             "POST",
-            f"/api/events/{saga['event_id']}/book",
-            json={"seats": saga["seats"]},
-            idempotency_key=key(saga["id"], Step.RESERVE_SEATS),
+            f"/api/events/{saga.event_id}/book",
+            json={"seats": saga.seats},
+            idempotency_key=key(saga.id, Step.RESERVE_SEATS),
         )
         return _answered(response, Step.RESERVE_SEATS)
 
-    async def _create_reservation(self, saga: dict[str, Any]) -> Outcome:
-        request = saga["request"]
+    async def _create_reservation(self, saga: Saga) -> Outcome:
+        request = saga.request
         user_details = {"name": request["userName"], "email": request["userEmail"]}
         if request.get("userPhone"):
             user_details["phone"] = request["userPhone"]
@@ -121,19 +120,19 @@ class Participants:
             "POST",
             "/api/reservations",
             json={
-                "eventId": saga["event_id"],
+                "eventId": saga.event_id,
                 "userId": request["userId"],
                 "userDetails": user_details,
                 # The price this saga checked at its start and charges: the reservation's
                 # total is then the amount paid.
                 "bookingDetails": {
-                    "seats": saga["seats"],
-                    "currency": saga["currency"],
+                    "seats": saga.seats,
+                    "currency": saga.currency,
                     "ticketPrice": request["ticketPrice"],
                 },
-                "sagaId": str(saga["id"]),
+                "sagaId": str(saga.id),
             },
-            idempotency_key=key(saga["id"], Step.CREATE_RESERVATION),
+            idempotency_key=key(saga.id, Step.CREATE_RESERVATION),
         )
         outcome = _answered(response, Step.CREATE_RESERVATION)
         if outcome.ok and outcome.response:
@@ -160,20 +159,20 @@ class Participants:
             fields=fields,
         )
 
-    async def _process_payment(self, saga: dict[str, Any]) -> Outcome:
-        if Decimal(saga["amount"]) == 0:
+    async def _process_payment(self, saga: Saga) -> Outcome:
+        if saga.amount == 0:
             return Outcome(True, response={"skipped": "a free event: nothing to charge"})
         response = await self.payments.request(
             "POST",
             "/api/payments",
             json={
-                "reservationId": saga["reservation_id"],
-                "userId": saga["request"]["userId"],
-                "amount": float(Decimal(saga["amount"])),
-                "currency": saga["currency"],
-                "paymentMethod": saga["request"]["paymentMethod"],
+                "reservationId": saga.reservation_id,
+                "userId": saga.request["userId"],
+                "amount": float(saga.amount),
+                "currency": saga.currency,
+                "paymentMethod": saga.request["paymentMethod"],
             },
-            idempotency_key=key(saga["id"], Step.PROCESS_PAYMENT),
+            idempotency_key=key(saga.id, Step.PROCESS_PAYMENT),
         )
         if response.is_success:
             return self._payment_outcome(_body(response))
@@ -181,9 +180,9 @@ class Participants:
             return await self._settle_payment(saga)
         return _answered(response, Step.PROCESS_PAYMENT)
 
-    async def _find_payment(self, saga: dict[str, Any]) -> dict[str, Any] | None:
+    async def _find_payment(self, saga: Saga) -> dict[str, Any] | None:
         response = await self.payments.request(
-            "GET", "/api/payments", params={"idempotencyKey": key(saga["id"], Step.PROCESS_PAYMENT)}
+            "GET", "/api/payments", params={"idempotencyKey": key(saga.id, Step.PROCESS_PAYMENT)}
         )
         if not response.is_success:
             raise ServiceUnreachable(f"GET /api/payments?idempotencyKey: {_detail(response)}")
@@ -191,7 +190,7 @@ class Participants:
         items = body.get("items", []) if isinstance(body, dict) else body
         return items[0] if items else None
 
-    async def _settle_payment(self, saga: dict[str, Any]) -> Outcome:
+    async def _settle_payment(self, saga: Saga) -> Outcome:
         """A payment whose answer was lost is resolved by asking the payment service by
         idempotency key, not by guessing."""
         try:
@@ -202,13 +201,13 @@ class Participants:
             return Outcome(False, "PROCESS_PAYMENT: no answer, and no payment was made")
         return self._payment_outcome(payment)
 
-    async def _confirm_reservation(self, saga: dict[str, Any]) -> Outcome:
-        path = f"/api/reservations/{saga['reservation_id']}"
+    async def _confirm_reservation(self, saga: Saga) -> Outcome:
+        path = f"/api/reservations/{saga.reservation_id}"
         response = await self.reservations.request(
             "PUT",
             f"{path}/status",
-            json={"status": "confirmed", "reason": f"saga {saga['id']} paid"},
-            idempotency_key=key(saga["id"], Step.CONFIRM_RESERVATION),
+            json={"status": "confirmed", "reason": f"saga {saga.id} paid"},
+            idempotency_key=key(saga.id, Step.CONFIRM_RESERVATION),
         )
         if response.status_code == 409:
             # A replay after a crash: the reservation may already be confirmed by us.
@@ -219,18 +218,21 @@ class Participants:
 
     # --- compensations ---------------------------------------------------------------------
 
-    async def run_compensation(self, compensation: Compensation, saga: dict[str, Any]) -> Outcome:
+    async def run_compensation(
+        self, compensation: Compensation, saga: Saga, *, uncertain_seats: bool = False
+    ) -> Outcome:
+        """`uncertain_seats`: RESERVE_SEATS has no known outcome (it must be settled first)."""
         try:
             if compensation == Compensation.REFUND:
                 return await self._refund(saga)
             if compensation == Compensation.CANCEL_RESERVATION:
                 return await self._cancel_reservation(saga)
-            return await self._release_seats(saga)
+            return await self._release_seats(saga, uncertain_seats)
         except ServiceUnreachable as exc:
             return _unreachable(compensation, exc)
 
-    async def _refund(self, saga: dict[str, Any]) -> Outcome:
-        payment_id = saga["payment_id"]
+    async def _refund(self, saga: Saga) -> Outcome:
+        payment_id = saga.payment_id
         if payment_id is None:
             payment = await self._find_payment(saga)
             if payment is None:
@@ -239,16 +241,16 @@ class Participants:
         response = await self.payments.request(
             "POST",
             f"/api/payments/{payment_id}/compensate",
-            json={"reason": f"saga {saga['id']} compensated"},
-            idempotency_key=key(saga["id"], Compensation.REFUND),
+            json={"reason": f"saga {saga.id} compensated"},
+            idempotency_key=key(saga.id, Compensation.REFUND),
         )
         outcome = _answered(response, Compensation.REFUND)
         return Outcome(
             outcome.ok, outcome.error, response=outcome.response, fields={"payment_id": str(payment_id)}
         )
 
-    async def _cancel_reservation(self, saga: dict[str, Any]) -> Outcome:
-        reservation_id = saga["reservation_id"]
+    async def _cancel_reservation(self, saga: Saga) -> Outcome:
+        reservation_id = saga.reservation_id
         if reservation_id is None:
             # The create call got no answer: replaying it under its key either returns the
             # reservation it made, or makes it now; either way it is then cancelled.
@@ -261,8 +263,8 @@ class Participants:
         response = await self.reservations.request(
             "POST",
             f"/api/reservations/{reservation_id}/compensate",
-            json={"reason": f"saga {saga['id']} compensated"},
-            idempotency_key=key(saga["id"], Compensation.CANCEL_RESERVATION),
+            json={"reason": f"saga {saga.id} compensated"},
+            idempotency_key=key(saga.id, Compensation.CANCEL_RESERVATION),
         )
         outcome = _answered(response, Compensation.CANCEL_RESERVATION)
         return Outcome(
@@ -272,8 +274,8 @@ class Participants:
             fields={"reservation_id": str(reservation_id)},
         )
 
-    async def _release_seats(self, saga: dict[str, Any]) -> Outcome:
-        if saga["uncertain_seats"]:
+    async def _release_seats(self, saga: Saga, uncertain_seats: bool) -> Outcome:
+        if uncertain_seats:
             # Releasing seats this saga never booked would hand out someone else's: replay
             # the booking under its key first (it answers what it did, or does it now).
             settled = await self._reserve_seats(saga)
@@ -283,8 +285,8 @@ class Participants:
                 return Outcome(True, response={"skipped": "no seats were booked"})
         response = await self.events.request(
             "POST",
-            f"/api/events/{saga['event_id']}/release",
-            json={"seats": saga["seats"]},
-            idempotency_key=key(saga["id"], Compensation.RELEASE_SEATS),
+            f"/api/events/{saga.event_id}/release",
+            json={"seats": saga.seats},
+            idempotency_key=key(saga.id, Compensation.RELEASE_SEATS),
         )
         return _answered(response, Compensation.RELEASE_SEATS)

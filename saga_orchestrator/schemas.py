@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import EmailStr, Field, StrictInt
 
+from saga_orchestrator.domain import Saga
 from shared.schemas import ApiInput, ApiModel, Money
 
 
@@ -59,26 +60,26 @@ class SagaSummary(ApiModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, saga: dict[str, Any]) -> "SagaSummary":
-        return cls(saga_id=saga["id"], user_id=saga["request"]["userId"], **_columns(saga))
+    def of(cls, saga: Saga) -> "SagaSummary":
+        return cls(saga_id=saga.id, user_id=saga.user_id, **_columns(saga))
 
 
 class SagaOut(SagaSummary):
     steps: list[StepOut]
 
 
-def _columns(saga: dict[str, Any]) -> dict[str, Any]:
+def _columns(saga: Saga) -> dict[str, Any]:
     names = (
         "status current_step event_id seats reservation_id payment_id amount currency error "
         "created_at updated_at"
     ).split()
-    return {name: saga[name] for name in names}
+    return {name: getattr(saga, name) for name in names}
 
 
-def saga_out(saga: dict[str, Any], steps: list[dict[str, Any]]) -> SagaOut:
+def saga_out(saga: Saga, steps: list[dict[str, Any]]) -> SagaOut:
     return SagaOut(
-        saga_id=saga["id"],
-        user_id=saga["request"]["userId"],
+        saga_id=saga.id,
+        user_id=saga.user_id,
         steps=[StepOut.model_validate(step, from_attributes=False) for step in steps],
         **_columns(saga),
     )

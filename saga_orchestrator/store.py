@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from saga_orchestrator.domain import TERMINAL, Kind, SagaStatus, StepRecord, StepStatus
+from saga_orchestrator.domain import TERMINAL, Kind, Saga, SagaStatus, StepRecord, StepStatus
 from shared import sql
 from shared.messaging.envelope import Envelope
 
@@ -96,7 +96,7 @@ class SagaStore:
 
     # --- instances -------------------------------------------------------------------------
 
-    async def create(self, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    async def create(self, values: dict[str, Any]) -> tuple[Saga, bool]:
         """Insert a saga leased to this process; (row, True), or (the row already started
         under the same idempotency key, False) when a concurrent twin won the race."""
         try:
@@ -113,7 +113,7 @@ class SagaStore:
                         .returning(*sagas.c)
                     )
                 ).one()
-            return dict(row._mapping), True
+            return Saga.of(row._mapping), True
         except IntegrityError:
             key = values.get("idempotency_key")
             existing = await self.find_by_key(key) if key else None
@@ -121,12 +121,12 @@ class SagaStore:
                 raise
             return existing, False
 
-    async def find_by_key(self, key: str) -> dict[str, Any] | None:
+    async def find_by_key(self, key: str) -> Saga | None:
         async with self.autocommit.connect() as conn:
             row = (await conn.execute(sa.select(sagas).where(sagas.c.idempotency_key == key))).first()
-        return dict(row._mapping) if row else None
+        return Saga.of(row._mapping) if row else None
 
-    async def read(self, saga_id: uuid.UUID) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    async def read(self, saga_id: uuid.UUID) -> tuple[Saga, list[dict[str, Any]]] | None:
         """The saga and its step rows through one connection (what `GET /api/saga/{id}` shows);
         None when there is no such saga."""
         async with self.autocommit.connect() as conn:
@@ -136,9 +136,9 @@ class SagaStore:
             rows = await conn.execute(
                 sa.select(saga_steps).where(saga_steps.c.saga_id == saga_id).order_by(saga_steps.c.id)
             )
-            return dict(saga._mapping), [dict(r._mapping) for r in rows]
+            return Saga.of(saga._mapping), [dict(r._mapping) for r in rows]
 
-    async def load(self, saga_id: uuid.UUID) -> tuple[dict[str, Any], list[StepRecord]]:
+    async def load(self, saga_id: uuid.UUID) -> tuple[Saga, list[StepRecord]]:
         """The saga and its step log, as the driver decides from them."""
         found = await self.read(saga_id)
         if found is None:
@@ -148,7 +148,7 @@ class SagaStore:
 
     async def page(
         self, *, status: str | None, older_than: datetime | None, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[Saga], int]:
         where = []
         if status:
             where.append(sagas.c.status == status)
@@ -165,7 +165,7 @@ class SagaStore:
                 .offset(offset)
                 .limit(limit)
             )
-            return [dict(r._mapping) for r in rows], total
+            return [Saga.of(r._mapping) for r in rows], total
 
     # --- leases ----------------------------------------------------------------------------
 
@@ -248,16 +248,14 @@ class SagaStore:
             **more,
         }
 
-    async def _write(
-        self, saga_id: uuid.UUID, statement: sa.Select[Any], params: dict[str, Any]
-    ) -> dict[str, Any]:
+    async def _write(self, saga_id: uuid.UUID, statement: sa.Select[Any], params: dict[str, Any]) -> Saga:
         """Run the saga update and the writes that hang on it as one statement; the saga row
         as committed, or LeaseLost (then nothing was written)."""
         async with self.autocommit.connect() as conn:
             row = (await conn.execute(statement, params)).first()
         if row is None:
             raise LeaseLost(str(saga_id))
-        return dict(row._mapping)
+        return Saga.of(row._mapping)
 
     # --- the step log ----------------------------------------------------------------------
 
@@ -285,7 +283,7 @@ class SagaStore:
 
     async def begin(
         self, saga_id: uuid.UUID, name: str, kind: Kind, *, status: SagaStatus | None = None
-    ) -> dict[str, Any]:
+    ) -> Saga:
         """Commit the step row (started, one more attempt) BEFORE the participant is called,
         so a crash during the call leaves a trace the next orchestrator resumes from.
         Returns the saga row as committed."""
@@ -311,7 +309,7 @@ class SagaStore:
         response: dict[str, Any] | None,
         fields: dict[str, Any],
         then_begin: tuple[str, Kind] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Saga:
         """Record a step's outcome and what it taught the saga (reservation or payment id).
         `then_begin` also begins the next step (as `begin` does) in the SAME statement: one
         commit between two steps, and the next step's row is still committed before its call.
@@ -363,7 +361,7 @@ class SagaStore:
         *,
         error: str | None = None,
         message: Envelope | None = None,
-    ) -> dict[str, Any]:
+    ) -> Saga:
         """Move the saga; a terminal status and its message commit together (outbox), and a
         terminal saga is held by nobody."""
         values: dict[str, Any] = {"status": status.value}

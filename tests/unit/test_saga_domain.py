@@ -142,3 +142,26 @@ def test_the_events_price_is_the_truth():
 
 def test_the_amount_is_seats_times_the_events_price():
     assert booking_amount(3, Decimal("2500.50")) == Decimal("7501.50")
+
+
+def test_a_saga_row_becomes_a_typed_record_and_learns_what_a_step_taught_it():
+    import uuid
+
+    from saga_orchestrator.domain import ActionKind, Saga
+
+    row = {
+        "id": uuid.uuid4(),
+        "status": "RUNNING",
+        "request": {"userId": "user-1"},
+        "event_id": 3,
+        "seats": 2,
+        "amount": "10000.00",
+        "currency": "XOF",
+        "lease_until": None,  # not part of the record
+    }
+    saga = Saga.of(row)
+    assert saga.status is SagaStatus.RUNNING and saga.amount == Decimal("10000.00")
+    assert saga.user_id == "user-1" and saga.reservation_id is None
+    learnt = saga.learnt({"reservation_id": "r1"})
+    assert learnt.reservation_id == "r1" and saga.reservation_id is None
+    assert decide(SagaStatus.RUNNING, [], max_compensation_attempts=3).kind is ActionKind.RUN_STEP
