@@ -1,15 +1,24 @@
 """HTTP routes of the event service: CRUD, listing, and seat booking/release (REST1)."""
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from event_service import domain
-from event_service.schemas import MAX_VERSION, EventChange, EventIn, EventOut, SeatsAnswer
-from event_service.store import EventFilter, EventStore, Outcome
+from event_service.domain import Event, NewEvent
+from event_service.schemas import (
+    MAX_VERSION,
+    EventChange,
+    EventIn,
+    EventOut,
+    SeatsAnswer,
+    event_view,
+    seats_answer,
+)
+from event_service.service import Events
+from event_service.store import EventFilter
 from shared.errors import BadRequest, RuleBroken, field_error
 from shared.idempotency import fingerprint, idempotency_key_header
 from shared.schemas import Page, PageParams, UtcDateTime, page_params
@@ -43,34 +52,35 @@ SEAT_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def get_store(request: Request) -> EventStore:
-    store: EventStore = request.app.state.store
-    return store
+async def get_events(request: Request) -> Events:
+    events: Events = request.app.state.events
+    return events
 
 
-Store = Annotated[EventStore, Depends(get_store)]
+UseCases = Annotated[Events, Depends(get_events)]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _send(request: Request, outcome: Outcome, headers: dict[str, str] | None = None) -> JSONResponse:
-    if not outcome.replayed:
-        request.app.state.relay.wake()
+def _send(
+    body: dict[str, Any], status_code: int, *, replayed: bool, headers: dict[str, str] | None = None
+) -> JSONResponse:
     headers = dict(headers or {})
-    if outcome.replayed:
+    if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
-def _etag(view: dict[str, Any]) -> dict[str, str]:
-    return {"ETag": f'"{view["version"]}"'}
+def _etag(event: Event) -> dict[str, str]:
+    return {"ETag": f'"{event.version}"'}
+
+
+def _page(events: list[Event], total: int, paging: PageParams) -> dict[str, Any]:
+    items = [event_view(event) for event in events]
+    return {"items": items, "total": total, "page": paging.page, "size": paging.size}
 
 
 @router.get("", response_model=Page[EventOut])
 async def list_events(
-    store: Store,
+    events: UseCases,
     paging: Annotated[PageParams, Depends(page_params)],
     location: Annotated[str | None, Query(max_length=200, description="part of the location")] = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
@@ -82,41 +92,40 @@ async def list_events(
         raise RuleBroken(
             "dateFrom is after dateTo.", errors=[field_error("dateFrom", "must not be after dateTo")]
         )
-    where = EventFilter(location, category, date_from, date_to, _now() if available else None)
-    items, total = await store.list(where, offset=paging.offset, limit=paging.size)
-    return {"items": items, "total": total, "page": paging.page, "size": paging.size}
+    where = EventFilter(location, category, date_from, date_to)
+    found, total = await events.list(where, available=available, offset=paging.offset, limit=paging.size)
+    return _page(found, total, paging)
 
 
 @router.get("/available", response_model=Page[EventOut])
 async def list_available_events(
-    store: Store, paging: Annotated[PageParams, Depends(page_params)]
+    events: UseCases, paging: Annotated[PageParams, Depends(page_params)]
 ) -> dict[str, Any]:
     """Future events with availableSeats > 0 (the safety margin already set aside)."""
-    items, total = await store.list(EventFilter(available_at=_now()), offset=paging.offset, limit=paging.size)
-    return {"items": items, "total": total, "page": paging.page, "size": paging.size}
+    found, total = await events.list(EventFilter(), available=True, offset=paging.offset, limit=paging.size)
+    return _page(found, total, paging)
 
 
 @router.post("", status_code=201, response_model=EventOut)
-async def create_event(body: EventIn, request: Request, store: Store, key: IdempotencyKey) -> JSONResponse:
-    domain.check_new_event_date(body.event_date, _now())
-    outcome = await store.create(
-        body.model_dump(by_alias=False), key, fingerprint(body.model_dump(mode="json"))
-    )
-    return _send(request, outcome, {"Location": f"/api/events/{outcome.body['id']}", **_etag(outcome.body)})
+async def create_event(body: EventIn, events: UseCases, key: IdempotencyKey) -> JSONResponse:
+    new = NewEvent(**body.model_dump(by_alias=False))
+    result = await events.create(new, key, fingerprint(body.model_dump(mode="json")))
+    event = result.value
+    headers = {"Location": f"/api/events/{event.id}", **_etag(event)}
+    return _send(event_view(event), 201, replayed=result.replayed, headers=headers)
 
 
 @router.get("/{event_id}", response_model=EventOut)
-async def get_event(event_id: EventId, store: Store) -> JSONResponse:
-    view = await store.get(event_id)
-    return JSONResponse(view, headers=_etag(view))
+async def get_event(event_id: EventId, events: UseCases) -> JSONResponse:
+    event = await events.get(event_id)
+    return JSONResponse(event_view(event), headers=_etag(event))
 
 
 @router.put("/{event_id}", response_model=EventOut)
 async def update_event(
     event_id: EventId,
     body: EventChange,
-    request: Request,
-    store: Store,
+    events: UseCases,
     if_match: Annotated[str | None, Header(max_length=64)] = None,
 ) -> JSONResponse:
     """Change the given fields. The version read (body `version` or `If-Match`) must still be
@@ -126,37 +135,37 @@ async def update_event(
     for field in ("name", "location", "event_date", "total_capacity", "ticket_price"):
         if field in changes and changes[field] is None:
             raise RuleBroken(f"{field} cannot be null.", errors=[field_error(field, "cannot be null")])
-    view = await store.update(event_id, changes, expected, _now())
-    request.app.state.relay.wake()
-    return JSONResponse(view, headers=_etag(view))
+    event = await events.update(event_id, changes, expected)
+    return JSONResponse(event_view(event), headers=_etag(event))
 
 
 @router.delete("/{event_id}", status_code=204, response_class=Response)
-async def delete_event(event_id: EventId, request: Request, store: Store) -> Response:
+async def delete_event(event_id: EventId, events: UseCases) -> Response:
     """Refused (409) while seats are booked: release them first."""
-    await store.delete(event_id)
-    request.app.state.relay.wake()
+    await events.delete(event_id)
     return Response(status_code=204)
 
 
 @router.post("/{event_id}/book", response_model=SeatsAnswer, openapi_extra=SEATS_BODY, responses=SEAT_ERRORS)
-async def book_seats(event_id: EventId, request: Request, store: Store, key: IdempotencyKey) -> JSONResponse:
+async def book_seats(
+    event_id: EventId, request: Request, events: UseCases, key: IdempotencyKey
+) -> JSONResponse:
     """REST1 + DB1 + DB2: book seats atomically; never oversells, whatever the concurrency."""
     seats = await _seats(request)
-    outcome = await store.book(event_id, seats, key, fingerprint({"eventId": event_id, "seats": seats}))
-    return _send(request, outcome)
+    result = await events.book(event_id, seats, key, fingerprint({"eventId": event_id, "seats": seats}))
+    return _send(seats_answer(result.value, booked=True), 200, replayed=result.replayed)
 
 
 @router.post(
     "/{event_id}/release", response_model=SeatsAnswer, openapi_extra=SEATS_BODY, responses=SEAT_ERRORS
 )
 async def release_seats(
-    event_id: EventId, request: Request, store: Store, key: IdempotencyKey
+    event_id: EventId, request: Request, events: UseCases, key: IdempotencyKey
 ) -> JSONResponse:
     """Give seats back (a saga's compensation); with an Idempotency-Key, applied once."""
     seats = await _seats(request)
-    outcome = await store.release(event_id, seats, key, fingerprint({"eventId": event_id, "seats": seats}))
-    return _send(request, outcome)
+    result = await events.release(event_id, seats, key, fingerprint({"eventId": event_id, "seats": seats}))
+    return _send(seats_answer(result.value, booked=False), 200, replayed=result.replayed)
 
 
 async def _seats(request: Request) -> int:

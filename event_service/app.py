@@ -7,8 +7,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from event_service import api
+from event_service.service import Events
 from event_service.settings import EventSettings
-from event_service.store import EventStore
+from event_service.store import EventRepository
 from shared import sql
 from shared.messaging.broker import Broker
 from shared.messaging.outbox import SqlOutboxRelay
@@ -29,11 +30,14 @@ def create_app(settings: EventSettings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.broker = broker
         app.state.relay = relay
-        app.state.store = EventStore(
-            engine,
-            max_attempts=settings.booking_max_attempts,
-            backoff_seconds=settings.booking_backoff_seconds,
-            metrics=app.state.metrics,
+        app.state.events = Events(
+            EventRepository(
+                engine,
+                max_attempts=settings.booking_max_attempts,
+                backoff_seconds=settings.booking_backoff_seconds,
+                metrics=app.state.metrics,
+            ),
+            published=relay.wake,
         )
         app.state.readiness["postgres"] = lambda: sql.ping(engine)
         app.state.optional_checks["rabbitmq"] = broker.ping

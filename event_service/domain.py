@@ -1,7 +1,10 @@
 """Seat rules of an event: the safety margin, what can be booked and released (DB1), and the
-checks a create or an update must pass. Plain code: no I/O, no clock (time comes in as `now`)."""
+checks a create or an update must pass; the records the repository returns. Plain code: no
+I/O, no clock (time comes in as `now`)."""
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from shared.errors import BadRequest, Conflict, RuleBroken, field_error
@@ -13,6 +16,49 @@ MAX_SEATS_PER_REQUEST = 1_000_000
 
 INVALID_SEATS = "Invalid number of seats"
 NOT_ENOUGH_AVAILABILITY = "Could not book seats. Not enough availability."
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """What a create asks for; the repository adds the id, counters, version and dates."""
+
+    name: str
+    description: str | None
+    event_date: datetime
+    location: str
+    category: str | None
+    total_capacity: int
+    ticket_price: Decimal
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event as stored: every write moves its version (DB2)."""
+
+    id: int
+    name: str
+    description: str | None
+    event_date: datetime
+    location: str
+    category: str | None
+    total_capacity: int
+    booked_seats: int
+    ticket_price: Decimal
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @property
+    def available_seats(self) -> int:
+        return bookable_seats(self.total_capacity, self.booked_seats)
+
+
+@dataclass(frozen=True)
+class SeatsMoved:
+    """A book or release that took effect: `seats` seats of event `event_id`."""
+
+    event_id: int
+    seats: int
 
 
 class InvalidSeats(BadRequest):

@@ -3,8 +3,8 @@
 Each is written to the outbox in the transaction of its change, so a message exists exactly
 when its change does; the relay publishes it to the exchange with the type as routing key."""
 
-from typing import Any
-
+from event_service.domain import Event
+from event_service.schemas import event_view
 from shared.messaging.envelope import Envelope, new_envelope
 
 AGGREGATE_TYPE = "EVENT"
@@ -16,9 +16,9 @@ SEATS_BOOKED = "event.seats_booked"
 SEATS_RELEASED = "event.seats_released"
 
 
-def event_message(type: str, view: dict[str, Any], *, seats: int | None = None) -> Envelope:
-    """`view` is the event as GET answers it; seat messages add how many seats moved."""
-    data = dict(view)
+def event_message(type: str, event: Event, *, seats: int | None = None) -> Envelope:
+    """The data is the event as GET answers it; seat messages add how many seats moved."""
+    data = event_view(event)
     if seats is not None:
         data["seats"] = seats
-    return new_envelope(type, AGGREGATE_TYPE, view["id"], data)
+    return new_envelope(type, AGGREGATE_TYPE, event.id, data)

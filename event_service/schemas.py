@@ -1,12 +1,11 @@
 """Wire shapes of the event service: what clients may send, and what every answer carries."""
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from event_service import domain
+from event_service.domain import Event, SeatsMoved
 from shared.schemas import ApiInput, ApiModel, Money, UtcDateTime
 
 MAX_CAPACITY = 1_000_000
@@ -73,21 +72,25 @@ class SeatsAnswer(ApiModel):
     seats_released: int | None = None
 
 
-def event_view(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """The event as GET answers it (JSON-ready), from a row of the events table; the same dict
-    goes into every message's `data`."""
-    return EventOut(
-        id=row["id"],
-        name=row["name"],
-        description=row["description"],
-        event_date=row["event_date"],
-        location=row["location"],
-        category=row["category"],
-        total_capacity=row["total_capacity"],
-        booked_seats=row["booked_seats"],
-        available_seats=domain.bookable_seats(row["total_capacity"], row["booked_seats"]),
-        ticket_price=row["ticket_price"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
-    ).model_dump(mode="json", by_alias=True)
+def event_view(event: Event) -> dict[str, Any]:
+    """The event as GET answers it (JSON-ready); the same dict goes into every message's `data`."""
+    return EventOut.model_validate(event, from_attributes=True).model_dump(mode="json", by_alias=True)
+
+
+def seats_answer(moved: SeatsMoved, *, booked: bool) -> dict[str, Any]:
+    """REST1's answer to a book (`booked`) or a release, JSON-ready."""
+    if booked:
+        answer = SeatsAnswer(
+            success=True,
+            message=f"Successfully booked {moved.seats} seats",
+            event_id=moved.event_id,
+            seats_booked=moved.seats,
+        )
+    else:
+        answer = SeatsAnswer(
+            success=True,
+            message=f"Successfully released {moved.seats} seats",
+            event_id=moved.event_id,
+            seats_released=moved.seats,
+        )
+    return answer.model_dump(mode="json", by_alias=True, exclude_none=True)

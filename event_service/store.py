@@ -1,12 +1,16 @@
 """The events table in PostgreSQL: reads, conditional writes under optimistic locking (DB2),
-idempotent seat changes, and the outbox row of every change, all in one transaction each."""
+idempotent seat changes, and the outbox row of every change, all in one transaction each.
+
+Persistence only: the rules come in as functions of the current `Event` (the use case passes
+the domain's), and every method returns records of the domain, never REST answers."""
 
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from psycopg import errors as pg_errors
@@ -14,11 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from event_service import domain, messaging
-from event_service.schemas import SeatsAnswer, event_view
+from event_service.domain import Event, NewEvent, SeatsMoved
 from shared.errors import Conflict, NotFound
 from shared.idempotency import find_answer_sql, save_answer_sql
 from shared.messaging.outbox import add_to_outbox
 from shared.metrics import Metrics
+from shared.results import WriteResult
 
 events = sa.Table(
     "events",
@@ -48,6 +53,8 @@ AVAILABLE_SEATS = sa.func.greatest(
 SCOPE_CREATE = "events.create"
 SCOPE_BOOK = "events.book"
 SCOPE_RELEASE = "events.release"
+
+R = TypeVar("R")
 
 
 class EventNotFound(NotFound):
@@ -81,15 +88,6 @@ class SeatLimitBroken(Conflict):
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """An answer to send, and whether it replays a stored one (nothing changed then)."""
-
-    status: int
-    body: dict[str, Any]
-    replayed: bool = False
-
-
-@dataclass(frozen=True)
 class EventFilter:
     location: str | None = None
     category: str | None = None
@@ -98,7 +96,7 @@ class EventFilter:
     available_at: datetime | None = None  # only events still bookable and after this instant
 
 
-class EventStore:
+class EventRepository:
     def __init__(
         self,
         engine: AsyncEngine,
@@ -122,11 +120,11 @@ class EventStore:
 
     # -- reads -------------------------------------------------------------------------------
 
-    async def get(self, event_id: int) -> dict[str, Any]:
+    async def get(self, event_id: int) -> Event:
         async with self.engine.connect() as conn:
-            return event_view(await _row(conn, event_id))
+            return as_event(await _row(conn, event_id))
 
-    async def list(self, where: EventFilter, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    async def list(self, where: EventFilter, *, offset: int, limit: int) -> tuple[list[Event], int]:
         conditions: list[sa.ColumnElement[bool]] = []
         if where.location:
             conditions.append(events.c.location.icontains(where.location, autoescape=True))
@@ -152,84 +150,76 @@ class EventStore:
                     .limit(limit)
                 )
             ).mappings()
-            return [event_view(row) for row in rows], total
+            return [as_event(row) for row in rows], total
 
     # -- writes ------------------------------------------------------------------------------
 
-    async def create(self, values: Mapping[str, Any], key: str | None, print_: str) -> Outcome:
-        async def work(conn: AsyncConnection) -> Outcome:
-            row = (await conn.execute(events.insert().values(**values).returning(events))).mappings().one()
-            view = event_view(row)
-            await add_to_outbox(conn, messaging.event_message(messaging.EVENT_CREATED, view))
-            return Outcome(201, view)
+    async def create(self, new: NewEvent, key: str | None, print_: str) -> WriteResult[Event]:
+        async def work(conn: AsyncConnection) -> Event:
+            row = (
+                (await conn.execute(events.insert().values(**asdict(new)).returning(events))).mappings().one()
+            )
+            event = as_event(row)
+            await add_to_outbox(conn, messaging.event_message(messaging.EVENT_CREATED, event))
+            return event
 
-        return await self._idempotent(SCOPE_CREATE, key, print_, work)
+        return await self._idempotent(SCOPE_CREATE, key, print_, 201, work, _event_json, _event_from_json)
 
     async def update(
-        self, event_id: int, changes: Mapping[str, Any], expected_version: int | None, now: datetime
-    ) -> dict[str, Any]:
+        self,
+        event_id: int,
+        changes: Mapping[str, Any],
+        expected_version: int | None,
+        now: datetime,
+        check: Callable[[Event], None],
+    ) -> Event:
+        """Apply `changes` if `check` accepts them against the current event, conditional on
+        `expected_version` (409 when stale); without one, on whatever version is current."""
         # Without an expected version the client accepts any current one, so a race with a
         # booking is retried rather than answered 409.
         attempts = 1 if expected_version is not None else self.max_attempts
         for attempt in range(1, attempts + 1):
             async with self.engine.begin() as conn:
-                row = await _row(conn, event_id)
-                version = row["version"] if expected_version is None else expected_version
-                if row["version"] != version:
-                    raise StaleVersion(event_id, version, row["version"])
-                domain.check_capacity(
-                    changes.get("total_capacity", row["total_capacity"]), row["booked_seats"]
-                )
-                new_date = changes.get("event_date")
-                if new_date is not None and new_date != row["event_date"]:
-                    domain.check_new_event_date(new_date, now)
+                current = as_event(await _row(conn, event_id))
+                version = current.version if expected_version is None else expected_version
+                if current.version != version:
+                    raise StaleVersion(event_id, version, current.version)
+                check(current)
                 updated = await _write(conn, event_id, version, {**changes, "updated_at": now})
                 if updated is not None:
-                    view = event_view(updated)
-                    await add_to_outbox(conn, messaging.event_message(messaging.EVENT_UPDATED, view))
-                    return view
+                    event = as_event(updated)
+                    await add_to_outbox(conn, messaging.event_message(messaging.EVENT_UPDATED, event))
+                    return event
             self._count_conflict("update")
             if expected_version is not None:
-                current = await self._current_version(event_id)
-                raise StaleVersion(event_id, expected_version, current)
+                current_version = await self._current_version(event_id)
+                raise StaleVersion(event_id, expected_version, current_version)
             await self._pause(attempt)
         raise EventBusy(event_id)
 
-    async def delete(self, event_id: int) -> None:
+    async def delete(self, event_id: int, check: Callable[[Event], None]) -> None:
         async with self.engine.begin() as conn:
             # FOR UPDATE: a booking racing this delete waits, then finds no row (404).
-            row = await _row(conn, event_id, lock=True)
-            domain.check_deletable(event_id, row["booked_seats"])
+            event = as_event(await _row(conn, event_id, lock=True))
+            check(event)
             await conn.execute(events.delete().where(events.c.id == event_id))
-            await add_to_outbox(conn, messaging.event_message(messaging.EVENT_DELETED, event_view(row)))
+            await add_to_outbox(conn, messaging.event_message(messaging.EVENT_DELETED, event))
 
-    async def book(self, event_id: int, seats: int, key: str | None, print_: str) -> Outcome:
-        """Book `seats` atomically (DB2): read, apply DB1, write only if the version did not move."""
-
-        def change(row: Mapping[Any, Any]) -> int:
-            return domain.book(row["total_capacity"], row["booked_seats"], seats)
-
-        answer = SeatsAnswer(
-            success=True, message=f"Successfully booked {seats} seats", event_id=event_id, seats_booked=seats
-        )
+    async def book(
+        self, event_id: int, seats: int, rule: Callable[[Event], int], key: str | None, print_: str
+    ) -> WriteResult[SeatsMoved]:
+        """Book atomically (DB2): read, let `rule` give the new bookedSeats, write only if the
+        version did not move."""
         return await self._change_seats(
-            SCOPE_BOOK, messaging.SEATS_BOOKED, event_id, seats, change, answer, key, print_
+            SCOPE_BOOK, messaging.SEATS_BOOKED, event_id, seats, rule, key, print_
         )
 
-    async def release(self, event_id: int, seats: int, key: str | None, print_: str) -> Outcome:
-        """Give back `seats`; with an Idempotency-Key a retried release is applied once."""
-
-        def change(row: Mapping[Any, Any]) -> int:
-            return domain.release(row["booked_seats"], seats)
-
-        answer = SeatsAnswer(
-            success=True,
-            message=f"Successfully released {seats} seats",
-            event_id=event_id,
-            seats_released=seats,
-        )
+    async def release(
+        self, event_id: int, seats: int, rule: Callable[[Event], int], key: str | None, print_: str
+    ) -> WriteResult[SeatsMoved]:
+        """Give back seats; with an Idempotency-Key a retried release is applied once."""
         return await self._change_seats(
-            SCOPE_RELEASE, messaging.SEATS_RELEASED, event_id, seats, change, answer, key, print_
+            SCOPE_RELEASE, messaging.SEATS_RELEASED, event_id, seats, rule, key, print_
         )
 
     # -- helpers -----------------------------------------------------------------------------
@@ -240,52 +230,54 @@ class EventStore:
         message_type: str,
         event_id: int,
         seats: int,
-        change: Callable[[Mapping[Any, Any]], int],
-        answer: SeatsAnswer,
+        rule: Callable[[Event], int],
         key: str | None,
         print_: str,
-    ) -> Outcome:
-        async def work(conn: AsyncConnection) -> Outcome:
+    ) -> WriteResult[SeatsMoved]:
+        async def work(conn: AsyncConnection) -> SeatsMoved:
             # A moved version is retried inside the transaction: under READ COMMITTED each
             # read sees the newest committed row, and the failed UPDATE matched no row, so it
             # holds no lock. Only the read and the guarded write are repeated, not the
             # transaction and its idempotency lookup (on a popular event most bookings
             # collide at least once).
             for attempt in range(1, self.max_attempts + 1):
-                row = await _row(conn, event_id)
-                booked = change(row)
-                updated = await _write(conn, event_id, row["version"], {"booked_seats": booked})
+                current = as_event(await _row(conn, event_id))
+                booked = rule(current)
+                updated = await _write(conn, event_id, current.version, {"booked_seats": booked})
                 if updated is not None:
-                    view = event_view(updated)
-                    await add_to_outbox(conn, messaging.event_message(message_type, view, seats=seats))
-                    return Outcome(200, answer.model_dump(mode="json", by_alias=True, exclude_none=True))
+                    event = as_event(updated)
+                    await add_to_outbox(conn, messaging.event_message(message_type, event, seats=seats))
+                    return SeatsMoved(event_id, seats)
                 self._count_conflict(scope)
                 if attempt < self.max_attempts:
                     await self._pause(attempt)
             raise EventBusy(event_id)
 
-        return await self._idempotent(scope, key, print_, work)
+        return await self._idempotent(scope, key, print_, 200, work, _seats_json, _seats_from_json)
 
     async def _idempotent(
         self,
         scope: str,
         key: str | None,
         print_: str,
-        work: Callable[[AsyncConnection], Awaitable[Outcome]],
-    ) -> Outcome:
-        """Run `work` in one transaction that also stores its answer under `key`; a key seen
-        before replays the stored answer (or 422 when the body differs)."""
+        status_code: int,
+        work: Callable[[AsyncConnection], Awaitable[R]],
+        encode: Callable[[R], dict[str, Any]],
+        decode: Callable[[dict[str, Any]], R],
+    ) -> WriteResult[R]:
+        """Run `work` in one transaction that also stores its result under `key`; a key seen
+        before replays the stored result (or 422 when the body differs)."""
         for _ in range(2):
             try:
                 async with self.engine.begin() as conn:
                     if key is not None:
                         found = await find_answer_sql(conn, scope, key, print_)
                         if found is not None:
-                            return Outcome(found.status_code, found.body, replayed=True)
-                    outcome = await work(conn)
+                            return WriteResult(decode(found.body), replayed=True)
+                    result = await work(conn)
                     if key is not None:
-                        await save_answer_sql(conn, scope, key, print_, outcome.status, outcome.body)
-                    return outcome
+                        await save_answer_sql(conn, scope, key, print_, status_code, encode(result))
+                    return WriteResult(result)
             except IntegrityError as exc:
                 if isinstance(exc.orig, pg_errors.CheckViolation):
                     # The CHECK constraint caught what the code above should have: never oversell.
@@ -308,6 +300,71 @@ class EventStore:
     def _count_conflict(self, operation: str) -> None:
         if self._conflicts is not None:
             self._conflicts.labels(operation).inc()
+
+
+def as_event(row: Mapping[Any, Any]) -> Event:
+    return Event(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        event_date=row["event_date"],
+        location=row["location"],
+        category=row["category"],
+        total_capacity=row["total_capacity"],
+        booked_seats=row["booked_seats"],
+        ticket_price=row["ticket_price"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+    )
+
+
+# The result kept under an Idempotency-Key is stored with the field names of the answer it
+# produced, so a result stored before records were kept (the answer itself) still replays.
+
+
+def _event_json(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "name": event.name,
+        "description": event.description,
+        "eventDate": event.event_date.isoformat(),
+        "location": event.location,
+        "category": event.category,
+        "totalCapacity": event.total_capacity,
+        "bookedSeats": event.booked_seats,
+        "ticketPrice": str(event.ticket_price),
+        "createdAt": event.created_at.isoformat(),
+        "updatedAt": event.updated_at.isoformat(),
+        "version": event.version,
+    }
+
+
+def _event_from_json(doc: dict[str, Any]) -> Event:
+    return Event(
+        id=doc["id"],
+        name=doc["name"],
+        description=doc["description"],
+        event_date=datetime.fromisoformat(doc["eventDate"]),
+        location=doc["location"],
+        category=doc["category"],
+        total_capacity=doc["totalCapacity"],
+        booked_seats=doc["bookedSeats"],
+        ticket_price=Decimal(str(doc["ticketPrice"])),
+        created_at=datetime.fromisoformat(doc["createdAt"]),
+        updated_at=datetime.fromisoformat(doc["updatedAt"]),
+        version=doc["version"],
+    )
+
+
+def _seats_json(moved: SeatsMoved) -> dict[str, Any]:
+    return {"eventId": moved.event_id, "seats": moved.seats}
+
+
+def _seats_from_json(doc: dict[str, Any]) -> SeatsMoved:
+    # An answer stored before records were kept names the seats seatsBooked or seatsReleased.
+    seats = doc["seats"] if "seats" in doc else doc.get("seatsBooked") or doc["seatsReleased"]
+    return SeatsMoved(doc["eventId"], int(seats))
 
 
 async def _row(conn: AsyncConnection, event_id: int, *, lock: bool = False) -> Mapping[Any, Any]:

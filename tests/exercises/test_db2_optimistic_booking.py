@@ -5,7 +5,8 @@ import asyncio
 
 import sqlalchemy as sa
 
-from event_service.store import EventStore
+from event_service.service import Events
+from event_service.store import EventRepository
 from tests.integration.event_service.helpers import create_event, event_app
 
 
@@ -41,10 +42,10 @@ async def test_a_write_against_a_moved_version_changes_nothing():
 async def test_when_every_attempt_loses_the_answer_is_409_busy_retry():
     async with event_app() as svc:
         event = await create_event(svc.client)
-        # A store allowed a single attempt, against writers holding the row: some must lose.
-        store = EventStore(svc.app.state.engine, max_attempts=1)
+        # A repository allowed a single attempt, against writers holding the row: some must lose.
+        events = Events(EventRepository(svc.app.state.engine, max_attempts=1))
         results = await asyncio.gather(
-            *(store.book(event["id"], 1, None, "") for _ in range(20)), return_exceptions=True
+            *(events.book(event["id"], 1, None, "") for _ in range(20)), return_exceptions=True
         )
         lost = [r for r in results if isinstance(r, Exception)]
         won = [r for r in results if not isinstance(r, Exception)]
