@@ -182,3 +182,20 @@ async def _move_to_the_past(svc, event_id: int) -> None:
             sa.text("UPDATE events SET event_date = :d WHERE id = :id"),
             {"d": datetime.now(UTC) - timedelta(days=1), "id": event_id},
         )
+
+
+async def test_a_replayed_create_answers_the_first_event_and_creates_one(client):
+    body = event_body(name="Replayed create")
+    key = {"Idempotency-Key": "create-once"}
+    first = await client.post("/api/events", json=body, headers=key)
+    await client.put(first.headers["location"], json={"name": "Renamed since"})
+    again = await client.post("/api/events", json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()  # the first answer, not the event as it is now
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["etag"] == '"1"'
+    assert again.headers["idempotent-replayed"] == "true"
+    listed = (await client.get("/api/events", params={"size": 100})).json()["items"]
+    assert [e["id"] for e in listed if e["name"] in ("Replayed create", "Renamed since")] == [
+        first.json()["id"]
+    ]
