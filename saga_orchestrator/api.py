@@ -14,7 +14,7 @@ from saga_orchestrator.service import SagaService
 from saga_orchestrator.store import SagaStore
 from shared.errors import NotFound, RuleBroken, field_error
 from shared.idempotency import idempotency_key_header
-from shared.schemas import Page, PageParams, page_params
+from shared.schemas import Page, PageParams, page_params, parse_utc
 
 router = APIRouter(prefix="/api/saga", tags=["saga"])
 
@@ -57,19 +57,18 @@ def _cutoff(older_than: str | None, now: datetime) -> datetime | None:
     except ValueError:
         pass
     else:
-        if seconds < 0 or seconds > 1e9:
+        if not 0 <= seconds <= 1e9:  # NaN included
             raise RuleBroken(
                 "olderThan must be 0 or more seconds.", errors=[field_error("olderThan", "out of range")]
             )
         return now - timedelta(seconds=seconds)
     try:
-        moment = datetime.fromisoformat(older_than)
+        return parse_utc(older_than)
     except ValueError:
         raise RuleBroken(
-            "olderThan must be a number of seconds or an ISO date-time.",
-            errors=[field_error("olderThan", "not seconds nor an ISO date-time")],
+            "olderThan must be a number of seconds or an ISO date-time within years 1 to 9999 in UTC.",
+            errors=[field_error("olderThan", "not seconds nor an ISO date-time in UTC")],
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 @router.get("", response_model=Page[SagaSummary])

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
 from pydantic.alias_generators import to_camel
 
 MAX_PAGE_SIZE = 100
@@ -33,14 +33,32 @@ class ApiInput(ApiModel):
     )
 
 
-def _as_utc(value: datetime) -> datetime:
-    # The original's clients send "2025-12-25T20:00:00": a date-time without zone is UTC.
+NOT_IN_UTC = "cannot be represented in UTC: the instant must fall within years 1 to 9999 in UTC"
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC; a date-time without zone is taken as UTC (the original's
+    clients send "2025-12-25T20:00:00"). ValueError when the instant has no UTC form: year 1
+    with a positive offset is still year 0 in UTC, year 9999 with a negative one year 10000,
+    and Python's datetime (like the engines' clients) stops at 1 and 9999."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(NOT_IN_UTC) from None
 
 
-UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+def parse_utc(text: str) -> datetime:
+    """An ISO 8601 date-time as text (a query parameter the route parses itself) in UTC;
+    ValueError when it is not one, or has no UTC form."""
+    return UTC_DATETIME.validate_python(text)
+
+
+# The one date-time input type of the fleet: every request body and query filter uses it, so
+# an instant outside what UTC can represent is a 422 naming the field, never a 500.
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
+UTC_DATETIME: TypeAdapter[datetime] = TypeAdapter(UtcDateTime)
 
 # Decimal in code and storage; a JSON number on the wire, as the original's clients expect.
 Money = Annotated[
