@@ -47,7 +47,7 @@ SEATS_BODY = {
 SEAT_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Invalid number of seats (problem+json naming `seats`)"},
     404: {"description": "Unknown event"},
-    409: {"description": "Not enough availability, or the event is busy (retry)"},
+    409: {"description": "Not enough seats, the event has started (names eventDate), or it is busy (retry)"},
     422: {"description": "Idempotency-Key reused with another body"},
 }
 
@@ -150,7 +150,8 @@ async def delete_event(event_id: EventId, events: UseCases) -> Response:
 async def book_seats(
     event_id: EventId, request: Request, events: UseCases, key: IdempotencyKey
 ) -> JSONResponse:
-    """REST1 + DB1 + DB2: book seats atomically; never oversells, whatever the concurrency."""
+    """REST1 + DB1 + DB2: book seats atomically; never oversells, whatever the concurrency;
+    409 naming eventDate once the event has started."""
     seats = await _seats(request)
     result = await events.book(event_id, seats, key, fingerprint({"eventId": event_id, "seats": seats}))
     return _send(seats_answer(result.value, booked=True), 200, replayed=result.replayed)

@@ -111,6 +111,18 @@ class EventInThePast(RuleBroken):
         )
 
 
+class EventStarted(Conflict):
+    """The event's date has passed (409): it is no longer booked, cancelled or moved."""
+
+    def __init__(self, event_id: int, event_date: datetime, what: str) -> None:
+        at = event_date.isoformat().replace("+00:00", "Z")
+        super().__init__(
+            f"Event {event_id} started at {at}: {what}.",
+            errors=[field_error("eventDate", f"the event started at {at}")],
+            extra={"success": False, "eventDate": at},
+        )
+
+
 def safety_margin(capacity: int) -> int:
     """ceil(5 % of capacity), in integers so it never suffers a float rounding (DB1)."""
     return (capacity * SAFETY_MARGIN_PERCENT + 99) // 100
@@ -163,10 +175,30 @@ def release(booked: int, seats: int) -> int:
 
 
 def check_new_event_date(event_date: datetime, now: datetime) -> None:
-    """A created (or moved) event must lie in the future; booking and release never check it,
-    so a saga can still compensate after the date."""
+    """A created (or moved) event must lie in the future."""
     if event_date <= now:
         raise EventInThePast()
+
+
+def has_started(event_date: datetime | None, now: datetime) -> bool:
+    return event_date is not None and event_date <= now
+
+
+def check_bookable(event_id: int, event_date: datetime | None, now: datetime) -> None:
+    """No seat is booked once the event has started (its date is the boundary). A release
+    never checks it: a saga must still be able to give seats back after the date."""
+    if event_date is not None and has_started(event_date, now):
+        raise EventStarted(event_id, event_date, "its seats can no longer be booked")
+
+
+def check_date_change(
+    event_id: int, current: datetime | None, new: datetime, booked: int, now: datetime
+) -> None:
+    """A new date lies in the future (422); an event that has started while seats are booked
+    keeps its date (409): moving it would reopen bookings and cancellations of a past event."""
+    if current is not None and booked > 0 and has_started(current, now):
+        raise EventStarted(event_id, current, f"its date can no longer change ({booked} seats are booked)")
+    check_new_event_date(new, now)
 
 
 def check_capacity(capacity: int, booked: int) -> None:

@@ -50,14 +50,15 @@ class Events:
 
     async def update(self, event_id: int, changes: Mapping[str, Any], expected_version: int | None) -> Event:
         """Change the given fields if the rules allow it on the current event (capacity never
-        below the booked seats, a moved date still in the future)."""
+        below the booked seats, a moved date still in the future, a started event with bookings
+        keeps its date)."""
         now = self.clock()
 
         def check(current: Event) -> None:
             domain.check_capacity(changes.get("total_capacity", current.total_capacity), current.booked_seats)
             new_date = changes.get("event_date")
             if new_date is not None and new_date != current.event_date:
-                domain.check_new_event_date(new_date, now)
+                domain.check_date_change(event_id, current.event_date, new_date, current.booked_seats, now)
 
         event = await self.repository.update(event_id, changes, expected_version, now, check)
         self.published()
@@ -73,9 +74,12 @@ class Events:
         self.published()
 
     async def book(self, event_id: int, seats: int, key: str | None, print_: str) -> WriteResult[SeatsMoved]:
-        """REST1 + DB1 + DB2: never oversells, whatever the concurrency."""
+        """REST1 + DB1 + DB2: never oversells, whatever the concurrency; never once the event
+        has started (409 naming eventDate)."""
+        now = self.clock()
 
         def rule(current: Event) -> int:
+            domain.check_bookable(event_id, current.event_date, now)
             return domain.book(current.total_capacity, current.booked_seats, seats)
 
         return self._announce(await self.repository.book(event_id, seats, rule, key, print_))

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from shared.errors import Conflict
+from shared.errors import Conflict, field_error
 
 
 class SagaStatus(StrEnum):
@@ -145,6 +145,24 @@ class PriceMismatch(Conflict):
             errors=[{"field": "ticketPrice", "message": f"the event's price is {price}"}],
             extra={"eventTicketPrice": float(price)},
         )
+
+
+class EventStarted(Conflict):
+    """The event's date has passed: it is no longer booked (nor cancelled)."""
+
+    def __init__(self, event_id: int, event_date: datetime, what: str) -> None:
+        at = event_date.isoformat().replace("+00:00", "Z")
+        super().__init__(
+            f"Event {event_id} started at {at}: {what}.",
+            errors=[field_error("eventDate", f"the event started at {at}")],
+            extra={"eventDate": at},
+        )
+
+
+def check_not_started(event_id: int, event_date: datetime, now: datetime, what: str) -> None:
+    """The event's date is the business boundary of a booking and of a cancellation."""
+    if event_date <= now:
+        raise EventStarted(event_id, event_date, what)
 
 
 def transition(current: SagaStatus, wanted: SagaStatus) -> SagaStatus:

@@ -3,11 +3,12 @@ and reading one. The API calls these and does HTTP only; the orchestrator drives
 start."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from saga_orchestrator.domain import Saga, booking_amount, check_price
+from saga_orchestrator.domain import Saga, booking_amount, check_not_started, check_price
 from saga_orchestrator.orchestrator import Orchestrator
 from saga_orchestrator.participants import EventNotFound, Participants
 from saga_orchestrator.schemas import BookingIn
@@ -20,6 +21,12 @@ from shared.idempotency import IdempotencyKeyReused
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def event_date(event: Mapping[str, Any]) -> datetime:
+    """The event's date as the event service answers it (ISO 8601; without a zone: UTC)."""
+    moment = datetime.fromisoformat(str(event["eventDate"]))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 class SagaService:
@@ -46,7 +53,8 @@ class SagaService:
     async def start_booking(self, body: BookingIn, key: str | None) -> Saga:
         """A booking saga (SAGA1), leased to this process and driven in the background; the
         one already started under `key` when there is one. Nothing is booked when the event
-        is unknown (404), unreachable (503) or priced otherwise (409)."""
+        is unknown (404), unreachable (503), priced otherwise (409) or has started (409 naming
+        eventDate)."""
         payload = body.model_dump(mode="json", by_alias=True)
         if key is not None:
             existing = await self.store.find_by_key(key)
@@ -61,6 +69,7 @@ class SagaService:
             ) from None
         except ServiceUnreachable:
             raise Unavailable("The event service cannot be reached; nothing was booked.") from None
+        check_not_started(body.event_id, event_date(event), self.clock(), "it can no longer be booked")
         # The event's price is the truth: a client quoting another price books nothing.
         price = Decimal(str(event["ticketPrice"]))
         check_price(body.ticket_price, price)

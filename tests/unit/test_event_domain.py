@@ -96,3 +96,30 @@ def test_capacity_and_delete_guards():
     check_deletable(1, 0)
     with pytest.raises(EventHasBookings):
         check_deletable(1, 1)
+
+
+def test_the_event_date_bounds_booking_but_not_release():
+    from datetime import timedelta
+
+    from event_service.domain import EventStarted, check_bookable
+
+    check_bookable(1, NOW + timedelta(seconds=1), NOW)
+    with pytest.raises(EventStarted) as refused:
+        check_bookable(1, NOW, NOW)
+    assert refused.value.status == 409
+    assert [e["field"] for e in refused.value.errors] == ["eventDate"]
+    assert release(4, 4) == 0  # a release has no date: a saga compensates after the date too
+
+
+def test_a_started_event_with_bookings_keeps_its_date():
+    from datetime import timedelta
+
+    from event_service.domain import EventStarted, check_date_change
+
+    started, later = NOW - timedelta(hours=1), NOW + timedelta(days=1)
+    with pytest.raises(EventStarted):
+        check_date_change(1, started, later, 2, NOW)
+    check_date_change(1, started, later, 0, NOW)  # nobody holds a seat: it may be moved
+    check_date_change(1, later, later + timedelta(days=1), 2, NOW)  # not started: may move
+    with pytest.raises(EventInThePast):
+        check_date_change(1, later, NOW - timedelta(seconds=1), 2, NOW)

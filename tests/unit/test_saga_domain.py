@@ -165,3 +165,16 @@ def test_a_saga_row_becomes_a_typed_record_and_learns_what_a_step_taught_it():
     learnt = saga.learnt({"reservation_id": "r1"})
     assert learnt.reservation_id == "r1" and saga.reservation_id is None
     assert decide(SagaStatus.RUNNING, [], max_compensation_attempts=3).kind is ActionKind.RUN_STEP
+
+
+def test_the_event_date_is_the_boundary_of_a_booking():
+    from datetime import UTC, datetime, timedelta
+
+    from saga_orchestrator.domain import EventStarted, check_not_started
+
+    now = datetime(2030, 1, 1, 20, tzinfo=UTC)
+    check_not_started(1, now + timedelta(seconds=1), now, "booked")
+    with pytest.raises(EventStarted) as refused:
+        check_not_started(1, now, now, "booked")
+    assert refused.value.status == 409 and refused.value.errors[0]["field"] == "eventDate"
+    assert refused.value.extra["eventDate"] == "2030-01-01T20:00:00Z"

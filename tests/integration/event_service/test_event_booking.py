@@ -165,3 +165,22 @@ async def test_answers_stored_in_the_earlier_format_still_replay(client, svc):
     )
     assert created.status_code == 201
     assert created.json() == event
+
+
+async def test_booking_a_started_event_is_a_409_naming_eventDate_and_its_date_is_then_fixed(client, svc):
+    event = await create_event(client)
+    base = f"/api/events/{event['id']}"
+    assert (await client.post(f"{base}/book", json={"seats": 2})).status_code == 200
+    async with svc.app.state.engine.begin() as conn:
+        await conn.execute(
+            sa.text("UPDATE events SET event_date = :d WHERE id = :id"),
+            {"d": datetime.now(UTC) - timedelta(minutes=1), "id": event["id"]},
+        )
+    answer = await client.post(f"{base}/book", json={"seats": 1}, headers={"Idempotency-Key": "late-book"})
+    assert answer.status_code == 409, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == ["eventDate"]
+    assert await _booked(client, event["id"]) == 2
+    later = (datetime.now(UTC) + timedelta(days=10)).isoformat()
+    moved = await client.put(base, json={"eventDate": later})
+    assert moved.status_code == 409, moved.text
+    assert [e["field"] for e in moved.json()["errors"]] == ["eventDate"]

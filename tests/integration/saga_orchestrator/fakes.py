@@ -44,6 +44,7 @@ class Fakes:
             "ticketPrice": price,
             "totalCapacity": capacity,
             "bookedSeats": 0,
+            "eventDate": "2031-06-01T20:00:00Z",
         }
 
     def routes(self, *, keyed_only: bool = False) -> list[str]:
