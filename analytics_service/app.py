@@ -17,8 +17,8 @@ from analytics_service import api
 from analytics_service.messaging import Projection
 from analytics_service.settings import AnalyticsSettings
 from analytics_service.store import AnalyticsStore
-from shared.errors import problem
 from shared.messaging.broker import Broker
+from shared.problem import problem
 from shared.web import create_service_app
 
 log = logging.getLogger(__name__)

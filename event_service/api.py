@@ -20,7 +20,8 @@ from event_service.schemas import (
 from event_service.service import Events
 from event_service.store import EventFilter
 from shared.errors import BadRequest, RuleBroken, field_error
-from shared.idempotency import fingerprint, idempotency_key_header
+from shared.idempotency import Idempotency
+from shared.idempotency.header import idempotency_key_header
 from shared.schemas import Page, PageParams, UtcDateTime, page_params
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -109,7 +110,7 @@ async def list_available_events(
 @router.post("", status_code=201, response_model=EventOut)
 async def create_event(body: EventIn, events: UseCases, key: IdempotencyKey) -> JSONResponse:
     new = NewEvent(**body.model_dump(by_alias=False))
-    result = await events.create(new, key, fingerprint(body.model_dump(mode="json")))
+    result = await events.create(new, Idempotency.of(key, body.model_dump(mode="json")))
     event = result.value
     headers = {"Location": f"/api/events/{event.id}", **_etag(event)}
     return _send(event_view(event), 201, replayed=result.replayed, headers=headers)
@@ -153,7 +154,7 @@ async def book_seats(
     """REST1 + DB1 + DB2: book seats atomically; never oversells, whatever the concurrency;
     409 naming eventDate once the event has started."""
     seats = await _seats(request)
-    result = await events.book(event_id, seats, key, fingerprint({"eventId": event_id, "seats": seats}))
+    result = await events.book(event_id, seats, Idempotency.of(key, {"eventId": event_id, "seats": seats}))
     return _send(seats_answer(result.value, booked=True), 200, replayed=result.replayed)
 
 
@@ -165,7 +166,8 @@ async def release_seats(
 ) -> JSONResponse:
     """Give seats back (a saga's compensation); with an Idempotency-Key, applied once."""
     seats = await _seats(request)
-    result = await events.release(event_id, seats, key, fingerprint({"eventId": event_id, "seats": seats}))
+    idem = Idempotency.of(key, {"eventId": event_id, "seats": seats})
+    result = await events.release(event_id, seats, idem)
     return _send(seats_answer(result.value, booked=False), 200, replayed=result.replayed)
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from event_service import domain
 from event_service.domain import Event, NewEvent, SeatsMoved
 from event_service.store import EventFilter, EventRepository
+from shared.idempotency import Idempotency
 from shared.results import WriteResult
 
 R = TypeVar("R")
@@ -44,9 +45,9 @@ class Events:
             where = replace(where, available_at=self.clock())
         return await self.repository.list(where, offset=offset, limit=limit)
 
-    async def create(self, new: NewEvent, key: str | None, print_: str) -> WriteResult[Event]:
+    async def create(self, new: NewEvent, idem: Idempotency | None) -> WriteResult[Event]:
         domain.check_new_event_date(new.event_date, self.clock())
-        return self._announce(await self.repository.create(new, key, print_))
+        return self._announce(await self.repository.create(new, idem))
 
     async def update(self, event_id: int, changes: Mapping[str, Any], expected_version: int | None) -> Event:
         """Change the given fields if the rules allow it on the current event (capacity never
@@ -73,7 +74,7 @@ class Events:
         await self.repository.delete(event_id, check)
         self.published()
 
-    async def book(self, event_id: int, seats: int, key: str | None, print_: str) -> WriteResult[SeatsMoved]:
+    async def book(self, event_id: int, seats: int, idem: Idempotency | None) -> WriteResult[SeatsMoved]:
         """REST1 + DB1 + DB2: never oversells, whatever the concurrency; never once the event
         has started (409 naming eventDate)."""
         now = self.clock()
@@ -82,17 +83,15 @@ class Events:
             domain.check_bookable(event_id, current.event_date, now)
             return domain.book(current.total_capacity, current.booked_seats, seats)
 
-        return self._announce(await self.repository.book(event_id, seats, rule, key, print_))
+        return self._announce(await self.repository.book(event_id, seats, rule, idem))
 
-    async def release(
-        self, event_id: int, seats: int, key: str | None, print_: str
-    ) -> WriteResult[SeatsMoved]:
+    async def release(self, event_id: int, seats: int, idem: Idempotency | None) -> WriteResult[SeatsMoved]:
         """Give seats back (a saga's compensation); with an Idempotency-Key, applied once."""
 
         def rule(current: Event) -> int:
             return domain.release(current.booked_seats, seats)
 
-        return self._announce(await self.repository.release(event_id, seats, rule, key, print_))
+        return self._announce(await self.repository.release(event_id, seats, rule, idem))
 
     def _announce(self, result: WriteResult[R]) -> WriteResult[R]:
         # A replay changed nothing, so it wrote no message to publish.

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from event_service import domain, messaging
 from event_service.domain import Event, NewEvent, SeatsMoved
 from shared.errors import Conflict, NotFound
-from shared.idempotency import find_answer_sql, save_answer_sql
+from shared.idempotency import Idempotency, StoredAnswer
+from shared.idempotency.sql import find_answer, save_answer
 from shared.messaging.outbox import add_to_outbox
 from shared.metrics import Metrics
 from shared.results import WriteResult
@@ -154,7 +155,7 @@ class EventRepository:
 
     # -- writes ------------------------------------------------------------------------------
 
-    async def create(self, new: NewEvent, key: str | None, print_: str) -> WriteResult[Event]:
+    async def create(self, new: NewEvent, idem: Idempotency | None) -> WriteResult[Event]:
         async def work(conn: AsyncConnection) -> Event:
             row = (
                 (await conn.execute(events.insert().values(**asdict(new)).returning(events))).mappings().one()
@@ -163,7 +164,7 @@ class EventRepository:
             await add_to_outbox(conn, messaging.event_message(messaging.EVENT_CREATED, event))
             return event
 
-        return await self._idempotent(SCOPE_CREATE, key, print_, 201, work, _event_json, _event_from_json)
+        return await self._idempotent(SCOPE_CREATE, idem, 201, work, _event_json, _event_from_json)
 
     async def update(
         self,
@@ -206,21 +207,17 @@ class EventRepository:
             await add_to_outbox(conn, messaging.event_message(messaging.EVENT_DELETED, event))
 
     async def book(
-        self, event_id: int, seats: int, rule: Callable[[Event], int], key: str | None, print_: str
+        self, event_id: int, seats: int, rule: Callable[[Event], int], idem: Idempotency | None
     ) -> WriteResult[SeatsMoved]:
         """Book atomically (DB2): read, let `rule` give the new bookedSeats, write only if the
         version did not move."""
-        return await self._change_seats(
-            SCOPE_BOOK, messaging.SEATS_BOOKED, event_id, seats, rule, key, print_
-        )
+        return await self._change_seats(SCOPE_BOOK, messaging.SEATS_BOOKED, event_id, seats, rule, idem)
 
     async def release(
-        self, event_id: int, seats: int, rule: Callable[[Event], int], key: str | None, print_: str
+        self, event_id: int, seats: int, rule: Callable[[Event], int], idem: Idempotency | None
     ) -> WriteResult[SeatsMoved]:
         """Give back seats; with an Idempotency-Key a retried release is applied once."""
-        return await self._change_seats(
-            SCOPE_RELEASE, messaging.SEATS_RELEASED, event_id, seats, rule, key, print_
-        )
+        return await self._change_seats(SCOPE_RELEASE, messaging.SEATS_RELEASED, event_id, seats, rule, idem)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -231,8 +228,7 @@ class EventRepository:
         event_id: int,
         seats: int,
         rule: Callable[[Event], int],
-        key: str | None,
-        print_: str,
+        idem: Idempotency | None,
     ) -> WriteResult[SeatsMoved]:
         async def work(conn: AsyncConnection) -> SeatsMoved:
             # A moved version is retried inside the transaction: under READ COMMITTED each
@@ -253,39 +249,39 @@ class EventRepository:
                     await self._pause(attempt)
             raise EventBusy(event_id)
 
-        return await self._idempotent(scope, key, print_, 200, work, _seats_json, _seats_from_json)
+        return await self._idempotent(scope, idem, 200, work, _seats_json, _seats_from_json)
 
     async def _idempotent(
         self,
         scope: str,
-        key: str | None,
-        print_: str,
+        idem: Idempotency | None,
         status_code: int,
         work: Callable[[AsyncConnection], Awaitable[R]],
         encode: Callable[[R], dict[str, Any]],
         decode: Callable[[dict[str, Any]], R],
     ) -> WriteResult[R]:
-        """Run `work` in one transaction that also stores its result under `key`; a key seen
+        """Run `work` in one transaction that also stores its result under the key; a key seen
         before replays the stored result (or 422 when the body differs)."""
         for _ in range(2):
             try:
                 async with self.engine.begin() as conn:
-                    if key is not None:
-                        found = await find_answer_sql(conn, scope, key, print_)
+                    if idem is not None:
+                        found = await find_answer(conn, scope, idem)
                         if found is not None:
                             return WriteResult(decode(found.body), replayed=True)
                     result = await work(conn)
-                    if key is not None:
-                        await save_answer_sql(conn, scope, key, print_, status_code, encode(result))
+                    if idem is not None:
+                        await save_answer(conn, scope, idem, StoredAnswer(status_code, encode(result)))
                     return WriteResult(result)
             except IntegrityError as exc:
                 if isinstance(exc.orig, pg_errors.CheckViolation):
                     # The CHECK constraint caught what the code above should have: never oversell.
                     raise SeatLimitBroken() from exc
-                if key is None or not isinstance(exc.orig, pg_errors.UniqueViolation):
+                if idem is None or not isinstance(exc.orig, pg_errors.UniqueViolation):
                     raise
                 # A concurrent twin with the same key committed first: ours rolled back
                 # whole; the next pass replays the twin's answer.
+        key = idem.key if idem is not None else ""
         raise Conflict(f"Idempotency-Key '{key}' is in use by a concurrent request; retry.")
 
     async def _current_version(self, event_id: int) -> int:

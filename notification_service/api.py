@@ -10,7 +10,8 @@ from notification_service.schemas import BookingNotificationIn, NotificationOut,
 from notification_service.sender import Notifications
 from notification_service.store import Doc
 from shared.errors import NotFound
-from shared.idempotency import IdempotencyKeyReused, fingerprint, idempotency_key_header
+from shared.idempotency import Idempotency, fingerprint
+from shared.idempotency.header import idempotency_key_header
 from shared.schemas import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
@@ -34,11 +35,12 @@ def as_wire(doc: Doc) -> dict[str, Any]:
 
 async def _create(desk: Notifications, draft: Draft, body: Any, key: str | None, scope: str) -> JSONResponse:
     print_ = fingerprint(body.model_dump(mode="json", by_alias=True))
+    idem = Idempotency(key, print_) if key else None
     # The key becomes the messageId: a retry finds the first notification by the unique index.
-    message_id = f"api:{scope}:{key}" if key else None
+    message_id = f"api:{scope}:{idem.key}" if idem else None
     doc, created = await desk.record(draft, message_id=message_id, extra={"requestFingerprint": print_})
-    if not created and key and doc.get("requestFingerprint") != print_:
-        raise IdempotencyKeyReused(key)
+    if not created and idem is not None:
+        idem.same_request(doc.get("requestFingerprint"))
     return JSONResponse(
         as_wire(doc), status_code=201, headers={"Location": f"/api/notifications/{doc['id']}"}
     )

@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 from payment_service.cache import PaymentCache
 from payment_service.domain import Status
 from payment_service.schemas import CompensationIn, PaymentIn, PaymentOut, StatusChangeIn
-from payment_service.store import Idempotency, Outcome, PaymentFilters, PaymentStore
+from payment_service.store import Outcome, PaymentFilters, PaymentStore
 from shared.errors import BadRequest, NotFound, field_error
-from shared.idempotency import fingerprint, idempotency_key_header
+from shared.idempotency import Idempotency
+from shared.idempotency.header import idempotency_key_header
 from shared.schemas import Page, PageParams, page_params
 
 # A bigint id: anything outside is a 422, never an overflow in PostgreSQL.
@@ -29,10 +30,6 @@ def _store(request: Request) -> PaymentStore:
 def _cache(request: Request) -> PaymentCache:
     cache: PaymentCache = request.app.state.cache
     return cache
-
-
-def _idempotency(scope: str, key: str | None, body: Any) -> Idempotency | None:
-    return Idempotency(scope, key, fingerprint(body)) if key else None
 
 
 def _answer(request: Request, outcome: Outcome, *, created: bool = False) -> JSONResponse:
@@ -68,7 +65,7 @@ async def create_payment(
     """Charge through the simulated provider: 201 completed, or 201 failed (declined, with
     failureReason). The same Idempotency-Key and body replays the first answer."""
     store, cache = _store(request), _cache(request)
-    idem = _idempotency("payments.create", key, body.model_dump(mode="json"))
+    idem = Idempotency.of(key, body.model_dump(mode="json"))
     outcome = await store.replay(idem) or await store.create(body, idem)
     if not outcome.replayed:
         request.app.state.relay.wake()
@@ -122,7 +119,7 @@ async def change_status(
     """A legal transition only (409 otherwise); with `version` or If-Match, only if the payment
     is still at that version (409 when stale)."""
     expected = body.version if body.version is not None else _version_from(if_match)
-    idem = _idempotency(f"payments.status:{payment_id}", key, body.model_dump(mode="json"))
+    idem = Idempotency.of(key, body.model_dump(mode="json"))
     outcome = await _store(request).change_status(payment_id, body.status, body.reason, expected, idem)
     if not outcome.replayed:
         request.app.state.relay.wake()
@@ -140,7 +137,7 @@ async def compensate_payment(
     """Refund (the saga's compensation), idempotent: completed -> refunded; refunded again or
     failed (nothing was taken) -> 200 unchanged; pending -> 409."""
     payload = body.model_dump(mode="json") if body else {}
-    idem = _idempotency(f"payments.compensate:{payment_id}", key, payload)
+    idem = Idempotency.of(key, payload)
     outcome, changed = await _store(request).compensate(payment_id, idem)
     if changed:
         log.info("payment %s refunded: %s", payment_id, (body.reason if body else None) or "no reason given")

@@ -16,7 +16,8 @@ from payment_service.messaging import payment_message
 from payment_service.provider import ChargeOutcome, SimulatedProvider
 from payment_service.schemas import PaymentIn, PaymentOut
 from shared.errors import NotFound
-from shared.idempotency import StoredAnswer, find_answer_sql, save_answer_sql
+from shared.idempotency import Idempotency, StoredAnswer
+from shared.idempotency.sql import find_answer, save_answer
 from shared.messaging.outbox import add_to_outbox
 
 metadata = sa.MetaData()
@@ -39,13 +40,15 @@ payments = sa.Table(
 )
 
 
-@dataclass(frozen=True)
-class Idempotency:
-    """The caller's Idempotency-Key for one route, and the fingerprint of its body."""
+SCOPE_CREATE = "payments.create"
 
-    scope: str
-    key: str
-    fingerprint: str
+
+def _status_scope(payment_id: int) -> str:
+    return f"payments.status:{payment_id}"
+
+
+def _compensate_scope(payment_id: int) -> str:
+    return f"payments.compensate:{payment_id}"
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,11 @@ class PaymentStore:
         self.provider = provider
 
     async def replay(self, idem: Idempotency | None) -> Outcome | None:
-        """The stored answer of an earlier request with this key (422 if its body differed)."""
+        """The stored answer of an earlier creation with this key (422 if its body differed)."""
         if idem is None:
             return None
         async with self.engine.connect() as conn:
-            found = await find_answer_sql(conn, idem.scope, idem.key, idem.fingerprint)
+            found = await find_answer(conn, SCOPE_CREATE, idem)
         return _replayed(found)
 
     async def create(self, payment: PaymentIn, idem: Idempotency | None) -> Outcome:
@@ -90,7 +93,7 @@ class PaymentStore:
         outcome = self.provider.charge(payment.amount, payment.currency)
         try:
             async with self.engine.begin() as conn:
-                replay = await _replay_in(conn, idem)  # a twin committed since the api looked
+                replay = await _replay_in(conn, SCOPE_CREATE, idem)  # a twin committed since the api looked
                 if replay is not None:
                     return replay
                 await self._refuse_second_charge(conn, payment.reservation_id)
@@ -101,7 +104,7 @@ class PaymentStore:
             pass
         async with self.engine.connect() as conn:
             if idem is not None:
-                found = await find_answer_sql(conn, idem.scope, idem.key, idem.fingerprint)
+                found = await find_answer(conn, SCOPE_CREATE, idem)
                 if found is not None:
                     return _replayed(found)  # type: ignore[return-value]
             await self._refuse_second_charge(conn, payment.reservation_id)
@@ -151,7 +154,7 @@ class PaymentStore:
         doc = as_document(row)
         await add_to_outbox(conn, payment_message(domain.ANNOUNCED[status], doc))
         if idem is not None:
-            await save_answer_sql(conn, idem.scope, idem.key, idem.fingerprint, 201, doc)
+            await save_answer(conn, SCOPE_CREATE, idem, StoredAnswer(201, doc))
         return Outcome(201, doc)
 
     async def get(self, payment_id: int) -> dict[str, Any] | None:
@@ -205,7 +208,7 @@ class PaymentStore:
         """A legal status change, conditional on the version the caller read (if given)."""
         async with self.engine.begin() as conn:
             row = await self._lock(conn, payment_id)
-            replay = await _replay_in(conn, idem)
+            replay = await _replay_in(conn, _status_scope(payment_id), idem)
             if replay is not None:
                 return replay
             if expected_version is not None and expected_version != row["version"]:
@@ -215,7 +218,7 @@ class PaymentStore:
             if change.routing_key is not None:
                 await add_to_outbox(conn, payment_message(change.routing_key, doc))
             if idem is not None:
-                await save_answer_sql(conn, idem.scope, idem.key, idem.fingerprint, 200, doc)
+                await save_answer(conn, _status_scope(payment_id), idem, StoredAnswer(200, doc))
             return Outcome(200, doc)
 
     async def compensate(self, payment_id: int, idem: Idempotency | None) -> tuple[Outcome, bool]:
@@ -223,7 +226,7 @@ class PaymentStore:
         a refunded or failed one is answered unchanged. Second value: whether it changed."""
         async with self.engine.begin() as conn:
             row = await self._lock(conn, payment_id)
-            replay = await _replay_in(conn, idem)
+            replay = await _replay_in(conn, _compensate_scope(payment_id), idem)
             if replay is not None:
                 return replay, False
             current = Status(row["status"])
@@ -239,7 +242,7 @@ class PaymentStore:
                 if final in domain.ANNOUNCED:
                     await add_to_outbox(conn, payment_message(domain.ANNOUNCED[final], doc))
             if idem is not None:
-                await save_answer_sql(conn, idem.scope, idem.key, idem.fingerprint, 200, doc)
+                await save_answer(conn, _compensate_scope(payment_id), idem, StoredAnswer(200, doc))
             return Outcome(200, doc), changed
 
     async def _lock(self, conn: AsyncConnection, payment_id: int) -> Mapping[Any, Any]:
@@ -282,7 +285,7 @@ def _replayed(found: StoredAnswer | None) -> Outcome | None:
     return Outcome(found.status_code, found.body, replayed=True)
 
 
-async def _replay_in(conn: AsyncConnection, idem: Idempotency | None) -> Outcome | None:
+async def _replay_in(conn: AsyncConnection, scope: str, idem: Idempotency | None) -> Outcome | None:
     if idem is None:
         return None
-    return _replayed(await find_answer_sql(conn, idem.scope, idem.key, idem.fingerprint))
+    return _replayed(await find_answer(conn, scope, idem))

@@ -16,8 +16,10 @@ from reservation_service.schemas import (
     StatusChange,
 )
 from reservation_service.store import ReservationStore
-from shared.errors import AppError, BadRequest, field_error, problem
-from shared.idempotency import fingerprint, idempotency_key_header
+from shared.errors import AppError, BadRequest, field_error
+from shared.idempotency import Idempotency, StoredAnswer
+from shared.idempotency.header import idempotency_key_header
+from shared.problem import problem
 from shared.schemas import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/reservations", tags=["reservations"])
@@ -61,26 +63,25 @@ async def create_reservation(
 ) -> JSONResponse:
     """Create a reservation (pending). Without `sagaId` it books its seats at the event service
     itself and answers 409/404/422 when they refuse, 503 when they cannot be reached."""
-    print_ = fingerprint(body.model_dump(mode="json", by_alias=True))
-    if key is not None:
-        stored = await desk.store.find_answer(key, print_)
+    idem = Idempotency.of(key, body.model_dump(mode="json", by_alias=True))
+    if idem is not None:
+        stored = await desk.store.find_answer(idem)
         if stored is not None:
             if stored.status_code == 201:
                 return JSONResponse(stored.body, status_code=201, headers=_location(stored.body["id"]))
             replay = stored.body
             return problem(stored.status_code, replay["title"], replay["detail"], extra=replay.get("extra"))
     try:
-        doc = await desk.create(body, key=key, print_=print_)
+        doc = await desk.create(body, idem)
     except AppError as exc:
         # A refusal is this key's final answer; a 503 is not (the key stays free to retry).
-        if key is not None and exc.status in (404, 409, 422) and "reservationId" in exc.extra:
-            await desk.store.save_answer(
-                key, print_, exc.status, {"title": exc.title, "detail": exc.detail, "extra": exc.extra}
-            )
+        if idem is not None and exc.status in (404, 409, 422) and "reservationId" in exc.extra:
+            refusal = {"title": exc.title, "detail": exc.detail, "extra": exc.extra}
+            await desk.store.save_answer(idem, StoredAnswer(exc.status, refusal))
         raise
     answer = as_wire(doc)
-    if key is not None:
-        await desk.store.save_answer(key, print_, 201, answer)
+    if idem is not None:
+        await desk.store.save_answer(idem, StoredAnswer(201, answer))
     return JSONResponse(answer, status_code=201, headers=_location(doc["id"]))
 
 

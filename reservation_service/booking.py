@@ -23,7 +23,7 @@ from reservation_service.schemas import ReservationIn
 from reservation_service.seats import Answer, EventSeats, Outcome
 from reservation_service.store import Doc, ReservationStore, preview
 from shared.errors import AppError, Conflict, NotFound, RuleBroken, Unavailable, field_error
-from shared.idempotency import IdempotencyKeyReused
+from shared.idempotency import Idempotency, IdempotencyKeyReused
 
 log = logging.getLogger(__name__)
 MAX_RACE_RETRIES = 5
@@ -70,7 +70,7 @@ class Reservations:
 
     # -- create ----------------------------------------------------------------------------
 
-    async def create(self, body: ReservationIn, *, key: str | None, print_: str) -> Doc:
+    async def create(self, body: ReservationIn, idem: Idempotency | None) -> Doc:
         at = now()
         doc: Doc = {
             "id": str(ObjectId()),
@@ -88,9 +88,9 @@ class Reservations:
             "createdAt": at,
             "updatedAt": at,
         }
-        if key is not None:
-            doc["idempotencyKey"] = key
-            doc["requestFingerprint"] = print_
+        if idem is not None:
+            doc["idempotencyKey"] = idem.key
+            doc["requestFingerprint"] = idem.fingerprint
         quoted = body.booking_details.ticket_price
         if body.saga_id is not None:
             return await self._create_for_saga(doc, body.saga_id, at, quoted)

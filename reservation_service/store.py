@@ -14,8 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from reservation_service.domain import LIVE, SeatHold, Status, TimelineEntry
-from shared import idempotency
-from shared.idempotency import StoredAnswer
+from shared.idempotency import Idempotency, StoredAnswer
+from shared.idempotency import mongo as idempotency_store
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import MONGO_PENDING, ensure_mongo_outbox, mongo_outbox
 
@@ -228,14 +228,12 @@ class ReservationStore:
 
     # -- idempotent answers ---------------------------------------------------------------
 
-    async def find_answer(self, key: str, print_: str) -> StoredAnswer | None:
-        return await idempotency.find_answer_mongo(self.answers, IDEMPOTENCY_SCOPE, key, print_)
+    async def find_answer(self, idem: Idempotency) -> StoredAnswer | None:
+        return await idempotency_store.find_answer(self.answers, IDEMPOTENCY_SCOPE, idem)
 
-    async def save_answer(self, key: str, print_: str, status_code: int, body: Any) -> None:
+    async def save_answer(self, idem: Idempotency, answer: StoredAnswer) -> None:
         try:
-            await idempotency.save_answer_mongo(
-                self.answers, IDEMPOTENCY_SCOPE, key, print_, status_code, body
-            )
+            await idempotency_store.save_answer(self.answers, IDEMPOTENCY_SCOPE, idem, answer)
         except DuplicateKeyError:
             pass  # a twin stored the same outcome first
 

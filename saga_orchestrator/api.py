@@ -13,7 +13,7 @@ from saga_orchestrator.schemas import BookingIn, SagaOut, SagaStarted, SagaSumma
 from saga_orchestrator.service import SagaService
 from saga_orchestrator.store import SagaStore
 from shared.errors import NotFound, RuleBroken, field_error
-from shared.idempotency import idempotency_key_header
+from shared.idempotency.header import idempotency_key_header
 from shared.schemas import Page, PageParams, page_params, parse_utc
 
 router = APIRouter(prefix="/api/saga", tags=["saga"])

@@ -17,9 +17,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import install_error_handlers, problem
 from shared.logging import CORRELATION_HEADER, correlation_id
 from shared.metrics import Metrics
+from shared.problem import install_error_handlers, problem
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("access")

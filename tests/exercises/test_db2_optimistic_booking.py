@@ -45,7 +45,7 @@ async def test_when_every_attempt_loses_the_answer_is_409_busy_retry():
         # A repository allowed a single attempt, against writers holding the row: some must lose.
         events = Events(EventRepository(svc.app.state.engine, max_attempts=1))
         results = await asyncio.gather(
-            *(events.book(event["id"], 1, None, "") for _ in range(20)), return_exceptions=True
+            *(events.book(event["id"], 1, None) for _ in range(20)), return_exceptions=True
         )
         lost = [r for r in results if isinstance(r, Exception)]
         won = [r for r in results if not isinstance(r, Exception)]

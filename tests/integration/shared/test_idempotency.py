@@ -12,8 +12,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from shared import sql
-from shared.errors import PROBLEM_JSON
-from shared.idempotency import find_answer_sql, fingerprint, idempotency_key_header, save_answer_sql
+from shared.idempotency import Idempotency, StoredAnswer
+from shared.idempotency.header import idempotency_key_header
+from shared.idempotency.sql import find_answer, save_answer
+from shared.problem import PROBLEM_JSON
 from shared.schemas import ApiInput
 from shared.settings import ServiceSettings
 from shared.web import create_service_app
@@ -41,10 +43,10 @@ def build_app(url: str, barrier: asyncio.Barrier | None = None) -> FastAPI:
     @router.post("/api/tickets", status_code=201)
     async def issue(ticket: TicketIn, key: str | None = Depends(idempotency_key_header)) -> JSONResponse:
         engine = app.state.engine
-        print_ = fingerprint(ticket.model_dump())
+        idem = Idempotency.of(key, ticket.model_dump())
         try:
             async with engine.begin() as conn:
-                if key and (found := await find_answer_sql(conn, SCOPE, key, print_)):
+                if idem and (found := await find_answer(conn, SCOPE, idem)):
                     return JSONResponse(found.body, status_code=found.status_code)
                 if barrier is not None:
                     await barrier.wait()  # both twins have looked and found nothing
@@ -56,12 +58,13 @@ def build_app(url: str, barrier: asyncio.Barrier | None = None) -> FastAPI:
                     )
                 ).scalar_one()
                 answer = {"id": ticket_id, "holder": ticket.holder, "seats": ticket.seats}
-                if key:
-                    await save_answer_sql(conn, SCOPE, key, print_, 201, answer)
+                if idem:
+                    await save_answer(conn, SCOPE, idem, StoredAnswer(201, answer))
         except IntegrityError:
             # The twin committed first: our ticket rolled back with our answer; replay its answer.
+            assert idem is not None
             async with engine.connect() as conn:
-                found = await find_answer_sql(conn, SCOPE, key or "", print_)
+                found = await find_answer(conn, SCOPE, idem)
             assert found is not None
             return JSONResponse(found.body, status_code=found.status_code)
         return JSONResponse(answer, status_code=201)

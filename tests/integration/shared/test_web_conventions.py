@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from pydantic import Field
 
-from shared.errors import PROBLEM_JSON
+from shared.problem import PROBLEM_JSON
 from shared.schemas import ApiInput
 from shared.settings import ServiceSettings
 from shared.web import create_service_app

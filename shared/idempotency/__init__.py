@@ -1,0 +1,62 @@
+"""Idempotency-Key: the first answer to a key is stored and replayed for every retry.
+
+The same key with a different body is refused (422): the key names one request, not a slot.
+Stores save the answer inside the transaction of the change itself, so "done" and
+"answer stored" cannot disagree; a racing duplicate hits the primary key, rolls back, and
+replays the winner's answer.
+
+This module holds the pure pieces every service shares (the request's `Idempotency`, the
+`StoredAnswer`, the fingerprint); the stores are `shared.idempotency.sql` and
+`shared.idempotency.mongo`, the HTTP header is read by `shared.idempotency.header`.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shared.errors import RuleBroken
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyKeyReused(RuleBroken):
+    title = "Idempotency key reused"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency-Key '{key}' was already used with a different request.",
+            errors=[{"field": IDEMPOTENCY_HEADER, "message": "already used with a different request"}],
+        )
+
+
+def fingerprint(payload: Any) -> str:
+    """Stable hash of a request body (key order does not matter)."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A request's Idempotency-Key and the fingerprint of what it asked."""
+
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, key: str | None, request: Any) -> "Idempotency | None":
+        """None without a key: the request is then not deduplicated."""
+        return cls(key, fingerprint(request)) if key is not None else None
+
+    def same_request(self, stored_fingerprint: str | None) -> None:
+        """Raise IdempotencyKeyReused when the key was first used for another request."""
+        if stored_fingerprint != self.fingerprint:
+            raise IdempotencyKeyReused(self.key)
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The answer given to the first request with a key, replayed to its retries."""
+
+    status_code: int
+    body: Any
