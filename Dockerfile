@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for the seven services; docker-compose.yml picks the service with
+# One image for the seven services and the console; docker-compose.yml picks the service with
 # `command: ["python", "-m", "<package>"]`.
 
 # --- builder: install the project and its dependencies into a virtualenv -----------------
@@ -25,6 +25,7 @@ COPY analytics_service ./analytics_service
 COPY event_store_service ./event_store_service
 COPY saga_orchestrator ./saga_orchestrator
 COPY notification_service ./notification_service
+COPY console ./console
 # A regular (non-editable) install: the packages and their Alembic migrations (package data)
 # land in the venv's site-packages, so the final stage needs nothing from /src.
 RUN pip install --upgrade pip && pip install .
@@ -45,7 +46,7 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 USER app
 
-EXPOSE 8080 3000 5000 8081 3001 3002 5001
+EXPOSE 8080 3000 5000 8081 3001 3002 5001 8090
 
 # Overridden per service by docker-compose.yml.
 CMD ["python", "-m", "event_service"]

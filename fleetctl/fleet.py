@@ -1,4 +1,5 @@
-"""The seven services as local processes: start what is down, stop by PID, report readiness.
+"""The seven services (and the console) as local processes: start what is down, stop by PID,
+report readiness.
 
 Used by `fleet start|stop|status`, scripts/start-dev.sh and the end-to-end tests (which run
 a second fleet on other ports, databases and exchange so they never touch a dev fleet).
@@ -38,7 +39,11 @@ SERVICES: tuple[Service, ...] = (
     Service("saga_orchestrator", 3002, "SAGA_", "PostgreSQL sagas_db"),
     Service("notification_service", 5001, "NOTIFICATION_", "MongoDB notifications_db"),
 )
-BY_NAME = {s.package: s for s in SERVICES}
+# Not a microservice (it owns no data, it reads the others' APIs), but started and stopped
+# like one: `fleet start` starts it with the seven, `fleet start console` alone.
+CONSOLE = Service("console", 8090, "CONSOLE_", "none: reads the services' APIs and RabbitMQ's")
+EVERYTHING: tuple[Service, ...] = (*SERVICES, CONSOLE)
+BY_NAME = {s.package: s for s in EVERYTHING}
 
 
 class ServiceExited(RuntimeError):
@@ -63,12 +68,16 @@ class Fleet:
     def service_env(self) -> dict[str, str]:
         """Ports and the URLs services use to reach each other, then the caller's overrides."""
         env = {**os.environ}
-        for service in SERVICES:
+        for service in EVERYTHING:
             env[f"{service.env_prefix}PORT"] = str(self.port(service))
         for prefix in ("SAGA_", "RESERVATION_", "ANALYTICS_"):
             env[f"{prefix}EVENT_SERVICE_URL"] = self.url("event_service")
         env["SAGA_RESERVATION_SERVICE_URL"] = self.url("reservation_service")
         env["SAGA_PAYMENT_SERVICE_URL"] = self.url("payment_service")
+        env["CONSOLE_EVENT_SERVICE_URL"] = self.url("event_service")
+        env["CONSOLE_ANALYTICS_SERVICE_URL"] = self.url("analytics_service")
+        env["CONSOLE_EVENT_STORE_URL"] = self.url("event_store_service")
+        env["CONSOLE_SAGA_URL"] = self.url("saga_orchestrator")
         env.update(self.env)
         return env
 
@@ -155,7 +164,8 @@ class Fleet:
     def stop(
         self, names: Iterable[str] | None = None, *, sig: int = signal.SIGTERM, timeout: float = 15.0
     ) -> None:
-        for service in self._select(names):
+        # Nothing named: everything this fleet may have started, the console too.
+        for service in self._select(names) if names else EVERYTHING:
             pid = self.pid(service)
             if pid is None:
                 self._pidfile(service).unlink(missing_ok=True)
@@ -175,7 +185,7 @@ class Fleet:
         self.stop([name], sig=signal.SIGKILL, timeout=5)
 
     def status(self) -> list[tuple[Service, int | None, bool]]:
-        return [(s, self.pid(s), self.ready(s)) for s in SERVICES]
+        return [(s, self.pid(s), self.ready(s)) for s in EVERYTHING]
 
     @staticmethod
     def _select(names: Iterable[str] | None) -> list[Service]:
@@ -220,6 +230,7 @@ def print_table(fleet: Fleet) -> bool:
             f"{service.package:<22} {fleet.port(service):>5}  {pid or '-':>7}  {'yes' if ready else 'no':<6} "
             f"{url:<26} {service.store}"
         )
+    print(f"Fleet console: http://127.0.0.1:{fleet.port(CONSOLE)}")
     print("RabbitMQ management UI: http://127.0.0.1:15672 (guest/guest); API docs: <url>/docs")
     return all_ready
 
@@ -235,7 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     ):
         cmd = sub.add_parser(name, help=text)
         if name != "status":
-            cmd.add_argument("services", nargs="*", help="packages (default: all seven)")
+            cmd.add_argument(
+                "services", nargs="*", help="packages or console (default: all seven and the console)"
+            )
+        if name in ("start", "restart"):
+            cmd.add_argument(
+                "--slow",
+                type=int,
+                metavar="MS",
+                help="slow motion: the orchestrator pauses MS milliseconds before each saga step and "
+                "compensation (restarted when it runs; 0 turns it off)",
+            )
     demo.add_commands(sub)
     check.add_command(sub)
     args = parser.parse_args(argv)
@@ -244,12 +265,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("seed", "demo"):
         return demo.run_command(args)
     fleet = Fleet()
+    names = getattr(args, "services", None) or [s.package for s in EVERYTHING]
+    slow = getattr(args, "slow", None)
+    if slow is not None:
+        # The setting is read when the orchestrator starts: a running one is restarted with it.
+        fleet.env["SAGA_STEP_DELAY_MS"] = str(slow)
+        if args.command == "start" and "saga_orchestrator" in names:
+            print(f"restarting saga_orchestrator with SAGA_STEP_DELAY_MS={slow} ...", flush=True)
+            fleet.stop(["saga_orchestrator"])
     if args.command in ("stop", "restart"):
         print("stopping services ...", flush=True)
-        fleet.stop(args.services)
+        fleet.stop(names)
     if args.command in ("start", "restart"):
         print("starting services ...", flush=True)
-        fleet.start(args.services)
+        fleet.start(names)
     if args.command == "status":
         return 0 if print_table(fleet) else 1
     if args.command in ("start", "restart"):

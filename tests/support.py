@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from fleetctl.fleet import SERVICES, Fleet, ServiceExited
+from fleetctl.fleet import EVERYTHING, Fleet, ServiceExited
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -96,12 +96,13 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 
 
 def free_port_offset() -> int:
-    """An offset that puts all seven service ports on free ports (parallel test runs differ)."""
+    """An offset that puts the seven services' and the console's ports on free ports (parallel
+    test runs differ)."""
     for _ in range(200):
         # Every port stays below 32768, where Linux hands out ephemeral ports to outgoing
         # connections: one of those could take a service's port between this check and its bind.
         offset = random.randrange(10, 24) * 1000 + random.randrange(0, 600)
-        if all(_port_free(s.port + offset) for s in SERVICES):
+        if all(_port_free(s.port + offset) for s in EVERYTHING):
             return offset
     raise RuntimeError("no free port range for a test fleet")
 
