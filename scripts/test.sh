@@ -6,8 +6,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 scripts/bootstrap.sh
 scripts/infra.sh up
+scripts/browser.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy shared fleetctl event_service reservation_service payment_service analytics_service bench \
-  event_store_service saga_orchestrator notification_service
+  event_store_service saga_orchestrator notification_service console
 .venv/bin/pytest "$@"
