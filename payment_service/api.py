@@ -1,30 +1,37 @@
 """HTTP routes of the payment service: charge, read (cache-aside), list, change status, refund."""
 
-import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from payment_service.cache import PaymentCache
-from payment_service.domain import Status
-from payment_service.schemas import CompensationIn, PaymentIn, PaymentOut, StatusChangeIn
-from payment_service.store import Outcome, PaymentFilters, PaymentStore
-from shared.errors import BadRequest, NotFound, field_error
+from payment_service.domain import Payment, Status
+from payment_service.schemas import (
+    CompensationIn,
+    PaymentIn,
+    PaymentOut,
+    StatusChangeIn,
+    new_payment,
+    payment_view,
+)
+from payment_service.service import Payments
+from payment_service.store import PaymentFilters
+from shared.errors import BadRequest, field_error
 from shared.idempotency import Idempotency
 from shared.idempotency.header import idempotency_key_header
+from shared.results import WriteResult
 from shared.schemas import Page, PageParams, page_params
 
 # A bigint id: anything outside is a 422, never an overflow in PostgreSQL.
 PaymentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
 
-def _store(request: Request) -> PaymentStore:
-    store: PaymentStore = request.app.state.store
-    return store
+def _payments(request: Request) -> Payments:
+    payments: Payments = request.app.state.payments
+    return payments
 
 
 def _cache(request: Request) -> PaymentCache:
@@ -32,13 +39,20 @@ def _cache(request: Request) -> PaymentCache:
     return cache
 
 
-def _answer(request: Request, outcome: Outcome, *, created: bool = False) -> JSONResponse:
-    headers = {"ETag": f'"{outcome.body["version"]}"'}
+async def _answer(
+    request: Request, result: WriteResult[Payment], *, created: bool = False, cache: bool = True
+) -> JSONResponse:
+    """The payment as the answer; a change also rewrites the cached GET answer (POLY3)."""
+    payment = result.value
+    body = payment_view(payment)
+    if cache:
+        await _cache(request).put(body)
+    headers = {"ETag": f'"{payment.version}"'}
     if created:
-        headers["Location"] = str(request.url_for("get_payment", payment_id=outcome.body["id"]))
-    if outcome.replayed:
+        headers["Location"] = str(request.url_for("get_payment", payment_id=payment.id))
+    if result.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
+    return JSONResponse(body, status_code=201 if created else 200, headers=headers)
 
 
 def _version_from(if_match: str | None) -> int | None:
@@ -64,13 +78,9 @@ async def create_payment(
 ) -> JSONResponse:
     """Charge through the simulated provider: 201 completed, or 201 failed (declined, with
     failureReason). The same Idempotency-Key and body replays the first answer."""
-    store, cache = _store(request), _cache(request)
     idem = Idempotency.of(key, body.model_dump(mode="json"))
-    outcome = await store.replay(idem) or await store.create(body, idem)
-    if not outcome.replayed:
-        request.app.state.relay.wake()
-        await cache.put(outcome.body)
-    return _answer(request, outcome, created=True)
+    result = await _payments(request).create(new_payment(body), idem)
+    return await _answer(request, result, created=True, cache=not result.replayed)
 
 
 @router.get("", response_model=Page[PaymentOut])
@@ -85,7 +95,8 @@ async def list_payments(
     paging: PageParams = Depends(page_params),
 ) -> dict[str, Any]:
     filters = PaymentFilters(reservation_id, user_id, status, idempotency_key)
-    items, total = await _store(request).page(filters, paging.offset, paging.size)
+    found, total = await _payments(request).page(filters, paging.offset, paging.size)
+    items = [payment_view(payment) for payment in found]
     return {"items": items, "total": total, "page": paging.page, "size": paging.size}
 
 
@@ -100,9 +111,7 @@ async def get_payment(payment_id: PaymentId, request: Request, response: Respons
         # them again. A change to PaymentOut's shape must therefore flush `payment:*`.
         raw, cached = hit
         return Response(raw, media_type="application/json", headers={"ETag": f'"{cached["version"]}"'})
-    doc = await _store(request).get(payment_id)
-    if doc is None:
-        raise NotFound(f"Payment {payment_id} not found.")
+    doc = payment_view(await _payments(request).get(payment_id))
     await cache.put(doc)
     response.headers["ETag"] = f'"{doc["version"]}"'
     return doc
@@ -120,11 +129,8 @@ async def change_status(
     is still at that version (409 when stale)."""
     expected = body.version if body.version is not None else _version_from(if_match)
     idem = Idempotency.of(key, body.model_dump(mode="json"))
-    outcome = await _store(request).change_status(payment_id, body.status, body.reason, expected, idem)
-    if not outcome.replayed:
-        request.app.state.relay.wake()
-        await _cache(request).put(outcome.body)
-    return _answer(request, outcome)
+    result = await _payments(request).change_status(payment_id, body.status, body.reason, expected, idem)
+    return await _answer(request, result, cache=not result.replayed)
 
 
 @router.post("/{payment_id}/compensate", response_model=PaymentOut)
@@ -138,9 +144,5 @@ async def compensate_payment(
     failed (nothing was taken) -> 200 unchanged; pending -> 409."""
     payload = body.model_dump(mode="json") if body else {}
     idem = Idempotency.of(key, payload)
-    outcome, changed = await _store(request).compensate(payment_id, idem)
-    if changed:
-        log.info("payment %s refunded: %s", payment_id, (body.reason if body else None) or "no reason given")
-        request.app.state.relay.wake()
-    await _cache(request).put(outcome.body)
-    return _answer(request, outcome)
+    result = await _payments(request).compensate(payment_id, body.reason if body else None, idem)
+    return await _answer(request, result)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from payment_service import api
 from payment_service.cache import CacheManager, PaymentCache
 from payment_service.provider import SimulatedProvider
+from payment_service.service import Payments
 from payment_service.settings import PaymentSettings
 from payment_service.store import PaymentStore
 from shared import sql
@@ -34,7 +35,9 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
         app.state.redis = redis
         app.state.broker = broker
         app.state.relay = relay
-        app.state.store = PaymentStore(engine, SimulatedProvider(settings.decline_above))
+        app.state.payments = Payments(
+            PaymentStore(engine), SimulatedProvider(settings.decline_above), published=relay.wake
+        )
         app.state.cache = PaymentCache(
             CacheManager(redis, app.state.metrics, retry_after=settings.cache_retry_after_seconds),
             settings.cache_ttl_seconds,

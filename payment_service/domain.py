@@ -1,6 +1,9 @@
-"""Payment rules: statuses, legal transitions, refund decisions. Plain code, no I/O, no clock."""
+"""Payment rules: statuses, legal transitions, refund decisions; the records the store
+returns. Plain code, no I/O, no clock."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from shared.errors import Conflict
@@ -19,6 +22,34 @@ class Method(StrEnum):
     CARD = "card"
     MOBILE_MONEY = "mobile_money"
     BANK_TRANSFER = "bank_transfer"
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    """A charge asked for: the provider's answer decides the status it is recorded in."""
+
+    reservation_id: str
+    user_id: str
+    amount: Decimal
+    currency: str
+    payment_method: Method
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A payment as stored: every change moves its version."""
+
+    id: int
+    reservation_id: str
+    user_id: str
+    amount: Decimal
+    currency: str
+    payment_method: Method
+    status: Status
+    failure_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
 
 
 NEXT: dict[Status, frozenset[Status]] = {
@@ -137,3 +168,16 @@ def status_change(current: Status, wanted: Status, reason: str | None) -> Status
     status = transition(current, wanted)
     keeps_reason = status in (Status.FAILED, Status.REFUND_FAILED)
     return StatusChange(status, reason if keeps_reason else None, ANNOUNCED.get(status))
+
+
+REFUND_REFUSED = "Refund refused by the provider"
+
+
+def refund_result(current: Status, refunded: bool) -> StatusChange:
+    """Where a refund of a payment in `current` status ends, given the provider's answer:
+    refunded (through refunding, each step checked), or refund_failed with its reason."""
+    if refunded:
+        final = refund_path(current)[-1]
+        return StatusChange(final, None, ANNOUNCED.get(final))
+    final = transition(Status.REFUNDING, Status.REFUND_FAILED)
+    return StatusChange(final, REFUND_REFUSED, ANNOUNCED.get(final))

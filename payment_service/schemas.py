@@ -2,11 +2,11 @@
 (reservation_id, user_id, payment_method)."""
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from payment_service.domain import Method, Status
+from payment_service.domain import Method, NewPayment, Payment, Status
 from shared.schemas import ApiInput, ApiModel, Money, UtcDateTime
 
 
@@ -51,3 +51,12 @@ class PaymentOut(ApiModel):
     created_at: UtcDateTime
     updated_at: UtcDateTime
     version: int
+
+
+def payment_view(payment: Payment) -> dict[str, Any]:
+    """The payment as GET answers it (camelCase JSON); also the cache value and message data."""
+    return PaymentOut.model_validate(payment, from_attributes=True).model_dump(mode="json", by_alias=True)
+
+
+def new_payment(body: PaymentIn) -> NewPayment:
+    return NewPayment(body.reservation_id, body.user_id, body.amount, body.currency, body.payment_method)

@@ -1,24 +1,36 @@
-"""Payments in PostgreSQL: creation with its idempotency key, conditional status changes,
-refunds, filtered pages; every change writes its outbox message and stored answer in the
-same transaction. The only module that names the payments table."""
+"""Payments in PostgreSQL: insertion with its idempotency key, status changes under the row
+lock, filtered pages; every change writes its outbox message and the result kept under its
+idempotency key in the same transaction. The only module that names the payments table.
 
-from collections.abc import Mapping
+Persistence only: the provider is called by the use case, the rules come in as a function of
+the current `Payment`, and every method returns records of the domain, never REST answers."""
+
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from payment_service import domain
-from payment_service.domain import HOLDS_RESERVATION, RefundPlan, ReservationAlreadyCharged, Status
+from payment_service.domain import (
+    ANNOUNCED,
+    HOLDS_RESERVATION,
+    Method,
+    NewPayment,
+    Payment,
+    ReservationAlreadyCharged,
+    Status,
+    StatusChange,
+)
 from payment_service.messaging import payment_message
-from payment_service.provider import ChargeOutcome, SimulatedProvider
-from payment_service.schemas import PaymentIn, PaymentOut
 from shared.errors import NotFound
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency.sql import find_answer, save_answer
 from shared.messaging.outbox import add_to_outbox
+from shared.results import WriteResult
 
 metadata = sa.MetaData()
 
@@ -52,13 +64,6 @@ def _compensate_scope(payment_id: int) -> str:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    status_code: int
-    body: dict[str, Any]
-    replayed: bool = False
-
-
-@dataclass(frozen=True)
 class PaymentFilters:
     reservation_id: str | None = None
     user_id: str | None = None
@@ -66,48 +71,47 @@ class PaymentFilters:
     idempotency_key: str | None = None
 
 
-def as_document(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A row as its GET answers it (camelCase JSON); also the cache value and message data."""
-    return PaymentOut.model_validate(dict(row)).model_dump(mode="json", by_alias=True)
+# Decides the change of a payment from its current state, under its row lock; None: unchanged.
+Decide = Callable[[Payment], Awaitable[StatusChange | None]]
 
 
 class PaymentStore:
-    def __init__(self, engine: AsyncEngine, provider: SimulatedProvider) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.provider = provider
 
-    async def replay(self, idem: Idempotency | None) -> Outcome | None:
-        """The stored answer of an earlier creation with this key (422 if its body differed)."""
+    async def replay(self, idem: Idempotency | None) -> Payment | None:
+        """The stored result of an earlier creation with this key (422 if its body differed)."""
         if idem is None:
             return None
         async with self.engine.connect() as conn:
-            found = await find_answer(conn, SCOPE_CREATE, idem)
-        return _replayed(found)
+            return _payment_of(await find_answer(conn, SCOPE_CREATE, idem))
 
-    async def create(self, payment: PaymentIn, idem: Idempotency | None) -> Outcome:
-        """Charge through the provider and record the payment, completed or failed (declined).
+    async def insert(
+        self, new: NewPayment, status: Status, failure_reason: str | None, idem: Idempotency | None
+    ) -> WriteResult[Payment]:
+        """Record a charge the provider answered, in its final status.
 
         Concurrent twins with one key race on the unique idempotency_key: the loser rolls
-        back and replays the winner's answer. Two charges of one reservation race on the
+        back and replays the winner's result. Two charges of one reservation race on the
         partial unique index: the loser gets 409 naming the winner."""
-        outcome = self.provider.charge(payment.amount, payment.currency)
         try:
             async with self.engine.begin() as conn:
-                replay = await _replay_in(conn, SCOPE_CREATE, idem)  # a twin committed since the api looked
+                replay = await _replay_in(
+                    conn, SCOPE_CREATE, idem
+                )  # a twin committed since the use case looked
                 if replay is not None:
-                    return replay
-                await self._refuse_second_charge(conn, payment.reservation_id)
-                return await self._insert(conn, payment, outcome, idem)
+                    return WriteResult(replay, replayed=True)
+                await self._refuse_second_charge(conn, new.reservation_id)
+                return WriteResult(await self._insert(conn, new, status, failure_reason, idem))
         except (IntegrityError, ReservationAlreadyCharged):
             # Either may be a twin with our key that committed since we looked: its payment
-            # and stored answer committed together, so a fresh read finds the answer.
+            # and stored result committed together, so a fresh read finds the result.
             pass
         async with self.engine.connect() as conn:
-            if idem is not None:
-                found = await find_answer(conn, SCOPE_CREATE, idem)
-                if found is not None:
-                    return _replayed(found)  # type: ignore[return-value]
-            await self._refuse_second_charge(conn, payment.reservation_id)
+            replay = await _replay_in(conn, SCOPE_CREATE, idem)
+            if replay is not None:
+                return WriteResult(replay, replayed=True)
+            await self._refuse_second_charge(conn, new.reservation_id)
         raise RuntimeError("payment insert conflicted with neither its key nor its reservation")
 
     async def _refuse_second_charge(self, conn: AsyncConnection, reservation_id: str) -> None:
@@ -123,23 +127,25 @@ class PaymentStore:
             raise ReservationAlreadyCharged(reservation_id, live.id, live.status)
 
     async def _insert(
-        self, conn: AsyncConnection, payment: PaymentIn, outcome: ChargeOutcome, idem: Idempotency | None
-    ) -> Outcome:
-        # The provider answered synchronously, so the row is born in its final status; the
-        # machine still has to allow pending -> that status.
-        status = domain.transition(Status.PENDING, outcome.status)
+        self,
+        conn: AsyncConnection,
+        new: NewPayment,
+        status: Status,
+        failure_reason: str | None,
+        idem: Idempotency | None,
+    ) -> Payment:
         row = (
             (
                 await conn.execute(
                     payments.insert()
                     .values(
-                        reservation_id=payment.reservation_id,
-                        user_id=payment.user_id,
-                        amount=payment.amount,
-                        currency=payment.currency,
-                        payment_method=payment.payment_method.value,
+                        reservation_id=new.reservation_id,
+                        user_id=new.user_id,
+                        amount=new.amount,
+                        currency=new.currency,
+                        payment_method=new.payment_method.value,
                         status=status.value,
-                        failure_reason=outcome.failure_reason,
+                        failure_reason=failure_reason,
                         idempotency_key=idem.key if idem else None,
                         version=1,
                         created_at=sa.func.now(),
@@ -151,24 +157,21 @@ class PaymentStore:
             .mappings()
             .one()
         )
-        doc = as_document(row)
-        await add_to_outbox(conn, payment_message(domain.ANNOUNCED[status], doc))
-        if idem is not None:
-            await save_answer(conn, SCOPE_CREATE, idem, StoredAnswer(201, doc))
-        return Outcome(201, doc)
+        payment = as_payment(row)
+        await add_to_outbox(conn, payment_message(ANNOUNCED[status], payment))
+        await _keep(conn, SCOPE_CREATE, idem, 201, payment)
+        return payment
 
-    async def get(self, payment_id: int) -> dict[str, Any] | None:
+    async def get(self, payment_id: int) -> Payment | None:
         async with self.engine.connect() as conn:
             row = (
                 (await conn.execute(sa.select(payments).where(payments.c.id == payment_id)))
                 .mappings()
                 .first()
             )
-        return as_document(row) if row is not None else None
+        return as_payment(row) if row is not None else None
 
-    async def page(
-        self, filters: PaymentFilters, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    async def page(self, filters: PaymentFilters, offset: int, limit: int) -> tuple[list[Payment], int]:
         conditions = []
         if filters.reservation_id is not None:
             conditions.append(payments.c.reservation_id == filters.reservation_id)
@@ -195,58 +198,42 @@ class PaymentStore:
                 .mappings()
                 .all()
             )
-        return [as_document(r) for r in rows], total
+        return [as_payment(r) for r in rows], total
 
     async def change_status(
-        self,
-        payment_id: int,
-        wanted: Status,
-        reason: str | None,
-        expected_version: int | None,
-        idem: Idempotency | None,
-    ) -> Outcome:
-        """A legal status change, conditional on the version the caller read (if given)."""
-        async with self.engine.begin() as conn:
-            row = await self._lock(conn, payment_id)
-            replay = await _replay_in(conn, _status_scope(payment_id), idem)
-            if replay is not None:
-                return replay
-            if expected_version is not None and expected_version != row["version"]:
-                raise domain.VersionConflict(payment_id, expected_version, row["version"])
-            change = domain.status_change(Status(row["status"]), wanted, reason)
-            doc = await self._update(conn, payment_id, change.status, change.failure_reason)
-            if change.routing_key is not None:
-                await add_to_outbox(conn, payment_message(change.routing_key, doc))
-            if idem is not None:
-                await save_answer(conn, _status_scope(payment_id), idem, StoredAnswer(200, doc))
-            return Outcome(200, doc)
+        self, payment_id: int, idem: Idempotency | None, decide: Decide
+    ) -> WriteResult[Payment]:
+        """A status change as `decide` says (see `_change`)."""
+        result, _ = await self._change(_status_scope(payment_id), payment_id, idem, decide)
+        return result
 
-    async def compensate(self, payment_id: int, idem: Idempotency | None) -> tuple[Outcome, bool]:
-        """Refund a completed payment (completed -> refunding -> refunded in one transaction);
-        a refunded or failed one is answered unchanged. Second value: whether it changed."""
+    async def refund(
+        self, payment_id: int, idem: Idempotency | None, decide: Decide
+    ) -> tuple[WriteResult[Payment], bool]:
+        """A refund as `decide` says (see `_change`). Second value: whether the payment changed."""
+        return await self._change(_compensate_scope(payment_id), payment_id, idem, decide)
+
+    async def _change(
+        self, scope: str, payment_id: int, idem: Idempotency | None, decide: Decide
+    ) -> tuple[WriteResult[Payment], bool]:
+        """Change a payment as `decide` says, under its row lock, so changes of one payment
+        take turns and each is decided on the status it changes. A key seen before replays
+        its result first. Second value: whether the payment changed."""
         async with self.engine.begin() as conn:
-            row = await self._lock(conn, payment_id)
-            replay = await _replay_in(conn, _compensate_scope(payment_id), idem)
+            current = as_payment(await self._lock(conn, payment_id))
+            replay = await _replay_in(conn, scope, idem)
             if replay is not None:
-                return replay, False
-            current = Status(row["status"])
-            plan = domain.refund_plan(payment_id, current)
-            changed = plan is RefundPlan.REFUND
-            doc = as_document(row)
-            if changed:
-                refunded = self.provider.refund(row["amount"], row["currency"])
-                path = domain.refund_path(current)
-                final = path[-1] if refunded else domain.transition(Status.REFUNDING, Status.REFUND_FAILED)
-                reason = None if refunded else "Refund refused by the provider"
-                doc = await self._update(conn, payment_id, final, reason)
-                if final in domain.ANNOUNCED:
-                    await add_to_outbox(conn, payment_message(domain.ANNOUNCED[final], doc))
-            if idem is not None:
-                await save_answer(conn, _compensate_scope(payment_id), idem, StoredAnswer(200, doc))
-            return Outcome(200, doc), changed
+                return WriteResult(replay, replayed=True), False
+            change = await decide(current)
+            payment = current
+            if change is not None:
+                payment = await self._update(conn, payment_id, change.status, change.failure_reason)
+                if change.routing_key is not None:
+                    await add_to_outbox(conn, payment_message(change.routing_key, payment))
+            await _keep(conn, scope, idem, 200, payment)
+            return WriteResult(payment), change is not None
 
     async def _lock(self, conn: AsyncConnection, payment_id: int) -> Mapping[Any, Any]:
-        # Row lock: changes of one payment take turns, so each sees the status it changes.
         row = (
             (await conn.execute(sa.select(payments).where(payments.c.id == payment_id).with_for_update()))
             .mappings()
@@ -258,7 +245,7 @@ class PaymentStore:
 
     async def _update(
         self, conn: AsyncConnection, payment_id: int, status: Status, failure_reason: str | None
-    ) -> dict[str, Any]:
+    ) -> Payment:
         row = (
             (
                 await conn.execute(
@@ -276,16 +263,73 @@ class PaymentStore:
             .mappings()
             .one()
         )
-        return as_document(row)
+        return as_payment(row)
 
 
-def _replayed(found: StoredAnswer | None) -> Outcome | None:
+def as_payment(row: Mapping[Any, Any]) -> Payment:
+    return Payment(
+        id=row["id"],
+        reservation_id=row["reservation_id"],
+        user_id=row["user_id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        payment_method=Method(row["payment_method"]),
+        status=Status(row["status"]),
+        failure_reason=row["failure_reason"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+    )
+
+
+# The result kept under an Idempotency-Key is stored with the field names of the answer it
+# produced, so a result stored before records were kept (the answer itself) still replays.
+
+
+def _payment_json(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "reservationId": payment.reservation_id,
+        "userId": payment.user_id,
+        "amount": str(payment.amount),
+        "currency": payment.currency,
+        "paymentMethod": payment.payment_method.value,
+        "status": payment.status.value,
+        "failureReason": payment.failure_reason,
+        "createdAt": payment.created_at.isoformat(),
+        "updatedAt": payment.updated_at.isoformat(),
+        "version": payment.version,
+    }
+
+
+def _payment_of(found: StoredAnswer | None) -> Payment | None:
     if found is None:
         return None
-    return Outcome(found.status_code, found.body, replayed=True)
+    doc = found.body
+    return Payment(
+        id=doc["id"],
+        reservation_id=doc["reservationId"],
+        user_id=doc["userId"],
+        amount=Decimal(str(doc["amount"])),
+        currency=doc["currency"],
+        payment_method=Method(doc["paymentMethod"]),
+        status=Status(doc["status"]),
+        failure_reason=doc["failureReason"],
+        created_at=datetime.fromisoformat(doc["createdAt"]),
+        updated_at=datetime.fromisoformat(doc["updatedAt"]),
+        version=doc["version"],
+    )
 
 
-async def _replay_in(conn: AsyncConnection, scope: str, idem: Idempotency | None) -> Outcome | None:
+async def _keep(
+    conn: AsyncConnection, scope: str, idem: Idempotency | None, status_code: int, payment: Payment
+) -> None:
+    """Store the result under the caller's key, in the transaction of the change."""
+    if idem is not None:
+        await save_answer(conn, scope, idem, StoredAnswer(status_code, _payment_json(payment)))
+
+
+async def _replay_in(conn: AsyncConnection, scope: str, idem: Idempotency | None) -> Payment | None:
     if idem is None:
         return None
-    return _replayed(await find_answer(conn, scope, idem))
+    return _payment_of(await find_answer(conn, scope, idem))

@@ -10,6 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from payment_service.schemas import payment_view
 from tests.integration.payment_service.helpers import REDIS_BASE, charge, metric, payment_app
 
 REDIS_DB = 10
@@ -110,7 +111,7 @@ async def test_a_slow_readers_late_fill_never_puts_an_older_version_back(
     # the reader then fills with v1. The guarded fill refuses it.
     payment = (await client.post("/api/payments", json=charge())).json()
     await redis.delete(f"payment:{payment['id']}")
-    loaded_by_slow_reader = await app.state.store.get(payment["id"])
+    loaded_by_slow_reader = payment_view(await app.state.payments.get(payment["id"]))
     refunded = (await client.post(f"/api/payments/{payment['id']}/compensate")).json()
     assert await app.state.cache.put(loaded_by_slow_reader) is False
     assert json.loads(await redis.get(f"payment:{payment['id']}")) == refunded
@@ -137,6 +138,6 @@ async def test_concurrent_reads_and_changes_end_with_the_stored_status(
         work += [client.get(url) for _ in range(4)]
     await asyncio.gather(*work)
     for payment in payments:
-        stored = await app.state.store.get(payment["id"])
+        stored = payment_view(await app.state.payments.get(payment["id"]))
         assert stored["status"] == "refunded"
         assert (await client.get(f"/api/payments/{payment['id']}")).json() == stored
