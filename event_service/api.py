@@ -21,8 +21,8 @@ from event_service.service import Events
 from event_service.store import EventFilter
 from shared.errors import BadRequest, RuleBroken, field_error
 from shared.idempotency import Idempotency
-from shared.idempotency.header import idempotency_key_header
-from shared.schemas import Page, PageParams, UtcDateTime, page_params
+from shared.idempotency.header import FencedKey, idempotency_key_header
+from shared.schemas import FenceOut, Page, PageParams, UtcDateTime, page_params
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 
@@ -156,6 +156,21 @@ async def book_seats(
     seats = await _seats(request)
     result = await events.book(event_id, seats, Idempotency.of(key, {"eventId": event_id, "seats": seats}))
     return _send(seats_answer(result.value, booked=True), 200, replayed=result.replayed)
+
+
+@router.put("/{event_id}/book/fences/{key}", response_model=FenceOut)
+async def fence_booking(event_id: EventId, key: FencedKey, events: UseCases) -> FenceOut:
+    """For a caller that got no answer to a booking after its retries, before it concludes
+    that no seats were booked: either the booking under this key was done (`fenced` false,
+    its answer given: the caller must count it, or release the seats), or the key is fenced
+    and a late copy of the booking is refused with 409, booking nothing. The key alone names
+    the booking; the event id keeps the path beside the call it fences."""
+    moved = await events.fence_booking(key)
+    if moved is None:
+        return FenceOut(idempotency_key=key, fenced=True)
+    return FenceOut(
+        idempotency_key=key, fenced=False, status_code=200, answer=seats_answer(moved, booked=True)
+    )
 
 
 @router.post(

@@ -93,6 +93,11 @@ class Events:
 
         return self._announce(await self.repository.release(event_id, seats, rule, idem))
 
+    async def fence_booking(self, key: str) -> SeatsMoved | None:
+        """For a caller that gave up on a booking: the booking made under `key`, or None once
+        the key is fenced (no booking under it, ever)."""
+        return await self.repository.fence_booking(key)
+
     def _announce(self, result: WriteResult[R]) -> WriteResult[R]:
         # A replay changed nothing, so it wrote no message to publish.
         if not result.replayed:

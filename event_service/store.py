@@ -21,7 +21,7 @@ from event_service import domain, messaging
 from event_service.domain import Event, NewEvent, SeatsMoved
 from shared.errors import Conflict, NotFound
 from shared.idempotency import Idempotency, StoredAnswer
-from shared.idempotency.sql import find_answer, save_answer
+from shared.idempotency.sql import fence, find_answer, save_answer
 from shared.messaging.outbox import add_to_outbox
 from shared.metrics import Metrics
 from shared.results import WriteResult
@@ -218,6 +218,14 @@ class EventRepository:
     ) -> WriteResult[SeatsMoved]:
         """Give back seats; with an Idempotency-Key a retried release is applied once."""
         return await self._change_seats(SCOPE_RELEASE, messaging.SEATS_RELEASED, event_id, seats, rule, idem)
+
+    async def fence_booking(self, key: str) -> SeatsMoved | None:
+        """Fence the key of a booking its caller gave up on: None when no seats were booked
+        under it and none ever will be (a late copy finds the tombstone in the transaction of
+        its change, see `_idempotent`), else the booking made (only successes are stored)."""
+        async with self.engine.begin() as conn:
+            found = await fence(conn, SCOPE_BOOK, key)
+        return None if found is None else _seats_from_json(found.body)
 
     # -- helpers -----------------------------------------------------------------------------
 

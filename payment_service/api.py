@@ -19,9 +19,9 @@ from payment_service.service import Payments
 from payment_service.store import PaymentFilters
 from shared.errors import BadRequest, field_error
 from shared.idempotency import Idempotency
-from shared.idempotency.header import idempotency_key_header
+from shared.idempotency.header import FencedKey, idempotency_key_header
 from shared.results import WriteResult
-from shared.schemas import Page, PageParams, page_params
+from shared.schemas import FenceOut, Page, PageParams, page_params
 
 # A bigint id: anything outside is a 422, never an overflow in PostgreSQL.
 PaymentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -81,6 +81,19 @@ async def create_payment(
     idem = Idempotency.of(key, body.model_dump(mode="json"))
     result = await _payments(request).create(new_payment(body), idem)
     return await _answer(request, result, created=True, cache=not result.replayed)
+
+
+@router.put("/fences/{key}", response_model=FenceOut)
+async def fence_payment(key: FencedKey, request: Request) -> FenceOut:
+    """For a caller that got no answer to a charge after its retries, before it concludes that
+    no payment was made: either the charge under this key was made (`fenced` false, its
+    answer given: the caller must count it, or refund it), or the key is fenced and a late
+    copy of the charge is refused with 409, taking nothing. Asking "is there a payment under
+    this key?" could not tell a charge still in flight from no charge."""
+    payment = await _payments(request).fence(key)
+    if payment is None:
+        return FenceOut(idempotency_key=key, fenced=True)
+    return FenceOut(idempotency_key=key, fenced=False, status_code=201, answer=payment_view(payment))
 
 
 @router.get("", response_model=Page[PaymentOut])

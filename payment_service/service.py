@@ -46,6 +46,11 @@ class Payments:
             self.published()
         return result
 
+    async def fence(self, key: str) -> Payment | None:
+        """For a caller that gave up on a charge: the payment made under `key`, or None once the
+        key is fenced (no charge under it, ever)."""
+        return await self.store.fence(key)
+
     async def get(self, payment_id: int) -> Payment:
         payment = await self.store.get(payment_id)
         if payment is None:

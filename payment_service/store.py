@@ -28,7 +28,7 @@ from payment_service.domain import (
 from payment_service.messaging import payment_message
 from shared.errors import NotFound
 from shared.idempotency import Idempotency, StoredAnswer
-from shared.idempotency.sql import find_answer, save_answer
+from shared.idempotency.sql import fence, find_answer, save_answer
 from shared.messaging.outbox import add_to_outbox
 from shared.results import WriteResult
 
@@ -113,6 +113,13 @@ class PaymentStore:
                 return WriteResult(replay, replayed=True)
             await self._refuse_second_charge(conn, new.reservation_id)
         raise RuntimeError("payment insert conflicted with neither its key nor its reservation")
+
+    async def fence(self, key: str) -> Payment | None:
+        """Fence the key of a charge its caller gave up on: None when no charge was made under
+        it and none ever will be (a late copy finds the tombstone in its own transaction, see
+        `insert`), else the payment that charge recorded."""
+        async with self.engine.begin() as conn:
+            return _payment_of(await fence(conn, SCOPE_CREATE, key))
 
     async def _refuse_second_charge(self, conn: AsyncConnection, reservation_id: str) -> None:
         live = (

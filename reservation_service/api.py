@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from reservation_service.booking import Reservations
-from reservation_service.domain import ENDED, Status, parse_if_match
+from reservation_service.booking import CreationInProgress, Reservations
+from reservation_service.domain import ENDED, SeatHold, Status, parse_if_match
 from reservation_service.messaging import as_wire
 from reservation_service.schemas import (
     Cancellation,
@@ -18,9 +18,9 @@ from reservation_service.schemas import (
 from reservation_service.store import ReservationStore
 from shared.errors import AppError, BadRequest, field_error
 from shared.idempotency import Idempotency, StoredAnswer
-from shared.idempotency.header import idempotency_key_header
+from shared.idempotency.header import FencedKey, idempotency_key_header
 from shared.problem import problem
-from shared.schemas import Page, PageParams, page_params
+from shared.schemas import FenceOut, Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/reservations", tags=["reservations"])
 
@@ -83,6 +83,23 @@ async def create_reservation(
     if idem is not None:
         await desk.store.save_answer(idem, StoredAnswer(201, answer))
     return JSONResponse(answer, status_code=201, headers=_location(doc["id"]))
+
+
+@router.put("/fences/{key}", response_model=FenceOut)
+async def fence_reservation(key: FencedKey, found: ReservationStore = Depends(store)) -> FenceOut:
+    """For a caller that got no answer to a creation after its retries, before it concludes
+    that no reservation was made: either the reservation under this key exists (`fenced`
+    false, its answer given: the caller must count it, or cancel it), or the key is fenced
+    and a late copy of the creation is refused with 409, creating nothing."""
+    fenced = await found.fence(key)
+    if fenced is None:
+        return FenceOut(idempotency_key=key, fenced=True)
+    doc, stored = fenced
+    if stored is not None:
+        return FenceOut(idempotency_key=key, fenced=False, status_code=stored.status_code, answer=stored.body)
+    if doc.get("seatHold") == SeatHold.REQUESTED.value:
+        raise CreationInProgress(doc["id"])
+    return FenceOut(idempotency_key=key, fenced=False, status_code=201, answer=as_wire(doc))
 
 
 @router.get("", response_model=Page[ReservationOut])

@@ -23,7 +23,7 @@ from reservation_service.schemas import ReservationIn
 from reservation_service.seats import Answer, EventSeats, Outcome
 from reservation_service.store import Doc, ReservationStore, preview
 from shared.errors import AppError, Conflict, NotFound, RuleBroken, Unavailable, field_error
-from shared.idempotency import Idempotency, IdempotencyKeyReused
+from shared.idempotency import Idempotency, IdempotencyKeyReused, KeyFenced
 
 log = logging.getLogger(__name__)
 MAX_RACE_RETRIES = 5
@@ -197,6 +197,8 @@ class Reservations:
             found = await self.store.find_by(saga_id=doc["sagaId"])
         if found is None:
             raise Conflict("A concurrent request with the same key is being handled; retry.")
+        if key and found.get("fenced"):
+            raise KeyFenced(key)  # its caller gave up on it: this late copy creates nothing
         if key and found.get("requestFingerprint") != doc.get("requestFingerprint"):
             raise IdempotencyKeyReused(key)
         if found.get("seatHold") == SeatHold.REQUESTED.value:

@@ -2,7 +2,7 @@
 timeline entry and outgoing message in the same write, statistics (DB3), idempotent answers."""
 
 import copy
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,8 @@ from shared.messaging.outbox import MONGO_PENDING, ensure_mongo_outbox, mongo_ou
 
 Doc = dict[str, Any]
 IDEMPOTENCY_SCOPE = "reservations.create"
+# Tombstones (see `fence`) share the collection with the reservations but are never one.
+NOT_FENCED: Doc = {"fenced": {"$exists": False}}
 
 
 def object_id(reservation_id: str) -> ObjectId | None:
@@ -77,10 +79,12 @@ class ReservationStore:
         oid = object_id(reservation_id)
         if oid is None:
             return None
-        doc = await self.reservations.find_one({"_id": oid}, {"outbox": 0})
+        doc = await self.reservations.find_one({"_id": oid, **NOT_FENCED}, {"outbox": 0})
         return _public(doc) if doc else None
 
     async def find_by(self, *, idempotency_key: str | None = None, saga_id: str | None = None) -> Doc | None:
+        """The reservation holding this key (or made by this saga); a tombstone holding the
+        key is returned too, with `fenced` true."""
         query = {"idempotencyKey": idempotency_key} if idempotency_key else {"sagaId": saga_id}
         doc = await self.reservations.find_one(query, {"outbox": 0})
         return _public(doc) if doc else None
@@ -94,7 +98,7 @@ class ReservationStore:
         offset: int,
         limit: int,
     ) -> tuple[list[Doc], int]:
-        query: Doc = {}
+        query: Doc = dict(NOT_FENCED)
         if event_id is not None:
             query["eventId"] = event_id
         if user_id is not None:
@@ -225,6 +229,37 @@ class ReservationStore:
             query, update, projection={"outbox": 0}, return_document=ReturnDocument.AFTER
         )
         return _public(doc) if doc else None
+
+    async def fence(self, key: str) -> tuple[Doc, StoredAnswer | None] | None:
+        """Fence the key of a creation its caller gave up on: None when no reservation was made
+        under it and none ever will be, else the reservation and its stored answer (None while
+        it is not stored yet).
+
+        MongoDB-wire writes one document atomically, so the tombstone is a document of this
+        collection holding the key: it and a creation's insert meet on the unique
+        `idempotencyKey` index, and whichever comes second fails (a late creation then finds
+        the tombstone, see `Reservations._existing`)."""
+        for _ in range(3):
+            tombstone = {
+                "_id": ObjectId(),
+                "idempotencyKey": key,
+                "fenced": True,
+                "createdAt": datetime.now(UTC),
+            }
+            try:
+                await self.reservations.insert_one(tombstone)
+                return None
+            except DuplicateKeyError:
+                pass
+            doc = await self.reservations.find_one({"idempotencyKey": key}, {"outbox": 0})
+            if doc is None:
+                continue  # a direct creation the event service could not serve freed the key
+            if doc.get("fenced"):
+                return None
+            stored = await self.answers.find_one({"_id": f"{IDEMPOTENCY_SCOPE}:{key}"})
+            answer = StoredAnswer(stored["statusCode"], stored["response"]) if stored else None
+            return _public(doc), answer
+        raise RuntimeError(f"key {key} kept changing hands while it was fenced")
 
     # -- idempotent answers ---------------------------------------------------------------
 

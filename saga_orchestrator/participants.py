@@ -4,10 +4,19 @@ Every call carries `Idempotency-Key: <sagaId>:<STEP>`, has a timeout and is retr
 backoff on transient errors (shared.http.ServiceClient). Each answer is turned into an
 Outcome: succeeded, refused by the participant (a business answer: nothing was done), or
 uncertain (no answer after every retry: the participant may have acted).
+
+"Nothing was done" is never concluded from silence, nor from asking whether something was
+done under the key: a copy of the call may still be in flight (a participant that was
+paused serves its buffered requests when it resumes). Before the saga counts a step of
+RESERVE_SEATS, CREATE_RESERVATION or PROCESS_PAYMENT as not done, it fences the step's key
+at the participant (`PUT …/fences/<key>`): the participant either answers the call's stored
+answer (it was done: the saga goes on with it, or undoes it) or stores a tombstone under the
+key, atomically with its idempotency store, so a late copy of the call is refused (409).
 """
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from saga_orchestrator.domain import Compensation, Saga, Step
 from saga_orchestrator.settings import SagaSettings
@@ -42,13 +51,18 @@ def _detail(response: Answer) -> str:
     return f"{response.status_code} {detail}".strip()
 
 
-def _answered(response: Answer, what: str) -> Outcome:
+def _judged(status_code: int, body: dict[str, Any], what: str) -> Outcome:
     """A participant's answer: 2xx succeeded, 5xx (after retries) uncertain, 4xx refused."""
-    if response.is_success:
-        return Outcome(True, response=_body(response))
-    if response.status_code in TRANSIENT_STATUSES:
-        return Outcome(False, f"{what}: {_detail(response)}", uncertain=True, response={"uncertain": True})
-    return Outcome(False, f"{what}: {_detail(response)}", response=_body(response))
+    detail = f"{status_code} {body.get('detail') or body.get('message') or body.get('text') or ''}".strip()
+    if 200 <= status_code < 300:
+        return Outcome(True, response=body)
+    if status_code in TRANSIENT_STATUSES:
+        return Outcome(False, f"{what}: {detail}", uncertain=True, response={"uncertain": True})
+    return Outcome(False, f"{what}: {detail}", response=body)
+
+
+def _answered(response: Answer, what: str) -> Outcome:
+    return _judged(response.status_code, _body(response), what)
 
 
 def _unreachable(what: str, exc: Exception) -> Outcome:
@@ -57,6 +71,21 @@ def _unreachable(what: str, exc: Exception) -> Outcome:
 
 def key(saga_id: object, name: str) -> str:
     return f"{saga_id}:{name}"
+
+
+@dataclass(frozen=True)
+class Fence:
+    """A participant's word on a call the saga gave up on: `done` false when the key is
+    fenced (nothing was done under it, and a late copy will be refused), else the call's
+    stored answer."""
+
+    done: bool
+    status_code: int = 0
+    answer: dict[str, Any] = field(default_factory=dict)
+
+
+# The steps whose call is fenced before the saga counts it as not done.
+FENCED_STEPS = frozenset({Step.RESERVE_SEATS, Step.CREATE_RESERVATION, Step.PROCESS_PAYMENT})
 
 
 class Participants:
@@ -91,16 +120,63 @@ class Participants:
     async def run_step(self, step: Step, saga: Saga) -> Outcome:
         try:
             if step == Step.RESERVE_SEATS:
-                return await self._reserve_seats(saga)
-            if step == Step.CREATE_RESERVATION:
-                return await self._create_reservation(saga)
-            if step == Step.PROCESS_PAYMENT:
-                return await self._process_payment(saga)
-            return await self._confirm_reservation(saga)
+                outcome = await self._reserve_seats(saga)
+            elif step == Step.CREATE_RESERVATION:
+                outcome = await self._create_reservation(saga)
+            elif step == Step.PROCESS_PAYMENT:
+                outcome = await self._process_payment(saga)
+            else:
+                return await self._confirm_reservation(saga)
         except ServiceUnreachable as exc:
-            if step == Step.PROCESS_PAYMENT:
-                return await self._settle_payment(saga)
+            outcome = _unreachable(step, exc)
+        if outcome.ok or "payment_id" in outcome.fields:
+            return outcome  # done, or a payment that exists (a declined charge is final)
+        if outcome.uncertain and step != Step.PROCESS_PAYMENT:
+            # A booking or a reservation without an answer is settled by its compensation,
+            # which fences it then (the saga compensates either way).
+            return outcome
+        return await self._settle(step, saga, outcome)
+
+    async def _settle(self, step: Step, saga: Saga, outcome: Outcome) -> Outcome:
+        """A step refused, or (a charge) without an answer: fence its key first. A refusal may
+        follow an attempt that is still in flight (the client retried after a timeout), and
+        silence proves nothing; the fence tells which, for good."""
+        try:
+            fence = await self.fence(step, saga)
+        except ServiceUnreachable as exc:
             return _unreachable(step, exc)
+        if fence.done:
+            return self._step_outcome(step, fence.status_code, fence.answer)
+        if outcome.uncertain:
+            return Outcome(False, f"{step}: no answer, and its key is fenced: nothing was done, nor will be")
+        return outcome
+
+    def _step_outcome(self, step: Step, status_code: int, body: dict[str, Any]) -> Outcome:
+        """What a step's answer (live, or stored and returned by a fence) means."""
+        if step == Step.PROCESS_PAYMENT and 200 <= status_code < 300:
+            return self._payment_outcome(body)
+        outcome = _judged(status_code, body, step)
+        if step == Step.CREATE_RESERVATION and outcome.ok:
+            return Outcome(True, response=body, fields={"reservation_id": str(body["id"])})
+        return outcome
+
+    async def fence(self, step: Step, saga: Saga) -> Fence:
+        """Fence the key of the step's call at its participant (see the module's docstring);
+        ServiceUnreachable when the participant does not answer."""
+        step_key = quote(key(saga.id, step), safe="")
+        if step == Step.RESERVE_SEATS:
+            client, path = self.events, f"/api/events/{saga.event_id}/book/fences/{step_key}"
+        elif step == Step.CREATE_RESERVATION:
+            client, path = self.reservations, f"/api/reservations/fences/{step_key}"
+        else:
+            client, path = self.payments, f"/api/payments/fences/{step_key}"
+        response = await client.request("PUT", path)
+        if not response.is_success:
+            raise ServiceUnreachable(f"PUT {path}: {_detail(response)}")
+        body = _body(response)
+        if body.get("fenced"):
+            return Fence(False)
+        return Fence(True, int(body["statusCode"]), dict(body.get("answer") or {}))
 
     async def _reserve_seats(self, saga: Saga) -> Outcome:
         response = await self.events.request(
@@ -109,7 +185,7 @@ class Participants:
             json={"seats": saga.seats},
             idempotency_key=key(saga.id, Step.RESERVE_SEATS),
         )
-        return _answered(response, Step.RESERVE_SEATS)
+        return self._step_outcome(Step.RESERVE_SEATS, response.status_code, _body(response))
 
     async def _create_reservation(self, saga: Saga) -> Outcome:
         request = saga.request
@@ -134,12 +210,7 @@ class Participants:
             },
             idempotency_key=key(saga.id, Step.CREATE_RESERVATION),
         )
-        outcome = _answered(response, Step.CREATE_RESERVATION)
-        if outcome.ok and outcome.response:
-            return Outcome(
-                True, response=outcome.response, fields={"reservation_id": str(outcome.response["id"])}
-            )
-        return outcome
+        return self._step_outcome(Step.CREATE_RESERVATION, response.status_code, _body(response))
 
     def _payment_outcome(self, payment: dict[str, Any]) -> Outcome:
         fields = {"payment_id": str(payment["id"])}
@@ -174,32 +245,7 @@ class Participants:
             },
             idempotency_key=key(saga.id, Step.PROCESS_PAYMENT),
         )
-        if response.is_success:
-            return self._payment_outcome(_body(response))
-        if response.status_code in TRANSIENT_STATUSES:
-            return await self._settle_payment(saga)
-        return _answered(response, Step.PROCESS_PAYMENT)
-
-    async def _find_payment(self, saga: Saga) -> dict[str, Any] | None:
-        response = await self.payments.request(
-            "GET", "/api/payments", params={"idempotencyKey": key(saga.id, Step.PROCESS_PAYMENT)}
-        )
-        if not response.is_success:
-            raise ServiceUnreachable(f"GET /api/payments?idempotencyKey: {_detail(response)}")
-        body = response.json()
-        items = body.get("items", []) if isinstance(body, dict) else body
-        return items[0] if items else None
-
-    async def _settle_payment(self, saga: Saga) -> Outcome:
-        """A payment whose answer was lost is resolved by asking the payment service by
-        idempotency key, not by guessing."""
-        try:
-            payment = await self._find_payment(saga)
-        except ServiceUnreachable as exc:
-            return _unreachable(Step.PROCESS_PAYMENT, exc)
-        if payment is None:
-            return Outcome(False, "PROCESS_PAYMENT: no answer, and no payment was made")
-        return self._payment_outcome(payment)
+        return self._step_outcome(Step.PROCESS_PAYMENT, response.status_code, _body(response))
 
     async def _confirm_reservation(self, saga: Saga) -> Outcome:
         path = f"/api/reservations/{saga.reservation_id}"
@@ -234,10 +280,12 @@ class Participants:
     async def _refund(self, saga: Saga) -> Outcome:
         payment_id = saga.payment_id
         if payment_id is None:
-            payment = await self._find_payment(saga)
-            if payment is None:
-                return Outcome(True, response={"skipped": "no payment was made"})
-            payment_id = payment["id"]
+            # The charge got no answer: fence its key, so that it is either found (and
+            # refunded now) or refused if it ever arrives.
+            fence = await self.fence(Step.PROCESS_PAYMENT, saga)
+            if not fence.done or not 200 <= fence.status_code < 300:
+                return Outcome(True, response={"skipped": "no payment was made, and its key is fenced"})
+            payment_id = fence.answer["id"]
         response = await self.payments.request(
             "POST",
             f"/api/payments/{payment_id}/compensate",
@@ -252,14 +300,12 @@ class Participants:
     async def _cancel_reservation(self, saga: Saga) -> Outcome:
         reservation_id = saga.reservation_id
         if reservation_id is None:
-            # The create call got no answer: replaying it under its key either returns the
-            # reservation it made, or makes it now; either way it is then cancelled.
-            settled = await self._create_reservation(saga)
-            if not settled.ok:
-                if settled.uncertain:
-                    raise ServiceUnreachable(settled.error or "reservation service")
-                return Outcome(True, response={"skipped": "no reservation was made"})
-            reservation_id = settled.fields["reservation_id"]
+            # The create call got no answer: fence its key, so that the reservation is either
+            # found (and cancelled now) or never made.
+            fence = await self.fence(Step.CREATE_RESERVATION, saga)
+            if not fence.done or not 200 <= fence.status_code < 300:
+                return Outcome(True, response={"skipped": "no reservation was made, and its key is fenced"})
+            reservation_id = fence.answer["id"]
         response = await self.reservations.request(
             "POST",
             f"/api/reservations/{reservation_id}/compensate",
@@ -276,13 +322,14 @@ class Participants:
 
     async def _release_seats(self, saga: Saga, uncertain_seats: bool) -> Outcome:
         if uncertain_seats:
-            # Releasing seats this saga never booked would hand out someone else's: replay
-            # the booking under its key first (it answers what it did, or does it now).
-            settled = await self._reserve_seats(saga)
-            if not settled.ok:
-                if settled.uncertain:
-                    raise ServiceUnreachable(settled.error or "event service")
-                return Outcome(True, response={"skipped": "no seats were booked"})
+            # Releasing seats this saga never booked would hand out someone else's: fence the
+            # booking's key first, so that it is either found (and released now) or refused if
+            # it ever arrives.
+            fence = await self.fence(Step.RESERVE_SEATS, saga)
+            if not fence.done or not 200 <= fence.status_code < 300:
+                return Outcome(
+                    True, response={"skipped": "no seats were booked, and the booking's key is fenced"}
+                )
         response = await self.events.request(
             "POST",
             f"/api/events/{saga.event_id}/release",

@@ -3,7 +3,7 @@ input fields refused, money as decimals, dates in UTC with their zone, capped pa
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
@@ -104,3 +104,15 @@ async def search_page_params(
 ) -> PageParams:
     """Paging of search-engine results: OpenSearch serves at most MAX_PAGE_DEPTH of them."""
     return PageParams(page=page, size=size)
+
+
+class FenceOut(ApiModel):
+    """A participant's word on a keyed call its caller gave up on (PUT …/fences/{key})."""
+
+    idempotency_key: str
+    fenced: bool = Field(
+        description="true: nothing was done under the key, and a late copy of the call will be "
+        "refused (409); false: the call was done, `statusCode` and `answer` are its answer"
+    )
+    status_code: int | None = None
+    answer: dict[str, Any] | None = None

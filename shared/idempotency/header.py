@@ -1,8 +1,17 @@
-"""The Idempotency-Key request header, as a FastAPI dependency of the routes that take it."""
+"""The Idempotency-Key request header, as a FastAPI dependency of the routes that take it,
+and the key of a fence route's path."""
 
-from fastapi import Header
+from typing import Annotated
+
+from fastapi import Header, Path
 
 from shared.idempotency import IDEMPOTENCY_HEADER, MAX_KEY_LENGTH
+
+# The key of a call to fence (PUT …/fences/{key}).
+FencedKey = Annotated[
+    str,
+    Path(min_length=1, max_length=MAX_KEY_LENGTH, description="the Idempotency-Key of the call given up on"),
+]
 
 
 async def idempotency_key_header(

@@ -2,6 +2,8 @@
 window (always restarted), publish raw messages, read RabbitMQ queues, run `fleet check`."""
 
 import contextlib
+import os
+import signal
 import subprocess
 import time
 import uuid
@@ -14,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from fleetctl.check import Report, run_check
-from fleetctl.fleet import Fleet
+from fleetctl.fleet import BY_NAME, Fleet
 from fleetctl.story import TERMINAL_SAGA_STATES, future_date
 from tests.support import RABBITMQ_API, ROOT, isolated_fleet
 
@@ -178,6 +180,44 @@ class ChaosFleet:
                 f"{len(stuck)} saga(s) not terminal: {[self.saga(s) for s in stuck[:3]]}"
             ) from None
         return [final[s] for s in saga_ids]
+
+    def served(self, package: str, method: str, route: str) -> int:
+        """How many requests `package` has answered on `route` (its /metrics, every status)."""
+        text = self.http.get(f"{self.url(package)}/metrics").raise_for_status().text
+        wanted = (f'method="{method}"', f'route="{route}"')
+        return sum(
+            int(float(line.rsplit(" ", 1)[1]))
+            for line in text.splitlines()
+            if line.startswith("http_requests_total{") and all(w in line for w in wanted)
+        )
+
+    @contextlib.contextmanager
+    def paused(self, package: str) -> Iterator[None]:
+        """The service SIGSTOPped for the `with` body (slow, not dead: the kernel still accepts
+        connections and buffers requests, which it serves once resumed), ALWAYS resumed."""
+        pid = self.fleet.pid(BY_NAME[package])
+        assert pid is not None, f"{package} is not running"
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+    @contextlib.contextmanager
+    def restarted_with(self, package: str, env: dict[str, str]) -> Iterator[None]:
+        """`package` restarted with these settings for the `with` body, then restarted again
+        with the fleet's own (the other services keep running)."""
+        saved = dict(self.fleet.env)
+        self.fleet.stop([package])
+        self.fleet.env.update(env)
+        try:
+            self.fleet.start([package], quiet=True)
+            yield
+        finally:
+            self.fleet.stop([package])
+            self.fleet.env.clear()
+            self.fleet.env.update(saved)
+            self.fleet.start([package], quiet=True)
 
     def ready(self, package: str) -> int:
         try:

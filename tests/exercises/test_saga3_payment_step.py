@@ -45,7 +45,7 @@ async def test_a_payment_whose_answer_was_lost_is_settled_by_its_idempotency_key
         async with running(create_app(saga_settings(fakes.url))) as client:
             saga = await wait_for(client, await start(client, booking(3, seats=1, ticketPrice=1000)))
             assert saga["status"] == "COMPLETED", saga
-            assert fakes.routes().count("find_payment") == 1
+            assert fakes.routes().count("fence_pay") == 1
             assert len(fakes.payments) == 1  # charged once, whatever the retries
             assert saga["paymentId"] == "1"
 

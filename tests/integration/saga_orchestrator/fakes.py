@@ -32,6 +32,7 @@ class Fakes:
     reservations: dict[str, dict[str, Any]] = field(default_factory=dict)
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     answers: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    fenced: set[str] = field(default_factory=set)  # keys given up on (their answer: a 409)
     calls: list[Call] = field(default_factory=list)
     # route -> "error" (500) | "refuse" (409) | "hang" (wait for `unhang`) | "lost" (acts,
     # then answers 500 as if the answer was lost on the way back)
@@ -182,13 +183,31 @@ def build_app(fakes: Fakes) -> FastAPI:
         fakes.payments[str(payment["id"])] = payment
         return answer("pay", key, 201, payment)
 
-    @app.get("/api/payments")
-    async def find_payments(request: Request):
-        wanted = request.query_params.get("idempotencyKey")
-        if (early := await enter("find_payment", None, wanted)) is not None:
+    async def fence(route: str, key: str) -> JSONResponse:
+        """As the real services: the call's stored answer, else a tombstone under its key
+        (a late copy of the call then replays a 409)."""
+        if (early := await enter(f"fence_{route}", None, key)) is not None:
             return early
-        items = [p for p in fakes.payments.values() if p["idempotencyKey"] == wanted]
-        return JSONResponse({"items": items, "total": len(items), "page": 1, "size": 20})
+        if key in fakes.answers and key not in fakes.fenced:
+            status, body = fakes.answers[key]
+            return JSONResponse(
+                {"idempotencyKey": key, "fenced": False, "statusCode": status, "answer": body}
+            )
+        fakes.fenced.add(key)
+        fakes.answers[key] = (409, {"status": 409, "detail": f"Idempotency-Key '{key}' was fenced"})
+        return JSONResponse({"idempotencyKey": key, "fenced": True})
+
+    @app.put("/api/events/{event_id}/book/fences/{key}")
+    async def fence_book(event_id: int, key: str):
+        return await fence("book", key)
+
+    @app.put("/api/reservations/fences/{key}")
+    async def fence_create_reservation(key: str):
+        return await fence("create_reservation", key)
+
+    @app.put("/api/payments/fences/{key}")
+    async def fence_pay(key: str):
+        return await fence("pay", key)
 
     @app.post("/api/payments/{payment_id}/compensate")
     async def refund(
