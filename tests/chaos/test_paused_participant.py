@@ -5,8 +5,11 @@ ends COMPENSATED, and those late calls change nothing. No completed payment, no 
 reservation and no booked seat is left for a compensated saga, and `fleet check` agrees.
 """
 
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.chaos.tools import ChaosFleet, wait_until
@@ -22,7 +25,47 @@ SAGAS = 3
 STEPS = {
     "PROCESS_PAYMENT": ("payment_service", "POST", "/api/payments"),
     "CREATE_RESERVATION": ("reservation_service", "POST", "/api/reservations"),
+    "RESERVE_SEATS": ("event_service", "POST", "/api/events/{event_id}/book"),
 }
+
+
+@contextlib.contextmanager
+def _event_row_locked(chaos: ChaosFleet, event_id: int) -> Iterator[Callable[[], int]]:
+    """The event's row locked in the event service's database for the `with` body: its
+    bookings wait at their UPDATE, inside the service, while reads go on. Yields how many
+    of the service's statements wait for the lock."""
+    url = chaos.fleet.env["EVENT_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as holder, psycopg.connect(url, autocommit=True) as observer:
+        holder.execute("SELECT id FROM events WHERE id = %s FOR UPDATE", (event_id,))
+
+        def waiting() -> int:
+            row = observer.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        try:
+            yield waiting
+        finally:
+            holder.rollback()
+
+
+def _start_with_the_participant_paused(
+    chaos: ChaosFleet, step: str, bookings: list[dict[str, Any]], paused: contextlib.ExitStack
+) -> list[str]:
+    package = STEPS[step][0]
+    if step != "RESERVE_SEATS":
+        paused.enter_context(chaos.paused(package))
+        return chaos.start_sagas(bookings)
+    # A saga's start reads the event's price from the event service, so that one is paused
+    # only once the bookings are inside it: held at the event's row lock, which is released
+    # while the service is stopped.
+    with _event_row_locked(chaos, bookings[0]["eventId"]) as waiting:
+        saga_ids = chaos.start_sagas(bookings)
+        wait_until(lambda: waiting() >= len(bookings), 30, "the bookings to wait inside the event service")
+        paused.enter_context(chaos.paused(package))
+    return saga_ids
 
 
 def _step(saga: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -42,8 +85,8 @@ def test_a_call_served_after_the_saga_gave_up_on_it_changes_nothing(chaos: Chaos
 
     with chaos.restarted_with("saga_orchestrator", GIVE_UP_SOON):
         served_before = chaos.served(package, method, route)
-        with chaos.paused(package):
-            saga_ids = chaos.start_sagas(bookings)
+        with contextlib.ExitStack() as paused:
+            saga_ids = _start_with_the_participant_paused(chaos, step, bookings, paused)
             wait_until(
                 lambda: all(_gave_up(chaos.saga(s), step) for s in saga_ids),
                 90,
