@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -22,12 +22,28 @@ from fleetctl import check, demo
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Further instances of a service listen 10 ports above the previous one (the orchestrator's
+# second on 3012); only the orchestrator is built to share its database with its twins.
+INSTANCE_PORT_STEP = 10
+SCALES_OUT = frozenset({"saga_orchestrator"})
+
+
 @dataclass(frozen=True)
 class Service:
     package: str
     port: int
     env_prefix: str
     store: str
+    instance: int = 1
+
+    @property
+    def name(self) -> str:
+        """The package, then `.2`, `.3`, … for further instances (pid and log file names)."""
+        return self.package if self.instance == 1 else f"{self.package}.{self.instance}"
+
+    def nth(self, instance: int) -> "Service":
+        """Instance `instance` (1 is the service itself) of this service."""
+        return replace(self, port=self.port + INSTANCE_PORT_STEP * (instance - 1), instance=instance)
 
 
 SERVICES: tuple[Service, ...] = (
@@ -82,7 +98,16 @@ class Fleet:
         return env
 
     def _pidfile(self, service: Service) -> Path:
-        return self.run_dir / f"{service.package}.pid"
+        return self.run_dir / f"{service.name}.pid"
+
+    def instances(self, service: Service) -> list[Service]:
+        """The service, and every further instance of it that has a pid file."""
+        found = [service.nth(1)]
+        for path in sorted(self.run_dir.glob(f"{service.package}.*.pid")):
+            number = path.name.removeprefix(f"{service.package}.").removesuffix(".pid")
+            if number.isdigit() and int(number) > 1:
+                found.append(service.nth(int(number)))
+        return found
 
     def pid(self, service: Service) -> int | None:
         try:
@@ -103,23 +128,35 @@ class Fleet:
         except httpx.HTTPError:
             return False
 
-    def start(self, names: Iterable[str] | None = None, *, wait: float = 90.0, quiet: bool = False) -> None:
-        """Start every selected service that is not running; leave running ones alone."""
+    def start(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        wait: float = 90.0,
+        quiet: bool = False,
+        instances: int = 1,
+    ) -> None:
+        """Start every selected service that is not running; leave running ones alone.
+        `instances` > 1 (the orchestrator only) also starts instances 2..n, each on its port."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         selected = self._select(names)
+        if instances > 1:
+            if not names or any(s.package not in SCALES_OUT for s in selected):
+                raise SystemExit(f"--instances applies to {', '.join(sorted(SCALES_OUT))} only")
+            selected = [s.nth(n) for s in selected for n in range(1, instances + 1)]
         env = self.service_env()
         started: list[Service] = []
         for service in selected:
             if self.pid(service) is not None or self.answers(service):
-                self._say(quiet, f"  {service.package:<22} already running")
+                self._say(quiet, f"  {service.name:<22} already running")
                 continue
             started.append(service)
-            log = open(self.log_dir / f"{service.package}.log", "ab")
+            log = open(self.log_dir / f"{service.name}.log", "ab")
             process = subprocess.Popen(
                 [sys.executable, "-m", service.package],
                 cwd=ROOT,
-                env=env,
+                env={**env, f"{service.env_prefix}PORT": str(self.port(service))},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -127,9 +164,7 @@ class Fleet:
             )
             log.close()
             self._pidfile(service).write_text(str(process.pid))
-            self._say(
-                quiet, f"  {service.package:<22} started (pid {process.pid}, port {self.port(service)})"
-            )
+            self._say(quiet, f"  {service.name:<22} started (pid {process.pid}, port {self.port(service)})")
         if wait:
             self.wait_ready(selected, timeout=wait, quiet=quiet, started=started)
 
@@ -148,24 +183,24 @@ class Fleet:
         while waiting:
             for s in started or []:
                 if s in waiting and self.pid(s) is None:
-                    raise ServiceExited(f"{s.package} exited; see {self.log_dir / (s.package + '.log')}")
+                    raise ServiceExited(f"{s.name} exited; see {self.log_dir / (s.name + '.log')}")
             waiting = [s for s in waiting if not self.ready(s)]
             if not waiting:
                 break
             if time.monotonic() > deadline:
-                names = ", ".join(s.package for s in waiting)
+                names = ", ".join(s.name for s in waiting)
                 raise TimeoutError(f"not ready after {timeout:.0f} s: {names}")
             time.sleep(0.2)
         for s in started or []:
             if self.pid(s) is None:  # its port was taken and another process answered for it
-                raise ServiceExited(f"{s.package} exited; see {self.log_dir / (s.package + '.log')}")
+                raise ServiceExited(f"{s.name} exited; see {self.log_dir / (s.name + '.log')}")
         self._say(quiet, f"  all {len(services)} selected services ready")
 
     def stop(
         self, names: Iterable[str] | None = None, *, sig: int = signal.SIGTERM, timeout: float = 15.0
     ) -> None:
         # Nothing named: everything this fleet may have started, the console too.
-        for service in self._select(names) if names else EVERYTHING:
+        for service in [i for s in (self._select(names) if names else EVERYTHING) for i in self.instances(s)]:
             pid = self.pid(service)
             if pid is None:
                 self._pidfile(service).unlink(missing_ok=True)
@@ -180,12 +215,21 @@ class Fleet:
                     time.sleep(0.05)
             self._pidfile(service).unlink(missing_ok=True)
 
-    def kill(self, name: str) -> None:
-        """SIGKILL, as a crash: no shutdown code runs."""
-        self.stop([name], sig=signal.SIGKILL, timeout=5)
+    def kill(self, name: str, instance: int | None = None) -> None:
+        """SIGKILL, as a crash: no shutdown code runs. Every instance, or only `instance`."""
+        if instance is None:
+            self.stop([name], sig=signal.SIGKILL, timeout=5)
+            return
+        service = BY_NAME[name].nth(instance)
+        pid = self.pid(service)
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.05)
+        self._pidfile(service).unlink(missing_ok=True)
 
     def status(self) -> list[tuple[Service, int | None, bool]]:
-        return [(s, self.pid(s), self.ready(s)) for s in EVERYTHING]
+        return [(i, self.pid(i), self.ready(i)) for s in EVERYTHING for i in self.instances(s)]
 
     @staticmethod
     def _select(names: Iterable[str] | None) -> list[Service]:
@@ -227,7 +271,7 @@ def print_table(fleet: Fleet) -> bool:
         all_ready &= ready
         url = f"http://127.0.0.1:{fleet.port(service)}"
         print(
-            f"{service.package:<22} {fleet.port(service):>5}  {pid or '-':>7}  {'yes' if ready else 'no':<6} "
+            f"{service.name:<22} {fleet.port(service):>5}  {pid or '-':>7}  {'yes' if ready else 'no':<6} "
             f"{url:<26} {service.store}"
         )
     print(f"Fleet console: http://127.0.0.1:{fleet.port(CONSOLE)}")
@@ -257,6 +301,13 @@ def main(argv: list[str] | None = None) -> int:
                 help="slow motion: the orchestrator pauses MS milliseconds before each saga step and "
                 "compensation (restarted when it runs; 0 turns it off)",
             )
+            cmd.add_argument(
+                "--instances",
+                type=int,
+                default=1,
+                metavar="N",
+                help="saga_orchestrator only: run N instances sharing sagas_db, on ports 3002, 3012, …",
+            )
     demo.add_commands(sub)
     check.add_command(sub)
     args = parser.parse_args(argv)
@@ -278,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         fleet.stop(names)
     if args.command in ("start", "restart"):
         print("starting services ...", flush=True)
-        fleet.start(names)
+        fleet.start(names, instances=args.instances)
     if args.command == "status":
         return 0 if print_table(fleet) else 1
     if args.command in ("start", "restart"):

@@ -182,10 +182,17 @@ class IsolatedFleet(Fleet):
     """A test fleet that moves to other free ports when one of its ports was taken between
     the check and the bind (another test run on this machine)."""
 
-    def start(self, names: Iterable[str] | None = None, *, wait: float = 90.0, quiet: bool = False) -> None:
+    def start(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        wait: float = 90.0,
+        quiet: bool = False,
+        instances: int = 1,
+    ) -> None:
         for attempt in range(3):
             try:
-                super().start(names, wait=wait, quiet=quiet)
+                super().start(names, wait=wait, quiet=quiet, instances=instances)
                 return
             except ServiceExited:
                 if attempt == 2 or names:
