@@ -20,7 +20,7 @@ from reservation_service import domain
 from reservation_service.domain import UNSETTLED, SeatHold, StaleVersion, Status
 from reservation_service.messaging import reservation_message
 from reservation_service.schemas import ReservationIn
-from reservation_service.seats import Answer, EventSeats, Outcome
+from reservation_service.seats import EventSeats, EventServiceAnswer, Verdict
 from reservation_service.store import Doc, ReservationStore, preview
 from shared.errors import AppError, Conflict, NotFound, RuleBroken, Unavailable, field_error
 from shared.idempotency import Idempotency, IdempotencyKeyReused, KeyFenced
@@ -43,13 +43,13 @@ class CreationInProgress(Conflict):
         )
 
 
-def _refusal(answer: Answer, reservation_id: str) -> AppError:
+def _refusal(answer: EventServiceAnswer, reservation_id: str) -> AppError:
     extra = {"reservationId": reservation_id}
-    if answer.outcome is Outcome.NOT_FOUND:
+    if answer.verdict is Verdict.NOT_FOUND:
         return NotFound(f"Event not found: {answer.detail}", extra=extra)
-    if answer.outcome is Outcome.REFUSED:
+    if answer.verdict is Verdict.REFUSED:
         return Conflict(answer.detail, extra=extra)
-    if answer.outcome is Outcome.INVALID:
+    if answer.verdict is Verdict.INVALID:
         return RuleBroken(answer.detail, extra=extra)
     return Unavailable(f"The event service cannot be reached: {answer.detail}", extra=extra)
 
@@ -107,7 +107,7 @@ class Reservations:
         # total equal to the payment (and saves a call). Without it the price is read here.
         if quoted is None:
             price = await self.seats.price(doc["eventId"])
-            if price.outcome is not Outcome.DONE or price.ticket_price is None:
+            if price.verdict is not Verdict.DONE or price.ticket_price is None:
                 raise _refusal(price, doc["id"])
             quoted = price.ticket_price
         doc["sagaId"] = saga_id
@@ -132,16 +132,16 @@ class Reservations:
         rid, event_id, seats = inserted["id"], inserted["eventId"], inserted["bookingDetails"]["seats"]
 
         price = await self.seats.price(event_id)
-        if price.outcome is not Outcome.DONE or price.ticket_price is None:
+        if price.verdict is not Verdict.DONE or price.ticket_price is None:
             # Nothing was booked yet: no hold to settle.
             raise await self._abandon(inserted, price, SeatHold.REFUSED)
         total = domain.total_amount(seats, price.ticket_price)
 
         booked = await self.seats.book(event_id, rid, seats)
-        if booked.outcome is Outcome.UNREACHABLE:
+        if booked.verdict is Verdict.UNREACHABLE:
             # The book may have landed with its answer lost: the sweep replays it by key, then releases.
             raise await self._abandon(inserted, booked, SeatHold.RESOLVING, total)
-        if booked.outcome is not Outcome.DONE:
+        if booked.verdict is not Verdict.DONE:
             raise await self._abandon(inserted, booked, SeatHold.REFUSED, total)
 
         changes = {
@@ -163,7 +163,9 @@ class Reservations:
         self.published()
         return held
 
-    async def _abandon(self, doc: Doc, answer: Answer, hold: SeatHold, total: Any = None) -> AppError:
+    async def _abandon(
+        self, doc: Doc, answer: EventServiceAnswer, hold: SeatHold, total: Any = None
+    ) -> AppError:
         """Cancel a direct reservation whose seats could not be booked; the error to answer."""
         error = _refusal(answer, doc["id"])
         entry = domain.transition(
@@ -264,16 +266,16 @@ class Reservations:
             # Replaying the book by its key learns whether it landed, and makes sure it did
             # exactly once, so the release below can never give back seats never taken.
             booked = await self.seats.book(event_id, rid, seats)
-            if booked.outcome is Outcome.UNREACHABLE:
+            if booked.verdict is Verdict.UNREACHABLE:
                 return doc
-            if booked.outcome is not Outcome.DONE:
+            if booked.verdict is not Verdict.DONE:
                 return await self._mark(doc, hold, SeatHold.REFUSED)
         elif hold is not SeatHold.RELEASING:
             return doc
         released = await self.seats.release(event_id, rid, seats)
-        if released.outcome in (Outcome.DONE, Outcome.NOT_FOUND):
+        if released.verdict in (Verdict.DONE, Verdict.NOT_FOUND):
             return await self._mark(doc, hold, SeatHold.RELEASED)
-        if released.outcome is not Outcome.UNREACHABLE:
+        if released.verdict is not Verdict.UNREACHABLE:
             log.error(
                 "event service refused to release the seats of reservation %s: %s", rid, released.detail
             )
@@ -294,7 +296,7 @@ class Reservations:
                 if doc.get("seatHold") == SeatHold.REQUESTED.value:
                     await self._abandon(
                         doc,
-                        Answer(Outcome.UNREACHABLE, "the booking request did not finish"),
+                        EventServiceAnswer(Verdict.UNREACHABLE, "the booking request did not finish"),
                         SeatHold.RESOLVING,
                     )
                 else:

@@ -9,7 +9,9 @@ from typing import Any
 from shared.http import ServiceClient, ServiceUnreachable
 
 
-class Outcome(StrEnum):
+class Verdict(StrEnum):
+    """How the event service answered a call: done, or why not."""
+
     DONE = "done"
     REFUSED = "refused"  # 409: not enough seats, or a rule of the event service
     NOT_FOUND = "not_found"
@@ -18,8 +20,10 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class Answer:
-    outcome: Outcome
+class EventServiceAnswer:
+    """The event service's verdict, its reason when not done, and the price a read found."""
+
+    verdict: Verdict
     detail: str = ""
     ticket_price: Decimal | None = None
 
@@ -42,49 +46,49 @@ class EventSeats:
     def __init__(self, client: ServiceClient) -> None:
         self.client = client
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[Outcome, Any]:
+    async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[Verdict, Any]:
         try:
             response = await self.client.request(method, path, **kwargs)
         except ServiceUnreachable as exc:
-            return Outcome.UNREACHABLE, str(exc)
+            return Verdict.UNREACHABLE, str(exc)
         try:
             body = response.json()
         except ValueError:
             body = None
         status = response.status_code
         if 200 <= status < 300:
-            return Outcome.DONE, body
+            return Verdict.DONE, body
         if status == 404:
-            return Outcome.NOT_FOUND, _detail(body, "event not found")
+            return Verdict.NOT_FOUND, _detail(body, "event not found")
         if status == 409:
-            return Outcome.REFUSED, _detail(body, "the event service refused the booking")
+            return Verdict.REFUSED, _detail(body, "the event service refused the booking")
         if status in (400, 422):
-            return Outcome.INVALID, _detail(body, "the event service refused the request")
-        return Outcome.UNREACHABLE, f"event service answered {status}"
+            return Verdict.INVALID, _detail(body, "the event service refused the request")
+        return Verdict.UNREACHABLE, f"event service answered {status}"
 
-    async def price(self, event_id: int) -> Answer:
-        outcome, body = await self._call("GET", f"/api/events/{event_id}")
-        if outcome is not Outcome.DONE:
-            return Answer(outcome, str(body))
+    async def price(self, event_id: int) -> EventServiceAnswer:
+        verdict, body = await self._call("GET", f"/api/events/{event_id}")
+        if verdict is not Verdict.DONE:
+            return EventServiceAnswer(verdict, str(body))
         try:
-            return Answer(Outcome.DONE, ticket_price=Decimal(str(body["ticketPrice"])))
+            return EventServiceAnswer(Verdict.DONE, ticket_price=Decimal(str(body["ticketPrice"])))
         except (KeyError, TypeError, InvalidOperation):
-            return Answer(Outcome.UNREACHABLE, "event service answered without a ticketPrice")
+            return EventServiceAnswer(Verdict.UNREACHABLE, "event service answered without a ticketPrice")
 
-    async def book(self, event_id: int, reservation_id: str, seats: int) -> Answer:
-        outcome, body = await self._call(
+    async def book(self, event_id: int, reservation_id: str, seats: int) -> EventServiceAnswer:
+        verdict, body = await self._call(
             "POST",
             f"/api/events/{event_id}/book",
             json={"seats": seats},
             idempotency_key=book_key(reservation_id),
         )
-        return Answer(outcome, "" if outcome is Outcome.DONE else str(body))
+        return EventServiceAnswer(verdict, "" if verdict is Verdict.DONE else str(body))
 
-    async def release(self, event_id: int, reservation_id: str, seats: int) -> Answer:
-        outcome, body = await self._call(
+    async def release(self, event_id: int, reservation_id: str, seats: int) -> EventServiceAnswer:
+        verdict, body = await self._call(
             "POST",
             f"/api/events/{event_id}/release",
             json={"seats": seats},
             idempotency_key=release_key(reservation_id),
         )
-        return Answer(outcome, "" if outcome is Outcome.DONE else str(body))
+        return EventServiceAnswer(verdict, "" if verdict is Verdict.DONE else str(body))
