@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from reservation_service.booking import CreationInProgress, Reservations
-from reservation_service.domain import ENDED, SeatHold, Status, parse_if_match
+from reservation_service.booking import Reservations
+from reservation_service.domain import ENDED, Status, parse_if_match
 from reservation_service.messaging import as_wire
 from reservation_service.schemas import (
     Cancellation,
@@ -15,11 +15,9 @@ from reservation_service.schemas import (
     ReservationStats,
     StatusChange,
 )
-from reservation_service.store import ReservationStore
-from shared.errors import AppError, BadRequest, field_error
-from shared.idempotency import Idempotency, StoredAnswer
+from shared.errors import BadRequest, field_error
+from shared.idempotency import Idempotency
 from shared.idempotency.header import FencedKey, idempotency_key_header
-from shared.problem import problem
 from shared.schemas import FenceOut, Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/reservations", tags=["reservations"])
@@ -31,11 +29,6 @@ UserId = Annotated[str, Path(min_length=1, max_length=100)]
 async def reservations(request: Request) -> Reservations:
     desk: Reservations = request.app.state.reservations
     return desk
-
-
-async def store(request: Request) -> ReservationStore:
-    found: ReservationStore = request.app.state.store
-    return found
 
 
 def _location(reservation_id: str) -> dict[str, str]:
@@ -64,42 +57,22 @@ async def create_reservation(
     """Create a reservation (pending). Without `sagaId` it books its seats at the event service
     itself and answers 409/404/422 when they refuse, 503 when they cannot be reached."""
     idem = Idempotency.of(key, body.model_dump(mode="json", by_alias=True))
-    if idem is not None:
-        stored = await desk.store.find_answer(idem)
-        if stored is not None:
-            if stored.status_code == 201:
-                return JSONResponse(stored.body, status_code=201, headers=_location(stored.body["id"]))
-            replay = stored.body
-            return problem(stored.status_code, replay["title"], replay["detail"], extra=replay.get("extra"))
-    try:
-        doc = await desk.create(body, idem)
-    except AppError as exc:
-        # A refusal is this key's final answer; a 503 is not (the key stays free to retry).
-        if idem is not None and exc.status in (404, 409, 422) and "reservationId" in exc.extra:
-            refusal = {"title": exc.title, "detail": exc.detail, "extra": exc.extra}
-            await desk.store.save_answer(idem, StoredAnswer(exc.status, refusal))
-        raise
-    answer = as_wire(doc)
-    if idem is not None:
-        await desk.store.save_answer(idem, StoredAnswer(201, answer))
-    return JSONResponse(answer, status_code=201, headers=_location(doc["id"]))
+    doc = await desk.create(body, idem)
+    return JSONResponse(as_wire(doc), status_code=201, headers=_location(doc["id"]))
 
 
 @router.put("/fences/{key}", response_model=FenceOut)
-async def fence_reservation(key: FencedKey, found: ReservationStore = Depends(store)) -> FenceOut:
+async def fence_reservation(key: FencedKey, desk: Reservations = Depends(reservations)) -> FenceOut:
     """For a caller that got no answer to a creation after its retries, before it concludes
     that no reservation was made: either the reservation under this key exists (`fenced`
     false, its answer given: the caller must count it, or cancel it), or the key is fenced
     and a late copy of the creation is refused with 409, creating nothing."""
-    fenced = await found.fence(key)
-    if fenced is None:
+    first = await desk.fence(key)
+    if first is None:
         return FenceOut(idempotency_key=key, fenced=True)
-    doc, stored = fenced
-    if stored is not None:
-        return FenceOut(idempotency_key=key, fenced=False, status_code=stored.status_code, answer=stored.body)
-    if doc.get("seatHold") == SeatHold.REQUESTED.value:
-        raise CreationInProgress(doc["id"])
-    return FenceOut(idempotency_key=key, fenced=False, status_code=201, answer=as_wire(doc))
+    if first.status_code != 201:
+        return FenceOut(idempotency_key=key, fenced=False, status_code=first.status_code, answer=first.body)
+    return FenceOut(idempotency_key=key, fenced=False, status_code=201, answer=as_wire(first.body))
 
 
 @router.get("", response_model=Page[ReservationOut])
@@ -108,32 +81,32 @@ async def list_reservations(
     user_id: Annotated[str | None, Query(alias="userId", min_length=1, max_length=100)] = None,
     status: Status | None = None,
     paging: PageParams = Depends(page_params),
-    found: ReservationStore = Depends(store),
+    desk: Reservations = Depends(reservations),
 ) -> dict[str, Any]:
-    return await _page(found, paging, event_id=event_id, user_id=user_id, status=status)
+    return await _page(desk, paging, event_id=event_id, user_id=user_id, status=status)
 
 
 @router.get("/stats/{event_id}", response_model=ReservationStats)
-async def reservation_stats(event_id: EventId, found: ReservationStore = Depends(store)) -> dict[str, Any]:
+async def reservation_stats(event_id: EventId, desk: Reservations = Depends(reservations)) -> dict[str, Any]:
     """DB3: statistics of one event's reservations by aggregation. totalReservations and
     totalSeats count live reservations (pending, confirmed); cancelled and refunded ones are
     reported apart; revenue sums confirmed reservations only. Direct reservations the event
     service refused (they never held a seat) are not counted."""
-    return await found.stats(event_id)
+    return await desk.stats(event_id)
 
 
 @router.get("/user/{user_id}", response_model=Page[ReservationOut])
 async def reservations_of_user(
-    user_id: UserId, paging: PageParams = Depends(page_params), found: ReservationStore = Depends(store)
+    user_id: UserId, paging: PageParams = Depends(page_params), desk: Reservations = Depends(reservations)
 ) -> dict[str, Any]:
-    return await _page(found, paging, user_id=user_id)
+    return await _page(desk, paging, user_id=user_id)
 
 
 @router.get("/event/{event_id}", response_model=Page[ReservationOut])
 async def reservations_of_event(
-    event_id: EventId, paging: PageParams = Depends(page_params), found: ReservationStore = Depends(store)
+    event_id: EventId, paging: PageParams = Depends(page_params), desk: Reservations = Depends(reservations)
 ) -> dict[str, Any]:
-    return await _page(found, paging, event_id=event_id)
+    return await _page(desk, paging, event_id=event_id)
 
 
 @router.get("/{reservation_id}", response_model=ReservationOut)
@@ -201,6 +174,6 @@ async def compensate_reservation(
     return as_wire(doc)
 
 
-async def _page(found: ReservationStore, paging: PageParams, **filters: Any) -> dict[str, Any]:
-    docs, total = await found.page(offset=paging.offset, limit=paging.size, **filters)
+async def _page(desk: Reservations, paging: PageParams, **filters: Any) -> dict[str, Any]:
+    docs, total = await desk.page(offset=paging.offset, limit=paging.size, **filters)
     return {"items": [as_wire(d) for d in docs], "total": total, "page": paging.page, "size": paging.size}

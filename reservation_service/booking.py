@@ -23,7 +23,7 @@ from reservation_service.schemas import ReservationIn
 from reservation_service.seats import EventSeats, EventServiceAnswer, Verdict
 from reservation_service.store import Doc, ReservationStore, preview
 from shared.errors import AppError, Conflict, NotFound, RuleBroken, Unavailable, field_error
-from shared.idempotency import Idempotency, IdempotencyKeyReused, KeyFenced
+from shared.idempotency import Idempotency, IdempotencyKeyReused, KeyFenced, StoredAnswer
 
 log = logging.getLogger(__name__)
 MAX_RACE_RETRIES = 5
@@ -41,6 +41,15 @@ class CreationInProgress(Conflict):
             f"Reservation {reservation_id} is still booking its seats; retry shortly.",
             extra={"reservationId": reservation_id},
         )
+
+
+class StoredRefusal(AppError):
+    """The refusal kept under an Idempotency-Key, given again to a retry of its request."""
+
+    def __init__(self, status: int, title: str, detail: str, extra: dict[str, Any] | None) -> None:
+        super().__init__(detail, extra=extra)
+        self.status = status
+        self.title = title
 
 
 def _refusal(answer: EventServiceAnswer, reservation_id: str) -> AppError:
@@ -68,9 +77,56 @@ class Reservations:
         self.published = published  # wakes the outbox relay
         self.request_grace = request_grace
 
+    # -- reads -----------------------------------------------------------------------------
+
+    async def page(self, *, offset: int, limit: int, **filters: Any) -> tuple[list[Doc], int]:
+        return await self.store.page(offset=offset, limit=limit, **filters)
+
+    async def stats(self, event_id: int) -> Doc:
+        return await self.store.stats(event_id)
+
     # -- create ----------------------------------------------------------------------------
 
     async def create(self, body: ReservationIn, idem: Idempotency | None) -> Doc:
+        """Create a reservation; with an Idempotency-Key, the first result is kept: a retry gets
+        the same reservation, or the same refusal when the first was refused. A 503 is not kept
+        (the key stays free to retry)."""
+        if idem is not None:
+            stored = await self.store.find_answer(idem)
+            if stored is not None:
+                if stored.status_code == 201:
+                    created: Doc = stored.body
+                    return created
+                refusal = stored.body
+                raise StoredRefusal(
+                    stored.status_code, refusal["title"], refusal["detail"], refusal.get("extra")
+                )
+        try:
+            doc = await self._create(body, idem)
+        except AppError as exc:
+            if idem is not None and exc.status in (404, 409, 422) and "reservationId" in exc.extra:
+                refused = {"title": exc.title, "detail": exc.detail, "extra": exc.extra}
+                await self.store.save_answer(idem, StoredAnswer(exc.status, refused))
+            raise
+        if idem is not None:
+            await self.store.save_answer(idem, StoredAnswer(201, doc))
+        return doc
+
+    async def fence(self, key: str) -> StoredAnswer | None:
+        """For a caller that gave up on a creation: the first result under `key` (201 with the
+        reservation, or the refusal kept), or None once the key is fenced (no reservation under
+        it, ever). 409 while the reservation is still booking its seats."""
+        fenced = await self.store.fence(key)
+        if fenced is None:
+            return None
+        doc, stored = fenced
+        if stored is not None:
+            return stored
+        if doc.get("seatHold") == SeatHold.REQUESTED.value:
+            raise CreationInProgress(doc["id"])
+        return StoredAnswer(201, doc)
+
+    async def _create(self, body: ReservationIn, idem: Idempotency | None) -> Doc:
         at = now()
         doc: Doc = {
             "id": str(ObjectId()),

@@ -257,20 +257,40 @@ class ReservationStore:
             if doc.get("fenced"):
                 return None
             stored = await self.answers.find_one({"_id": f"{IDEMPOTENCY_SCOPE}:{key}"})
-            answer = StoredAnswer(stored["statusCode"], stored["response"]) if stored else None
+            answer = _read_answer(StoredAnswer(stored["statusCode"], stored["response"])) if stored else None
             return _public(doc), answer
         raise RuntimeError(f"key {key} kept changing hands while it was fenced")
 
     # -- idempotent answers ---------------------------------------------------------------
 
     async def find_answer(self, idem: Idempotency) -> StoredAnswer | None:
-        return await idempotency_store.find_answer(self.answers, IDEMPOTENCY_SCOPE, idem)
+        """The first result under the key: the reservation created (201), or the refusal."""
+        found = await idempotency_store.find_answer(self.answers, IDEMPOTENCY_SCOPE, idem)
+        return _read_answer(found) if found is not None else None
 
     async def save_answer(self, idem: Idempotency, answer: StoredAnswer) -> None:
+        body = _with_amount(answer.body, _stored) if answer.status_code == 201 else answer.body
         try:
-            await idempotency_store.save_answer(self.answers, IDEMPOTENCY_SCOPE, idem, answer)
+            await idempotency_store.save_answer(
+                self.answers, IDEMPOTENCY_SCOPE, idem, StoredAnswer(answer.status_code, body)
+            )
         except DuplicateKeyError:
             pass  # a twin stored the same outcome first
+
+
+def _read_answer(found: StoredAnswer) -> StoredAnswer:
+    if found.status_code != 201:
+        return found
+    # A reservation kept before records were stored is its answer (JSON types): the same
+    # fields, read alike.
+    return StoredAnswer(201, _with_amount(found.body, _to_decimal))
+
+
+def _with_amount(doc: Doc, convert: Any) -> Doc:
+    """`doc` with its bookingDetails.totalAmount converted (Decimal128 in MongoDB, Decimal in code)."""
+    details = dict(doc.get("bookingDetails") or {})
+    details["totalAmount"] = convert(details.get("totalAmount"))
+    return {**doc, "bookingDetails": details}
 
 
 def preview(before: Doc, changes: Doc, entry: TimelineEntry | None = None) -> Doc:
