@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from analytics_service.domain import TWO_PLACES, indexed_by_hand, occupancy_rate, updated_by_hand
+from analytics_service.domain import TWO_PLACES, occupancy_rate
 from analytics_service.schemas import (
     EventAnalyticsIn,
     EventAnalyticsOut,
@@ -13,8 +13,7 @@ from analytics_service.schemas import (
     MetricsUpdate,
     Totals,
 )
-from analytics_service.store import AnalyticsStore
-from shared.errors import NotFound, Unavailable
+from analytics_service.service import Analytics
 from shared.schemas import Page, PageParams, search_page_params
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
@@ -22,15 +21,9 @@ router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 EventIdPath = Path(alias="eventId", ge=1, le=2**62, description="the event service's id")
 
 
-async def get_store(request: Request) -> AnalyticsStore:
-    if not request.app.state.index_ready.is_set():
-        raise Unavailable("The search index is not available yet; retry shortly.")
-    store: AnalyticsStore = request.app.state.store
-    return store
-
-
-def _now(request: Request) -> Any:
-    return request.app.state.clock()
+async def get_analytics(request: Request) -> Analytics:
+    analytics: Analytics = request.app.state.analytics
+    return analytics
 
 
 def _totals(raw: dict[str, Any]) -> dict[str, Any]:
@@ -53,35 +46,29 @@ def _page(docs: list[dict[str, Any]], total: int, paging: PageParams) -> Page[Ev
 
 
 @router.get("", response_model=Totals)
-async def overview(store: AnalyticsStore = Depends(get_store)) -> Totals:
+async def overview(analytics: Analytics = Depends(get_analytics)) -> Totals:
     """Totals over every event: events, capacity, booked seats, revenue, occupancy."""
-    return Totals(**_totals(await store.overview()))
+    return Totals(**_totals(await analytics.overview()))
 
 
 @router.get("/events/{eventId}", response_model=EventAnalyticsOut)
 async def get_event(
-    event_id: int = EventIdPath, store: AnalyticsStore = Depends(get_store)
+    event_id: int = EventIdPath, analytics: Analytics = Depends(get_analytics)
 ) -> EventAnalyticsOut:
-    doc = await store.get_event(event_id)
-    if doc is None:
-        raise NotFound(f"No analytics for event {event_id}.")
-    return EventAnalyticsOut.of(doc)
+    return EventAnalyticsOut.of(await analytics.get_event(event_id))
 
 
 @router.post("/events", response_model=EventAnalyticsOut, status_code=201)
 async def index_event(
-    body: EventAnalyticsIn, request: Request, response: Response, store: AnalyticsStore = Depends(get_store)
+    body: EventAnalyticsIn, response: Response, analytics: Analytics = Depends(get_analytics)
 ) -> EventAnalyticsOut:
     """Index an event document by hand (201 when new, 200 when it replaced one); the
     projection does the same from event messages."""
     given = body.model_dump(mode="json", by_alias=True, exclude={"version"})
     given.update(ticketPrice=str(body.ticket_price), revenue=str(body.revenue), eventVersion=body.version)
-    at = _now(request)
-    existed = await store.get_event(body.event_id) is not None
-    doc = await store.change_event(body.event_id, lambda current: indexed_by_hand(current, given, at=at))
-    assert doc is not None
+    doc, created = await analytics.index_by_hand(body.event_id, given)
     response.headers["Location"] = f"/api/analytics/events/{body.event_id}"
-    if existed:
+    if not created:
         response.status_code = 200
     return EventAnalyticsOut.of(doc)
 
@@ -89,29 +76,15 @@ async def index_event(
 @router.post("/events/{eventId}/update", response_model=EventAnalyticsOut)
 async def update_metrics(
     body: MetricsUpdate,
-    request: Request,
     event_id: int = EventIdPath,
-    store: AnalyticsStore = Depends(get_store),
+    analytics: Analytics = Depends(get_analytics),
 ) -> EventAnalyticsOut:
     """Correct an event's counters by hand; occupancy and available seats follow."""
     change = body.model_dump(by_alias=True, exclude_none=True)
     for key in ("ticketPrice", "revenue"):
         if key in change:
             change[key] = str(change[key])
-    at = _now(request)
-    missing = False
-
-    def apply(current: dict[str, Any] | None) -> dict[str, Any] | None:
-        nonlocal missing
-        if current is None or current.get("deleted") or current.get("placeholder"):
-            missing = True
-            return None
-        return updated_by_hand(current, change, at=at)
-
-    doc = await store.change_event(event_id, apply)
-    if doc is None or missing:
-        raise NotFound(f"No analytics for event {event_id}.")
-    return EventAnalyticsOut.of(doc)
+    return EventAnalyticsOut.of(await analytics.update_by_hand(event_id, change))
 
 
 @router.get("/search", response_model=Page[EventAnalyticsOut])
@@ -120,7 +93,7 @@ async def search(
     location: str | None = Query(None, max_length=200),
     category: str | None = Query(None, max_length=100),
     paging: PageParams = Depends(search_page_params),
-    store: AnalyticsStore = Depends(get_store),
+    analytics: Analytics = Depends(get_analytics),
 ) -> Page[EventAnalyticsOut]:
     """Full-text search ignoring case and accents; every given criterion must match; no
     criterion lists every event, paged."""
@@ -129,7 +102,7 @@ async def search(
         for field, text in (("name", name), ("location", location), ("category", category))
         if text and text.strip()
     }
-    docs, total = await store.search(criteria, paging.offset, paging.size)
+    docs, total = await analytics.search(criteria, paging.offset, paging.size)
     return _page(docs, total, paging)
 
 
@@ -137,14 +110,14 @@ async def search(
 async def high_occupancy(
     min_rate: float = Query(80.0, alias="minRate", ge=0, le=100, description="percentage, 0 to 100"),
     paging: PageParams = Depends(search_page_params),
-    store: AnalyticsStore = Depends(get_store),
+    analytics: Analytics = Depends(get_analytics),
 ) -> Page[EventAnalyticsOut]:
     """Events at or above an occupancy rate, fullest first."""
-    docs, total = await store.high_occupancy(min_rate, paging.offset, paging.size)
+    docs, total = await analytics.high_occupancy(min_rate, paging.offset, paging.size)
     return _page(docs, total, paging)
 
 
 @router.get("/by-location", response_model=list[LocationTotals])
-async def by_location(store: AnalyticsStore = Depends(get_store)) -> list[LocationTotals]:
+async def by_location(analytics: Analytics = Depends(get_analytics)) -> list[LocationTotals]:
     """Per location: events, capacity, booked seats, revenue, occupancy."""
-    return [LocationTotals(location=raw["location"], **_totals(raw)) for raw in await store.by_location()]
+    return [LocationTotals(location=raw["location"], **_totals(raw)) for raw in await analytics.by_location()]

@@ -15,6 +15,7 @@ from opensearchpy.exceptions import ConnectionError as SearchUnreachable
 
 from analytics_service import api
 from analytics_service.messaging import Projection
+from analytics_service.service import Analytics
 from analytics_service.settings import AnalyticsSettings
 from analytics_service.store import AnalyticsStore
 from shared.messaging.broker import Broker
@@ -59,8 +60,8 @@ def create_app(
         app.state.store = store
         app.state.index_ready = index_ready
         app.state.broker = broker
-        app.state.clock = now
         app.state.projection = projection
+        app.state.analytics = Analytics(store, index_ready, now)
 
         async def search_health() -> None:
             health = await search.cluster.health()
