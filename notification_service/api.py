@@ -9,7 +9,6 @@ from notification_service.domain import Draft, Kind
 from notification_service.schemas import BookingNotificationIn, NotificationOut, PaymentNotificationIn
 from notification_service.sender import Notifications
 from notification_service.store import Doc
-from shared.errors import NotFound
 from shared.idempotency import Idempotency, fingerprint
 from shared.idempotency.header import idempotency_key_header
 from shared.schemas import Page, PageParams, page_params
@@ -36,11 +35,7 @@ def as_wire(doc: Doc) -> dict[str, Any]:
 async def _create(desk: Notifications, draft: Draft, body: Any, key: str | None, scope: str) -> JSONResponse:
     print_ = fingerprint(body.model_dump(mode="json", by_alias=True))
     idem = Idempotency(key, print_) if key else None
-    # The key becomes the messageId: a retry finds the first notification by the unique index.
-    message_id = f"api:{scope}:{idem.key}" if idem else None
-    doc, created = await desk.record(draft, message_id=message_id, extra={"requestFingerprint": print_})
-    if not created and idem is not None:
-        idem.same_request(doc.get("requestFingerprint"))
+    doc = await desk.record_request(draft, scope, idem, print_)
     return JSONResponse(
         as_wire(doc), status_code=201, headers={"Location": f"/api/notifications/{doc['id']}"}
     )
@@ -109,13 +104,10 @@ async def notifications_of_user(
     paging: PageParams = Depends(page_params),
     desk: Notifications = Depends(notifications),
 ) -> dict[str, Any]:
-    docs, total = await desk.store.of_user(user_id, offset=paging.offset, limit=paging.size)
+    docs, total = await desk.of_user(user_id, offset=paging.offset, limit=paging.size)
     return {"items": [as_wire(d) for d in docs], "total": total, "page": paging.page, "size": paging.size}
 
 
 @router.get("/{notification_id}", response_model=NotificationOut)
 async def get_notification(notification_id: str, desk: Notifications = Depends(notifications)) -> Any:
-    doc = await desk.store.get(notification_id)
-    if doc is None:
-        raise NotFound(f"Notification not found: {notification_id}")
-    return as_wire(doc)
+    return as_wire(await desk.get(notification_id))

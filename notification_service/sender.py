@@ -11,6 +11,8 @@ from typing import Any
 from notification_service import domain
 from notification_service.domain import CHANNEL, Delivery, Draft
 from notification_service.store import Doc, NotificationStore
+from shared.errors import NotFound
+from shared.idempotency import Idempotency
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)
@@ -36,6 +38,28 @@ class Notifications:
         self.failing_domain = failing_domain
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    async def get(self, notification_id: str) -> Doc:
+        doc = await self.store.get(notification_id)
+        if doc is None:
+            raise NotFound(f"Notification not found: {notification_id}")
+        return doc
+
+    async def of_user(self, user_id: str, *, offset: int, limit: int) -> tuple[list[Doc], int]:
+        return await self.store.of_user(user_id, offset=offset, limit=limit)
+
+    async def record_request(
+        self, draft: Draft, scope: str, idem: Idempotency | None, request_fingerprint: str
+    ) -> Doc:
+        """A notification asked for over HTTP. The Idempotency-Key becomes its messageId: a
+        retry finds the first notification by the unique index (422 if it asked otherwise)."""
+        message_id = f"api:{scope}:{idem.key}" if idem else None
+        doc, created = await self.record(
+            draft, message_id=message_id, extra={"requestFingerprint": request_fingerprint}
+        )
+        if not created and idem is not None:
+            idem.same_request(doc.get("requestFingerprint"))
+        return doc
 
     async def record(
         self, draft: Draft, *, message_id: str | None = None, extra: dict[str, Any] | None = None
