@@ -13,8 +13,9 @@ from event_store_service.schemas import (
     ReconstructOut,
     StoreMetricsOut,
 )
-from event_store_service.store import EventFilter, EventStore, NewEvent
-from shared.errors import NotFound, RuleBroken, field_error
+from event_store_service.service import EventLog
+from event_store_service.store import EventFilter, NewEvent
+from shared.errors import RuleBroken, field_error
 from shared.logging import current_correlation_id
 from shared.schemas import Page, PageParams, UtcDateTime, page_params
 
@@ -25,9 +26,9 @@ MAX_LIMIT = 1000
 MAX_VERSION = 2**62
 
 
-def _store(request: Request) -> EventStore:
-    store: EventStore = request.app.state.store
-    return store
+def _log(request: Request) -> EventLog:
+    log: EventLog = request.app.state.log
+    return log
 
 
 def _check_range(from_date: datetime | None, to_date: datetime | None) -> None:
@@ -45,7 +46,7 @@ async def append_event(body: EventIn, request: Request, response: Response) -> E
     metadata = dict(body.metadata or {})
     if not metadata.get("correlationId"):
         metadata["correlationId"] = current_correlation_id()
-    stored, created = await _store(request).append(
+    stored, created = await _log(request).append(
         NewEvent(
             aggregate_id=body.aggregate_id,
             aggregate_type=body.aggregate_type,
@@ -76,7 +77,7 @@ async def list_events(
     """Stored events, newest first, filtered; `eventType` matches any spelling of the type."""
     _check_range(from_date, to_date)
     filters = EventFilter(aggregate_id, aggregate_type, event_type, from_date, to_date)
-    items, total = await _store(request).search(filters, paging.offset, paging.size)
+    items, total = await _log(request).search(filters, paging.offset, paging.size)
     return Page[EventOut](
         items=[EventOut.of(e) for e in items], total=total, page=paging.page, size=paging.size
     )
@@ -93,7 +94,7 @@ async def events_by_type(
     """Events of one type within [fromDate, toDate], newest first (ES2). The type matches
     whatever its spelling: "reservation.created" or "RESERVATION_CREATED"."""
     _check_range(from_date, to_date)
-    events = await _store(request).by_type(event_type, from_date, to_date, limit)
+    events = await _log(request).by_type(event_type, from_date, to_date, limit)
     return EventsByTypeOut(
         event_type=event_type,
         from_date=from_date,
@@ -106,10 +107,7 @@ async def events_by_type(
 
 @router.get("/events/{event_id}", response_model=EventOut)
 async def get_event(request: Request, event_id: str) -> EventOut:
-    stored = await _store(request).event(event_id)
-    if stored is None:
-        raise NotFound(f"Event {event_id} not found.")
-    return EventOut.of(stored)
+    return EventOut.of(await _log(request).event(event_id))
 
 
 @router.get("/aggregates/{aggregate_id}/history", response_model=HistoryOut)
@@ -123,7 +121,7 @@ async def aggregate_history(
 ) -> HistoryOut:
     """The aggregate's events with version > fromVersion, oldest first (ES1); 404 when the
     aggregate has no event at all. Page with fromVersion = the last version received."""
-    aggregate_type, current, events = await _store(request).history(aggregate_id, from_version, limit)
+    aggregate_type, current, events = await _log(request).history(aggregate_id, from_version, limit)
     return HistoryOut(
         aggregate_id=aggregate_id,
         aggregate_type=aggregate_type,
@@ -144,8 +142,9 @@ async def reconstruct(
 ) -> ReconstructOut:
     """The aggregate's state folded up to toVersion (time travel); beyond the latest version it
     folds everything and `version` says where it stopped."""
-    store = _store(request)
-    replay = await store.reconstruct(aggregate_id, to_version if to_version is not None else MAX_VERSION)
+    replay = await _log(request).reconstruct(
+        aggregate_id, to_version if to_version is not None else MAX_VERSION
+    )
     return ReconstructOut(
         aggregate_id=replay.aggregate_id,
         aggregate_type=replay.aggregate_type,
@@ -160,4 +159,4 @@ async def reconstruct(
 @router.get("/metrics", response_model=StoreMetricsOut)
 async def store_metrics(request: Request) -> StoreMetricsOut:
     """Counts for dashboards (JSON); /metrics is the Prometheus exposition."""
-    return StoreMetricsOut(**await _store(request).metrics())
+    return StoreMetricsOut(**await _log(request).metrics())

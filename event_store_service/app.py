@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from event_store_service import api
 from event_store_service.messaging import recorder_consumer
+from event_store_service.service import EventLog
 from event_store_service.settings import EventStoreSettings
 from event_store_service.store import EventStore
 from shared import mongo
@@ -29,10 +30,12 @@ def create_app(settings: EventStoreSettings | None = None) -> FastAPI:
         )
         await store.ensure_indexes()
         broker = Broker(settings, app.state.metrics)
-        broker.add_consumer(recorder_consumer(store))
+        log = EventLog(store)
+        broker.add_consumer(recorder_consumer(log))
         app.state.mongo = client
         app.state.database = database
         app.state.store = store
+        app.state.log = log
         app.state.broker = broker
         app.state.readiness["mongodb"] = lambda: mongo.ping(database)
         app.state.optional_checks["rabbitmq"] = broker.ping

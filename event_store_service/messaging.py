@@ -1,19 +1,20 @@
 """What the Event store consumes: every domain message, recorded as an event of its aggregate."""
 
 from event_store_service.domain import aggregate_type_key, stream_id
-from event_store_service.store import EventStore, NewEvent
+from event_store_service.service import EventLog
+from event_store_service.store import NewEvent
 from shared.messaging.broker import Consumer, Handler
 from shared.messaging.envelope import Envelope
 
 RECORDER = "event_store.recorder"
 
 
-def recorder(store: EventStore) -> Handler:
+def recorder(log: EventLog) -> Handler:
     async def record(envelope: Envelope) -> None:
         # messageId is the eventId: a redelivered message finds its event stored and appends
         # nothing. No expected version: the broker hands one aggregate's messages to one
         # worker in order, so each lands at the next version.
-        await store.append(
+        await log.append(
             NewEvent(
                 aggregate_id=stream_id(envelope.aggregate_type, envelope.aggregate_id),
                 aggregate_type=aggregate_type_key(envelope.aggregate_type),
@@ -34,6 +35,6 @@ def recorder(store: EventStore) -> Handler:
     return record
 
 
-def recorder_consumer(store: EventStore) -> Consumer:
+def recorder_consumer(log: EventLog) -> Consumer:
     """Bound to "#": the event store keeps every message the platform publishes."""
-    return Consumer(RECORDER, ["#"], recorder(store))
+    return Consumer(RECORDER, ["#"], recorder(log))
