@@ -4,6 +4,14 @@
 #   scripts/infra.sh down [engine...]   stop only what this script started (by PID file)
 #   scripts/infra.sh status             one line per engine: up or down
 #   scripts/infra.sh install            install everything, start nothing
+#   scripts/infra.sh psql events|payments|sagas [psql args]          a service's PostgreSQL database
+#   scripts/infra.sh mongosh reservations|event_store|notifications [mongosh args]
+#                                       a service's MongoDB database (mongosh installed once from npm)
+#   scripts/infra.sh redis-cli [redis-cli args]                      the payment service's Redis cache
+#   scripts/infra.sh rabbitmqctl [args]                              the RabbitMQ node's control tool
+# The shells open the database the service itself uses (its *_DATABASE_URL / *_MONGO_URL /
+# PAYMENT_REDIS_URL when set); extra arguments and stdin go to the tool, e.g.
+#   scripts/infra.sh psql events -c 'select count(*) from events'
 # Engines: postgres redis rabbitmq mongo opensearch. Data lives in .data/ (git-ignored).
 set -euo pipefail
 
@@ -100,6 +108,8 @@ engine_up() {
 
 cmd=${1:-status}
 shift || true
+# The tools (psql, mongosh, redis-cli, rabbitmqctl) take their own arguments, as given.
+tool_args=("$@")
 selected=("$@")
 (( ${#selected[@]} == 0 )) && selected=("${ENGINES[@]}")
 
@@ -125,9 +135,18 @@ case "$cmd" in
     exit $rc
     ;;
   rabbitmqctl)
-    rabbitmq_ctl "${selected[@]}"
+    rabbitmq_ctl "${tool_args[@]}"
+    ;;
+  psql)
+    postgres_client "${tool_args[@]}"
+    ;;
+  mongosh)
+    mongo_client "${tool_args[@]}"
+    ;;
+  redis-cli)
+    redis_client "${tool_args[@]}"
     ;;
   *)
-    die "usage: $0 up|down|status|install [engine...]"
+    die "usage: $0 up|down|status|install [engine...] | psql DB | mongosh DB | redis-cli | rabbitmqctl"
     ;;
 esac

@@ -44,3 +44,46 @@ mongo_start() {
 }
 
 mongo_stop() { stop_pidfile mongo "$RUN_DIR/mongo.pid"; }
+
+# mongosh, MongoDB's shell, from the npm registry into the cache folder (once, shared by every
+# clone like the server). It speaks the wire protocol, so it works against this server too.
+MONGOSH_VERSION=2.12.0
+mongosh_binary() { echo "$CACHE_DIR/mongosh/node_modules/.bin/mongosh"; }
+
+mongosh_install() {
+  [[ -x "$(mongosh_binary)" ]] && return 0
+  command -v npm >/dev/null || apt_install nodejs npm
+  (
+    # Two shells opened at once on a fresh machine install it once.
+    flock 9
+    [[ -x "$(mongosh_binary)" ]] && exit 0
+    log "installing mongosh $MONGOSH_VERSION from the npm registry into $CACHE_DIR/mongosh (once)"
+    npm install --prefix "$CACHE_DIR/mongosh" --no-audit --no-fund --omit=dev \
+      "mongosh@$MONGOSH_VERSION" >"$LOG_DIR/mongosh-install.log" 2>&1 \
+      || die "npm install mongosh failed, see $LOG_DIR/mongosh-install.log"
+    # Usage statistics are on by default; a course machine sends none.
+    "$(mongosh_binary)" --nodb --quiet --eval 'disableTelemetry()' >/dev/null 2>&1 || true
+  ) 9>"$CACHE_DIR/mongosh.lock"
+}
+
+# mongosh on one service's database: `infra.sh mongosh reservations [args]`. The URL and
+# database are the service's own settings (RESERVATION_MONGO_URL, RESERVATION_MONGO_DATABASE,
+# …) when set, else their defaults. Extra arguments go to mongosh (--eval, --quiet, a file);
+# with stdin not a terminal, mongosh reads its commands from it.
+mongo_client() {
+  local name=${1:-} prefix db
+  shift || true
+  case "$name" in
+    reservations|reservations_db) prefix=RESERVATION db=reservations_db ;;
+    event_store|event-store|event_store_db) prefix=EVENT_STORE db=event_store_db ;;
+    notifications|notifications_db) prefix=NOTIFICATION db=notifications_db ;;
+    *) die "usage: infra.sh mongosh reservations|event_store|notifications [mongosh arguments...]" ;;
+  esac
+  mongosh_install
+  local url_var="${prefix}_MONGO_URL" db_var="${prefix}_MONGO_DATABASE"
+  local url=${!url_var:-mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true}
+  db=${!db_var:-$db}
+  # The database goes in the URL's path, keeping its host list and options.
+  url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$url" "$db")
+  exec "$(mongosh_binary)" "$url" "$@"
+}

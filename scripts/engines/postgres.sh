@@ -86,3 +86,23 @@ postgres_stop() {
   fi
   rm -f "$RUN_DIR/postgres.pid"
 }
+
+# psql on one service's database, as that service's own role: `infra.sh psql events [args]`.
+# The URL is the service's own setting (EVENT_DATABASE_URL, …) when set, else its default, so
+# the shell opens the database the service writes. Extra arguments go to psql (-c, -f, …);
+# with stdin not a terminal, psql reads its commands from it.
+postgres_client() {
+  local name=${1:-} var role db
+  shift || true
+  case "$name" in
+    events|events_db) var=EVENT_DATABASE_URL role=events db=events_db ;;
+    payments|payments_db) var=PAYMENT_DATABASE_URL role=payments db=payments_db ;;
+    sagas|sagas_db) var=SAGA_DATABASE_URL role=sagas db=sagas_db ;;
+    *) die "usage: infra.sh psql events|payments|sagas [psql arguments...]" ;;
+  esac
+  command -v psql >/dev/null || die "psql is not installed: run scripts/infra.sh install postgres"
+  local url=${!var:-postgresql://$role:$role@127.0.0.1:$PG_PORT/$db}
+  # SQLAlchemy's driver suffix (postgresql+psycopg://) means nothing to libpq.
+  url="postgresql://${url#*://}"
+  exec psql "$url" "$@"
+}

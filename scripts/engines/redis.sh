@@ -15,3 +15,10 @@ redis_start() {
 }
 
 redis_stop() { stop_pidfile redis "$RUN_DIR/redis.pid"; }
+
+# redis-cli on the payment service's cache (PAYMENT_REDIS_URL when set, else db 0 on the
+# native port): `infra.sh redis-cli [args]`, e.g. `infra.sh redis-cli --scan --pattern 'payment:*'`.
+redis_client() {
+  command -v redis-cli >/dev/null || die "redis-cli is not installed: run scripts/infra.sh install redis"
+  exec redis-cli -u "${PAYMENT_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}" "$@"
+}
