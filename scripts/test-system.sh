@@ -399,6 +399,144 @@ vip_seats_back() {
   DETAIL="bookedSeats 0, availableSeats $(jv 'd.get("availableSeats")')"
 }
 
+# ---- the handout's commands, mapped (docs/handout.md) ---------------------------------------
+# Each command of the guide that differs from the course handout, run against this fleet: the
+# handout's own inputs where they now fail (and how), then the native database shells.
+
+INFRA="$ROOT/scripts/infra.sh"
+OUT=""
+# tool ARGS...: runs `scripts/infra.sh ARGS` (a database shell), its output (stdout and stderr) in OUT.
+tool() { OUT=$("$INFRA" "$@" 2>&1); }
+tool_fails() { DETAIL="$* -> $(printf '%s' "$OUT" | tr '\n' ' ' | cut -c1-200)"; return 1; }
+
+handout_past_date() {
+  http POST "$EVENT_URL/api/events" '{"name": "Concert Jazz", "description": "Soirée jazz", "eventDate": "2025-12-25T20:00:00",
+    "location": "Dakar Arena", "category": "concert", "totalCapacity": 500, "ticketPrice": 15000}'
+  expect 422 || return 1
+  [[ "$(jv '[e.get("field") for e in d.get("errors", [])]')" == '["eventDate"]' ]] \
+    || { DETAIL="422 without eventDate named: $(short)"; return 1; }
+  DETAIL="422: $(jv 'd["errors"][0]["field"] + " " + d["errors"][0]["message"]')"
+}
+
+handout_unknown_event() {
+  http POST "$SAGA_URL/api/saga/booking" "$(booking_json 999999999 2 15000 "$USER_ID")"
+  expect 404 || return 1
+  [[ "$(jv '[e.get("field") for e in d.get("errors", [])]')" == '["eventId"]' ]] \
+    || { DETAIL="404 without eventId named: $(short)"; return 1; }
+  DETAIL="404: $(jv 'd.get("detail")')"
+}
+
+handout_other_price() {
+  [[ -n "$EVENT_ID" ]] || { DETAIL="skipped: needs an event"; return 1; }
+  http POST "$SAGA_URL/api/saga/booking" "$(booking_json "$EVENT_ID" 2 14000 "$USER_ID")"
+  expect 422 || return 1
+  [[ "$(jv '[e.get("field") for e in d.get("errors", [])]')" == '["ticketPrice"]' ]] \
+    || { DETAIL="422 without ticketPrice named: $(short)"; return 1; }
+  DETAIL="422: $(jv 'd.get("detail")')"
+}
+
+handout_reservation_123() {
+  http GET "$EVENT_STORE_URL/api/aggregates/RESERVATION-123/history"
+  expect 404 || return 1
+  DETAIL="404: $(jv 'd.get("detail")')"
+}
+
+handout_to_version_5() {
+  [[ -n "$RESERVATION_ID" ]] || { DETAIL="skipped: needs a reservation"; return 1; }
+  http GET "$EVENT_STORE_URL/api/aggregates/RESERVATION-$RESERVATION_ID/reconstruct?toVersion=5"
+  expect 200 || return 1
+  local version latest; version=$(jv 'd.get("version")'); latest=$(jv 'd.get("latestVersion")')
+  [[ -n "$latest" && "$version" == "$latest" && "$latest" -lt 5 ]] \
+    || { DETAIL="expected to stop at the latest version: $(short)"; return 1; }
+  DETAIL="folds to version $version (latestVersion $latest), status $(jv 'd["state"].get("status")')"
+}
+
+handout_opensearch() {
+  [[ -n "$RESERVATION_ID" ]] || { DETAIL="skipped: needs a completed saga"; return 1; }
+  http GET "http://$ENGINE_HOST:9200/event_analytics/_search?q=eventId:$EVENT_ID"
+  expect 200 || return 1
+  [[ "$(jv 'd["hits"]["hits"][0]["_source"]["bookedSeats"]')" == "$SEATS" ]] \
+    || { DETAIL="no document with bookedSeats $SEATS: $(short)"; return 1; }
+  DETAIL="event_analytics/_search?q=eventId:$EVENT_ID -> bookedSeats $SEATS"
+}
+
+handout_rabbitmqctl() {
+  tool rabbitmqctl -q list_queues name messages || { tool_fails rabbitmqctl list_queues; return 1; }
+  grep -q '^analytics\.projection\b' <<<"$OUT" || { tool_fails "rabbitmqctl list_queues (no analytics.projection)"; return 1; }
+  DETAIL="$(grep -c . <<<"$OUT") queues, analytics.projection among them"
+}
+
+handout_fleet() {
+  [[ -x "$ROOT/.venv/bin/fleet" ]] || { DETAIL="no .venv/bin/fleet (scripts/bootstrap.sh)"; return 1; }
+  # On a running fleet `fleet start` leaves the service alone: the command, harmless here.
+  OUT=$("$ROOT/.venv/bin/fleet" start event_service 2>&1) || { tool_fails fleet start event_service; return 1; }
+  grep -q 'event_service .*already running' <<<"$OUT" || { tool_fails fleet start event_service; return 1; }
+  OUT=$("$ROOT/.venv/bin/fleet" status 2>&1) || { tool_fails fleet status; return 1; }
+  DETAIL="fleet start event_service: already running; fleet status: all ready"
+}
+
+psql_events() {
+  [[ -n "$RESERVATION_ID" ]] || { DETAIL="skipped: needs a completed saga"; return 1; }
+  tool psql events -Atc "select booked_seats, version from events where id = $EVENT_ID" || { tool_fails psql events; return 1; }
+  [[ "${OUT%%|*}" == "$SEATS" ]] || { tool_fails "psql events (booked_seats not $SEATS)"; return 1; }
+  DETAIL="events row $EVENT_ID: booked_seats|version = $OUT"
+}
+
+psql_payments() {
+  [[ -n "$PAYMENT_ID" ]] || { DETAIL="skipped: needs a payment"; return 1; }
+  tool psql payments -Atc "select status, amount, currency from payments where id = $PAYMENT_ID" || { tool_fails psql payments; return 1; }
+  [[ "$OUT" == "completed|$((PRICE * SEATS)).00|XOF" ]] || { tool_fails "psql payments"; return 1; }
+  DETAIL="payments row $PAYMENT_ID: $OUT"
+}
+
+psql_sagas() {
+  [[ -n "$SAGA_ID" ]] || { DETAIL="skipped: needs a saga"; return 1; }
+  # stdin, as a script would pipe it
+  OUT=$(printf "select status from sagas where id = '%s';\nselect string_agg(name, ',' order by id) from saga_steps where saga_id = '%s';\n" \
+    "$SAGA_ID" "$SAGA_ID" | "$INFRA" psql sagas -At 2>&1) || { tool_fails psql sagas; return 1; }
+  [[ "$OUT" == $'COMPLETED\nRESERVE_SEATS,CREATE_RESERVATION,PROCESS_PAYMENT,CONFIRM_RESERVATION' ]] \
+    || { tool_fails "psql sagas"; return 1; }
+  DETAIL="saga log: $(tr '\n' ' ' <<<"$OUT")"
+}
+
+mongosh_reservations() {
+  [[ -n "$RESERVATION_ID" ]] || { DETAIL="skipped: needs a reservation"; return 1; }
+  tool mongosh reservations --quiet --eval \
+    "const r = db.reservations.findOne({_id: ObjectId('$RESERVATION_ID')}); print(r.status, r.timeline.length)" \
+    || { tool_fails mongosh reservations; return 1; }
+  [[ "$OUT" == "confirmed 2" ]] || { tool_fails "mongosh reservations"; return 1; }
+  DETAIL="reservation $RESERVATION_ID: status confirmed, 2 timeline entries"
+}
+
+mongosh_event_store() {
+  [[ -n "$RESERVATION_ID" ]] || { DETAIL="skipped: needs a reservation"; return 1; }
+  # stdin, as a script would pipe it
+  OUT=$(printf "db.events.find({aggregateId: 'RESERVATION-%s'}).sort({version: 1}).toArray().map(e => e.version + ':' + e.eventType).join(' ')\n" \
+    "$RESERVATION_ID" | "$INFRA" mongosh event_store --quiet 2>&1) || { tool_fails mongosh event_store; return 1; }
+  grep -q "1:reservation.created 2:reservation.confirmed" <<<"$OUT" || { tool_fails "mongosh event_store"; return 1; }
+  DETAIL="RESERVATION-$RESERVATION_ID: $(tr '\n' ' ' <<<"$OUT")"
+}
+
+mongosh_notifications() {
+  [[ -n "$RESERVATION_ID" ]] || { DETAIL="skipped: needs a completed saga"; return 1; }
+  tool mongosh notifications --quiet --eval "db.notifications.countDocuments({userId: '$USER_ID', type: 'booking_confirmed'})" \
+    || { tool_fails mongosh notifications; return 1; }
+  [[ "$OUT" == 1 ]] || { tool_fails "mongosh notifications"; return 1; }
+  DETAIL="1 booking_confirmed notification for $USER_ID"
+}
+
+redis_cli_payment() {
+  [[ -n "$PAYMENT_ID" ]] || { DETAIL="skipped: needs a payment"; return 1; }
+  # a read fills the cache (cache-aside), then the key is there with its TTL
+  http GET "$PAYMENT_URL/api/payments/$PAYMENT_ID"
+  expect 200 || return 1
+  tool redis-cli get "payment:$PAYMENT_ID" || { tool_fails redis-cli get; return 1; }
+  [[ "$(BODY=$OUT jv 'd.get("status")')" == completed ]] || { tool_fails "redis-cli get payment:$PAYMENT_ID"; return 1; }
+  tool redis-cli ttl "payment:$PAYMENT_ID" || { tool_fails redis-cli ttl; return 1; }
+  (( OUT > 0 && OUT <= 3600 )) || { tool_fails "redis-cli ttl payment:$PAYMENT_ID"; return 1; }
+  DETAIL="payment:$PAYMENT_ID cached, status completed, ttl $OUT s"
+}
+
 started=$(now_ms)
 check_engines
 echo "services:"
@@ -418,6 +556,26 @@ echo "... and one the payment provider declines"
 step "create a high-priced event" create_vip_event
 step "book above the decline limit: saga COMPENSATED" vip_compensated
 step "declined booking gave its seats back" vip_seats_back
+echo "the handout's commands, mapped (docs/handout.md)"
+step "handout's date 2025-12-25: 422 naming eventDate" handout_past_date
+step "handout's eventId, no such event: 404 naming eventId" handout_unknown_event
+step "handout's eventId, another event's price: 422" handout_other_price
+step "handout's RESERVATION-123: 404" handout_reservation_123
+step "handout's toVersion=5: folds to the last version" handout_to_version_5
+step "OpenSearch in place of Elasticsearch" handout_opensearch
+if [[ "$MODE" == native && "${SKIP_ENGINES:-0}" != 1 ]]; then
+  step "infra.sh rabbitmqctl list_queues" handout_rabbitmqctl
+  step "fleet start event_service / fleet status" handout_fleet
+  step "infra.sh psql events" psql_events
+  step "infra.sh psql payments" psql_payments
+  step "infra.sh psql sagas (stdin): the durable saga log" psql_sagas
+  step "infra.sh mongosh reservations" mongosh_reservations
+  step "infra.sh mongosh event_store (stdin)" mongosh_event_store
+  step "infra.sh mongosh notifications" mongosh_notifications
+  step "infra.sh redis-cli get/ttl payment:<id>" redis_cli_payment
+else
+  skip "native shells (infra.sh psql|mongosh|redis-cli)" "native fleet only (compose: docker compose exec)"
+fi
 
 echo
 summary="$PASSED passed, $FAILED failed"
