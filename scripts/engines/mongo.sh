@@ -68,8 +68,9 @@ mongosh_install() {
 
 # mongosh on one service's database: `infra.sh mongosh reservations [args]`. The URL and
 # database are the service's own settings (RESERVATION_MONGO_URL, RESERVATION_MONGO_DATABASE,
-# …) when set, else their defaults. Extra arguments go to mongosh (--eval, --quiet, a file);
-# with stdin not a terminal, mongosh reads its commands from it.
+# …) when set, else their defaults. Extra arguments go to mongosh (--eval, --quiet, a file).
+# With stdin not a terminal and no script given, stdin is the script (run as with --eval: the
+# last expression's value is printed, print() shows more), so no prompt is echoed.
 mongo_client() {
   local name=${1:-} prefix db
   shift || true
@@ -85,5 +86,20 @@ mongo_client() {
   db=${!db_var:-$db}
   # The database goes in the URL's path, keeping its host list and options.
   url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$url" "$db")
+  if [[ ! -t 0 ]] && ! mongosh_has_script "$@"; then
+    local script
+    script=$(cat)
+    exec "$(mongosh_binary)" "$url" "$@" --eval "$script"
+  fi
   exec "$(mongosh_binary)" "$url" "$@"
+}
+
+mongosh_has_script() {
+  local arg
+  for arg in "$@"; do
+    case "$arg" in
+      --eval|--eval=*|-f|--file|--file=*|*.js) return 0 ;;
+    esac
+  done
+  return 1
 }
