@@ -1,4 +1,5 @@
-"""HTTP routes of the saga orchestrator: start a booking saga (202), inspect one, list them."""
+"""HTTP routes of the saga orchestrator: start a booking or a cancellation saga (202),
+inspect one, list them."""
 
 import asyncio
 import contextlib
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from saga_orchestrator.domain import TERMINAL, Saga, SagaStatus
-from saga_orchestrator.schemas import BookingIn, SagaOut, SagaStarted, SagaSummary, saga_out
+from saga_orchestrator.schemas import BookingIn, CancellationIn, SagaOut, SagaStarted, SagaSummary, saga_out
 from saga_orchestrator.service import SagaService
 from saga_orchestrator.store import SagaStore
 from shared.errors import NotFound, RuleBroken, field_error
@@ -45,6 +46,21 @@ async def start_booking(
 ) -> SagaStarted:
     """Start a booking saga (SAGA1); it runs in the background: poll the Location."""
     saga = await _service(request).start_booking(body, idempotency_key)
+    return _started(saga, response)
+
+
+@router.post("/cancellation", status_code=202, response_model=SagaStarted)
+async def start_cancellation(
+    body: CancellationIn,
+    request: Request,
+    response: Response,
+    idempotency_key: str | None = Depends(idempotency_key_header),
+) -> SagaStarted:
+    """Start the cancellation saga of a confirmed booking (cancel the reservation, refund the
+    payment, release the seats, tell the user); it runs in the background: poll the Location.
+    409 while the booking's saga still runs, once the event has started, or when the
+    reservation is not confirmed; 403 when `userId` is not the reservation's user."""
+    saga = await _service(request).start_cancellation(body, idempotency_key)
     return _started(saga, response)
 
 

@@ -1,15 +1,16 @@
-"""The booking saga's rules: states, steps, legal transitions, and what to do next given the
-step log (SAGA1-SAGA4). Plain code: no I/O, no clock."""
+"""The sagas' rules: states, steps, legal transitions, and what to do next given the step log,
+for the booking saga (SAGA1-SAGA4) and the cancellation saga; who may cancel and until when.
+Plain code: no I/O, no clock (the time comes in as an argument)."""
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from shared.errors import Conflict, field_error
+from shared.errors import AppError, Conflict, field_error
 
 
 class SagaStatus(StrEnum):
@@ -33,8 +34,13 @@ NEXT: dict[SagaStatus, frozenset[SagaStatus]] = {
 }
 
 
+class SagaType(StrEnum):
+    BOOKING = "booking"
+    CANCELLATION = "cancellation"
+
+
 class Step(StrEnum):
-    """Forward steps, in the order they run (SAGA1-SAGA3)."""
+    """The booking saga's forward steps, in the order they run (SAGA1-SAGA3)."""
 
     RESERVE_SEATS = "RESERVE_SEATS"
     CREATE_RESERVATION = "CREATE_RESERVATION"
@@ -63,6 +69,24 @@ COMPENSATION_OF: dict[Step, Compensation | None] = {
 STEP_OF: dict[Compensation, Step] = {c: s for s, c in COMPENSATION_OF.items() if c is not None}
 
 
+class CancelStep(StrEnum):
+    """The cancellation saga's forward steps, in the order they run."""
+
+    CANCEL_RESERVATION = "CANCEL_RESERVATION"
+    REFUND_PAYMENT = "REFUND_PAYMENT"
+    RELEASE_SEATS = "RELEASE_SEATS"
+    NOTIFY = "NOTIFY"
+
+
+CANCEL_STEPS: tuple[CancelStep, ...] = tuple(CancelStep)
+
+
+class CancelCompensation(StrEnum):
+    """What undoes CANCEL_RESERVATION while no money has gone back: the booking stands again."""
+
+    REINSTATE_RESERVATION = "REINSTATE_RESERVATION"
+
+
 class Kind(StrEnum):
     STEP = "step"
     COMPENSATION = "compensation"
@@ -85,6 +109,9 @@ class StepRecord:
     attempts: int = 1
     uncertain: bool = False
     error: str | None = None
+    # Refused, yet it changed something no compensation can take back (a refund the provider
+    # refused leaves the payment refund_failed).
+    irreversible: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +132,9 @@ class Saga:
     error: str | None = None
     idempotency_key: str | None = None
     owner: str | None = None
+    type: SagaType = SagaType.BOOKING
+    # What a cancellation learnt at its start: the booking's user and its booking saga.
+    context: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -114,6 +144,9 @@ class Saga:
         values = {name: row[name] for name in SAGA_FIELDS if name in row}
         values["status"] = SagaStatus(row["status"])
         values["amount"] = Decimal(row["amount"])
+        if "type" in values:
+            values["type"] = SagaType(values["type"])
+        values["context"] = dict(values.get("context") or {})
         return cls(**values)
 
     def learnt(self, fields: Mapping[str, Any]) -> "Saga":
@@ -122,7 +155,15 @@ class Saga:
 
     @property
     def user_id(self) -> str:
-        return str(self.request["userId"])
+        return str(self.request.get("userId") or self.context.get("userId") or "")
+
+    @property
+    def user_name(self) -> str | None:
+        return self.request.get("userName") or self.context.get("userName")
+
+    @property
+    def user_email(self) -> str | None:
+        return self.request.get("userEmail") or self.context.get("userEmail")
 
 
 SAGA_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Saga))
@@ -245,9 +286,17 @@ class Action:
     name: str | None = None
 
 
-def decide(status: SagaStatus, log: list[StepRecord], *, max_compensation_attempts: int) -> Action:
+def decide(
+    status: SagaStatus,
+    log: list[StepRecord],
+    *,
+    max_compensation_attempts: int,
+    saga_type: SagaType = SagaType.BOOKING,
+) -> Action:
     """The next action of a saga from its status and step log alone, so a saga resumed by
     another process after a crash continues exactly where the log says it stopped."""
+    if saga_type is SagaType.CANCELLATION:
+        return decide_cancellation(status, log, max_attempts=max_compensation_attempts)
     if status in TERMINAL:
         return Action(ActionKind.DONE)
     if status in (SagaStatus.STARTED, SagaStatus.RUNNING):
@@ -266,3 +315,166 @@ def decide(status: SagaStatus, log: list[StepRecord], *, max_compensation_attemp
     ):
         return Action(ActionKind.COMPENSATION_FAILED, plan[0])
     return Action(ActionKind.RUN_COMPENSATION, plan[0])
+
+
+# --- the cancellation saga ------------------------------------------------------------------
+#
+# CANCEL_RESERVATION -> REFUND_PAYMENT -> RELEASE_SEATS -> NOTIFY. Every step is idempotent
+# under its key, so a step that got no answer is run again (forward recovery, up to the
+# compensation passes) rather than undone: the customer asked to cancel. A step its
+# participant refuses is undone backwards while that is still possible: until money went back,
+# REINSTATE_RESERVATION makes the booking stand again (COMPENSATED). Once the refund may have
+# happened (succeeded, or no answer), or the provider refused it and left the payment
+# refund_failed, nothing can restore the booking as it was: the saga ends COMPENSATION_FAILED
+# with the reason, listed for a person to settle; never a silent half-cancel.
+
+
+def _cancel_record(log: list[StepRecord], step: CancelStep) -> StepRecord | None:
+    return _record(log, step, Kind.STEP)
+
+
+def refund_may_have_happened(log: list[StepRecord]) -> bool:
+    refund = _cancel_record(log, CancelStep.REFUND_PAYMENT)
+    if refund is None:
+        return False
+    return refund.status in (StepStatus.SUCCEEDED, StepStatus.STARTED) or refund.uncertain
+
+
+def cannot_be_undone(log: list[StepRecord]) -> bool:
+    """The cancellation went past its point of no return: money went back (or may have), or
+    the refund attempt left the payment refund_failed."""
+    refund = _cancel_record(log, CancelStep.REFUND_PAYMENT)
+    return refund_may_have_happened(log) or (refund is not None and refund.irreversible)
+
+
+def cancellation_compensation_plan(log: list[StepRecord]) -> list[CancelCompensation]:
+    """REINSTATE_RESERVATION while the reservation may be cancelled and no money went back."""
+    cancel = _cancel_record(log, CancelStep.CANCEL_RESERVATION)
+    if cancel is None:
+        return []
+    may_have_acted = cancel.status in (StepStatus.SUCCEEDED, StepStatus.STARTED) or cancel.uncertain
+    if not may_have_acted or refund_may_have_happened(log):
+        return []
+    done = _record(log, CancelCompensation.REINSTATE_RESERVATION, Kind.COMPENSATION)
+    if done is not None and done.status == StepStatus.SUCCEEDED:
+        return []
+    return [CancelCompensation.REINSTATE_RESERVATION]
+
+
+def decide_cancellation(status: SagaStatus, log: list[StepRecord], *, max_attempts: int) -> Action:
+    if status in TERMINAL:
+        return Action(ActionKind.DONE)
+    if status in (SagaStatus.STARTED, SagaStatus.RUNNING):
+        failed = failed_step(log)
+        if failed is not None:
+            if failed.uncertain and failed.attempts < max_attempts:
+                return Action(ActionKind.RUN_STEP, failed.name)
+            return Action(ActionKind.BEGIN_COMPENSATION)
+        for step in CANCEL_STEPS:
+            record = _cancel_record(log, step)
+            if record is None or record.status != StepStatus.SUCCEEDED:
+                return Action(ActionKind.RUN_STEP, step)
+        return Action(ActionKind.COMPLETE)
+    plan = cancellation_compensation_plan(log)
+    if plan:
+        record = _record(log, plan[0], Kind.COMPENSATION)
+        if record is not None and record.status == StepStatus.FAILED and record.attempts >= max_attempts:
+            return Action(ActionKind.COMPENSATION_FAILED, plan[0])
+        return Action(ActionKind.RUN_COMPENSATION, plan[0])
+    if cannot_be_undone(log):
+        failed = failed_step(log)
+        return Action(ActionKind.COMPENSATION_FAILED, failed.name if failed else CancelStep.REFUND_PAYMENT)
+    return Action(ActionKind.COMPENSATED)
+
+
+def cancellation_failure(log: list[StepRecord], name: str) -> str:
+    """Why a cancellation ended COMPENSATION_FAILED, and what state it left, in words."""
+    compensation = _record(log, name, Kind.COMPENSATION)
+    if compensation is not None:
+        return (
+            f"{name} kept failing: {compensation.error or 'unknown'}; the reservation may stay "
+            "cancelled while its payment and seats are still taken: settle it by hand"
+        )
+    failed = _record(log, name, Kind.STEP)
+    reason = failed.error if failed and failed.error else f"{name} failed"
+    refund = _cancel_record(log, CancelStep.REFUND_PAYMENT)
+    if refund is not None and refund.irreversible and not refund_may_have_happened(log):
+        return (
+            f"{reason}; the reservation is confirmed again and keeps its seats; the payment is "
+            "refund_failed: settle it with the provider by hand"
+        )
+    return f"{reason}; the payment was refunded (or may have been), so the cancellation cannot be undone"
+
+
+# --- who may cancel, and until when -------------------------------------------------------
+
+
+class NotYourReservation(AppError):
+    """The caller named another user than the reservation's (403)."""
+
+    status = 403
+    title = "Forbidden"
+
+    def __init__(self, reservation_id: str) -> None:
+        super().__init__(
+            f"Reservation {reservation_id} belongs to another user; only its owner may cancel it.",
+            errors=[field_error("userId", "is not the reservation's user")],
+        )
+
+
+class NotCancellable(Conflict):
+    """The reservation is not in a state a cancellation saga may start from (409)."""
+
+    def __init__(self, reservation_id: str, detail: str, **extra: Any) -> None:
+        super().__init__(
+            f"Reservation {reservation_id} cannot be cancelled: {detail}.",
+            errors=[field_error("reservationId", detail)],
+            extra={"reservationId": reservation_id, **extra},
+        )
+
+
+@dataclass(frozen=True)
+class Booked:
+    """What a cancellation reads before it starts: the reservation, its event's date and
+    its payment (None for a free event)."""
+
+    reservation_id: str
+    status: str
+    user_id: str
+    booking_saga_id: str | None
+    event_id: int
+    seats: int
+    total_amount: Decimal
+    currency: str
+    event_date: datetime
+    payment_id: str | None
+    payment_status: str | None
+    payment_amount: Decimal | None
+
+
+def check_cancellation(booked: Booked, *, asked_by: str | None, now: datetime) -> Decimal:
+    """The amount refunded (in full) when the rules allow the cancellation: only a booking a
+    saga made and confirmed, only by its user when the caller names one, and only before the
+    event starts."""
+    if booked.booking_saga_id is None:
+        raise NotCancellable(
+            booked.reservation_id, "it was not booked by a saga (cancel it at the reservation service)"
+        )
+    if asked_by is not None and asked_by != booked.user_id:
+        raise NotYourReservation(booked.reservation_id)
+    if booked.status != "confirmed":
+        raise NotCancellable(
+            booked.reservation_id, f"it is {booked.status}, not confirmed", currentStatus=booked.status
+        )
+    check_not_started(booked.event_id, booked.event_date, now, "its bookings can no longer be cancelled")
+    if booked.payment_id is None:
+        if booked.total_amount != 0:
+            raise NotCancellable(booked.reservation_id, "no payment of it was found")
+        return Decimal("0.00")
+    if booked.payment_status != "completed" or booked.payment_amount is None:
+        raise NotCancellable(
+            booked.reservation_id,
+            f"its payment {booked.payment_id} is {booked.payment_status}, not completed",
+            paymentStatus=booked.payment_status,
+        )
+    return booked.payment_amount.quantize(CENT)

@@ -22,23 +22,33 @@ from typing import Any
 from saga_orchestrator.domain import (
     Action,
     ActionKind,
-    Compensation,
+    CancelStep,
     Kind,
     Saga,
     SagaStatus,
+    SagaType,
     Step,
     StepRecord,
     StepStatus,
+    cancellation_failure,
     decide,
     failed_step,
     record_of,
     transition,
 )
-from saga_orchestrator.messaging import BOOKING_COMPENSATED, BOOKING_CONFIRMED, booking_message
+from saga_orchestrator.messaging import (
+    BOOKING_CANCELLED,
+    BOOKING_COMPENSATED,
+    BOOKING_CONFIRMED,
+    CANCELLATION_FAILED,
+    booking_message,
+    cancellation_message,
+)
 from saga_orchestrator.participants import Participants
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import LeaseLost, SagaStore
 from shared.logging import correlation_id
+from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import Relay
 from shared.metrics import Metrics
 
@@ -147,7 +157,10 @@ class Orchestrator:
 
     def _decide(self, state: "_State") -> Action:
         return decide(
-            state.saga.status, state.steps, max_compensation_attempts=self.settings.compensation_attempts
+            state.saga.status,
+            state.steps,
+            max_compensation_attempts=self.settings.compensation_attempts,
+            saga_type=state.saga.type,
         )
 
     async def _turn(self, state: "_State") -> "_State | None":
@@ -157,9 +170,9 @@ class Orchestrator:
         if action.kind is ActionKind.DONE:
             return None
         if action.kind is ActionKind.RUN_STEP:
-            return await self._run_step(state, status, Step(str(action.name)))
+            return await self._run_step(state, status, str(action.name))
         if action.kind is ActionKind.RUN_COMPENSATION:
-            return await self._run_compensation(state, Compensation(str(action.name)))
+            return await self._run_compensation(state, str(action.name))
         if action.kind is ActionKind.BEGIN_COMPENSATION:
             failed = failed_step(state.steps)
             log.info("saga %s compensating after %s", state.saga.id, failed.name if failed else "?")
@@ -185,9 +198,10 @@ class Orchestrator:
         error: str | None,
         response: dict[str, Any] | None,
         fields: dict[str, Any],
+        message: Envelope | None = None,
     ) -> "_State":
-        """Record the outcome; when it succeeded and the domain's next action is another call,
-        begin that one in the same transaction."""
+        """Record the outcome (and `message`, queued in the outbox with it); when it succeeded
+        and the domain's next action is another call, begin that one in the same transaction."""
         steps = _finished(state.steps, name, kind, ok=ok, error=error, response=response)
         following: tuple[str, Kind] | None = None
         # Not from STARTED: the first step's begin also moves the saga to RUNNING.
@@ -198,7 +212,14 @@ class Orchestrator:
             elif after.kind is ActionKind.RUN_COMPENSATION:
                 following = (str(after.name), Kind.COMPENSATION)
         saga = await self.store.finish(
-            state.saga.id, name, ok=ok, error=error, response=response, fields=fields, then_begin=following
+            state.saga.id,
+            name,
+            ok=ok,
+            error=error,
+            response=response,
+            fields=fields,
+            then_begin=following,
+            message=message,
         )
         if following is not None:
             steps = _began(steps, *following)
@@ -210,7 +231,12 @@ class Orchestrator:
         if self.settings.step_delay_ms > 0:
             await asyncio.sleep(self.settings.step_delay_ms / 1000)
 
-    async def _run_step(self, state: "_State", status: SagaStatus, step: Step) -> "_State":
+    async def _run_step(self, state: "_State", status: SagaStatus, step: str) -> "_State":
+        earlier = record_of(state.steps, step, Kind.STEP)
+        retried = earlier is not None and earlier.status == StepStatus.FAILED
+        if retried and earlier is not None:
+            # A cancellation step that got no answer runs again under its key, after a pause.
+            await asyncio.sleep(self.settings.compensation_retry_seconds * earlier.attempts)
         wanted = transition(status, SagaStatus.RUNNING) if status == SagaStatus.STARTED else None
         state = await self._begin(state, step, Kind.STEP, wanted)
         saga = state.saga
@@ -219,6 +245,13 @@ class Orchestrator:
         fields = dict(outcome.fields)
         if not outcome.ok:
             fields["error"] = outcome.error
+        elif retried:
+            fields["error"] = None
+        message = None
+        if outcome.ok and saga.type is SagaType.CANCELLATION and step == CancelStep.NOTIFY:
+            message = cancellation_message(
+                BOOKING_CANCELLED, saga, SagaStatus.COMPLETED, saga.request.get("reason")
+            )
         state = await self._settle(
             state,
             step,
@@ -227,11 +260,12 @@ class Orchestrator:
             error=outcome.error,
             response=outcome.response,
             fields=fields,
+            message=message,
         )
         log.info("saga %s %s %s", saga.id, step, "succeeded" if outcome.ok else f"failed: {outcome.error}")
         return state
 
-    async def _run_compensation(self, state: "_State", compensation: Compensation) -> "_State":
+    async def _run_compensation(self, state: "_State", compensation: str) -> "_State":
         seats = record_of(state.steps, Step.RESERVE_SEATS, Kind.STEP)
         uncertain_seats = seats is None or seats.status != StepStatus.SUCCEEDED
         state = await self._begin(state, compensation, Kind.COMPENSATION, None)
@@ -258,14 +292,24 @@ class Orchestrator:
         return state
 
     async def _finish(self, saga: Saga, status: SagaStatus, steps: list[StepRecord], action: Action) -> None:
+        booking = saga.type is SagaType.BOOKING
         if action.kind is ActionKind.COMPLETE:
             final = transition(status, SagaStatus.COMPLETED)
-            message = booking_message(BOOKING_CONFIRMED, saga, final, None)
+            # A cancellation's booking.cancelled was queued by its NOTIFY step.
+            message = booking_message(BOOKING_CONFIRMED, saga, final, None) if booking else None
             await self.store.change_status(saga.id, final, message=message)
         elif action.kind is ActionKind.COMPENSATED:
             final = transition(status, SagaStatus.COMPENSATED)
-            message = booking_message(BOOKING_COMPENSATED, saga, final, saga.error)
+            if booking:
+                message = booking_message(BOOKING_COMPENSATED, saga, final, saga.error)
+            else:
+                message = cancellation_message(CANCELLATION_FAILED, saga, final, saga.error)
             await self.store.change_status(saga.id, final, message=message)
+        elif not booking:
+            final = transition(status, SagaStatus.COMPENSATION_FAILED)
+            error = cancellation_failure(steps, str(action.name))
+            message = cancellation_message(CANCELLATION_FAILED, saga, final, error)
+            await self.store.change_status(saga.id, final, error=error, message=message)
         else:
             final = transition(status, SagaStatus.COMPENSATION_FAILED)
             stuck = record_of(steps, str(action.name), Kind.COMPENSATION)
@@ -312,9 +356,10 @@ def _finished(
 ) -> list[StepRecord]:
     """The log after `SagaStore.finish` (as `store._record` would read it back)."""
     status = StepStatus.SUCCEEDED if ok else StepStatus.FAILED
-    uncertain = bool(response.get("uncertain")) if isinstance(response, dict) else False
+    answer = response if isinstance(response, dict) else {}
+    uncertain, irreversible = bool(answer.get("uncertain")), bool(answer.get("irreversible"))
     return [
-        replace(r, status=status, error=error, uncertain=uncertain)
+        replace(r, status=status, error=error, uncertain=uncertain, irreversible=irreversible)
         if r.name == name and r.kind == kind
         else r
         for r in steps

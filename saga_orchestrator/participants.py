@@ -14,11 +14,22 @@ answer (it was done: the saga goes on with it, or undoes it) or stores a tombsto
 key, atomically with its idempotency store, so a late copy of the call is refused (409).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from saga_orchestrator.domain import Compensation, Saga, Step
+from saga_orchestrator.domain import (
+    CancelCompensation,
+    CancelStep,
+    Compensation,
+    EventStarted,
+    Saga,
+    SagaType,
+    Step,
+    check_not_started,
+)
 from saga_orchestrator.settings import SagaSettings
 from shared.http import TRANSIENT_STATUSES, Answer, ServiceClient, ServiceUnreachable
 
@@ -35,6 +46,20 @@ class Outcome:
 
 class EventNotFound(Exception):
     pass
+
+
+class ReservationNotFound(Exception):
+    pass
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def event_date(event: dict[str, Any]) -> datetime:
+    """The event's date as the event service answers it (ISO 8601; without a zone: UTC)."""
+    moment = datetime.fromisoformat(str(event["eventDate"]))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _body(response: Answer) -> dict[str, Any]:
@@ -89,7 +114,9 @@ FENCED_STEPS = frozenset({Step.RESERVE_SEATS, Step.CREATE_RESERVATION, Step.PROC
 
 
 class Participants:
-    def __init__(self, settings: SagaSettings) -> None:
+    def __init__(self, settings: SagaSettings, clock: Callable[[], datetime] = utc_now) -> None:
+        self.clock = clock
+
         def client(url: str) -> ServiceClient:
             return ServiceClient(
                 url,
@@ -115,9 +142,35 @@ class Participants:
             raise ServiceUnreachable(f"GET /api/events/{event_id}: {_detail(response)}")
         return _body(response)
 
+    async def reservation(self, reservation_id: str) -> dict[str, Any]:
+        """The reservation as its service answers it; ReservationNotFound, or ServiceUnreachable."""
+        path = f"/api/reservations/{reservation_id}"
+        response = await self.reservations.request("GET", path)
+        if response.status_code in (400, 404, 422):
+            raise ReservationNotFound(reservation_id)
+        if not response.is_success:
+            raise ServiceUnreachable(f"GET {path}: {_detail(response)}")
+        return _body(response)
+
+    async def payments_of(self, reservation_id: str) -> list[dict[str, Any]]:
+        """The reservation's payments (any status); ServiceUnreachable."""
+        response = await self.payments.request(
+            "GET", "/api/payments", params={"reservationId": reservation_id}
+        )
+        if not response.is_success:
+            raise ServiceUnreachable(f"GET /api/payments?reservationId: {_detail(response)}")
+        body = response.json()
+        items = body.get("items", []) if isinstance(body, dict) else body
+        return list(items)
+
     # --- forward steps ---------------------------------------------------------------------
 
-    async def run_step(self, step: Step, saga: Saga) -> Outcome:
+    async def run_step(self, step: str, saga: Saga) -> Outcome:
+        if saga.type is SagaType.CANCELLATION:
+            return await self._run_cancel_step(CancelStep(step), saga)
+        return await self._run_booking_step(Step(step), saga)
+
+    async def _run_booking_step(self, step: Step, saga: Saga) -> Outcome:
         try:
             if step == Step.RESERVE_SEATS:
                 outcome = await self._reserve_seats(saga)
@@ -265,10 +318,12 @@ class Participants:
     # --- compensations ---------------------------------------------------------------------
 
     async def run_compensation(
-        self, compensation: Compensation, saga: Saga, *, uncertain_seats: bool = False
+        self, compensation: str, saga: Saga, *, uncertain_seats: bool = False
     ) -> Outcome:
         """`uncertain_seats`: RESERVE_SEATS has no known outcome (it must be settled first)."""
         try:
+            if compensation == CancelCompensation.REINSTATE_RESERVATION:
+                return await self._reinstate(saga)
             if compensation == Compensation.REFUND:
                 return await self._refund(saga)
             if compensation == Compensation.CANCEL_RESERVATION:
@@ -337,3 +392,105 @@ class Participants:
             idempotency_key=key(saga.id, Compensation.RELEASE_SEATS),
         )
         return _answered(response, Compensation.RELEASE_SEATS)
+
+    # --- the cancellation saga -------------------------------------------------------------
+
+    async def _run_cancel_step(self, step: CancelStep, saga: Saga) -> Outcome:
+        try:
+            if step is CancelStep.CANCEL_RESERVATION:
+                return await self._cancel_booked(saga)
+            if step is CancelStep.REFUND_PAYMENT:
+                return await self._refund_payment(saga)
+            if step is CancelStep.RELEASE_SEATS:
+                return await self._release_cancelled_seats(saga)
+            # NOTIFY calls nobody: booking.cancelled is written to the outbox with its outcome.
+            return Outcome(True, response={"queued": "booking.cancelled"})
+        except ServiceUnreachable as exc:
+            if step is CancelStep.REFUND_PAYMENT:
+                return await self._settle_refund(saga, exc)
+            return _unreachable(step, exc)
+
+    def _reason(self, saga: Saga) -> str:
+        asked = str(saga.request.get("reason") or "").strip()
+        return f"cancellation saga {saga.id}" + (f": {asked}" if asked else "")
+
+    async def _cancel_booked(self, saga: Saga) -> Outcome:
+        # The event may have started while the saga waited: the boundary holds at this step too.
+        try:
+            event = await self.event(saga.event_id)
+            check_not_started(
+                saga.event_id, event_date(event), self.clock(), "its bookings can no longer be cancelled"
+            )
+        except EventNotFound:
+            return Outcome(False, f"{CancelStep.CANCEL_RESERVATION}: event {saga.event_id} not found")
+        except EventStarted as exc:
+            return Outcome(False, f"{CancelStep.CANCEL_RESERVATION}: {exc.detail}")
+        response = await self.reservations.request(
+            "POST",
+            f"/api/reservations/{saga.reservation_id}/compensate",
+            json={"reason": self._reason(saga), "updatedBy": "saga"},
+            idempotency_key=key(saga.id, CancelStep.CANCEL_RESERVATION),
+        )
+        return _answered(response, CancelStep.CANCEL_RESERVATION)
+
+    def _refund_outcome(self, payment: dict[str, Any]) -> Outcome:
+        status = payment.get("status")
+        if status == "refunded":
+            return Outcome(True, response=payment)
+        if status == "refund_failed":
+            reason = payment.get("failureReason") or "refund refused by the provider"
+            return Outcome(
+                False,
+                f"{CancelStep.REFUND_PAYMENT}: payment {payment.get('id')} not refunded: {reason}",
+                response={**payment, "irreversible": True},
+            )
+        # completed (not refunded yet) or refunding: ask again under the same key
+        return Outcome(
+            False,
+            f"{CancelStep.REFUND_PAYMENT}: payment {payment.get('id')} is {status}",
+            uncertain=True,
+            response={"uncertain": True, **payment},
+        )
+
+    async def _refund_payment(self, saga: Saga) -> Outcome:
+        if saga.payment_id is None:
+            return Outcome(True, response={"skipped": "a free event: nothing was paid"})
+        response = await self.payments.request(
+            "POST",
+            f"/api/payments/{saga.payment_id}/compensate",
+            json={"reason": self._reason(saga)},
+            idempotency_key=key(saga.id, CancelStep.REFUND_PAYMENT),
+        )
+        if response.is_success:
+            return self._refund_outcome(_body(response))
+        if response.status_code in TRANSIENT_STATUSES:
+            return await self._settle_refund(saga, ServiceUnreachable(_detail(response)))
+        return _answered(response, CancelStep.REFUND_PAYMENT)
+
+    async def _settle_refund(self, saga: Saga, exc: Exception) -> Outcome:
+        """A refund whose answer was lost: the payment itself tells whether it was refunded."""
+        try:
+            response = await self.payments.request("GET", f"/api/payments/{saga.payment_id}")
+        except ServiceUnreachable as again:
+            return _unreachable(CancelStep.REFUND_PAYMENT, again)
+        if not response.is_success:
+            return _unreachable(CancelStep.REFUND_PAYMENT, exc)
+        return self._refund_outcome(_body(response))
+
+    async def _release_cancelled_seats(self, saga: Saga) -> Outcome:
+        response = await self.events.request(
+            "POST",
+            f"/api/events/{saga.event_id}/release",
+            json={"seats": saga.seats},
+            idempotency_key=key(saga.id, CancelStep.RELEASE_SEATS),
+        )
+        return _answered(response, CancelStep.RELEASE_SEATS)
+
+    async def _reinstate(self, saga: Saga) -> Outcome:
+        response = await self.reservations.request(
+            "POST",
+            f"/api/reservations/{saga.reservation_id}/reinstate",
+            json={"reason": f"cancellation saga {saga.id} undone"},
+            idempotency_key=key(saga.id, CancelCompensation.REINSTATE_RESERVATION),
+        )
+        return _answered(response, CancelCompensation.REINSTATE_RESERVATION)

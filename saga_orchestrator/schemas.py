@@ -29,6 +29,13 @@ class BookingIn(ApiInput):
     preferences: dict[str, Any] | None = None
 
 
+class CancellationIn(ApiInput):
+    reservation_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
+    reason: Annotated[str, Field(max_length=500)] = ""
+    # When given, the reservation's user must be this one (403 otherwise).
+    user_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
 class SagaStarted(ApiModel):
     saga_id: uuid.UUID
     status: str
@@ -46,6 +53,7 @@ class StepOut(ApiModel):
 
 class SagaSummary(ApiModel):
     saga_id: uuid.UUID
+    type: str
     status: str
     current_step: str | None
     event_id: int
@@ -70,7 +78,7 @@ class SagaOut(SagaSummary):
 
 def _columns(saga: Saga) -> dict[str, Any]:
     names = (
-        "status current_step event_id seats reservation_id payment_id amount currency error "
+        "type status current_step event_id seats reservation_id payment_id amount currency error "
         "created_at updated_at"
     ).split()
     return {name: getattr(saga, name) for name in names}

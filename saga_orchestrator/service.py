@@ -3,30 +3,59 @@ and reading one. The API calls these and does HTTP only; the orchestrator drives
 start."""
 
 import uuid
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from saga_orchestrator.domain import Saga, booking_amount, check_not_started, check_price
+from saga_orchestrator.domain import (
+    TERMINAL,
+    Booked,
+    Saga,
+    SagaType,
+    booking_amount,
+    check_cancellation,
+    check_not_started,
+    check_price,
+)
 from saga_orchestrator.orchestrator import Orchestrator
-from saga_orchestrator.participants import EventNotFound, Participants
-from saga_orchestrator.schemas import BookingIn
+from saga_orchestrator.participants import (
+    EventNotFound,
+    Participants,
+    ReservationNotFound,
+    event_date,
+    utc_now,
+)
+from saga_orchestrator.schemas import BookingIn, CancellationIn
 from saga_orchestrator.settings import SagaSettings
-from saga_orchestrator.store import SagaStore
-from shared.errors import NotFound, Unavailable, field_error
+from saga_orchestrator.store import CancellationRunning, SagaStore
+from shared.errors import Conflict, NotFound, Unavailable, field_error
 from shared.http import ServiceUnreachable
 from shared.idempotency import IdempotencyKeyReused
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+class SagaStillRunning(Conflict):
+    """The reservation's booking saga has not ended: cancel once it has (409)."""
+
+    def __init__(self, saga: Saga, what: str) -> None:
+        super().__init__(
+            f"The reservation's {what} saga {saga.id} is still {saga.status.value}; retry once it has ended.",
+            errors=[field_error("reservationId", f"held by {what} saga {saga.id}")],
+            extra={"sagaId": str(saga.id), "sagaStatus": saga.status.value},
+        )
 
 
-def event_date(event: Mapping[str, Any]) -> datetime:
-    """The event's date as the event service answers it (ISO 8601; without a zone: UTC)."""
-    moment = datetime.fromisoformat(str(event["eventDate"]))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+class AlreadyCancelled(Conflict):
+    def __init__(self, saga: Saga) -> None:
+        super().__init__(
+            f"The reservation is cancelled by saga {saga.id} ({saga.status.value}).",
+            errors=[field_error("reservationId", f"cancelled by saga {saga.id}")],
+            extra={"sagaId": str(saga.id), "sagaStatus": saga.status.value},
+        )
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal("0")
 
 
 class SagaService:
@@ -87,3 +116,92 @@ class SagaService:
         if created:
             self.orchestrator.drive_soon(saga.id, saga)
         return self._same_request(saga, payload, key)
+
+    async def start_cancellation(self, body: CancellationIn, key: str | None) -> Saga:
+        """A cancellation saga of a confirmed booking a saga made, if the rules allow it (the
+        domain's check_cancellation); the one already started under `key` when there is one.
+        Refused with 409 while the reservation's booking saga runs, or while another
+        cancellation of it runs or has completed."""
+        payload = body.model_dump(mode="json", by_alias=True)
+        if key is not None:
+            existing = await self.store.find_by_key(key)
+            if existing is not None:
+                return self._same_request(existing, payload, key)
+        rid = body.reservation_id
+        try:
+            reservation = await self.participants.reservation(rid)
+        except ReservationNotFound:
+            raise NotFound(
+                f"Reservation {rid} not found; nothing was cancelled.",
+                errors=[field_error("reservationId", "no such reservation")],
+            ) from None
+        except ServiceUnreachable:
+            raise Unavailable("The reservation service cannot be reached; nothing was cancelled.") from None
+        booking_saga = await self._booking_saga(reservation.get("sagaId"))
+        if booking_saga is not None and booking_saga.status not in TERMINAL:
+            raise SagaStillRunning(booking_saga, "booking")
+        live = await self.store.live_cancellation(rid)
+        if live is not None:
+            raise (
+                SagaStillRunning(live, "cancellation")
+                if live.status not in TERMINAL
+                else AlreadyCancelled(live)
+            )
+        try:
+            event = await self.participants.event(int(reservation["eventId"]))
+            payments = await self.participants.payments_of(rid)
+        except EventNotFound:
+            raise NotFound(f"The reservation's event {reservation['eventId']} no longer exists.") from None
+        except ServiceUnreachable:
+            raise Unavailable("A participant cannot be reached; nothing was cancelled.") from None
+        paid = next((p for p in payments if p.get("status") != "failed"), None)
+        details = reservation["bookingDetails"]
+        booked = Booked(
+            reservation_id=rid,
+            status=str(reservation["status"]),
+            user_id=str(reservation["userId"]),
+            booking_saga_id=reservation.get("sagaId"),
+            event_id=int(reservation["eventId"]),
+            seats=int(details["seats"]),
+            total_amount=_decimal(details.get("totalAmount")),
+            currency=str(details.get("currency") or self.settings.currency),
+            event_date=event_date(event),
+            payment_id=str(paid["id"]) if paid else None,
+            payment_status=str(paid["status"]) if paid else None,
+            payment_amount=_decimal(paid["amount"]) if paid else None,
+        )
+        refund = check_cancellation(booked, asked_by=body.user_id, now=self.clock())
+        user = reservation.get("userDetails") or {}
+        try:
+            saga, created = await self.store.create(
+                {
+                    "id": uuid.uuid4(),
+                    "type": SagaType.CANCELLATION.value,
+                    "request": payload,
+                    "event_id": booked.event_id,
+                    "seats": booked.seats,
+                    "amount": refund,
+                    "currency": booked.currency,
+                    "reservation_id": rid,
+                    "payment_id": booked.payment_id,
+                    "idempotency_key": key,
+                    "context": {
+                        "userId": booked.user_id,
+                        "userName": user.get("name"),
+                        "userEmail": user.get("email"),
+                        "bookingSagaId": booked.booking_saga_id,
+                    },
+                }
+            )
+        except CancellationRunning as exc:
+            raise SagaStillRunning(exc.saga, "cancellation") from None
+        if created:
+            self.orchestrator.drive_soon(saga.id, saga)
+        return self._same_request(saga, payload, key)
+
+    async def _booking_saga(self, saga_id: Any) -> Saga | None:
+        try:
+            found = await self.store.read(uuid.UUID(str(saga_id))) if saga_id else None
+        except ValueError:
+            return None
+        return found[0] if found else None

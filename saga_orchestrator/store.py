@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from saga_orchestrator.domain import TERMINAL, Kind, Saga, SagaStatus, StepRecord, StepStatus
+from saga_orchestrator.domain import TERMINAL, Kind, Saga, SagaStatus, SagaType, StepRecord, StepStatus
 from shared import sql
 from shared.messaging.envelope import Envelope
 
@@ -46,6 +46,8 @@ sagas = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.Column("lease_until", sa.DateTime(timezone=True)),
     sa.Column("owner", sa.String(128)),
+    sa.Column("type", sa.String(16), nullable=False, server_default="booking"),
+    sa.Column("context", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
 )
 
 saga_steps = sa.Table(
@@ -70,6 +72,14 @@ class LeaseLost(Exception):
     """Another orchestrator holds this saga now; this process must stop driving it."""
 
 
+class CancellationRunning(Exception):
+    """A concurrent start made the reservation's cancellation saga first."""
+
+    def __init__(self, saga: Saga) -> None:
+        super().__init__(str(saga.id))
+        self.saga = saga
+
+
 def _record(row: Mapping[str, Any]) -> StepRecord:
     response = row["response"] if isinstance(row["response"], dict) else {}
     return StepRecord(
@@ -79,6 +89,7 @@ def _record(row: Mapping[str, Any]) -> StepRecord:
         attempts=row["attempts"],
         uncertain=bool(response.get("uncertain")),
         error=row["error"],
+        irreversible=bool(response.get("irreversible")),
     )
 
 
@@ -114,16 +125,34 @@ class SagaStore:
                     )
                 ).one()
             return Saga.of(row._mapping), True
-        except IntegrityError:
+        except IntegrityError as exc:
             key = values.get("idempotency_key")
             existing = await self.find_by_key(key) if key else None
-            if existing is None:
-                raise
-            return existing, False
+            if existing is not None:
+                return existing, False
+            if "uq_sagas_live_cancellation" in str(exc.orig):
+                live = await self.live_cancellation(str(values["reservation_id"]))
+                if live is not None:
+                    raise CancellationRunning(live) from None
+            raise
 
     async def find_by_key(self, key: str) -> Saga | None:
         async with self.autocommit.connect() as conn:
             row = (await conn.execute(sa.select(sagas).where(sagas.c.idempotency_key == key))).first()
+        return Saga.of(row._mapping) if row else None
+
+    async def live_cancellation(self, reservation_id: str) -> Saga | None:
+        """The reservation's cancellation saga, unless it was refused (COMPENSATED)."""
+        async with self.autocommit.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(sagas).where(
+                        sagas.c.reservation_id == reservation_id,
+                        sagas.c.type == SagaType.CANCELLATION.value,
+                        sagas.c.status != SagaStatus.COMPENSATED.value,
+                    )
+                )
+            ).first()
         return Saga.of(row._mapping) if row else None
 
     async def read(self, saga_id: uuid.UUID) -> tuple[Saga, list[dict[str, Any]]] | None:
@@ -309,6 +338,7 @@ class SagaStore:
         response: dict[str, Any] | None,
         fields: dict[str, Any],
         then_begin: tuple[str, Kind] | None = None,
+        message: Envelope | None = None,
     ) -> Saga:
         """Record a step's outcome and what it taught the saga (reservation or payment id).
         `then_begin` also begins the next step (as `begin` does) in the SAME statement: one
@@ -339,9 +369,11 @@ class SagaStore:
                 .cte("finished")
             )
             writes = [finished, self._started(touched)] if then_begin is not None else [finished]
+            if message is not None:
+                writes.append(self._queued(touched))
             return sa.select(touched).add_cte(*writes)
 
-        statement = self._statement(("finish", then_begin is not None, *values), build)
+        statement = self._statement(("finish", then_begin is not None, message is not None, *values), build)
         params = self._params(
             saga_id,
             values,
@@ -352,6 +384,8 @@ class SagaStore:
         )
         if then_begin is not None:
             params.update(p_step=then_begin[0], p_kind=then_begin[1].value)
+        if message is not None:
+            params.update(_message_params(message))
         return await self._write(saga_id, statement, params)
 
     async def change_status(
@@ -374,18 +408,28 @@ class SagaStore:
             touched = self._touched(list(values))
             if message is None:
                 return sa.select(touched)
-            row = sa.select(
-                sa.bindparam("p_message_id", type_=sa.String),
-                sa.bindparam("p_routing_key", type_=sa.String),
-                sa.bindparam("p_payload", type_=JSONB),
-            ).select_from(touched)
-            queued = sql.outbox.insert().from_select(["message_id", "routing_key", "payload"], row)
-            return sa.select(touched).add_cte(queued.cte("queued"))
+            return sa.select(touched).add_cte(self._queued(touched))
 
         statement = self._statement(("status", message is not None, *values), build)
         params = self._params(saga_id, values)
         if message is not None:
-            params.update(
-                p_message_id=message.message_id, p_routing_key=message.type, p_payload=message.as_document()
-            )
+            params.update(_message_params(message))
         return await self._write(saga_id, statement, params)
+
+    @staticmethod
+    def _queued(touched: sa.CTE) -> sa.CTE:
+        """The outbox row of p_message_id, if the saga update happened."""
+        row = sa.select(
+            sa.bindparam("p_message_id", type_=sa.String),
+            sa.bindparam("p_routing_key", type_=sa.String),
+            sa.bindparam("p_payload", type_=JSONB),
+        ).select_from(touched)
+        return sql.outbox.insert().from_select(["message_id", "routing_key", "payload"], row).cte("queued")
+
+
+def _message_params(message: Envelope) -> dict[str, Any]:
+    return {
+        "p_message_id": message.message_id,
+        "p_routing_key": message.type,
+        "p_payload": message.as_document(),
+    }
