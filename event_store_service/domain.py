@@ -172,7 +172,13 @@ def _payment(state: State, action: str, data: Mapping[str, Any]) -> State:
     return merge(state, data)
 
 
-SAGA_STATUS = {"booking_confirmed": "COMPLETED", "booking_compensated": "COMPENSATED"}
+SAGA_STATUS = {
+    "booking_confirmed": "COMPLETED",
+    "booking_compensated": "COMPENSATED",
+    # The stream of a cancellation saga (its own sagaId).
+    "booking_cancelled": "COMPLETED",
+    "booking_cancellation_failed": "COMPENSATED",
+}
 
 
 def _saga(state: State, key: str, data: Mapping[str, Any]) -> State:

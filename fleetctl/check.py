@@ -7,7 +7,8 @@ database) and the RabbitMQ management API, and reports every difference:
 - seats: an event's bookedSeats equals the seats of its live (pending + confirmed)
   reservations, plus at most the seats of sagas still in flight on it;
 - payments: a saga's confirmed reservation has a completed payment; a completed payment
-  belongs to a confirmed reservation (else money was taken for nothing);
+  belongs to a confirmed reservation (else money was taken for nothing); a cancelled
+  booking's payment is refunded (a refund stuck in refunding or refund_failed is reported);
 - analytics: the read model's bookedSeats, totalCapacity, occupancyRate and eventVersion
   equal the event service's;
 - event store: the `EVENT-<id>` stream is gapless 1..n and its last eventData.version is the
@@ -386,6 +387,17 @@ class _Checker:
                         status,
                         f"payment {completed[0]['id']} took {completed[0]['amount']} "
                         f"{completed[0]['currency']} for a reservation that is not confirmed: refund it",
+                    )
+                )
+            stuck = [p for p in payments if p["status"] in ("refunding", "refund_failed")]
+            if stuck:
+                problems.append(
+                    Problem(
+                        "payments",
+                        f"reservation {rid}",
+                        "refunded",
+                        _short_list(f"{p['id']}:{p['status']}" for p in stuck),
+                        f"a refund of this {status} reservation did not complete: settle it by hand",
                     )
                 )
             if len(completed) > 1:

@@ -126,6 +126,9 @@ def demo(urls: Urls, *, deadline_s: float = 30.0) -> int:
         print("The booking story: a booking that completes", flush=True)
         for name, action in story.happy_steps():
             story.run_step(name, action)
+        print("... the customer cancels it (a cancellation saga)", flush=True)
+        for name, action in story.cancellation_steps():
+            story.run_step(name, action)
         print("... and one the payment provider declines", flush=True)
         for name, action in story.declined_steps():
             story.run_step(name, action)
@@ -138,7 +141,7 @@ def demo(urls: Urls, *, deadline_s: float = 30.0) -> int:
 def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     for name, text in (
         ("seed", "create demo events in Senegalese cities and book them through the saga"),
-        ("demo", "tell the booking story step by step (happy and declined bookings)"),
+        ("demo", "tell the booking story step by step (a booking, its cancellation, a declined one)"),
     ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--host", default="127.0.0.1", help="where the services listen (native ports)")

@@ -94,6 +94,7 @@ class Fleet:
         env["CONSOLE_ANALYTICS_SERVICE_URL"] = self.url("analytics_service")
         env["CONSOLE_EVENT_STORE_URL"] = self.url("event_store_service")
         env["CONSOLE_SAGA_URL"] = self.url("saga_orchestrator")
+        env["RESERVATION_SAGA_ORCHESTRATOR_URL"] = self.url("saga_orchestrator")
         env.update(self.env)
         return env
 

@@ -2,9 +2,11 @@
 all follow these steps, so they cannot drift apart.
 
 A happy booking (event created, saga COMPLETED, reservation confirmed, payment completed,
-notification stored, analytics occupancy, event store history and time travel) and a
-declined one (ticketPrice x seats above the payment provider's limit: saga COMPENSATED,
-seats given back). Each step is timed and raises `StoryFailed` with what it saw.
+notification stored, analytics occupancy, event store history and time travel), its
+cancellation (a cancellation saga COMPLETED: seats released, payment refunded, the user told,
+analytics without it) and a declined booking (ticketPrice x seats above the payment
+provider's limit: saga COMPENSATED, seats given back). Each step is timed and raises
+`StoryFailed` with what it saw.
 """
 
 import os
@@ -216,6 +218,7 @@ class Story:
     payment_id: str | None = None
     declined_event: dict[str, Any] = field(default_factory=dict)
     declined_saga: dict[str, Any] = field(default_factory=dict)
+    cancellation: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.client = Client(self.urls)
@@ -224,7 +227,7 @@ class Story:
     # ---- running -------------------------------------------------------------------------
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
-        return self.happy_steps() + self.declined_steps()
+        return self.happy_steps() + self.cancellation_steps() + self.declined_steps()
 
     def happy_steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
@@ -239,6 +242,15 @@ class Story:
             ("analytics shows the occupancy", self.analytics_occupancy),
             ("event store history of the reservation", self.event_store_history),
             ("event store reconstructs version 1 (pending)", self.reconstruct_version_1),
+        ]
+
+    def cancellation_steps(self) -> list[tuple[str, Callable[[], str]]]:
+        return [
+            ("cancel it: a cancellation saga starts (202)", self.cancel_booking),
+            ("cancellation saga COMPLETED", self.cancellation_completed),
+            ("seats released, payment refunded", self.cancellation_settled),
+            ("notification of the cancellation", self.cancellation_told),
+            ("analytics without the cancelled seats", self.analytics_after_cancellation),
         ]
 
     def declined_steps(self) -> list[tuple[str, Callable[[], str]]]:
@@ -411,6 +423,64 @@ class Story:
         if state.get("status") != "pending":
             raise StoryFailed(f"state at version 1 should be pending: {short(body)}")
         return f"version {body.get('version', 1)}: status {state['status']}"
+
+    # ---- the cancellation -----------------------------------------------------------------
+
+    def cancel_booking(self) -> str:
+        self.need(self.reservation_id, "a completed booking")
+        url = f"{self.urls.reservation}/api/reservations/{self.reservation_id}/cancel"
+        self.cancellation = self.client.call(
+            "POST", url, json={"reason": "plans changed"}, expect=202, key=True
+        )
+        if not self.cancellation.get("sagaId"):
+            raise StoryFailed(f"no sagaId in {short(self.cancellation)}")
+        return f"cancellation saga {self.cancellation['sagaId']}"
+
+    def cancellation_completed(self) -> str:
+        self.need(self.cancellation.get("sagaId"), "a cancellation saga")
+        saga = self.client.wait_saga(self.cancellation["sagaId"], self.deadline_s)
+        self.cancellation = saga
+        if saga.get("status") != "COMPLETED":
+            raise StoryFailed(f"cancellation ended {saga.get('status')}: {short(saga.get('error') or saga)}")
+        steps = [s.get("name") for s in saga.get("steps", [])]
+        return " -> ".join(str(s) for s in steps)
+
+    def cancellation_settled(self) -> str:
+        self.need(self.cancellation.get("status") == "COMPLETED", "a completed cancellation")
+        event = self.client.get_event(self.event["id"])
+        if event.get("bookedSeats") != 0:
+            raise StoryFailed(f"bookedSeats {event.get('bookedSeats')} after the cancellation, expected 0")
+        payment = self.client.call("GET", f"{self.urls.payment}/api/payments/{self.payment_id}")
+        if payment.get("status") != "refunded":
+            raise StoryFailed(f"payment status {payment.get('status')}, expected refunded")
+        url = f"{self.urls.reservation}/api/reservations/{self.reservation_id}"
+        reservation = self.client.call("GET", url)
+        if reservation.get("status") != "cancelled":
+            raise StoryFailed(f"reservation status {reservation.get('status')}, expected cancelled")
+        return f"bookedSeats 0, payment {self.payment_id} refunded, reservation cancelled"
+
+    def cancellation_told(self) -> str:
+        self.need(self.cancellation.get("status") == "COMPLETED", "a completed cancellation")
+        url = f"{self.urls.notification}/api/notifications/user/{self.user_id}"
+        found = poll(
+            lambda: items_of(self.client.call("GET", url)),
+            lambda found: any(n.get("type") == "cancellation_confirmed" for n in found),
+            self.deadline_s,
+            f"a cancellation_confirmed notification for {self.user_id}",
+        )
+        note = next(n for n in found if n.get("type") == "cancellation_confirmed")
+        return f"{note.get('subject')} ({note.get('status')})"
+
+    def analytics_after_cancellation(self) -> str:
+        self.need(self.cancellation.get("status") == "COMPLETED", "a completed cancellation")
+        url = f"{self.urls.analytics}/api/analytics/events/{self.event['id']}"
+        doc = poll(
+            lambda: self.client.call("GET", url, expect=(200, 404)),
+            lambda doc: bool(doc) and doc.get("bookedSeats") == 0 and doc.get("confirmedReservations") == 0,
+            self.deadline_s,
+            f"analytics of event {self.event['id']} to drop the cancelled booking",
+        )
+        return f"bookedSeats {doc['bookedSeats']}, revenue {doc.get('revenue')}"
 
     # ---- the declined booking ------------------------------------------------------------
 

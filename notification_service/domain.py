@@ -11,6 +11,8 @@ from typing import Any
 class Kind(StrEnum):
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_CANCELLED = "booking_cancelled"
+    CANCELLATION_CONFIRMED = "cancellation_confirmed"
+    CANCELLATION_FAILED = "cancellation_failed"
     PAYMENT_COMPLETED = "payment_completed"
     PAYMENT_REFUNDED = "payment_refunded"
     PAYMENT_FAILED = "payment_failed"
@@ -28,6 +30,8 @@ CHANNEL = "email"
 KIND_OF_MESSAGE: dict[str, Kind] = {
     "booking.confirmed": Kind.BOOKING_CONFIRMED,
     "booking.compensated": Kind.BOOKING_CANCELLED,
+    "booking.cancelled": Kind.CANCELLATION_CONFIRMED,
+    "booking.cancellation_failed": Kind.CANCELLATION_FAILED,
     "payment.completed": Kind.PAYMENT_COMPLETED,
     "payment.refunded": Kind.PAYMENT_REFUNDED,
 }
@@ -85,6 +89,15 @@ def render(kind: Kind, facts: dict[str, Any]) -> Rendered:
     elif kind is Kind.BOOKING_CANCELLED:
         subject = f"Booking cancelled: {_event_label(facts)}"
         body = f"{hello}<p>Your booking for {event} could not be completed.</p>{reason}{reservation}"
+    elif kind is Kind.CANCELLATION_CONFIRMED:
+        subject = f"Booking cancelled: {_event_label(facts)}"
+        seats = f"{e['seats']} seat(s)" if e.get("seats") else "your seats"
+        refund = f" {money} will be refunded to you." if e.get("amount") else ""
+        body = f"{hello}<p>Your booking for {event} is cancelled as you asked: {seats} released.{refund}</p>"
+        body += f"{reason}{reservation}"
+    elif kind is Kind.CANCELLATION_FAILED:
+        subject = f"Cancellation not completed: {_event_label(facts)}"
+        body = f"{hello}<p>Your booking for {event} could not be cancelled.</p>{reason}{reservation}"
     elif kind is Kind.PAYMENT_COMPLETED:
         subject = f"Payment received: {_money(facts)}"
         body = f"{hello}<p>We received your payment of {money}.</p>{reservation}"

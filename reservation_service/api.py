@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from reservation_service.booking import Reservations
 from reservation_service.domain import ENDED, Status, parse_if_match
 from reservation_service.messaging import as_wire
+from reservation_service.sagas import SagaAnswer
 from reservation_service.schemas import (
     Cancellation,
     ReservationIn,
@@ -133,25 +134,49 @@ async def change_status(
     return as_wire(doc)
 
 
-@router.post("/{reservation_id}/cancel", response_model=ReservationOut)
+@router.post(
+    "/{reservation_id}/cancel",
+    response_model=ReservationOut,
+    responses={202: {"description": "A saga-made booking: its cancellation saga started (sagaId)"}},
+)
 async def cancel_reservation(
     reservation_id: str,
     body: Annotated[Cancellation | None, Body()] = None,
     if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
     desk: Reservations = Depends(reservations),
-    _key: str | None = Depends(idempotency_key_header),
+    key: str | None = Depends(idempotency_key_header),
 ) -> Any:
-    """Cancel (idempotent: an already cancelled reservation answers 200 unchanged); a refunded
-    one cannot be cancelled (409). Seats it booked itself are released once."""
+    """Cancel. A pending or confirmed booking made by a saga starts the orchestrator's
+    cancellation saga (202 with its `sagaId`: it refunds the payment and releases the seats;
+    its refusals, such as 409 while the booking saga runs or once the event has started, are
+    answered as they are). Any other reservation is cancelled here (idempotent: an already
+    cancelled one answers 200 unchanged; a refunded one cannot be cancelled, 409); seats it
+    booked itself are released once."""
     body = body or Cancellation()
-    doc = await desk.change_status(
+    done = await desk.cancel(
         reservation_id,
-        Status.CANCELLED,
         reason=body.reason or "cancelled on request",
         updated_by=body.updated_by,
         expected_version=_expected_version(body.version, if_match),
+        key=key,
     )
-    return as_wire(doc)
+    if isinstance(done, SagaAnswer):
+        media = "application/json" if done.status_code < 300 else "application/problem+json"
+        return JSONResponse(done.body, status_code=done.status_code, media_type=media)
+    return as_wire(done)
+
+
+@router.post("/{reservation_id}/reinstate", response_model=ReservationOut)
+async def reinstate_reservation(
+    reservation_id: str,
+    body: Annotated[Cancellation | None, Body()] = None,
+    desk: Reservations = Depends(reservations),
+    _key: str | None = Depends(idempotency_key_header),
+) -> Any:
+    """A cancellation saga's compensation: the booking it cancelled is confirmed again (no
+    money went back). Idempotent: a confirmed reservation answers 200 unchanged."""
+    body = body or Cancellation()
+    return as_wire(await desk.reinstate(reservation_id, reason=body.reason))
 
 
 @router.post("/{reservation_id}/compensate", response_model=ReservationOut)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from reservation_service import api
 from reservation_service.booking import Reservations
+from reservation_service.sagas import Orchestrator
 from reservation_service.seats import EventSeats
 from reservation_service.settings import ReservationSettings
 from reservation_service.store import ReservationStore
@@ -37,11 +38,20 @@ def create_app(settings: ReservationSettings | None = None) -> FastAPI:
         events = ServiceClient(
             settings.event_service_url, timeout=settings.http_timeout_seconds, retries=settings.http_retries
         )
+        orchestrator_url = settings.saga_orchestrator_url
+        sagas = (
+            ServiceClient(
+                orchestrator_url, timeout=settings.http_timeout_seconds, retries=settings.http_retries
+            )
+            if orchestrator_url
+            else None
+        )
         desk = Reservations(
             store,
             EventSeats(events),
             published=relay.wake,
             request_grace=timedelta(seconds=settings.seat_request_grace_seconds),
+            orchestrator=Orchestrator(sagas) if sagas is not None else None,
         )
         app.state.mongo = client
         app.state.database = database
@@ -63,6 +73,8 @@ def create_app(settings: ReservationSettings | None = None) -> FastAPI:
             await relay.stop()
             await broker.close()
             await events.aclose()
+            if sagas is not None:
+                await sagas.aclose()
             await client.close()
 
     return create_service_app(

@@ -19,6 +19,7 @@ from bson import ObjectId
 from reservation_service import domain
 from reservation_service.domain import UNSETTLED, SeatHold, StaleVersion, Status
 from reservation_service.messaging import reservation_message
+from reservation_service.sagas import Orchestrator, SagaAnswer, cancel_key
 from reservation_service.schemas import ReservationIn
 from reservation_service.seats import EventSeats, EventServiceAnswer, Verdict
 from reservation_service.store import Doc, ReservationStore, preview
@@ -71,9 +72,11 @@ class Reservations:
         *,
         published: Callable[[], None] = lambda: None,
         request_grace: timedelta = timedelta(seconds=30),
+        orchestrator: Orchestrator | None = None,
     ) -> None:
         self.store = store
         self.seats = seats
+        self.orchestrator = orchestrator
         self.published = published  # wakes the outbox relay
         self.request_grace = request_grace
 
@@ -309,6 +312,55 @@ class Reservations:
             if new_hold in UNSETTLED:
                 saved = await self.settle(saved)
             return saved
+        raise Conflict(f"Reservation {reservation_id} keeps changing under concurrent writers; retry.")
+
+    async def cancel(
+        self,
+        reservation_id: str,
+        *,
+        reason: str,
+        updated_by: str,
+        expected_version: int | None,
+        key: str | None,
+    ) -> Doc | SagaAnswer:
+        """A customer's cancel. A live booking a saga made is handed to the orchestrator's
+        cancellation saga (its answer is returned: 202, or its refusal); any other reservation
+        changes status here, as it always did (its own seats are released once)."""
+        doc = await self.get(reservation_id)
+        if self.orchestrator is not None and domain.cancelled_by_saga(
+            Status(doc["status"]), doc.get("sagaId")
+        ):
+            if expected_version is not None and doc["version"] != expected_version:
+                raise StaleVersion(reservation_id, expected_version, doc["version"])
+            return await self.orchestrator.cancel(
+                reservation_id, reason, cancel_key(reservation_id, doc["version"], key)
+            )
+        return await self.change_status(
+            reservation_id,
+            Status.CANCELLED,
+            reason=reason,
+            updated_by=updated_by,
+            expected_version=expected_version,
+        )
+
+    async def reinstate(self, reservation_id: str, *, reason: str) -> Doc:
+        """The compensation of a cancellation saga's first step: confirmed again (idempotent)."""
+        for _ in range(MAX_RACE_RETRIES):
+            doc = await self.get(reservation_id)
+            if not doc.get("sagaId"):
+                raise Conflict(
+                    f"Reservation {reservation_id} was not made by a saga: it is never reinstated.",
+                    extra={"reservationId": reservation_id},
+                )
+            entry = domain.reinstate(Status(doc["status"]), at=now(), reason=reason)
+            if entry is None:
+                return doc
+            changes: Doc = {"status": Status.CONFIRMED.value, "updatedAt": entry.timestamp}
+            message = reservation_message(domain.message_type(Status.CONFIRMED), preview(doc, changes, entry))
+            saved = await self.store.change(doc, changes, entry=entry, message=message)
+            if saved is not None:
+                self.published()
+                return saved
         raise Conflict(f"Reservation {reservation_id} keeps changing under concurrent writers; retry.")
 
     # -- seats ---------------------------------------------------------------------------------

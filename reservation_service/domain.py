@@ -102,6 +102,25 @@ def transition(
     return TimelineEntry(wanted, at, reason or f"status changed to {wanted.value}", updated_by)
 
 
+def reinstate(
+    current: Status, *, at: datetime, reason: str, updated_by: str = "saga"
+) -> TimelineEntry | None:
+    """A saga-made reservation cancelled by a cancellation saga that was then undone (its
+    refund did not happen) is confirmed again; already confirmed: nothing to do (None). This
+    is the only way back from cancelled, and only a saga takes it."""
+    if current is Status.CONFIRMED:
+        return None
+    if current is not Status.CANCELLED:
+        raise IllegalTransition(current, Status.CONFIRMED)
+    return TimelineEntry(Status.CONFIRMED, at, reason or "cancellation undone", updated_by)
+
+
+def cancelled_by_saga(status: Status, saga_id: str | None) -> bool:
+    """A live booking a saga made: cancelling it must refund and release, so the
+    orchestrator's cancellation saga does it (a status change alone would leak both)."""
+    return saga_id is not None and status in LIVE
+
+
 def hold_after(status: Status, hold: SeatHold | None) -> SeatHold | None:
     """The seat hold a reservation gets when it moves to `status`: an ending reservation that
     booked its own seats must give them back."""

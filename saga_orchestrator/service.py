@@ -141,12 +141,12 @@ class SagaService:
         if booking_saga is not None and booking_saga.status not in TERMINAL:
             raise SagaStillRunning(booking_saga, "booking")
         live = await self.store.live_cancellation(rid)
+        if live is not None and key is not None and live.idempotency_key == key:
+            return self._same_request(live, payload, key)  # a twin with this key made it meanwhile
+        if live is not None and live.status in TERMINAL:
+            raise AlreadyCancelled(live)
         if live is not None:
-            raise (
-                SagaStillRunning(live, "cancellation")
-                if live.status not in TERMINAL
-                else AlreadyCancelled(live)
-            )
+            raise SagaStillRunning(live, "cancellation")
         try:
             event = await self.participants.event(int(reservation["eventId"]))
             payments = await self.participants.payments_of(rid)

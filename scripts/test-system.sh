@@ -371,6 +371,56 @@ reconstruct_v1() {
   DETAIL="version 1: status pending"
 }
 
+CANCEL_SAGA_ID=""
+cancel_booking() {
+  [[ -n "$RESERVATION_ID" ]] || { DETAIL="skipped: needs a completed booking"; return 1; }
+  http POST "$RESERVATION_URL/api/reservations/$RESERVATION_ID/cancel" '{"reason": "plans changed"}'
+  expect 202 || return 1
+  CANCEL_SAGA_ID=$(jv 'd.get("sagaId")')
+  [[ -n "$CANCEL_SAGA_ID" ]] || { DETAIL="no sagaId: $(short)"; return 1; }
+  DETAIL="cancellation saga $CANCEL_SAGA_ID"
+}
+
+cancellation_completed() {
+  [[ -n "$CANCEL_SAGA_ID" ]] || { DETAIL="skipped: needs a cancellation saga"; return 1; }
+  POLL_SAGA=$CANCEL_SAGA_ID
+  poll saga_ended "cancellation saga $CANCEL_SAGA_ID to end" || return 1
+  local status; status=$(jv 'd.get("status")')
+  [[ "$status" == COMPLETED ]] || { DETAIL="cancellation ended $status: $(short)"; return 1; }
+  DETAIL="$(jv '" -> ".join(s["name"] for s in d.get("steps", []))')"
+}
+
+cancellation_settled() {
+  [[ -n "$CANCEL_SAGA_ID" ]] || { DETAIL="skipped: needs a cancellation"; return 1; }
+  http GET "$EVENT_URL/api/events/$EVENT_ID"
+  [[ "$(jv 'd.get("bookedSeats")')" == 0 ]] || { DETAIL="bookedSeats not 0: $(short)"; return 1; }
+  http GET "$PAYMENT_URL/api/payments/$PAYMENT_ID"
+  [[ "$(jv 'd.get("status")')" == refunded ]] || { DETAIL="payment not refunded: $(short)"; return 1; }
+  http GET "$RESERVATION_URL/api/reservations/$RESERVATION_ID"
+  [[ "$(jv 'd.get("status")')" == cancelled ]] || { DETAIL="reservation not cancelled: $(short)"; return 1; }
+  DETAIL="bookedSeats 0, payment $PAYMENT_ID refunded, reservation cancelled"
+}
+
+has_cancellation_notice() {
+  http GET "$NOTIFICATION_URL/api/notifications/user/$USER_ID"
+  [[ "$STATUS" == 200 && "$(jv 'any(n.get("type") == "cancellation_confirmed" for n in items(d))')" == true ]]
+}
+cancellation_told() {
+  [[ -n "$CANCEL_SAGA_ID" ]] || { DETAIL="skipped: needs a cancellation"; return 1; }
+  poll has_cancellation_notice "a cancellation_confirmed notification for $USER_ID" || return 1
+  DETAIL="$(jv '[n.get("subject") for n in items(d) if n.get("type") == "cancellation_confirmed"][0]')"
+}
+
+analytics_dropped() {
+  http GET "$ANALYTICS_URL/api/analytics/events/$EVENT_ID"
+  [[ "$STATUS" == 200 && "$(jv 'd.get("bookedSeats")')" == 0 && "$(jv 'd.get("confirmedReservations")')" == 0 ]]
+}
+analytics_after_cancellation() {
+  [[ -n "$CANCEL_SAGA_ID" ]] || { DETAIL="skipped: needs a cancellation"; return 1; }
+  poll analytics_dropped "analytics to drop the cancelled booking" || return 1
+  DETAIL="bookedSeats 0, revenue $(jv 'd.get("revenue")')"
+}
+
 create_vip_event() {
   http POST "$EVENT_URL/api/events" "{\"name\": \"Gala VIP $RUN_TAG\", \"description\": \"Dîner de gala\",
     \"eventDate\": \"$(future_date 90)\", \"location\": \"King Fahd Palace, Dakar\", \"category\": \"gala\",
@@ -555,6 +605,12 @@ step "notification stored for the user" notification_stored
 step "analytics shows the occupancy" analytics_occupancy
 step "event store history of the reservation" event_store_history
 step "event store reconstructs version 1 (pending)" reconstruct_v1
+echo "... the customer cancels it (a cancellation saga)"
+step "cancel it: a cancellation saga starts (202)" cancel_booking
+step "cancellation saga COMPLETED" cancellation_completed
+step "seats released, payment refunded" cancellation_settled
+step "notification of the cancellation" cancellation_told
+step "analytics without the cancelled seats" analytics_after_cancellation
 echo "... and one the payment provider declines"
 step "create a high-priced event" create_vip_event
 step "book above the decline limit: saga COMPENSATED" vip_compensated

@@ -32,6 +32,11 @@ def test_a_booking_completes_and_every_read_model_follows(urls):
     tell(story, story.happy_steps())
 
 
+def test_a_booking_then_cancelled_releases_refunds_and_every_read_model_follows(urls):
+    story = Story(urls, deadline_s=45)
+    tell(story, story.happy_steps() + story.cancellation_steps())
+
+
 def test_a_declined_booking_is_compensated_and_gives_its_seats_back(urls):
     story = Story(urls, deadline_s=45)
     tell(story, story.declined_steps())

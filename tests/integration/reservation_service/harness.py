@@ -71,6 +71,9 @@ def reservation_settings(tag: str, event_url: str, **overrides: Any) -> Reservat
         "amqp_exchange": f"{tag}.events",
         "amqp_queue_prefix": f"{tag}.",
         "event_service_url": event_url,
+        # The service alone: no orchestrator, so a cancel changes the status here (the saga
+        # ids of these tests name no real saga); the e2e tests cover the cancellation saga.
+        "saga_orchestrator_url": None,
         "seat_sweep_seconds": 0.2,
         "seat_request_grace_seconds": 1.0,
         "http_retries": 1,

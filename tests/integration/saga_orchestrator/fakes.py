@@ -38,6 +38,8 @@ class Fakes:
     # then answers 500 as if the answer was lost on the way back)
     modes: dict[str, str] = field(default_factory=dict)
     unhang: asyncio.Event = field(default_factory=asyncio.Event)
+    # The provider refuses refunds: a refund leaves the payment refund_failed (answered 200).
+    refuse_refunds: bool = False
 
     def add_event(self, event_id: int, *, price: float = 5000.0, capacity: int = 100) -> None:
         self.events[event_id] = {
@@ -141,7 +143,21 @@ def build_app(fakes: Fakes) -> FastAPI:
 
     @app.get("/api/reservations/{reservation_id}")
     async def get_reservation(reservation_id: str):
+        if reservation_id not in fakes.reservations:
+            return _problem(404, "Reservation not found")
         return JSONResponse(fakes.reservations[reservation_id])
+
+    @app.post("/api/reservations/{reservation_id}/reinstate")
+    async def reinstate(
+        reservation_id: str, request: Request, key: str | None = Header(None, alias="Idempotency-Key")
+    ):
+        body = await request.json()
+        if (early := await enter("reinstate", key, body)) is not None:
+            return early
+        reservation = fakes.reservations[reservation_id]
+        if reservation["status"] == "cancelled":
+            reservation["status"] = "confirmed"
+        return JSONResponse(reservation)
 
     @app.put("/api/reservations/{reservation_id}/status")
     async def confirm(
@@ -209,6 +225,14 @@ def build_app(fakes: Fakes) -> FastAPI:
     async def fence_pay(key: str):
         return await fence("pay", key)
 
+    @app.get("/api/payments")
+    async def payments_of(request: Request):
+        wanted = request.query_params.get("reservationId")
+        if (early := await enter("payments_of", None, wanted)) is not None:
+            return early
+        items = [p for p in fakes.payments.values() if p["reservationId"] == wanted]
+        return JSONResponse({"items": items, "total": len(items), "page": 1, "size": 20})
+
     @app.post("/api/payments/{payment_id}/compensate")
     async def refund(
         payment_id: str, request: Request, key: str | None = Header(None, alias="Idempotency-Key")
@@ -217,9 +241,17 @@ def build_app(fakes: Fakes) -> FastAPI:
         if (early := await enter("refund", key, body)) is not None:
             return early
         payment = fakes.payments[payment_id]
-        if payment["status"] == "completed":
+        if payment["status"] == "completed" and fakes.refuse_refunds:
+            payment["status"], payment["failureReason"] = "refund_failed", "Refund refused by the provider"
+        elif payment["status"] == "completed":
             payment["status"] = "refunded"
         return answer("refund", key, 200, payment)
+
+    @app.get("/api/payments/{payment_id}")
+    async def get_payment(payment_id: str):
+        if payment_id not in fakes.payments:
+            return _problem(404, "Payment not found")
+        return JSONResponse(fakes.payments[payment_id])
 
     return app
 
