@@ -519,6 +519,11 @@ handout_rabbitmqctl() {
   DETAIL="$(grep -c . <<<"$OUT") queues, analytics.projection among them"
 }
 
+handout_infra_status() {
+  tool status || { tool_fails infra.sh status; return 1; }
+  DETAIL="$(tr -s ' \n' ' ' <<<"$OUT")"
+}
+
 handout_fleet() {
   [[ -x "$ROOT/.venv/bin/fleet" ]] || { DETAIL="no .venv/bin/fleet (scripts/bootstrap.sh)"; return 1; }
   # On a running fleet `fleet start` leaves the service alone: the command, harmless here.
@@ -585,6 +590,8 @@ redis_cli_payment() {
   expect 200 || return 1
   tool redis-cli get "payment:$PAYMENT_ID" || { tool_fails redis-cli get; return 1; }
   [[ "$(BODY=$OUT jv 'd.get("status")')" == completed ]] || { tool_fails "redis-cli get payment:$PAYMENT_ID"; return 1; }
+  tool redis-cli --scan --pattern "payment:$PAYMENT_ID" || { tool_fails redis-cli --scan; return 1; }
+  [[ "$OUT" == "payment:$PAYMENT_ID" ]] || { tool_fails "redis-cli --scan --pattern payment:$PAYMENT_ID"; return 1; }
   tool redis-cli ttl "payment:$PAYMENT_ID" || { tool_fails redis-cli ttl; return 1; }
   (( OUT > 0 && OUT <= 3600 )) || { tool_fails "redis-cli ttl payment:$PAYMENT_ID"; return 1; }
   DETAIL="payment:$PAYMENT_ID cached, status completed, ttl $OUT s"
@@ -623,6 +630,7 @@ step "handout's RESERVATION-123: 404" handout_reservation_123
 step "handout's toVersion=5: folds to the last version" handout_to_version_5
 step "OpenSearch in place of Elasticsearch" handout_opensearch
 if [[ "$MODE" == native && "${SKIP_ENGINES:-0}" != 1 ]]; then
+  step "infra.sh status: every engine up" handout_infra_status
   step "infra.sh rabbitmqctl list_queues" handout_rabbitmqctl
   if [[ "$EVENT_URL" == "http://127.0.0.1:8080" ]]; then
     step "fleet start event_service / fleet status" handout_fleet
@@ -635,7 +643,7 @@ if [[ "$MODE" == native && "${SKIP_ENGINES:-0}" != 1 ]]; then
   step "infra.sh mongosh reservations" mongosh_reservations
   step "infra.sh mongosh event_store (stdin)" mongosh_event_store
   step "infra.sh mongosh notifications" mongosh_notifications
-  step "infra.sh redis-cli get/ttl payment:<id>" redis_cli_payment
+  step "infra.sh redis-cli get/--scan/ttl payment:<id>" redis_cli_payment
 else
   skip "native shells (infra.sh psql|mongosh|redis-cli)" "native fleet only (compose: docker compose exec)"
 fi
