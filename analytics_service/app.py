@@ -2,11 +2,10 @@
 answers) and the projection consumer."""
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -18,9 +17,11 @@ from analytics_service.messaging import Projection
 from analytics_service.service import Analytics
 from analytics_service.settings import AnalyticsSettings
 from analytics_service.store import AnalyticsStore
-from shared.messaging.broker import Broker
+from shared.clock import utc_now
+from shared.forever import retry_forever
 from shared.problem import problem
 from shared.web import create_service_app
+from shared.wiring import wired
 
 log = logging.getLogger(__name__)
 
@@ -28,60 +29,43 @@ log = logging.getLogger(__name__)
 async def _ensure_forever(store: AnalyticsStore, ready: asyncio.Event) -> None:
     # OpenSearch may be down when the service starts: it serves (and /ready says 503) until
     # the indices exist.
-    delay = 0.2
-    while True:
-        try:
-            await store.ensure_indexes()
-            ready.set()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("cannot create the analytics indices yet (%r); retrying in %.1f s", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    await retry_forever(store.ensure_indexes, what="creating the analytics indices")
+    ready.set()
 
 
 def create_app(
     settings: AnalyticsSettings | None = None, clock: Callable[[], datetime] | None = None
 ) -> FastAPI:
     settings = settings or AnalyticsSettings()
-    now = clock or (lambda: datetime.now(UTC))
+    now = clock or utc_now
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        search = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=5)
-        store = AnalyticsStore(search, settings.index)
-        index_ready = asyncio.Event()
-        broker = Broker(settings, app.state.metrics)
-        projection = Projection(store, index_ready, app.state.metrics, now)
-        broker.add_consumer(projection.consumer())
-        app.state.search = search
-        app.state.store = store
-        app.state.index_ready = index_ready
-        app.state.broker = broker
-        app.state.projection = projection
-        app.state.analytics = Analytics(store, index_ready, now)
+        async with wired(app) as wire:
+            search = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=5)
+            wire.on_stop(search.close)
+            store = AnalyticsStore(search, settings.index)
+            index_ready = asyncio.Event()
+            broker = wire.broker(settings, engine_down=(SearchUnreachable,))
+            projection = Projection(store, index_ready, app.state.metrics, now)
+            broker.add_consumer(projection.consumer())
+            app.state.search = search
+            app.state.store = store
+            app.state.index_ready = index_ready
+            app.state.projection = projection
+            app.state.analytics = Analytics(store, index_ready, now)
 
-        async def search_health() -> None:
-            health = await search.cluster.health()
-            if health.get("status") not in ("green", "yellow"):
-                raise RuntimeError(f"cluster status {health.get('status')}")
-            if not index_ready.is_set():
-                raise RuntimeError(f"index {settings.index} not created yet")
+            async def search_health() -> None:
+                health = await search.cluster.health()
+                if health.get("status") not in ("green", "yellow"):
+                    raise RuntimeError(f"cluster status {health.get('status')}")
+                if not index_ready.is_set():
+                    raise RuntimeError(f"index {settings.index} not created yet")
 
-        app.state.readiness["opensearch"] = search_health
-        app.state.optional_checks["rabbitmq"] = broker.ping
-        ensure = asyncio.create_task(_ensure_forever(store, index_ready), name="analytics-ensure-index")
-        await broker.start()
-        try:
+            wire.required("opensearch", search_health)
+            await wire.start_broker()
+            wire.background(_ensure_forever(store, index_ready), name="analytics-ensure-index")
             yield
-        finally:
-            ensure.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ensure
-            await broker.close()
-            await search.close()
 
     app = create_service_app(
         settings,

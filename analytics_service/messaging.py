@@ -10,7 +10,7 @@ versioned per reservation, and revenue is recounted from all of them instead of 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 
 from analytics_service.domain import (
@@ -20,6 +20,7 @@ from analytics_service.domain import (
     reservation_fields,
 )
 from analytics_service.store import AnalyticsStore
+from shared.clock import utc_now
 from shared.messaging.broker import Consumer
 from shared.messaging.envelope import Envelope
 from shared.metrics import Metrics
@@ -30,10 +31,6 @@ CONSUMER_NAME = "analytics.projection"
 BINDINGS = ["event.*", "reservation.*", "booking.*"]
 INDEX_WAIT_SECONDS = 30.0
 RECOUNTING_TYPES = frozenset({"reservation.confirmed", "reservation.cancelled", "reservation.refunded"})
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def recount_reservations(
@@ -87,7 +84,7 @@ class Projection:
         store: AnalyticsStore,
         index_ready: asyncio.Event,
         metrics: Metrics | None = None,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
         self.index_ready = index_ready

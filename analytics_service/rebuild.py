@@ -9,7 +9,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -19,17 +19,14 @@ from analytics_service.domain import apply_event, event_id_of
 from analytics_service.messaging import recount_reservations
 from analytics_service.settings import AnalyticsSettings
 from analytics_service.store import AnalyticsStore
+from shared.clock import utc_now
 from shared.http import ServiceClient
 
 PAGE_SIZE = 100
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def rebuild(
-    store: AnalyticsStore, events: ServiceClient, clock: Callable[[], datetime] = _now
+    store: AnalyticsStore, events: ServiceClient, clock: Callable[[], datetime] = utc_now
 ) -> dict[str, int]:
     """Upsert every event the event service lists; the counts of what happened."""
     await store.ensure_indexes()

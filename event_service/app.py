@@ -11,9 +11,9 @@ from event_service.service import Events
 from event_service.settings import EventSettings
 from event_service.store import EventRepository
 from shared import sql
-from shared.messaging.broker import Broker
-from shared.messaging.outbox import SqlOutboxRelay
+from shared.messaging.sql_outbox import SqlOutboxRelay
 from shared.web import create_service_app
+from shared.wiring import wired
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -23,32 +23,23 @@ def create_app(settings: EventSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await sql.migrate(settings.database_url, MIGRATIONS)
-        engine = sql.make_engine(settings.database_url)
-        broker = Broker(settings, app.state.metrics)
-        relay = SqlOutboxRelay(engine, broker, settings.outbox_poll_seconds, app.state.metrics)
-        app.state.engine = engine
-        app.state.broker = broker
-        app.state.relay = relay
-        app.state.events = Events(
-            EventRepository(
-                engine,
-                max_attempts=settings.booking_max_attempts,
-                backoff_seconds=settings.booking_backoff_seconds,
-                metrics=app.state.metrics,
-            ),
-            published=relay.wake,
-        )
-        app.state.readiness["postgres"] = lambda: sql.ping(engine)
-        app.state.optional_checks["rabbitmq"] = broker.ping
-        await broker.start()
-        relay.start()
-        try:
+        async with wired(app) as wire:
+            engine = await wire.postgres(settings.database_url, MIGRATIONS)
+            broker = wire.broker(settings, engine_down=sql.ENGINE_DOWN)
+            relay = SqlOutboxRelay(engine, broker, settings.outbox_poll_seconds, app.state.metrics)
+            app.state.relay = relay
+            app.state.events = Events(
+                EventRepository(
+                    engine,
+                    max_attempts=settings.booking_max_attempts,
+                    backoff_seconds=settings.booking_backoff_seconds,
+                    metrics=app.state.metrics,
+                ),
+                published=relay.wake,
+            )
+            await wire.start_broker()
+            wire.start_relay(relay)
             yield
-        finally:
-            await relay.stop()
-            await broker.close()
-            await engine.dispose()
 
     return create_service_app(
         settings,

@@ -6,20 +6,17 @@ committed. It returns records of the domain; the api renders them."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from event_service import domain
 from event_service.domain import Event, NewEvent, SeatsMoved
 from event_service.store import EventFilter, EventRepository
+from shared.clock import utc_now
 from shared.idempotency import Idempotency
 from shared.results import WriteResult
 
 R = TypeVar("R")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Events:

@@ -22,7 +22,7 @@ from event_service.domain import Event, NewEvent, SeatsMoved
 from shared.errors import Conflict, NotFound
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency.sql import fence, find_answer, save_answer
-from shared.messaging.outbox import add_to_outbox
+from shared.messaging.sql_outbox import add_to_outbox
 from shared.metrics import Metrics
 from shared.results import WriteResult
 

@@ -12,8 +12,8 @@ from event_store_service.service import EventLog
 from event_store_service.settings import EventStoreSettings
 from event_store_service.store import EventStore
 from shared import mongo
-from shared.messaging.broker import Broker
 from shared.web import create_service_app
+from shared.wiring import wired
 
 
 def create_app(settings: EventStoreSettings | None = None) -> FastAPI:
@@ -21,30 +21,21 @@ def create_app(settings: EventStoreSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = mongo.make_client(settings.mongo_url)
-        database = client[settings.mongo_database]
-        store = EventStore(
-            database,
-            snapshot_every=settings.snapshot_every,
-            append_attempts=settings.append_attempts,
-        )
-        await store.ensure_indexes()
-        broker = Broker(settings, app.state.metrics)
-        log = EventLog(store)
-        broker.add_consumer(recorder_consumer(log))
-        app.state.mongo = client
-        app.state.database = database
-        app.state.store = store
-        app.state.log = log
-        app.state.broker = broker
-        app.state.readiness["mongodb"] = lambda: mongo.ping(database)
-        app.state.optional_checks["rabbitmq"] = broker.ping
-        await broker.start()
-        try:
+        async with wired(app) as wire:
+            database = wire.mongodb(settings.mongo_url, settings.mongo_database)
+            store = EventStore(
+                database,
+                snapshot_every=settings.snapshot_every,
+                append_attempts=settings.append_attempts,
+            )
+            await store.ensure_indexes()
+            broker = wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
+            log = EventLog(store)
+            broker.add_consumer(recorder_consumer(log))
+            app.state.store = store
+            app.state.log = log
+            await wire.start_broker()
             yield
-        finally:
-            await broker.close()
-            await client.close()
 
     return create_service_app(
         settings,

@@ -29,6 +29,7 @@ from event_store_service.domain import (
     same_event,
     snapshot_due,
 )
+from shared.clock import to_ms, utc_now_ms
 from shared.errors import NotFound, Unavailable
 
 log = logging.getLogger(__name__)
@@ -66,12 +67,6 @@ class EventFilter:
     event_type: str | None = None
     from_date: datetime | None = None
     to_date: datetime | None = None
-
-
-def _millis(moment: datetime) -> datetime:
-    # BSON dates keep milliseconds: trim first so the answer to an append equals later reads.
-    moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _time_range(from_date: datetime | None, to_date: datetime | None) -> dict[str, Any]:
@@ -168,8 +163,8 @@ class EventStore:
         check_event_data(new.metadata, "metadata")
         event_id = new.event_id or str(uuid.uuid4())
         aggregate_type = aggregate_type_key(new.aggregate_type)
-        recorded_at = _millis(datetime.now(UTC))
-        occurred_at = _millis(new.occurred_at) if new.occurred_at else recorded_at
+        recorded_at = utc_now_ms()
+        occurred_at = to_ms(new.occurred_at) if new.occurred_at else recorded_at
         async with self._locks.hold(new.aggregate_id):
             for attempt in range(self._attempts):
                 known = self._known.head(new.aggregate_id) if attempt == 0 else None

@@ -12,8 +12,8 @@ from notification_service.sender import Notifications
 from notification_service.settings import NotificationSettings
 from notification_service.store import NotificationStore
 from shared import mongo
-from shared.messaging.broker import Broker
 from shared.web import create_service_app
+from shared.wiring import wired
 
 
 def create_app(settings: NotificationSettings | None = None) -> FastAPI:
@@ -21,32 +21,23 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = mongo.make_client(settings.mongo_url)
-        database = client[settings.mongo_database]
-        store = NotificationStore(database)
-        await store.ensure_indexes()
-        desk = Notifications(
-            store,
-            max_attempts=settings.send_max_attempts,
-            retry_seconds=settings.send_retry_seconds,
-            failing_domain=settings.failing_domain,
-        )
-        broker = Broker(settings, app.state.metrics)
-        broker.add_consumer(dispatch_consumer(desk))
-        app.state.mongo = client
-        app.state.database = database
-        app.state.broker = broker
-        app.state.notifications = desk
-        app.state.readiness["mongodb"] = lambda: mongo.ping(database)
-        app.state.optional_checks["rabbitmq"] = broker.ping
-        await broker.start()
-        desk.start(settings.sender_poll_seconds)
-        try:
+        async with wired(app) as wire:
+            database = wire.mongodb(settings.mongo_url, settings.mongo_database)
+            store = NotificationStore(database)
+            await store.ensure_indexes()
+            desk = Notifications(
+                store,
+                max_attempts=settings.send_max_attempts,
+                retry_seconds=settings.send_retry_seconds,
+                failing_domain=settings.failing_domain,
+            )
+            broker = wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
+            broker.add_consumer(dispatch_consumer(desk))
+            app.state.notifications = desk
+            await wire.start_broker()
+            desk.start(settings.sender_poll_seconds)
+            wire.on_stop(desk.stop)
             yield
-        finally:
-            await desk.stop()
-            await broker.close()
-            await client.close()
 
     return create_service_app(
         settings,

@@ -5,22 +5,19 @@ bounded retries and backoff."""
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from notification_service import domain
 from notification_service.domain import CHANNEL, Delivery, Draft
 from notification_service.store import Doc, NotificationStore
+from shared.clock import utc_now_ms
 from shared.errors import NotFound
+from shared.forever import every
 from shared.idempotency import Idempotency
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)
-
-
-def now() -> datetime:
-    t = datetime.now(UTC)
-    return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 
 class Notifications:
@@ -66,7 +63,7 @@ class Notifications:
     ) -> tuple[Doc, bool]:
         """Store a pending notification; (it, created?). A messageId seen before gives the
         notification it made the first time."""
-        at = now()
+        at = utc_now_ms()
         recipient = draft.recipient
         if recipient:
             await self.store.remember_contact(draft.user_id, recipient, draft.facts.get("userName"), at)
@@ -96,12 +93,12 @@ class Notifications:
 
     async def send_once(self) -> bool:
         """One attempt on one due notification; False when none is due."""
-        claimed = await self.store.claim_due(now(), LEASE)
+        claimed = await self.store.claim_due(utc_now_ms(), LEASE)
         if claimed is None:
             return False
         recipient = claimed.get("recipient") or await self.store.contact_email(claimed["userId"])
         error = domain.delivery_error(recipient, self.failing_domain)
-        at = now()
+        at = utc_now_ms()
         if error is None:
             log.info("notification %s sent to %s", claimed["id"], recipient)
             changes: Doc = {
@@ -122,21 +119,15 @@ class Notifications:
         await self.store.finish_attempt(claimed, changes)
         return True
 
-    async def _run(self, interval: float) -> None:
-        while True:
-            try:
-                while await self.send_once():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("notification sender pass failed")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+    async def _send_due(self) -> None:
+        while await self.send_once():
+            pass
 
     def start(self, interval: float) -> None:
-        self._task = asyncio.create_task(self._run(interval), name="notification-sender")
+        self._task = asyncio.create_task(
+            every(interval, self._send_due, what="notification sender pass", wake=self._wake),
+            name="notification-sender",
+        )
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
+from redis.exceptions import ConnectionError as RedisUnreachable
 
 from payment_service import api
 from payment_service.cache import CacheManager, PaymentCache
@@ -14,9 +15,9 @@ from payment_service.service import Payments
 from payment_service.settings import PaymentSettings
 from payment_service.store import PaymentStore
 from shared import sql
-from shared.messaging.broker import Broker
-from shared.messaging.outbox import SqlOutboxRelay
+from shared.messaging.sql_outbox import SqlOutboxRelay
 from shared.web import create_service_app
+from shared.wiring import wired
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,39 +27,30 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await sql.migrate(settings.database_url, MIGRATIONS)
-        engine = sql.make_engine(settings.database_url)
-        redis = aioredis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        broker = Broker(settings, app.state.metrics)
-        relay = SqlOutboxRelay(engine, broker, settings.outbox_poll_seconds, app.state.metrics)
-        app.state.engine = engine
-        app.state.redis = redis
-        app.state.broker = broker
-        app.state.relay = relay
-        app.state.payments = Payments(
-            PaymentStore(engine), SimulatedProvider(settings.decline_above), published=relay.wake
-        )
-        app.state.cache = PaymentCache(
-            CacheManager(redis, app.state.metrics, retry_after=settings.cache_retry_after_seconds),
-            settings.cache_ttl_seconds,
-        )
-        app.state.readiness["postgres"] = lambda: sql.ping(engine)
+        async with wired(app) as wire:
+            engine = await wire.postgres(settings.database_url, MIGRATIONS)
+            redis = aioredis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            wire.on_stop(redis.aclose)
+            app.state.redis = redis
 
-        async def redis_ping() -> None:
-            await redis.ping()
+            async def redis_ping() -> None:
+                await redis.ping()
 
-        # Redis down degrades the service (reads fall back to PostgreSQL) but never stops it.
-        app.state.optional_checks["redis"] = redis_ping
-        app.state.optional_checks["rabbitmq"] = broker.ping
-        await broker.start()
-        relay.start()
-        try:
+            # Redis down degrades the service (reads fall back to PostgreSQL) but never stops it.
+            wire.optional("redis", redis_ping)
+            broker = wire.broker(settings, engine_down=(*sql.ENGINE_DOWN, RedisUnreachable))
+            relay = SqlOutboxRelay(engine, broker, settings.outbox_poll_seconds, app.state.metrics)
+            app.state.relay = relay
+            app.state.payments = Payments(
+                PaymentStore(engine), SimulatedProvider(settings.decline_above), published=relay.wake
+            )
+            app.state.cache = PaymentCache(
+                CacheManager(redis, app.state.metrics, retry_after=settings.cache_retry_after_seconds),
+                settings.cache_ttl_seconds,
+            )
+            await wire.start_broker()
+            wire.start_relay(relay)
             yield
-        finally:
-            await relay.stop()
-            await broker.close()
-            await redis.aclose()
-            await engine.dispose()
 
     return create_service_app(
         settings,

@@ -29,7 +29,7 @@ from payment_service.messaging import payment_message
 from shared.errors import NotFound
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency.sql import fence, find_answer, save_answer
-from shared.messaging.outbox import add_to_outbox
+from shared.messaging.sql_outbox import add_to_outbox
 from shared.results import WriteResult
 
 metadata = sa.MetaData()

@@ -7,10 +7,9 @@ finishes. Every call to the event service carries a key derived from the reserva
 (`reservation:<id>:book`, `reservation:<id>:release`), so repeating it is harmless.
 """
 
-import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,17 +22,13 @@ from reservation_service.sagas import Orchestrator, SagaAnswer, cancel_key
 from reservation_service.schemas import ReservationIn
 from reservation_service.seats import EventSeats, EventServiceAnswer, Verdict
 from reservation_service.store import Doc, ReservationStore, preview
+from shared.clock import utc_now_ms
 from shared.errors import AppError, Conflict, NotFound, RuleBroken, Unavailable, field_error
+from shared.forever import every
 from shared.idempotency import Idempotency, IdempotencyKeyReused, KeyFenced, StoredAnswer
 
 log = logging.getLogger(__name__)
 MAX_RACE_RETRIES = 5
-
-
-def now() -> datetime:
-    # Millisecond precision, as BSON stores it: a message shows exactly the stored state.
-    t = datetime.now(UTC)
-    return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 
 class CreationInProgress(Conflict):
@@ -130,7 +125,7 @@ class Reservations:
         return StoredAnswer(201, doc)
 
     async def _create(self, body: ReservationIn, idem: Idempotency | None) -> Doc:
-        at = now()
+        at = utc_now_ms()
         doc: Doc = {
             "id": str(ObjectId()),
             "eventId": body.event_id,
@@ -207,7 +202,7 @@ class Reservations:
             "seatHold": SeatHold.HELD.value,
             "bookingDetails.totalAmount": total,
             "announced": True,
-            "updatedAt": now(),
+            "updatedAt": utc_now_ms(),
         }
         message = reservation_message("reservation.created", preview(inserted, changes))
         held = await self.store.change(
@@ -230,7 +225,7 @@ class Reservations:
         entry = domain.transition(
             Status.PENDING,
             Status.CANCELLED,
-            at=now(),
+            at=utc_now_ms(),
             reason=f"seats not booked: {error.detail}",
             updated_by="system",
         )
@@ -293,7 +288,7 @@ class Reservations:
                 return doc
             if expected_version is not None and doc["version"] != expected_version:
                 raise StaleVersion(reservation_id, expected_version, doc["version"])
-            entry = domain.transition(current, wanted, at=now(), reason=reason, updated_by=updated_by)
+            entry = domain.transition(current, wanted, at=utc_now_ms(), reason=reason, updated_by=updated_by)
             old_hold = SeatHold(doc["seatHold"]) if doc.get("seatHold") else None
             new_hold = domain.hold_after(wanted, old_hold)
             changes: Doc = {"status": wanted.value, "updatedAt": entry.timestamp}
@@ -352,7 +347,7 @@ class Reservations:
                     f"Reservation {reservation_id} was not made by a saga: it is never reinstated.",
                     extra={"reservationId": reservation_id},
                 )
-            entry = domain.reinstate(Status(doc["status"]), at=now(), reason=reason)
+            entry = domain.reinstate(Status(doc["status"]), at=utc_now_ms(), reason=reason)
             if entry is None:
                 return doc
             changes: Doc = {"status": Status.CONFIRMED.value, "updatedAt": entry.timestamp}
@@ -391,14 +386,14 @@ class Reservations:
 
     async def _mark(self, doc: Doc, old: SeatHold, new: SeatHold) -> Doc:
         saved = await self.store.change(
-            doc, {"seatHold": new.value, "updatedAt": now()}, require={"seatHold": old.value}
+            doc, {"seatHold": new.value, "updatedAt": utc_now_ms()}, require={"seatHold": old.value}
         )
         return saved or await self.get(doc["id"])
 
     async def sweep_once(self) -> int:
         """Finish every unsettled hold; a booking stuck in "requested" (its request died with
         a process) is cancelled and its seats resolved. Returns how many were looked at."""
-        docs = await self.store.unsettled(requested_before=now() - self.request_grace)
+        docs = await self.store.unsettled(requested_before=utc_now_ms() - self.request_grace)
         for doc in docs:
             try:
                 if doc.get("seatHold") == SeatHold.REQUESTED.value:
@@ -414,11 +409,4 @@ class Reservations:
         return len(docs)
 
     async def run_sweep(self, interval: float) -> None:
-        while True:
-            try:
-                await self.sweep_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("seat sweep pass failed")
-            await asyncio.sleep(interval)
+        await every(interval, self.sweep_once, what="seat sweep pass")

@@ -17,7 +17,7 @@ from reservation_service.domain import LIVE, SeatHold, Status, TimelineEntry
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency import mongo as idempotency_store
 from shared.messaging.envelope import Envelope
-from shared.messaging.outbox import MONGO_PENDING, ensure_mongo_outbox, mongo_outbox
+from shared.messaging.mongo_outbox import MONGO_PENDING, ensure_mongo_outbox, mongo_outbox
 
 Doc = dict[str, Any]
 IDEMPOTENCY_SCOPE = "reservations.create"

@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -13,6 +13,7 @@ from saga_orchestrator.domain import TERMINAL, Saga, SagaStatus
 from saga_orchestrator.schemas import BookingIn, CancellationIn, SagaOut, SagaStarted, SagaSummary, saga_out
 from saga_orchestrator.service import SagaService
 from saga_orchestrator.store import SagaStore
+from shared.clock import utc_now
 from shared.errors import NotFound, RuleBroken, field_error
 from shared.idempotency.header import idempotency_key_header
 from shared.schemas import Page, PageParams, page_params, parse_utc
@@ -96,7 +97,7 @@ async def list_sagas(
     ),
     paging: PageParams = Depends(page_params),
 ) -> Page[SagaSummary]:
-    cutoff = _cutoff(older_than, datetime.now(UTC))
+    cutoff = _cutoff(older_than, utc_now())
     rows, total = await _store(request).page(
         status=status.value if status else None, older_than=cutoff, offset=paging.offset, limit=paging.size
     )

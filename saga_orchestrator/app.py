@@ -17,9 +17,9 @@ from saga_orchestrator.service import SagaService
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import SagaStore
 from shared import sql
-from shared.messaging.broker import Broker
-from shared.messaging.outbox import SqlOutboxRelay
+from shared.messaging.sql_outbox import SqlOutboxRelay
 from shared.web import create_service_app
+from shared.wiring import wired
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -29,35 +29,26 @@ def create_app(settings: SagaSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await sql.migrate(settings.database_url, MIGRATIONS)
-        engine = sql.make_engine(settings.database_url)
-        broker = Broker(settings, app.state.metrics)
-        relay = SqlOutboxRelay(engine, broker, settings.outbox_poll_seconds, app.state.metrics)
-        # One lease owner per app instance: two orchestrators never drive the same saga at once.
-        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        store = SagaStore(engine, owner, settings.lease_seconds)
-        participants = Participants(settings)
-        orchestrator = Orchestrator(store, participants, settings, relay, app.state.metrics)
-        app.state.engine = engine
-        app.state.broker = broker
-        app.state.relay = relay
-        app.state.saga_store = store
-        app.state.participants = participants
-        app.state.orchestrator = orchestrator
-        app.state.sagas = SagaService(store, participants, orchestrator, settings)
-        app.state.readiness["postgres"] = lambda: sql.ping(engine)
-        app.state.optional_checks["rabbitmq"] = broker.ping
-        await broker.start()
-        relay.start()
-        orchestrator.start()
-        try:
+        async with wired(app) as wire:
+            engine = await wire.postgres(settings.database_url, MIGRATIONS)
+            broker = wire.broker(settings, engine_down=sql.ENGINE_DOWN)
+            relay = SqlOutboxRelay(engine, broker, settings.outbox_poll_seconds, app.state.metrics)
+            # One lease owner per app instance: two orchestrators never drive the same saga at once.
+            owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+            store = SagaStore(engine, owner, settings.lease_seconds)
+            participants = Participants(settings)
+            orchestrator = Orchestrator(store, participants, settings, relay, app.state.metrics)
+            app.state.relay = relay
+            app.state.saga_store = store
+            app.state.participants = participants
+            app.state.orchestrator = orchestrator
+            app.state.sagas = SagaService(store, participants, orchestrator, settings)
+            await wire.start_broker()
+            wire.start_relay(relay)
+            wire.on_stop(participants.aclose)
+            orchestrator.start()
+            wire.on_stop(orchestrator.stop)
             yield
-        finally:
-            await orchestrator.stop()
-            await participants.aclose()
-            await relay.stop()
-            await broker.close()
-            await engine.dispose()
 
     app = create_service_app(
         settings,

@@ -47,6 +47,7 @@ from saga_orchestrator.messaging import (
 from saga_orchestrator.participants import Participants
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import LeaseLost, SagaStore
+from shared.forever import every
 from shared.logging import correlation_id
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import Relay
@@ -120,21 +121,19 @@ class Orchestrator:
     async def _recover_forever(self) -> None:
         renew_every = max(self.settings.recovery_interval_seconds, self.settings.lease_seconds / 3)
         last_renewal = time.monotonic()
-        while True:
-            try:
-                room = self.settings.max_concurrent_sagas - len(self._tasks)
-                if room > 0:
-                    for saga_id in await self.store.claim_expired(room):
-                        log.info("resuming saga %s", saga_id)
-                        self.drive_soon(saga_id)
-                if time.monotonic() - last_renewal >= renew_every:
-                    await self.store.renew(list(self._tasks))
-                    last_renewal = time.monotonic()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("saga recovery pass failed")
-            await asyncio.sleep(self.settings.recovery_interval_seconds)
+
+        async def recovery_pass() -> None:
+            nonlocal last_renewal
+            room = self.settings.max_concurrent_sagas - len(self._tasks)
+            if room > 0:
+                for saga_id in await self.store.claim_expired(room):
+                    log.info("resuming saga %s", saga_id)
+                    self.drive_soon(saga_id)
+            if time.monotonic() - last_renewal >= renew_every:
+                await self.store.renew(list(self._tasks))
+                last_renewal = time.monotonic()
+
+        await every(self.settings.recovery_interval_seconds, recovery_pass, what="saga recovery pass")
 
     async def _drive(self, saga_id: uuid.UUID, created: Saga | None = None) -> None:
         if correlation_id.get() is None:

@@ -31,6 +31,7 @@ from saga_orchestrator.domain import (
     check_not_started,
 )
 from saga_orchestrator.settings import SagaSettings
+from shared.clock import utc_now
 from shared.http import TRANSIENT_STATUSES, Answer, ServiceClient, ServiceUnreachable
 
 
@@ -50,10 +51,6 @@ class EventNotFound(Exception):
 
 class ReservationNotFound(Exception):
     pass
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def event_date(event: dict[str, Any]) -> datetime:

@@ -24,11 +24,11 @@ from saga_orchestrator.participants import (
     Participants,
     ReservationNotFound,
     event_date,
-    utc_now,
 )
 from saga_orchestrator.schemas import BookingIn, CancellationIn
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import CancellationRunning, SagaStore
+from shared.clock import utc_now
 from shared.errors import Conflict, NotFound, Unavailable, field_error
 from shared.http import ServiceUnreachable
 from shared.idempotency import IdempotencyKeyReused

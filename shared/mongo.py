@@ -1,10 +1,14 @@
-"""MongoDB-wire plumbing: one AsyncMongoClient per service, ping, and the idempotency-key
-and inbox collections MongoDB services share."""
+"""MongoDB-wire plumbing: one AsyncMongoClient per service, ping, and the errors that mean
+"the MongoDB-wire engine is down"."""
 
 from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure
+
+# What a consumer's handler raises when the engine cannot be reached (Broker's engine_down).
+ENGINE_DOWN: tuple[type[BaseException], ...] = (ConnectionFailure,)
 
 
 def make_client(url: str) -> AsyncMongoClient[dict[str, Any]]:

@@ -1,5 +1,6 @@
-"""PostgreSQL plumbing: async engines, Alembic migrations at start, and the tables every
-PostgreSQL service has (outbox, inbox, idempotency keys)."""
+"""PostgreSQL plumbing: async engines, Alembic migrations at start, the tables every
+PostgreSQL service has (outbox, idempotency keys), and the errors that mean "PostgreSQL is
+down"."""
 
 import asyncio
 from pathlib import Path
@@ -8,7 +9,11 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# What a consumer's handler raises when PostgreSQL cannot be reached (Broker's engine_down).
+ENGINE_DOWN: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
 
 # Migration runs of several processes (two orchestrators starting together) take turns.
 MIGRATION_LOCK_ID = 7_340_001
@@ -73,14 +78,6 @@ outbox = sa.Table(
     sa.Column("published_at", sa.DateTime(timezone=True)),
 )
 
-inbox = sa.Table(
-    "inbox",
-    metadata,
-    sa.Column("message_id", sa.String(64), primary_key=True),
-    sa.Column("consumer", sa.String(128), nullable=False),
-    sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-)
-
 idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,
@@ -94,11 +91,19 @@ idempotency_keys = sa.Table(
 
 
 def create_messaging_tables() -> None:
-    """For an initial migration: outbox, inbox and idempotency keys, as defined above."""
+    """Revision 0001 of every PostgreSQL service: the outbox and idempotency keys defined
+    above, and the `inbox` table of that time (never used; a later revision drops it)."""
     from alembic import op
 
     bind = op.get_bind()
-    for table in (outbox, inbox, idempotency_keys):
+    inbox_0001 = sa.Table(
+        "inbox",
+        sa.MetaData(),
+        sa.Column("message_id", sa.String(64), primary_key=True),
+        sa.Column("consumer", sa.String(128), nullable=False),
+        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    for table in (outbox, inbox_0001, idempotency_keys):
         table.create(bind, checkfirst=True)
     op.create_index(
         "ix_outbox_unpublished", "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL")

@@ -1,5 +1,6 @@
 """RabbitMQ messaging: envelope, broker connection, consumers with retry and dead letters,
-transactional outbox relays and inboxes."""
+transactional outbox relays. Consumers apply a message once by their own unique indexes and
+version guards (see each service's messaging module), not by a shared inbox."""
 
 from shared.messaging.envelope import Envelope, new_envelope
 

@@ -1,7 +1,7 @@
 """One RabbitMQ connection per service: publishing with confirms, consumers with delayed
 retry and a dead-letter queue, reconnection after the broker comes back.
 
-Topology (DESIGN §7): one durable topic exchange; per consumer a durable queue `<q>`, a
+Topology (docs/design.md, "Messaging"): one durable topic exchange; per consumer a durable queue `<q>`, a
 retry queue `<q>.retry` whose TTL dead-letters messages back to `<q>`, and `<q>.dlq`.
 """
 
@@ -10,18 +10,15 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
-import opensearchpy
-import pymongo.errors
-import redis.exceptions
-import sqlalchemy.exc
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
 from aio_pika.connection import make_url
 
+from shared.forever import retry_forever
 from shared.logging import correlation_id
 from shared.messaging.envelope import Envelope
 from shared.metrics import Metrics
@@ -38,27 +35,10 @@ class BrokerUnavailable(Exception):
     """The broker cannot take a message now; the outbox keeps it for the next pass."""
 
 
-class RetryLater(Exception):
-    """Raised by a handler whose own engine is unreachable: the message is not at fault, so it
-    goes back through the retry queue without spending its retries (and never to the DLQ)."""
-
-
-# A handler failing with one of these did not meet a bad message: its own database or search
-# engine is down. The message waits in the retry queue without spending its retries.
-ENGINE_DOWN: tuple[type[BaseException], ...] = (
-    RetryLater,
-    pymongo.errors.ConnectionFailure,
-    opensearchpy.exceptions.ConnectionError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    redis.exceptions.ConnectionError,
-    ConnectionError,
-    TimeoutError,
-)
-
-
-def engine_unreachable(exc: BaseException) -> bool:
-    return isinstance(exc, ENGINE_DOWN) or isinstance(exc.__cause__, ENGINE_DOWN)
+# A handler failing with one of these did not meet a bad message: an engine it needs is down.
+# The message waits in the retry queue without spending its retries. Each service adds its
+# own engines' errors (Broker's `engine_down`), e.g. shared.sql.ENGINE_DOWN.
+ALWAYS_ENGINE_DOWN: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
 
 
 @dataclass
@@ -77,9 +57,16 @@ class Consumer:
 
 
 class Broker:
-    def __init__(self, settings: ServiceSettings, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        metrics: Metrics | None = None,
+        *,
+        engine_down: Iterable[type[BaseException]] = (),
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
+        self.engine_down = (*ALWAYS_ENGINE_DOWN, *engine_down)
         self.exchange_name = settings.amqp_exchange
         self.consumers: list[Consumer] = []
         self._connection: AbstractRobustConnection | None = None
@@ -94,6 +81,10 @@ class Broker:
 
     def add_consumer(self, consumer: Consumer) -> None:
         self.consumers.append(consumer)
+
+    def engine_unreachable(self, exc: BaseException) -> bool:
+        """Whether a handler's failure means an engine is down, not that the message is bad."""
+        return isinstance(exc, self.engine_down) or isinstance(exc.__cause__, self.engine_down)
 
     @property
     def connected(self) -> bool:
@@ -111,17 +102,7 @@ class Broker:
             raise BrokerUnavailable("not connected to RabbitMQ")
 
     async def _connect_forever(self) -> None:
-        delay = 0.2
-        while True:
-            try:
-                await self._connect()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("RabbitMQ not reachable (%r); retrying in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        await retry_forever(self._connect, what="connecting to RabbitMQ")
 
     async def _connect(self) -> None:
         # Built before connecting so close() can stop it mid-attempt: a robust connection
@@ -173,9 +154,9 @@ class Broker:
         for pattern in consumer.bindings:
             await queue.bind(exchange, routing_key=pattern)
         consumer._queues = [asyncio.Queue() for _ in range(max(1, consumer.workers))]
-        for index, inbox in enumerate(consumer._queues):
+        for index, pending in enumerate(consumer._queues):
             self._tasks.append(
-                asyncio.create_task(self._work(consumer, name, inbox), name=f"{name}-worker-{index}")
+                asyncio.create_task(self._work(consumer, name, pending), name=f"{name}-worker-{index}")
             )
 
         async def dispatch(message: AbstractIncomingMessage) -> None:
@@ -186,10 +167,10 @@ class Broker:
         await queue.consume(dispatch)
 
     async def _work(
-        self, consumer: Consumer, name: str, inbox: asyncio.Queue[AbstractIncomingMessage]
+        self, consumer: Consumer, name: str, pending: asyncio.Queue[AbstractIncomingMessage]
     ) -> None:
         while True:
-            message = await inbox.get()
+            message = await pending.get()
             try:
                 await self._handle(consumer, name, message)
             except asyncio.CancelledError:
@@ -207,7 +188,7 @@ class Broker:
             finally:
                 correlation_id.reset(token)
         except Exception as exc:
-            if engine_unreachable(exc):
+            if self.engine_unreachable(exc):
                 await self._retry_or_bury(name, message, attempt - 1, exc, dead=False)
             else:
                 await self._retry_or_bury(name, message, attempt, exc)

@@ -1,5 +1,5 @@
 """Engines stopped under the fleet for a short window, and ALWAYS started again (other test
-runs share them): RabbitMQ (outbox + inbox: nothing lost, nothing twice), Redis (payments
+runs share them): RabbitMQ (outbox + deduplicating consumers: nothing lost, nothing twice), Redis (payments
 served from PostgreSQL, nothing stale afterwards), the MongoDB-wire server and the search node
 (`/ready` says 503 while down, services recover by themselves, read models converge)."""
 
@@ -138,7 +138,7 @@ def _engine_restarted_under_load(chaos: ChaosFleet, engine: str, dependents: lis
     assert {s["status"] for s in sagas} <= {"COMPLETED", "COMPENSATED"}
     report = chaos.check(settle_seconds=45)
     # Nothing dead-lettered either: a consumer whose engine is down waits without spending
-    # its retries (shared.messaging.broker.engine_unreachable).
+    # its retries (Broker.engine_unreachable, with the errors each service registers).
     assert report.ok, "\n" + report.table()
 
 

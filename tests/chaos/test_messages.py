@@ -1,4 +1,4 @@
-"""The same message delivered twice is applied once (inboxes, unique event ids); a poison
+"""The same message delivered twice is applied once (unique message ids, version guards); a poison
 message is retried, then dead-lettered, counted, and reported by `fleet check`."""
 
 import json

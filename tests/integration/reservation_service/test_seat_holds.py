@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 
 from reservation_service import seats
-from reservation_service.booking import now
+from shared.clock import utc_now_ms
 from tests.integration.reservation_service.harness import (
     booked_seats,
     create_event,
@@ -174,7 +174,7 @@ async def test_the_sweep_finishes_a_booking_whose_process_died(app, event_url):
     event = await create_event(event_url)
     store = app.state.store
     rid = "65f0a0a0a0a0a0a0a0a0a0a0"
-    old = now() - timedelta(minutes=5)
+    old = utc_now_ms() - timedelta(minutes=5)
     doc = {
         "id": rid,
         "eventId": event["id"],

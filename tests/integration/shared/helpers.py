@@ -45,9 +45,11 @@ class Inbox:
 
 
 @asynccontextmanager
-async def connected_broker(settings: ServiceSettings, *consumers: Consumer) -> AsyncIterator[Broker]:
+async def connected_broker(
+    settings: ServiceSettings, *consumers: Consumer, engine_down: tuple[type[BaseException], ...] = ()
+) -> AsyncIterator[Broker]:
     """A started, connected broker; on exit it closes and its queues and exchange are deleted."""
-    broker = Broker(settings)
+    broker = Broker(settings, engine_down=engine_down)
     for consumer in consumers:
         broker.add_consumer(consumer)
     await broker.start()

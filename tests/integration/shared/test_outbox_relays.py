@@ -7,14 +7,8 @@ import sqlalchemy as sa
 from shared import sql
 from shared.messaging.broker import Consumer
 from shared.messaging.envelope import Envelope, new_envelope
-from shared.messaging.outbox import (
-    MONGO_PENDING,
-    MongoOutboxRelay,
-    SqlOutboxRelay,
-    add_to_outbox,
-    ensure_mongo_outbox,
-    mongo_outbox,
-)
+from shared.messaging.mongo_outbox import MONGO_PENDING, MongoOutboxRelay, ensure_mongo_outbox, mongo_outbox
+from shared.messaging.sql_outbox import SqlOutboxRelay, add_to_outbox
 from shared.mongo import make_client
 from tests.integration.shared.helpers import Inbox, broker_settings, connected_broker
 from tests.support import MONGO_URL, create_pg_database, eventually, unique

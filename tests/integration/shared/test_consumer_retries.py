@@ -1,19 +1,17 @@
 """Consumers against real RabbitMQ: a handler that keeps failing is retried a bounded number of
-times, then its message is dead-lettered with why; inboxes apply a message once."""
+times, then its message is dead-lettered with why; a handler whose engine is down (an error
+the service registered as such) waits without spending its retries."""
 
 import json
 
 import aio_pika
 import pymongo.errors
-import sqlalchemy as sa
 
-from shared import sql
+from shared import mongo
 from shared.messaging.broker import Consumer
 from shared.messaging.envelope import Envelope, new_envelope
-from shared.messaging.inbox import first_delivery_mongo, first_delivery_sql
-from shared.mongo import make_client
 from tests.integration.shared.helpers import broker_settings, connected_broker
-from tests.support import AMQP_URL, MONGO_URL, create_pg_database, eventually, unique
+from tests.support import AMQP_URL, eventually
 
 
 async def dead_lettered_count(queue: str) -> int:
@@ -95,7 +93,7 @@ async def test_a_handler_whose_engine_is_down_waits_without_spending_its_retries
         applied.append(envelope.message_id)
 
     consumer = Consumer("engine-down-probe", ["probe.#"], engine_down_for_a_while, workers=1)
-    async with connected_broker(settings, consumer) as broker:
+    async with connected_broker(settings, consumer, engine_down=mongo.ENGINE_DOWN) as broker:
         message = new_envelope("probe.engine", "PROBE", 9, {})
         await broker.publish(message)
 
@@ -108,40 +106,23 @@ async def test_a_handler_whose_engine_is_down_waits_without_spending_its_retries
     assert attempts == [message.message_id] * 5
 
 
-async def test_sql_inbox_accepts_a_message_id_once():
-    engine = sql.make_engine(create_pg_database("events"), pool_size=2)
-    async with engine.begin() as conn:
-        await conn.run_sync(sql.metadata.create_all)
-    try:
-        async with engine.begin() as conn:
-            assert await first_delivery_sql(conn, "m-1", "probe") is True
-        async with engine.begin() as conn:
-            assert await first_delivery_sql(conn, "m-1", "probe") is False
-            assert await first_delivery_sql(conn, "m-2", "probe") is True
-        # A handler whose transaction rolls back has not applied the message: it may come again.
-        try:
-            async with engine.begin() as conn:
-                assert await first_delivery_sql(conn, "m-3", "probe") is True
-                raise RuntimeError("handler failed")
-        except RuntimeError:
-            pass
-        async with engine.begin() as conn:
-            assert await first_delivery_sql(conn, "m-3", "probe") is True
-            count = (await conn.execute(sa.select(sa.func.count()).select_from(sql.inbox))).scalar_one()
-        assert count == 3
-    finally:
-        await engine.dispose()
+async def test_an_engine_error_the_service_did_not_register_spends_the_retries():
+    # The broker knows no database: a service that does not use MongoDB did not say that
+    # MongoDB's errors mean "engine down", so they count as the message's failures.
+    settings = broker_settings(consumer_max_retries=1, consumer_retry_delay_ms=50)
+    attempts: list[str] = []
 
+    async def always_down(envelope: Envelope) -> None:
+        attempts.append(envelope.message_id)
+        raise pymongo.errors.ServerSelectionTimeoutError("no server")
 
-async def test_mongo_inbox_accepts_a_message_id_once():
-    client = make_client(MONGO_URL)
-    database = client[unique("shared_inbox")]
-    try:
-        inbox = database["inbox"]
-        assert await first_delivery_mongo(inbox, "m-1", "probe") is True
-        assert await first_delivery_mongo(inbox, "m-1", "probe") is False
-        assert await first_delivery_mongo(inbox, "m-2", "probe") is True
-        assert await inbox.count_documents({}) == 2
-    finally:
-        await client.drop_database(database.name)
-        await client.close()
+    consumer = Consumer("unregistered-engine-probe", ["probe.#"], always_down, workers=1)
+    async with connected_broker(settings, consumer) as broker:
+        message = new_envelope("probe.engine", "PROBE", 10, {})
+        await broker.publish(message)
+
+        async def buried() -> bool:
+            return await dead_lettered_count(broker.queue_name(consumer)) == 1
+
+        await eventually(buried)
+    assert attempts == [message.message_id] * 2

@@ -1,0 +1,109 @@
+"""What every service's lifespan does: open its engines, register their readiness checks,
+start the broker, relays and background loops, and at shutdown stop them in reverse order.
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with wired(app) as wire:
+            engine = await wire.postgres(settings.database_url, MIGRATIONS)
+            broker = wire.broker(settings, engine_down=sql.ENGINE_DOWN)
+            ...
+            await wire.start_broker()
+            yield
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shared import mongo, sql
+from shared.messaging.broker import Broker
+from shared.messaging.outbox import Relay
+from shared.settings import ServiceSettings
+
+if TYPE_CHECKING:  # types only: the wiring opens engines through shared.sql and shared.mongo
+    from fastapi import FastAPI
+    from pymongo.asynchronous.database import AsyncDatabase
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+Check = Callable[[], Awaitable[Any]]
+
+
+class Wiring:
+    def __init__(self, app: "FastAPI", stack: AsyncExitStack) -> None:
+        self.app = app
+        self.state = app.state
+        self._stack = stack
+        self._broker: Broker | None = None
+
+    def on_stop(self, stop: Callable[[], Awaitable[Any]]) -> None:
+        """Run `stop` at shutdown, before whatever was registered earlier."""
+        self._stack.push_async_callback(stop)
+
+    def required(self, name: str, check: Check) -> None:
+        """/ready is 503 while `check` fails."""
+        self.state.readiness[name] = check
+
+    def optional(self, name: str, check: Check) -> None:
+        """/ready reports `check`'s failure as "degraded" but stays 200."""
+        self.state.optional_checks[name] = check
+
+    async def postgres(self, url: str, migrations: Path) -> "AsyncEngine":
+        """The schema migrated to its newest revision, and a pooled engine (app.state.engine)."""
+        await sql.migrate(url, migrations)
+        engine = sql.make_engine(url)
+        self.on_stop(engine.dispose)
+        self.state.engine = engine
+        self.required("postgres", lambda: sql.ping(engine))
+        return engine
+
+    def mongodb(self, url: str, database: str) -> "AsyncDatabase[dict[str, Any]]":
+        """The service's database (app.state.database; its client is app.state.mongo)."""
+        client = mongo.make_client(url)
+        self.on_stop(client.close)
+        db = client[database]
+        self.state.mongo = client
+        self.state.database = db
+        self.required("mongodb", lambda: mongo.ping(db))
+        return db
+
+    def broker(self, settings: ServiceSettings, *, engine_down: Iterable[type[BaseException]] = ()) -> Broker:
+        """The service's broker (app.state.broker); `engine_down` lists the errors of its own
+        engines, which make a consumer wait instead of spending a message's retries. Add the
+        consumers, then `start_broker`."""
+        broker = Broker(settings, self.state.metrics, engine_down=engine_down)
+        self._broker = broker
+        self.state.broker = broker
+        self.optional("rabbitmq", broker.ping)
+        return broker
+
+    async def start_broker(self) -> None:
+        """Connect in the background: the service serves while RabbitMQ is down."""
+        assert self._broker is not None, "call broker() first"
+        await self._broker.start()
+        self.on_stop(self._broker.close)
+
+    def start_relay(self, relay: Relay) -> None:
+        relay.start()
+        self.on_stop(relay.stop)
+
+    def background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """A task cancelled at shutdown."""
+        task = asyncio.create_task(work, name=name)
+
+        async def cancel() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        self.on_stop(cancel)
+        return task
+
+
+@asynccontextmanager
+async def wired(app: "FastAPI") -> AsyncIterator[Wiring]:
+    """A Wiring whose registered stops run when the block ends (in reverse order)."""
+    async with AsyncExitStack() as stack:
+        yield Wiring(app, stack)
