@@ -14,7 +14,8 @@ from analytics_service.schemas import (
     Totals,
 )
 from analytics_service.service import Analytics
-from shared.schemas import Page, PageParams, search_page_params
+from shared.paging import search_page_params
+from shared.schemas import Page, PageParams
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 

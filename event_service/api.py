@@ -22,7 +22,8 @@ from event_service.store import EventFilter
 from shared.errors import BadRequest, RuleBroken, field_error
 from shared.idempotency import Idempotency
 from shared.idempotency.header import FencedKey, idempotency_key_header
-from shared.schemas import FenceOut, Page, PageParams, UtcDateTime, page_params
+from shared.paging import page_params
+from shared.schemas import FenceOut, Page, PageParams, UtcDateTime
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 

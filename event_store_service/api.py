@@ -17,7 +17,8 @@ from event_store_service.service import EventLog
 from event_store_service.store import EventFilter, NewEvent
 from shared.errors import RuleBroken, field_error
 from shared.logging import current_correlation_id
-from shared.schemas import Page, PageParams, UtcDateTime, page_params
+from shared.paging import page_params
+from shared.schemas import Page, PageParams, UtcDateTime
 
 router = APIRouter(prefix="/api", tags=["event-store"])
 

@@ -11,7 +11,8 @@ from notification_service.sender import Notifications
 from notification_service.store import Doc
 from shared.idempotency import Idempotency, fingerprint
 from shared.idempotency.header import idempotency_key_header
-from shared.schemas import Page, PageParams, page_params
+from shared.paging import page_params
+from shared.schemas import Page, PageParams
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 

@@ -20,8 +20,9 @@ from payment_service.store import PaymentFilters
 from shared.errors import BadRequest, field_error
 from shared.idempotency import Idempotency
 from shared.idempotency.header import FencedKey, idempotency_key_header
+from shared.paging import page_params
 from shared.results import WriteResult
-from shared.schemas import FenceOut, Page, PageParams, page_params
+from shared.schemas import FenceOut, Page, PageParams
 
 # A bigint id: anything outside is a 422, never an overflow in PostgreSQL.
 PaymentId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -19,7 +19,8 @@ from reservation_service.schemas import (
 from shared.errors import BadRequest, field_error
 from shared.idempotency import Idempotency
 from shared.idempotency.header import FencedKey, idempotency_key_header
-from shared.schemas import FenceOut, Page, PageParams, page_params
+from shared.paging import page_params
+from shared.schemas import FenceOut, Page, PageParams
 
 router = APIRouter(prefix="/api/reservations", tags=["reservations"])
 

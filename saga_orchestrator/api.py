@@ -16,7 +16,8 @@ from saga_orchestrator.store import SagaStore
 from shared.clock import utc_now
 from shared.errors import NotFound, RuleBroken, field_error
 from shared.idempotency.header import idempotency_key_header
-from shared.schemas import Page, PageParams, page_params, parse_utc
+from shared.paging import page_params
+from shared.schemas import Page, PageParams, parse_utc
 
 router = APIRouter(prefix="/api/saga", tags=["saga"])
 

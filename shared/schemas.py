@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
 from pydantic.alias_generators import to_camel
 
@@ -84,26 +83,6 @@ class PageParams(BaseModel):
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.size
-
-
-async def page_params(
-    page: int = Query(1, ge=1, le=100_000, description="1-based page number"),
-    size: int = Query(20, ge=1, le=MAX_PAGE_SIZE, description=f"items per page, at most {MAX_PAGE_SIZE}"),
-) -> PageParams:
-    return PageParams(page=page, size=size)
-
-
-async def search_page_params(
-    page: int = Query(
-        1,
-        ge=1,
-        le=MAX_PAGE_DEPTH // MAX_PAGE_SIZE,
-        description=f"1-based page number; a search reaches its first {MAX_PAGE_DEPTH} results",
-    ),
-    size: int = Query(20, ge=1, le=MAX_PAGE_SIZE, description=f"items per page, at most {MAX_PAGE_SIZE}"),
-) -> PageParams:
-    """Paging of search-engine results: OpenSearch serves at most MAX_PAGE_DEPTH of them."""
-    return PageParams(page=page, size=size)
 
 
 class FenceOut(ApiModel):
