@@ -1,4 +1,4 @@
-"""Messages the event service publishes (DESIGN §7); it consumes none.
+"""Messages the event service publishes (docs/design.md §7); it consumes none.
 
 Each is written to the outbox in the transaction of its change, so a message exists exactly
 when its change does; the relay publishes it to the exchange with the type as routing key."""

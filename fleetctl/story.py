@@ -141,7 +141,7 @@ class Client:
             )
         return answer.json() if answer.content else None
 
-    # The participants' routes (DESIGN §5).
+    # The participants' routes (docs/saga.md).
     def create_event(self, **event: Any) -> dict[str, Any]:
         return self.call("POST", f"{self.urls.event}/api/events", json=event, expect=201, key=True)
 

@@ -1,4 +1,4 @@
-"""What the payment service publishes: payment.completed|failed|refunded (DESIGN §7), each
+"""What the payment service publishes: payment.completed|failed|refunded (docs/design.md §7), each
 carrying the payment as GET answers it. Written to the outbox by the store, in the transaction
 of the change; the relay publishes them. It consumes nothing."""
 

@@ -6,8 +6,8 @@ taken over by another orchestrator gets LeaseLost and stops driving that saga.
 Each write that moves a saga is ONE statement sent in autocommit: the saga row's UPDATE is
 a common table expression, and the step rows and the outbox row are written only from its
 RETURNING (so nothing is written when the lease was lost). PostgreSQL runs one statement
-atomically, so this is the transaction the separate statements were, without the BEGIN,
-COMMIT and extra round trips: a saga's log writes went from ~26 round trips to 6.
+atomically, so this is a transaction without the BEGIN, COMMIT and extra round trips (what
+it saves: docs/performance.md).
 """
 
 import uuid

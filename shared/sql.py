@@ -22,7 +22,7 @@ MIGRATION_LOCK_ID = 7_340_001
 def make_engine(url: str, *, pool_size: int = 24) -> AsyncEngine:
     # The pool keeps what a busy service uses at once (the orchestrator drives up to 64 sagas,
     # each holding a connection only per write): connections past it are opened and closed on
-    # every checkout, which the benchmark showed as 7 % of the orchestrator's time.
+    # every checkout (its cost: docs/performance.md).
     return create_async_engine(
         url, pool_size=pool_size, max_overflow=16, pool_pre_ping=True, pool_recycle=1800
     )

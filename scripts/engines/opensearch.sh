@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Search engine for native runs (dev machines, CI): one embedded OpenSearch 2.19.6 node run by
-# our own Java main (tools/search-node, see DESIGN.md §2). Sourced by scripts/infra.sh, which
+# our own Java main (tools/search-node, see docs/design.md §2). Sourced by scripts/infra.sh, which
 # sets ROOT, DATA_DIR, LOG_DIR, RUN_DIR, CACHE_DIR and the helpers log, warn, pid_alive
 # (infra.sh's wait_for on opensearch_ready then confirms readiness).
 #

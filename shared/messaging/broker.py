@@ -1,7 +1,7 @@
 """One RabbitMQ connection per service: publishing with confirms, consumers with delayed
 retry and a dead-letter queue, reconnection after the broker comes back.
 
-Topology (docs/design.md, "Messaging"): one durable topic exchange; per consumer a durable queue `<q>`, a
+Topology (docs/design.md §7): one durable topic exchange; per consumer a durable queue `<q>`, a
 retry queue `<q>.retry` whose TTL dead-letters messages back to `<q>`, and `<q>.dlq`.
 """
 

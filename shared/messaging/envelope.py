@@ -1,4 +1,4 @@
-"""The message envelope every domain message travels in (DESIGN §7)."""
+"""The message envelope every domain message travels in (docs/design.md §7)."""
 
 import uuid
 from datetime import UTC, datetime

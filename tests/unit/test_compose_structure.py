@@ -1,5 +1,5 @@
 """docker-compose.yml and the Dockerfile, checked by reading (no Docker engine here): every
-container of DESIGN §1 with its image, ports, health check and volume; services built from one
+container of docs/design.md §1 with its image, ports, health check and volume; services built from one
 image, wired to their own engines by compose service names; every ${VAR} in .env.example."""
 
 import re
