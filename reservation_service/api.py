@@ -124,8 +124,9 @@ async def change_status(
     desk: Reservations = Depends(reservations),
 ) -> Any:
     """Legal transitions only (409 otherwise): pending → confirmed | cancelled; confirmed →
-    cancelled | refunded. With `version` (body) or `If-Match`, a stale version is a 409."""
-    doc = await desk.change_status(
+    cancelled | refunded. With `version` (body) or `If-Match`, a stale version is a 409. A
+    live booking a saga made is not ended here (409): POST /cancel runs its cancellation saga."""
+    doc = await desk.set_status(
         reservation_id,
         body.status,
         reason=body.reason,

@@ -338,6 +338,27 @@ class Reservations:
             expected_version=expected_version,
         )
 
+    async def set_status(
+        self,
+        reservation_id: str,
+        wanted: Status,
+        *,
+        reason: str,
+        updated_by: str,
+        expected_version: int | None,
+    ) -> Doc:
+        """A client's status change (PUT /status). With an orchestrator to hand it to, a live
+        booking a saga made is never ended this way (409 pointing at POST /cancel): its seats
+        and its payment would stay taken."""
+        if self.orchestrator is not None and wanted in domain.ENDED:
+            doc = await self.get(reservation_id)
+            domain.check_client_status_change(
+                reservation_id, Status(doc["status"]), doc.get("sagaId"), wanted
+            )
+        return await self.change_status(
+            reservation_id, wanted, reason=reason, updated_by=updated_by, expected_version=expected_version
+        )
+
     async def reinstate(self, reservation_id: str, *, reason: str) -> Doc:
         """The compensation of a cancellation saga's first step: confirmed again (idempotent)."""
         for _ in range(MAX_RACE_RETRIES):

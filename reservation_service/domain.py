@@ -121,6 +121,26 @@ def cancelled_by_saga(status: Status, saga_id: str | None) -> bool:
     return saga_id is not None and status in LIVE
 
 
+class EndedBySagaOnly(Conflict):
+    """A status change alone would end a saga-made booking without its refund and release."""
+
+    def __init__(self, reservation_id: str, current: Status, wanted: Status) -> None:
+        super().__init__(
+            f"Reservation {reservation_id} was booked by a saga: cancel it with POST "
+            f"/api/reservations/{reservation_id}/cancel (its cancellation saga refunds the payment "
+            f"and releases the seats), not by setting its status to {wanted.value}.",
+            extra={"currentStatus": current.value, "wantedStatus": wanted.value},
+        )
+
+
+def check_client_status_change(
+    reservation_id: str, current: Status, saga_id: str | None, wanted: Status
+) -> None:
+    """A client may not end a live saga-made booking by its status (PUT /status)."""
+    if wanted in ENDED and wanted is not current and cancelled_by_saga(current, saga_id):
+        raise EndedBySagaOnly(reservation_id, current, wanted)
+
+
 def hold_after(status: Status, hold: SeatHold | None) -> SeatHold | None:
     """The seat hold a reservation gets when it moves to `status`: an ending reservation that
     booked its own seats must give them back."""
