@@ -42,7 +42,9 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
             relay = SqlOutboxRelay(engine, broker, settings.outbox_poll_seconds, app.state.metrics)
             app.state.relay = relay
             app.state.payments = Payments(
-                PaymentStore(engine), SimulatedProvider(settings.decline_above), published=relay.wake
+                PaymentStore(engine),
+                SimulatedProvider(settings.decline_above, settings.refuse_refunds_above),
+                published=relay.wake,
             )
             app.state.cache = PaymentCache(
                 CacheManager(redis, app.state.metrics, retry_after=settings.cache_retry_after_seconds),

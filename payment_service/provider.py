@@ -18,11 +18,13 @@ class ChargeOutcome:
 
 
 class SimulatedProvider:
-    """Approves every charge up to `decline_above` (inclusive) and declines the rest; a refund
-    of an approved charge always succeeds."""
+    """Approves every charge up to `decline_above` (inclusive) and declines the rest; refunds
+    every approved charge, except those above `refuse_refunds_above` when it is set (so a
+    refund the provider refuses can be shown on purpose)."""
 
-    def __init__(self, decline_above: Decimal) -> None:
+    def __init__(self, decline_above: Decimal, refuse_refunds_above: Decimal | None = None) -> None:
         self.decline_above = decline_above
+        self.refuse_refunds_above = refuse_refunds_above
 
     def charge(self, amount: Decimal, currency: str) -> ChargeOutcome:
         if amount > self.decline_above:
@@ -34,4 +36,4 @@ class SimulatedProvider:
         return ChargeOutcome(Status.COMPLETED)
 
     def refund(self, amount: Decimal, currency: str) -> bool:
-        return True
+        return self.refuse_refunds_above is None or amount <= self.refuse_refunds_above

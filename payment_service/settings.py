@@ -17,3 +17,6 @@ class PaymentSettings(ServiceSettings):
     cache_retry_after_seconds: float = 1.0
     # The simulated provider declines any single charge above this amount (PAYMENT_DECLINE_ABOVE).
     decline_above: Decimal = Decimal("1000000")
+    # Unset: every refund succeeds. Set (PAYMENT_REFUSE_REFUNDS_ABOVE): the simulated provider
+    # refuses to refund a charge above it, and the payment ends refund_failed.
+    refuse_refunds_above: Decimal | None = None

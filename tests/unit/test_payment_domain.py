@@ -77,3 +77,10 @@ def test_the_provider_declines_above_the_limit_only():
         "Declined: amount 1500000.00 XOF exceeds the single-charge limit of 1000000.00 XOF"
     )
     assert provider.refund(Decimal("10"), "XOF")
+
+
+def test_the_provider_refuses_refunds_above_its_refund_limit_when_one_is_set():
+    provider = SimulatedProvider(Decimal("1000000"), refuse_refunds_above=Decimal("50000"))
+    assert provider.refund(Decimal("50000"), "XOF")
+    assert not provider.refund(Decimal("50000.01"), "XOF")
+    assert SimulatedProvider(Decimal("1000000")).refund(Decimal("999999"), "XOF")
