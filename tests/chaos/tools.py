@@ -97,6 +97,10 @@ class ChaosFleet:
     def url(self, package: str) -> str:
         return self.fleet.url(package)
 
+    def instance_url(self, package: str, instance: int) -> str:
+        """The URL of a further instance (`fleet start --instances`) of the service."""
+        return f"http://127.0.0.1:{self.fleet.port(BY_NAME[package].nth(instance))}"
+
     def urls(self) -> dict[str, str]:
         return {s: self.fleet.url(s) for s in _PACKAGES}
 
@@ -142,9 +146,10 @@ class ChaosFleet:
             "paymentMethod": "mobile_money",
         }
 
-    def start_saga(self, booking: dict[str, Any]) -> str:
+    def start_saga(self, booking: dict[str, Any], orchestrator: str | None = None) -> str:
+        """Start a booking at the orchestrator (its URL; by default the fleet's first)."""
         answer = self.http.post(
-            f"{self.url('saga_orchestrator')}/api/saga/booking",
+            f"{orchestrator or self.url('saga_orchestrator')}/api/saga/booking",
             json=booking,
             headers={"Idempotency-Key": str(uuid.uuid4())},
         )

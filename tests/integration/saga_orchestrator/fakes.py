@@ -5,6 +5,7 @@ route fail (500), refuse (409) or hang until released, and reads every call made
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,6 +26,17 @@ class Call:
     body: Any
 
 
+@dataclass(frozen=True)
+class Span:
+    """One request as the fakes served it: its path, Idempotency-Key, and when it came in and
+    was answered (time.time(): comparable with the services' timestamps on this machine)."""
+
+    path: str
+    key: str | None
+    start: float
+    end: float
+
+
 @dataclass
 class Fakes:
     url: str = ""
@@ -34,6 +46,7 @@ class Fakes:
     answers: dict[str, tuple[int, Any]] = field(default_factory=dict)
     fenced: set[str] = field(default_factory=set)  # keys given up on (their answer: a 409)
     calls: list[Call] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
     # route -> "error" (500) | "refuse" (409) | "hang" (wait for `unhang`) | "lost" (acts,
     # then answers 500 as if the answer was lost on the way back)
     modes: dict[str, str] = field(default_factory=dict)
@@ -65,6 +78,14 @@ def _problem(status: int, detail: str) -> JSONResponse:
 
 def build_app(fakes: Fakes) -> FastAPI:
     app = FastAPI()
+
+    @app.middleware("http")
+    async def timed(request: Request, call_next: Any) -> Any:
+        start = time.time()
+        response = await call_next(request)
+        key = request.headers.get("Idempotency-Key")
+        fakes.spans.append(Span(request.url.path, key, start, time.time()))
+        return response
 
     async def enter(route: str, key: str | None, body: Any) -> JSONResponse | None:
         """Record the call; apply the route's failure mode; replay a keyed answer."""
