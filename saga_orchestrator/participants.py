@@ -106,10 +106,6 @@ class Fence:
     answer: dict[str, Any] = field(default_factory=dict)
 
 
-# The steps whose call is fenced before the saga counts it as not done.
-FENCED_STEPS = frozenset({Step.RESERVE_SEATS, Step.CREATE_RESERVATION, Step.PROCESS_PAYMENT})
-
-
 class Participants:
     def __init__(self, settings: SagaSettings, clock: Callable[[], datetime] = utc_now) -> None:
         self.clock = clock
