@@ -63,7 +63,7 @@ def create_app(
                     raise RuntimeError(f"index {settings.index} not created yet")
 
             wire.required("opensearch", search_health)
-            await wire.start_broker()
+            await wire.start_messaging()
             wire.background(_ensure_forever(store, index_ready), name="analytics-ensure-index")
             yield
 

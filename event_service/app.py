@@ -11,7 +11,6 @@ from event_service.service import Events
 from event_service.settings import EventSettings
 from event_service.store import EventRepository
 from shared import sql
-from shared.messaging.sql_outbox import SqlOutboxRelay
 from shared.web import create_service_app
 from shared.wiring import wired
 
@@ -25,9 +24,8 @@ def create_app(settings: EventSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with wired(app) as wire:
             engine = await wire.postgres(settings.database_url, MIGRATIONS)
-            broker = wire.broker(settings, engine_down=sql.ENGINE_DOWN)
-            relay = SqlOutboxRelay(engine, broker, settings.outbox_poll_seconds, app.state.metrics)
-            app.state.relay = relay
+            wire.broker(settings, engine_down=sql.ENGINE_DOWN)
+            relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
             app.state.events = Events(
                 EventRepository(
                     engine,
@@ -37,8 +35,7 @@ def create_app(settings: EventSettings | None = None) -> FastAPI:
                 ),
                 published=relay.wake,
             )
-            await wire.start_broker()
-            wire.start_relay(relay)
+            await wire.start_messaging()
             yield
 
     return create_service_app(

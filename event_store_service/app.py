@@ -34,7 +34,7 @@ def create_app(settings: EventStoreSettings | None = None) -> FastAPI:
             broker.add_consumer(recorder_consumer(log))
             app.state.store = store
             app.state.log = log
-            await wire.start_broker()
+            await wire.start_messaging()
             yield
 
     return create_service_app(

@@ -34,7 +34,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
             broker = wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
             broker.add_consumer(dispatch_consumer(desk))
             app.state.notifications = desk
-            await wire.start_broker()
+            await wire.start_messaging()
             desk.start(settings.sender_poll_seconds)
             wire.on_stop(desk.stop)
             yield

@@ -15,7 +15,6 @@ from payment_service.service import Payments
 from payment_service.settings import PaymentSettings
 from payment_service.store import PaymentStore
 from shared import sql
-from shared.messaging.sql_outbox import SqlOutboxRelay
 from shared.web import create_service_app
 from shared.wiring import wired
 
@@ -38,9 +37,8 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
 
             # Redis down degrades the service (reads fall back to PostgreSQL) but never stops it.
             wire.optional("redis", redis_ping)
-            broker = wire.broker(settings, engine_down=(*sql.ENGINE_DOWN, RedisUnreachable))
-            relay = SqlOutboxRelay(engine, broker, settings.outbox_poll_seconds, app.state.metrics)
-            app.state.relay = relay
+            wire.broker(settings, engine_down=(*sql.ENGINE_DOWN, RedisUnreachable))
+            relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
             app.state.payments = Payments(
                 PaymentStore(engine),
                 SimulatedProvider(settings.decline_above, settings.refuse_refunds_above),
@@ -50,8 +48,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
                 CacheManager(redis, app.state.metrics, retry_after=settings.cache_retry_after_seconds),
                 settings.cache_ttl_seconds,
             )
-            await wire.start_broker()
-            wire.start_relay(relay)
+            await wire.start_messaging()
             yield
 
     return create_service_app(

@@ -15,7 +15,6 @@ from reservation_service.settings import ReservationSettings
 from reservation_service.store import ReservationStore
 from shared import mongo
 from shared.http import ServiceClient
-from shared.messaging.mongo_outbox import MongoOutboxRelay
 from shared.web import create_service_app
 from shared.wiring import wired
 
@@ -43,10 +42,8 @@ def create_app(settings: ReservationSettings | None = None) -> FastAPI:
                     retries=settings.http_retries,
                 )
                 wire.on_stop(sagas.aclose)
-            broker = wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
-            relay = MongoOutboxRelay(
-                [store.reservations], broker, settings.outbox_poll_seconds, app.state.metrics
-            )
+            wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
+            relay = wire.mongo_relay([store.reservations], settings.outbox_poll_seconds)
             desk = Reservations(
                 store,
                 EventSeats(events),
@@ -55,10 +52,8 @@ def create_app(settings: ReservationSettings | None = None) -> FastAPI:
                 orchestrator=Orchestrator(sagas) if sagas is not None else None,
             )
             app.state.store = store
-            app.state.relay = relay
             app.state.reservations = desk
-            await wire.start_broker()
-            wire.start_relay(relay)
+            await wire.start_messaging()
             wire.background(desk.run_sweep(settings.seat_sweep_seconds), name="seat-sweep")
             yield
 

@@ -17,7 +17,6 @@ from saga_orchestrator.service import SagaService
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import SagaStore
 from shared import sql
-from shared.messaging.sql_outbox import SqlOutboxRelay
 from shared.web import create_service_app
 from shared.wiring import wired
 
@@ -31,20 +30,18 @@ def create_app(settings: SagaSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with wired(app) as wire:
             engine = await wire.postgres(settings.database_url, MIGRATIONS)
-            broker = wire.broker(settings, engine_down=sql.ENGINE_DOWN)
-            relay = SqlOutboxRelay(engine, broker, settings.outbox_poll_seconds, app.state.metrics)
+            wire.broker(settings, engine_down=sql.ENGINE_DOWN)
+            relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
             # One lease owner per app instance: two orchestrators never drive the same saga at once.
             owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
             store = SagaStore(engine, owner, settings.lease_seconds)
             participants = Participants(settings)
             orchestrator = Orchestrator(store, participants, settings, relay, app.state.metrics)
-            app.state.relay = relay
             app.state.saga_store = store
             app.state.participants = participants
             app.state.orchestrator = orchestrator
             app.state.sagas = SagaService(store, participants, orchestrator, settings)
-            await wire.start_broker()
-            wire.start_relay(relay)
+            await wire.start_messaging()
             wire.on_stop(participants.aclose)
             orchestrator.start()
             wire.on_stop(orchestrator.stop)

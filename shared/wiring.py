@@ -6,8 +6,9 @@ start the broker, relays and background loops, and at shutdown stop them in reve
         async with wired(app) as wire:
             engine = await wire.postgres(settings.database_url, MIGRATIONS)
             broker = wire.broker(settings, engine_down=sql.ENGINE_DOWN)
+            relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
             ...
-            await wire.start_broker()
+            await wire.start_messaging()
             yield
 """
 
@@ -16,19 +17,23 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared import mongo, sql
 from shared.messaging.broker import Broker
+from shared.messaging.mongo_outbox import MongoOutboxRelay
 from shared.messaging.outbox import Relay
+from shared.messaging.sql_outbox import SqlOutboxRelay
 from shared.settings import ServiceSettings
 
 if TYPE_CHECKING:  # types only: the wiring opens engines through shared.sql and shared.mongo
     from fastapi import FastAPI
+    from pymongo.asynchronous.collection import AsyncCollection
     from pymongo.asynchronous.database import AsyncDatabase
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 Check = Callable[[], Awaitable[Any]]
+R = TypeVar("R", bound=Relay)
 
 
 class Wiring:
@@ -37,6 +42,7 @@ class Wiring:
         self.state = app.state
         self._stack = stack
         self._broker: Broker | None = None
+        self._relays: list[Relay] = []
 
     def on_stop(self, stop: Callable[[], Awaitable[Any]]) -> None:
         """Run `stop` at shutdown, before whatever was registered earlier."""
@@ -72,22 +78,43 @@ class Wiring:
     def broker(self, settings: ServiceSettings, *, engine_down: Iterable[type[BaseException]] = ()) -> Broker:
         """The service's broker (app.state.broker); `engine_down` lists the errors of its own
         engines, which make a consumer wait instead of spending a message's retries. Add the
-        consumers, then `start_broker`."""
+        consumers, then `start_messaging`."""
         broker = Broker(settings, self.state.metrics, engine_down=engine_down)
         self._broker = broker
         self.state.broker = broker
         self.optional("rabbitmq", broker.ping)
         return broker
 
-    async def start_broker(self) -> None:
-        """Connect in the background: the service serves while RabbitMQ is down."""
-        assert self._broker is not None, "call broker() first"
-        await self._broker.start()
-        self.on_stop(self._broker.close)
+    def sql_relay(self, engine: "AsyncEngine", interval: float) -> SqlOutboxRelay:
+        """The relay of the service's outbox table (app.state.relay), started with the broker."""
+        return self._relay(SqlOutboxRelay(engine, self._started_broker(), interval, self.state.metrics))
 
-    def start_relay(self, relay: Relay) -> None:
-        relay.start()
-        self.on_stop(relay.stop)
+    def mongo_relay(
+        self, collections: "list[AsyncCollection[dict[str, Any]]]", interval: float
+    ) -> MongoOutboxRelay:
+        """The relay of these collections' outbox arrays (app.state.relay), started with the broker."""
+        return self._relay(
+            MongoOutboxRelay(collections, self._started_broker(), interval, self.state.metrics)
+        )
+
+    async def start_messaging(self) -> None:
+        """Connect the broker in the background (the service serves while RabbitMQ is down),
+        then start the relays."""
+        broker = self._started_broker()
+        await broker.start()
+        self.on_stop(broker.close)
+        for relay in self._relays:
+            relay.start()
+            self.on_stop(relay.stop)
+
+    def _started_broker(self) -> Broker:
+        assert self._broker is not None, "call broker() first"
+        return self._broker
+
+    def _relay(self, relay: R) -> R:
+        self._relays.append(relay)
+        self.state.relay = relay
+        return relay
 
     def background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """A task cancelled at shutdown."""
