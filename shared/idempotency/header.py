@@ -7,10 +7,16 @@ from fastapi import Header, Path
 
 from shared.idempotency import IDEMPOTENCY_HEADER, MAX_KEY_LENGTH
 
-# The key of a call to fence (PUT …/fences/{key}).
+# The key of a call to fence (PUT …/fences/{key}): what a header value can carry (visible
+# ASCII), so no NUL or lone surrogate ever reaches a database from a path.
 FencedKey = Annotated[
     str,
-    Path(min_length=1, max_length=MAX_KEY_LENGTH, description="the Idempotency-Key of the call given up on"),
+    Path(
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        pattern=r"^[\x21-\x7E]+$",
+        description="the Idempotency-Key of the call given up on",
+    ),
 ]
 
 

@@ -64,6 +64,8 @@ async def test_a_charge_racing_its_fence_is_either_answered_by_it_or_never_made(
             assert fenced.json()["answer"] == created.json() == stored[0]
 
 
-async def test_a_fence_key_longer_than_a_key_is_a_422(client: httpx.AsyncClient):
-    answer = await client.put(f"/api/payments/fences/{'k' * 256}")
-    assert answer.status_code == 422
+async def test_a_fence_key_no_header_could_carry_is_a_422_naming_it(client: httpx.AsyncClient):
+    for key in ("k" * 256, "a%00b", "caf%C3%A9", "a%20b"):
+        answer = await client.put(f"/api/payments/fences/{key}")
+        assert answer.status_code == 422, (key, answer.text)
+        assert answer.json()["errors"][0]["field"] == "path.key"
