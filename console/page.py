@@ -63,11 +63,7 @@ def page(settings: ConsoleSettings) -> str:
   </div>
   <div id="seats-body" class="body"><p class="muted">loading…</p></div>
 </section>
-<section id="panel-messages" class="panel">
-  <h2>Messages</h2>
-  <div id="messages-body" class="body"><p class="muted">loading…</p></div>
-</section>
-<section id="panel-store" class="panel wide">
+<section id="panel-store" class="panel">
   <h2>Event store</h2>
   <form id="aggregate-form" class="controls">
     <label>aggregate <input id="aggregate-id" list="aggregates" size="40" maxlength="200"
@@ -76,6 +72,10 @@ def page(settings: ConsoleSettings) -> str:
     <button type="submit">show</button>
   </form>
   <div id="aggregate-body" class="body"></div>
+</section>
+<section id="panel-messages" class="panel wide">
+  <h2>Messages</h2>
+  <div id="messages-body" class="body"><p class="muted">loading…</p></div>
 </section>
 </main>
 </body>

@@ -138,7 +138,7 @@ def sagas_panel(
 def saga_log(saga: dict[str, Any], now: datetime) -> str:
     """The full log of one saga: the same data as GET /api/saga/{id}, as a table and as JSON."""
     rows = "".join(
-        f'<tr class="{"compensation" if s.get("kind") == "compensation" else "step"}">'
+        f'<tr class="{"log-compensation" if s.get("kind") == "compensation" else "log-step"}">'
         f"<td>{esc(s.get('name'))}</td><td>{esc(s.get('kind'))}</td><td>{esc(s.get('status'))}</td>"
         f"<td>{esc(s.get('attempts'))}</td><td>{_time(s.get('startedAt'))}</td>"
         f"<td>{_time(s.get('finishedAt'))}</td><td>{esc(_duration_ms(s, now))} ms</td>"

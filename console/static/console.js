@@ -46,9 +46,16 @@
   }
 
   // --- sagas ---------------------------------------------------------------------------------
+  // The open saga's log is read again at each change of the sagas panel until it ended; a
+  // change that arrives while it is being read makes it read once more afterwards.
   let logBusy = false;
+  let logAgain = false;
   async function refreshLog() {
-    if (!view.saga || logBusy) return;
+    if (!view.saga) return;
+    if (logBusy) {
+      logAgain = true;
+      return;
+    }
     const shown = document.querySelector("#saga-log .saga-log");
     const ended = ["COMPLETED", "COMPENSATED", "COMPENSATION_FAILED"];
     if (shown && shown.dataset.sagaId === view.saga && ended.includes(shown.dataset.status)) return;
@@ -57,6 +64,10 @@
       $("saga-log").innerHTML = await fragment("/ui/saga/" + encodeURIComponent(view.saga));
     } finally {
       logBusy = false;
+      if (logAgain) {
+        logAgain = false;
+        refreshLog();
+      }
     }
   }
 
@@ -87,8 +98,10 @@
   // --- booking form ------------------------------------------------------------------------
   async function loadEvents() {
     const select = $("book-event");
+    const options = await fragment("/ui/event-options");
+    // The choice made while the list was being fetched is kept.
     const chosen = select.value;
-    select.innerHTML = await fragment("/ui/event-options");
+    select.innerHTML = options;
     if (chosen) select.value = chosen;
     choosePrice();
   }

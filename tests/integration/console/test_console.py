@@ -255,7 +255,7 @@ async def test_the_event_store_panel_shows_a_timeline_and_the_state_at_a_version
     assert timeline.index("reservation.created") < timeline.index("reservation.confirmed")
     assert 'data-version="1" data-status="pending"' in first
     assert "&lt;script&gt;" in unknown and "<script" not in unknown
-    assert log.count('<tr class="compensation">') == 2 and "<script" not in log
+    assert log.count('<tr class="log-compensation">') == 2 and "<script" not in log
 
 
 async def test_bad_input_is_a_422_naming_the_field():
