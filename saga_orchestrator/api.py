@@ -15,6 +15,7 @@ from saga_orchestrator.service import SagaService
 from saga_orchestrator.store import SagaStore
 from shared.clock import utc_now
 from shared.errors import NotFound, RuleBroken, field_error
+from shared.idempotency import Idempotency
 from shared.idempotency.header import idempotency_key_header
 from shared.paging import page_params
 from shared.schemas import Page, PageParams, parse_utc
@@ -47,7 +48,8 @@ async def start_booking(
     idempotency_key: str | None = Depends(idempotency_key_header),
 ) -> SagaStarted:
     """Start a booking saga (SAGA1); it runs in the background: poll the Location."""
-    saga = await _service(request).start_booking(body, idempotency_key)
+    idem = Idempotency.of(idempotency_key, body.model_dump(mode="json", by_alias=True))
+    saga = await _service(request).start_booking(body, idem)
     return _started(saga, response)
 
 
@@ -62,7 +64,8 @@ async def start_cancellation(
     payment, release the seats, tell the user); it runs in the background: poll the Location.
     409 while the booking's saga still runs, once the event has started, or when the
     reservation is not confirmed; 403 when `userId` is not the reservation's user."""
-    saga = await _service(request).start_cancellation(body, idempotency_key)
+    idem = Idempotency.of(idempotency_key, body.model_dump(mode="json", by_alias=True))
+    saga = await _service(request).start_cancellation(body, idem)
     return _started(saga, response)
 
 

@@ -31,7 +31,7 @@ from saga_orchestrator.store import CancellationRunning, SagaStore
 from shared.clock import utc_now
 from shared.errors import Conflict, NotFound, Unavailable, field_error
 from shared.http import ServiceUnreachable
-from shared.idempotency import IdempotencyKeyReused
+from shared.idempotency import Idempotency, fingerprint
 
 
 class SagaStillRunning(Conflict):
@@ -74,21 +74,23 @@ class SagaService:
         self.clock = clock
 
     @staticmethod
-    def _same_request(saga: Saga, payload: dict[str, object], key: str | None) -> Saga:
-        if key is not None and saga.request != payload:
-            raise IdempotencyKeyReused(key)
+    def _same_request(saga: Saga, idem: Idempotency | None) -> Saga:
+        """The saga started under the key, unless it was started for another request (422)."""
+        if idem is not None:
+            idem.same_request(fingerprint(saga.request))
         return saga
 
-    async def start_booking(self, body: BookingIn, key: str | None) -> Saga:
+    async def start_booking(self, body: BookingIn, idem: Idempotency | None) -> Saga:
         """A booking saga (SAGA1), leased to this process and driven in the background; the
-        one already started under `key` when there is one. Nothing is booked when the event
+        one already started under the Idempotency-Key when there is one. Nothing is booked when the event
         is unknown (404), unreachable (503), priced otherwise (409) or has started (409 naming
         eventDate)."""
         payload = body.model_dump(mode="json", by_alias=True)
+        key = idem.key if idem is not None else None
         if key is not None:
             existing = await self.store.find_by_key(key)
             if existing is not None:
-                return self._same_request(existing, payload, key)
+                return self._same_request(existing, idem)
         try:
             event = await self.participants.event(body.event_id)
         except EventNotFound:
@@ -115,18 +117,20 @@ class SagaService:
         )
         if created:
             self.orchestrator.drive_soon(saga.id, saga)
-        return self._same_request(saga, payload, key)
+        return self._same_request(saga, idem)
 
-    async def start_cancellation(self, body: CancellationIn, key: str | None) -> Saga:
+    async def start_cancellation(self, body: CancellationIn, idem: Idempotency | None) -> Saga:
         """A cancellation saga of a confirmed booking a saga made, if the rules allow it (the
-        domain's check_cancellation); the one already started under `key` when there is one.
+        domain's check_cancellation); the one already started under the Idempotency-Key when
+        there is one.
         Refused with 409 while the reservation's booking saga runs, or while another
         cancellation of it runs or has completed."""
         payload = body.model_dump(mode="json", by_alias=True)
+        key = idem.key if idem is not None else None
         if key is not None:
             existing = await self.store.find_by_key(key)
             if existing is not None:
-                return self._same_request(existing, payload, key)
+                return self._same_request(existing, idem)
         rid = body.reservation_id
         try:
             reservation = await self.participants.reservation(rid)
@@ -142,7 +146,7 @@ class SagaService:
             raise SagaStillRunning(booking_saga, "booking")
         live = await self.store.live_cancellation(rid)
         if live is not None and key is not None and live.idempotency_key == key:
-            return self._same_request(live, payload, key)  # a twin with this key made it meanwhile
+            return self._same_request(live, idem)  # a twin with this key made it meanwhile
         if live is not None and live.status in TERMINAL:
             raise AlreadyCancelled(live)
         if live is not None:
@@ -197,7 +201,7 @@ class SagaService:
             raise SagaStillRunning(exc.saga, "cancellation") from None
         if created:
             self.orchestrator.drive_soon(saga.id, saga)
-        return self._same_request(saga, payload, key)
+        return self._same_request(saga, idem)
 
     async def _booking_saga(self, saga_id: Any) -> Saga | None:
         try:
