@@ -159,9 +159,13 @@ class SagaFeed(Feed):
 
 
 class SeatsFeed(Feed):
-    """Views: the page of events. The read model is read per event shown."""
+    """Views: the page of events, newest first. The event service lists events by date, a
+    hundred a request: the console reads them all (one request up to a hundred events, at most
+    MAX_EVENTS), orders them newest first and reads the read model for the events shown only."""
 
     name = "seats"
+    BATCH = 100
+    MAX_EVENTS = 1000
 
     async def _analytics(self, event_id: int) -> tuple[int, Any]:
         try:
@@ -169,14 +173,32 @@ class SeatsFeed(Feed):
         except Unreachable as exc:
             return event_id, f"analytics service unreachable ({exc.reason})"
 
+    async def _all_events(self) -> tuple[list[dict[str, Any]], int]:
+        first = await self.sources.events(1, self.BATCH)
+        total = int(first.get("total") or 0)
+        pages = min(-(-total // self.BATCH), self.MAX_EVENTS // self.BATCH)
+        rest = await asyncio.gather(*(self.sources.events(n, self.BATCH) for n in range(2, pages + 1)))
+        events = [e for listing in (first, *rest) for e in listing.get("items") or []]
+        return sorted(events, key=lambda e: int(e["id"]), reverse=True), min(total, self.MAX_EVENTS)
+
     async def read(self, views: list[Hashable]) -> dict[Hashable, Fragments]:
         size = self.sources.settings.events_per_page
-        listings = await asyncio.gather(*(self.sources.events(int(page), size) for page in views))  # type: ignore[call-overload]
-        ids = {int(e["id"]) for listing in listings for e in listing.get("items") or []}
+        events, total = await self._all_events()
+        pages: dict[Hashable, list[dict[str, Any]]] = {
+            view: events[(int(view) - 1) * size : int(view) * size]  # type: ignore[call-overload]
+            for view in views
+        }
+        ids = {int(e["id"]) for shown in pages.values() for e in shown}
         analytics = dict(await asyncio.gather(*(self._analytics(i) for i in ids)))
         return {
-            view: {"seats": render.seats_panel(listing, analytics, int(view))}  # type: ignore[call-overload]
-            for view, listing in zip(views, listings, strict=True)
+            view: {
+                "seats": render.seats_panel(
+                    {"items": shown, "total": total, "size": size},
+                    analytics,
+                    int(view),  # type: ignore[call-overload]
+                )
+            }
+            for view, shown in pages.items()
         }
 
     def failed(self, exc: BaseException) -> Fragments:

@@ -216,10 +216,12 @@ def seats_panel(listing: dict[str, Any], analytics: dict[int, Any], page: int) -
 
 
 def event_options(listing: dict[str, Any]) -> str:
+    """The booking form's events, newest first."""
+    items = sorted(listing.get("items") or [], key=lambda e: int(e["id"]), reverse=True)
     return "".join(
         f'<option value="{int(e["id"])}" data-price="{esc(e.get("ticketPrice"))}">'
         f"#{int(e['id'])} {esc(e.get('name'))} ({_number(e.get('ticketPrice'))} XOF)</option>"
-        for e in listing.get("items") or []
+        for e in items
     )
 
 

@@ -5,6 +5,7 @@ reaches the orchestrator unchanged."""
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -269,3 +270,18 @@ async def test_bad_input_is_a_422_naming_the_field():
     for field, answer in answers.items():
         assert answer.status_code == 422, field
         assert any(field in e["field"] for e in answer.json()["errors"]), answer.text
+
+
+async def test_events_are_shown_newest_first_a_page_at_a_time():
+    async with serve_sources() as sources:
+        sources.events = [
+            {"id": i, "name": f"E{i}", "totalCapacity": 100, "bookedSeats": 0, "availableSeats": 95}
+            for i in range(1, 26)
+        ]
+        async with serving(create_app(sources.settings(events_per_page=10))) as console:
+            first = await read_stream(f"{console}/stream", lambda p: "seats" in p)
+            last = await read_stream(f"{console}/stream?seatsPage=3", lambda p: "seats" in p)
+    shown = [int(i) for i in re.findall(r'data-event-id="(\d+)"', first["seats"])]
+    assert shown == list(range(25, 15, -1))
+    assert [int(i) for i in re.findall(r'data-event-id="(\d+)"', last["seats"])] == list(range(5, 0, -1))
+    assert 'data-page="3" data-pages="3" data-total="25"' in last["seats"]
