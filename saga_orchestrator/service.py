@@ -12,6 +12,7 @@ from saga_orchestrator.domain import (
     TERMINAL,
     Booked,
     Saga,
+    SagaStatus,
     SagaType,
     booking_amount,
     check_cancellation,
@@ -46,9 +47,18 @@ class SagaStillRunning(Conflict):
 
 
 class AlreadyCancelled(Conflict):
+    """A cancellation of the reservation ended: COMPLETED (it is cancelled), or
+    COMPENSATION_FAILED (a person settles it before anything else is tried)."""
+
     def __init__(self, saga: Saga) -> None:
+        done = (
+            f"The reservation is cancelled by saga {saga.id} ({saga.status.value})."
+            if saga.status is SagaStatus.COMPLETED
+            else f"Cancellation saga {saga.id} ended {saga.status.value}: settle it by hand first "
+            f"({saga.error})."
+        )
         super().__init__(
-            f"The reservation is cancelled by saga {saga.id} ({saga.status.value}).",
+            done,
             errors=[field_error("reservationId", f"cancelled by saga {saga.id}")],
             extra={"sagaId": str(saga.id), "sagaStatus": saga.status.value},
         )

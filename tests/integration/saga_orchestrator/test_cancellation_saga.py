@@ -158,6 +158,10 @@ async def test_a_refund_the_provider_refuses_brings_the_booking_back_and_fails_l
     assert fakes.reservations[booked["reservationId"]]["status"] == "confirmed"
     assert fakes.events[1]["bookedSeats"] == 2  # the booking stands: its seats stay taken
     assert "release" not in fakes.routes()
+    # A person settles the payment before another cancellation is tried.
+    again = await client.post("/api/saga/cancellation", json={"reservationId": booked["reservationId"]})
+    assert again.status_code == 409 and again.json()["sagaId"] == saga["sagaId"]
+    assert "settle it by hand" in again.json()["detail"]
 
 
 async def test_a_refund_whose_answer_was_lost_is_settled_by_reading_the_payment(world):
