@@ -5,12 +5,12 @@ Documents are plain dicts in their stored (camelCase) shape; money is kept as a 
 string in `_source` so it round-trips exactly, and indexed as a scaled_float.
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from shared.contracts import EventMessage, ReservationMessage, UnreadableMessage
 from shared.errors import RuleBroken
 
 TWO_PLACES = Decimal("0.01")
@@ -22,8 +22,9 @@ COUNTED_STATUSES = frozenset({"confirmed"})
 Doc = dict[str, Any]
 
 
-class MalformedMessage(ValueError):
-    """A message without the fields the projection needs; the consumer dead-letters it."""
+class MalformedMessage(UnreadableMessage):
+    """A value the projection cannot use (an event id below 1, an amount that is no number);
+    the consumer dead-letters its message."""
 
 
 class CapacityExceeded(RuleBroken):  # -> 422
@@ -88,28 +89,24 @@ def event_id_of(value: Any) -> int:
     return event_id
 
 
-def event_fields(event: Mapping[str, Any]) -> tuple[int, int, Doc]:
+def event_fields(event: EventMessage) -> tuple[int, int, Doc]:
     """(eventId, version, descriptive fields) of an event as event.* messages carry it."""
-    try:
-        event_id = event_id_of(event["id"])
-        version = int(event["version"])
-        fields: Doc = {
-            "name": event["name"],
-            "description": event.get("description"),
-            "location": event.get("location"),
-            "category": event.get("category"),
-            "eventDate": event.get("eventDate"),
-            "totalCapacity": int(event.get("totalCapacity") or 0),
-            "bookedSeats": int(event.get("bookedSeats") or 0),
-            "availableSeats": event.get("availableSeats"),
-            "ticketPrice": str(money(event.get("ticketPrice") or 0)),
-        }
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MalformedMessage(f"event message without a usable event: {exc!r}") from exc
-    return event_id, version, fields
+    event_id = event_id_of(event.id)
+    fields: Doc = {
+        "name": event.name,
+        "description": event.description,
+        "location": event.location,
+        "category": event.category,
+        "eventDate": event.model_dump(mode="json")["eventDate"],
+        "totalCapacity": event.total_capacity,
+        "bookedSeats": event.booked_seats,
+        "availableSeats": event.available_seats,
+        "ticketPrice": str(money(event.ticket_price.amount)),
+    }
+    return event_id, event.version, fields
 
 
-def apply_event(current: Doc | None, event: Mapping[str, Any], *, deleted: bool, at: datetime) -> Doc | None:
+def apply_event(current: Doc | None, event: EventMessage, *, deleted: bool, at: datetime) -> Doc | None:
     """The document after an event message, or None when the message is stale (POLY5).
 
     A message applies only when its version is above the stored one, so a duplicate or a late
@@ -168,21 +165,18 @@ def apply_totals(
     return doc
 
 
-def reservation_fields(reservation: Mapping[str, Any], *, at: datetime) -> Doc:
+def reservation_fields(reservation: ReservationMessage, *, at: datetime) -> Doc:
     """The small per-reservation document the revenue recount sums over."""
-    try:
-        details = reservation.get("bookingDetails") or {}
-        return {
-            "reservationId": str(reservation["id"]),
-            "eventId": event_id_of(reservation["eventId"]),
-            "status": str(reservation["status"]),
-            "seats": int(details.get("seats") or 0),
-            "totalAmount": str(money(details.get("totalAmount") or 0)),
-            "version": int(reservation["version"]),
-            "updatedAt": at.isoformat(),
-        }
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise MalformedMessage(f"reservation message without a usable reservation: {exc!r}") from exc
+    total = reservation.booking_details.total_amount
+    return {
+        "reservationId": reservation.id,
+        "eventId": event_id_of(reservation.event_id),
+        "status": reservation.status,
+        "seats": reservation.booking_details.seats,
+        "totalAmount": str(money(total.amount if total is not None else 0)),
+        "version": reservation.version,
+        "updatedAt": at.isoformat(),
+    }
 
 
 def indexed_by_hand(current: Doc | None, given: Doc, *, at: datetime) -> Doc:

@@ -13,16 +13,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
 
-from analytics_service.domain import (
-    apply_event,
-    apply_totals,
-    event_id_of,
-    reservation_fields,
-)
+from analytics_service.domain import apply_event, apply_totals, event_id_of, reservation_fields
 from analytics_service.store import AnalyticsStore
 from shared.clock import utc_now
+from shared.contracts import Envelope, EventMessage, ReservationMessage, RoutingKey, read
 from shared.messaging.broker import Consumer
-from shared.messaging.envelope import Envelope
 from shared.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -30,7 +25,9 @@ log = logging.getLogger(__name__)
 CONSUMER_NAME = "analytics.projection"
 BINDINGS = ["event.*", "reservation.*", "booking.*"]
 INDEX_WAIT_SECONDS = 30.0
-RECOUNTING_TYPES = frozenset({"reservation.confirmed", "reservation.cancelled", "reservation.refunded"})
+RECOUNTING_TYPES = frozenset(
+    {RoutingKey.RESERVATION_CONFIRMED, RoutingKey.RESERVATION_CANCELLED, RoutingKey.RESERVATION_REFUNDED}
+)
 
 
 async def recount_reservations(
@@ -115,36 +112,35 @@ class Projection:
         # Until the index exists a write could only fail; waiting keeps the message unacked
         # (and the timeout sends it to the retry queue).
         await asyncio.wait_for(self.index_ready.wait(), INDEX_WAIT_SECONDS)
-        kind = envelope.type
-        if kind.startswith("event."):
-            await self._on_event(envelope)
-        elif kind.startswith("reservation."):
-            await self._on_reservation(envelope)
+        message = read(envelope)
+        if isinstance(message, EventMessage):
+            await self._on_event(message)
+        elif isinstance(message, ReservationMessage):
+            await self._on_reservation(message)
         else:
             # booking.* carry no version; the reservation.* messages of the same booking hold
             # the same facts, versioned, so they alone feed the totals.
-            self._count(kind, "ignored")
+            self._count(envelope.type, "ignored")
 
-    async def _on_event(self, envelope: Envelope) -> None:
-        deleted = envelope.type == "event.deleted"
-        event_id = event_id_of(envelope.data.get("id", envelope.aggregate_id))
+    async def _on_event(self, message: EventMessage) -> None:
+        kind = message.routing_key
         written = await self.store.change_event(
-            event_id,
-            partial(apply_event, event=envelope.data, deleted=deleted, at=self.clock()),
+            event_id_of(message.id),
+            partial(apply_event, event=message, deleted=kind is RoutingKey.EVENT_DELETED, at=self.clock()),
             refresh=False,
         )
         outcome = "applied" if written is not None else "stale"
-        self._count(envelope.type, outcome)
-        log.info("%s event %s version %s: %s", envelope.type, event_id, envelope.data.get("version"), outcome)
+        self._count(kind, outcome)
+        log.info("%s event %s version %s: %s", kind, message.id, message.version, outcome)
 
-    async def _on_reservation(self, envelope: Envelope) -> None:
-        doc = reservation_fields(envelope.data, at=self.clock())
+    async def _on_reservation(self, message: ReservationMessage) -> None:
+        doc = reservation_fields(message, at=self.clock())
         # Only a change to or from "confirmed" moves the totals; a pending reservation is
         # stored (for the version order) without the refresh and recount a total needs.
-        counts = envelope.type in RECOUNTING_TYPES
+        counts = message.routing_key in RECOUNTING_TYPES
         newer = await self.store.record_reservation(doc, refresh=counts)
         if counts:
             # Recount even when this version was already stored: a previous delivery may
             # have stored it and then failed before the recount.
             await self._recount.run(doc["eventId"])
-        self._count(envelope.type, "applied" if newer else "stale")
+        self._count(message.routing_key, "applied" if newer else "stale")

@@ -20,9 +20,17 @@ from analytics_service.messaging import recount_reservations
 from analytics_service.settings import AnalyticsSettings
 from analytics_service.store import AnalyticsStore
 from shared.clock import utc_now
+from shared.contracts import EventUpdated
 from shared.http import ServiceClient
+from shared.money import PRICING_CURRENCY, Money
 
 PAGE_SIZE = 100
+
+
+def _as_message(item: dict[str, Any]) -> EventUpdated:
+    """An event as GET /api/events answers it, as the event.updated message carrying it."""
+    price = Money.of(item["ticketPrice"], PRICING_CURRENCY)
+    return EventUpdated.model_validate({**item, "ticketPrice": price})
 
 
 async def rebuild(
@@ -39,8 +47,9 @@ async def rebuild(
                 f"GET /api/events page {page} answered {answer.status_code}: {answer.text[:200]}"
             )
         items: list[dict[str, Any]] = answer.json()["items"]
-        for event in items:
-            event_id = event_id_of(event.get("id"))
+        for item in items:
+            event_id = event_id_of(item.get("id"))
+            event = _as_message(item)
             # No refresh per write (one at the end): a rebuild writes thousands of documents.
             written = await store.change_event(
                 event_id, partial(apply_event, event=event, deleted=False, at=clock()), refresh=False

@@ -5,11 +5,14 @@ from typing import Annotated, Any, Self
 
 from pydantic import Field, PlainSerializer, model_validator
 
-from shared.schemas import ApiInput, ApiModel, Money, UtcDateTime
+from shared.money import PRICING_CURRENCY, Amount, priced_in_fixed
+from shared.schemas import ApiInput, ApiModel, UtcDateTime
 
 # A percentage with two decimals; a JSON number on the wire.
 Rate = Annotated[Decimal, PlainSerializer(lambda d: float(d), return_type=float, when_used="json")]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
+# Events are priced in one currency, so their prices and revenues are amounts in it.
+Money = Annotated[Amount, priced_in_fixed(PRICING_CURRENCY)]
 NonNegativeMoney = Annotated[Money, Field(ge=0)]
 
 

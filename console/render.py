@@ -5,8 +5,11 @@ comes from a source goes through `esc`: event names, user names and reasons are 
 import html
 import json
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
+
+from shared.money import PRICING_CURRENCY, display
 
 SAGA_STATUSES = ("STARTED", "RUNNING", "COMPENSATING", "COMPLETED", "COMPENSATED", "COMPENSATION_FAILED")
 TERMINAL = frozenset({"COMPLETED", "COMPENSATED", "COMPENSATION_FAILED"})
@@ -45,12 +48,12 @@ def _duration_ms(step: dict[str, Any], now: datetime) -> int | None:
     return max(0, round((ended - began).total_seconds() * 1000))
 
 
-def _number(value: Any) -> str:
+def _money(value: Any, currency: Any) -> str:
+    """ "30 000 XOF" (shared.money's rendering); what is not an amount is shown escaped."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return esc(value)
-    return f"{number:,.0f}" if number == int(number) else f"{number:,.2f}"
+        return esc(display(Decimal(str(value)), str(currency)))
+    except (InvalidOperation, ValueError):
+        return f"{esc(value)} {esc(currency)}"
 
 
 def unreachable(source: str, reason: str) -> str:
@@ -118,7 +121,7 @@ def sagas_panel(
             f"{esc(saga_status)}</span></td>"
             f"<td>{esc(saga.get('userId'))}</td><td>{esc(saga.get('eventId'))}</td>"
             f"<td>{esc(saga.get('seats'))}</td>"
-            f"<td class=num>{_number(saga.get('amount'))} {esc(saga.get('currency'))}</td>"
+            f"<td class=num>{_money(saga.get('amount'), saga.get('currency'))}</td>"
             f"<td>{_time(saga.get('createdAt'))}</td>"
             f'<td class="steps">{steps_strip(saga.get("steps") or [], now)}'
             + (f'<div class="reason">{esc(error)}</div>' if error else "")
@@ -203,7 +206,7 @@ def seats_panel(listing: dict[str, Any], analytics: dict[int, Any], page: int) -
             f'<div class="event" data-event-id="{event_id}" '
             f'data-booked="{booked}" data-available="{available}">'
             f'<div class="event-name"><b>{esc(event.get("name"))}</b> · {esc(event.get("location"))}'
-            f" · #{event_id} · {_number(event.get('ticketPrice'))} XOF</div>"
+            f" · #{event_id} · {_money(event.get('ticketPrice'), PRICING_CURRENCY)}</div>"
             f'<div class="bar">{bar}</div>'
             f'<div class="numbers">event service: {booked} booked, {margin} margin, {available} available of '
             f"{esc(event.get('totalCapacity'))} · {beside}</div></div>"
@@ -220,7 +223,7 @@ def event_options(listing: dict[str, Any]) -> str:
     items = sorted(listing.get("items") or [], key=lambda e: int(e["id"]), reverse=True)
     return "".join(
         f'<option value="{int(e["id"])}" data-price="{esc(e.get("ticketPrice"))}">'
-        f"#{int(e['id'])} {esc(e.get('name'))} ({_number(e.get('ticketPrice'))} XOF)</option>"
+        f"#{int(e['id'])} {esc(e.get('name'))} ({_money(e.get('ticketPrice'), PRICING_CURRENCY)})</option>"
         for e in items
     )
 

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from event_service.domain import Event, SeatsMoved
-from shared.schemas import ApiInput, ApiModel, Money, UtcDateTime
+from shared.money import PRICING_CURRENCY, Amount, priced_in_fixed
+from shared.schemas import ApiInput, ApiModel, UtcDateTime
 
 MAX_CAPACITY = 1_000_000
 MAX_VERSION = 2**31 - 1  # the version column is a PostgreSQL integer
@@ -18,7 +19,8 @@ Location = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
 Category = Annotated[str, StringConstraints(max_length=100)]
 Capacity = Annotated[int, Field(strict=True, ge=1, le=MAX_CAPACITY)]
-Price = Annotated[Money, Field(ge=0, le=MAX_PRICE)]
+# Events are priced in the platform's currency, which has no minor unit: 15000.55 is a 422.
+Price = Annotated[Amount, Field(ge=0, le=MAX_PRICE), priced_in_fixed(PRICING_CURRENCY)]
 
 
 class EventIn(ApiInput):
@@ -56,7 +58,7 @@ class EventOut(ApiModel):
     total_capacity: int
     booked_seats: int
     available_seats: int
-    ticket_price: Money
+    ticket_price: Annotated[Amount, priced_in_fixed(PRICING_CURRENCY)]
     created_at: UtcDateTime
     updated_at: UtcDateTime
     version: int
@@ -73,7 +75,7 @@ class SeatsAnswer(ApiModel):
 
 
 def event_view(event: Event) -> dict[str, Any]:
-    """The event as GET answers it (JSON-ready); the same dict goes into every message's `data`."""
+    """The event as GET answers it (JSON-ready)."""
     return EventOut.model_validate(event, from_attributes=True).model_dump(mode="json", by_alias=True)
 
 

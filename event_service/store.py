@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from event_service import domain, messaging
 from event_service.domain import Event, NewEvent, SeatsMoved
+from shared import contracts
 from shared.errors import Conflict, NotFound
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency.sql import fence, find_answer, save_answer
@@ -161,7 +162,7 @@ class EventRepository:
                 (await conn.execute(events.insert().values(**asdict(new)).returning(events))).mappings().one()
             )
             event = as_event(row)
-            await add_to_outbox(conn, messaging.event_message(messaging.EVENT_CREATED, event))
+            await add_to_outbox(conn, messaging.event_message(contracts.EventCreated, event))
             return event
 
         return await self._idempotent(SCOPE_CREATE, idem, 201, work, _event_json, _event_from_json)
@@ -189,7 +190,7 @@ class EventRepository:
                 updated = await _write(conn, event_id, version, {**changes, "updated_at": now})
                 if updated is not None:
                     event = as_event(updated)
-                    await add_to_outbox(conn, messaging.event_message(messaging.EVENT_UPDATED, event))
+                    await add_to_outbox(conn, messaging.event_message(contracts.EventUpdated, event))
                     return event
             self._count_conflict("update")
             if expected_version is not None:
@@ -204,20 +205,22 @@ class EventRepository:
             event = as_event(await _row(conn, event_id, lock=True))
             check(event)
             await conn.execute(events.delete().where(events.c.id == event_id))
-            await add_to_outbox(conn, messaging.event_message(messaging.EVENT_DELETED, event))
+            await add_to_outbox(conn, messaging.event_message(contracts.EventDeleted, event))
 
     async def book(
         self, event_id: int, seats: int, rule: Callable[[Event], int], idem: Idempotency | None
     ) -> WriteResult[SeatsMoved]:
         """Book atomically (DB2): read, let `rule` give the new bookedSeats, write only if the
         version did not move."""
-        return await self._change_seats(SCOPE_BOOK, messaging.SEATS_BOOKED, event_id, seats, rule, idem)
+        return await self._change_seats(SCOPE_BOOK, contracts.EventSeatsBooked, event_id, seats, rule, idem)
 
     async def release(
         self, event_id: int, seats: int, rule: Callable[[Event], int], idem: Idempotency | None
     ) -> WriteResult[SeatsMoved]:
         """Give back seats; with an Idempotency-Key a retried release is applied once."""
-        return await self._change_seats(SCOPE_RELEASE, messaging.SEATS_RELEASED, event_id, seats, rule, idem)
+        return await self._change_seats(
+            SCOPE_RELEASE, contracts.EventSeatsReleased, event_id, seats, rule, idem
+        )
 
     async def fence_booking(self, key: str) -> SeatsMoved | None:
         """Fence the key of a booking its caller gave up on: None when no seats were booked
@@ -232,7 +235,7 @@ class EventRepository:
     async def _change_seats(
         self,
         scope: str,
-        message_type: str,
+        message_type: type[contracts.SeatsMoved],
         event_id: int,
         seats: int,
         rule: Callable[[Event], int],
@@ -250,7 +253,7 @@ class EventRepository:
                 updated = await _write(conn, event_id, current.version, {"booked_seats": booked})
                 if updated is not None:
                     event = as_event(updated)
-                    await add_to_outbox(conn, messaging.event_message(message_type, event, seats=seats))
+                    await add_to_outbox(conn, messaging.seats_message(message_type, event, seats))
                     return SeatsMoved(event_id, seats)
                 self._count_conflict(scope)
                 if attempt < self.max_attempts:

@@ -93,7 +93,7 @@ def seed(urls: Urls, *, deadline_s: float = 30.0) -> int:
             if event["totalCapacity"] <= 200 and group * Decimal(str(event["ticketPrice"])) <= DECLINE_ABOVE:
                 plans.append((event, group, 7))
         for event in created:
-            if event["ticketPrice"] * 4 > DECLINE_ABOVE:
+            if Decimal(str(event["ticketPrice"])) * 4 > DECLINE_ABOVE:
                 # 4 seats x 300,000 XOF = 1,200,000 XOF: declined, the saga compensates.
                 plans.append((event, int(DECLINE_ABOVE // Decimal(str(event["ticketPrice"]))) + 1, 3))
         failures = 0

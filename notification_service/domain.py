@@ -4,8 +4,12 @@ delay. Plain code: no I/O, no clock."""
 
 import html
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+
+from shared.contracts import BookingMessage, CancellationMessage, Message, PaymentMessage, RoutingKey
+from shared.money import display
 
 
 class Kind(StrEnum):
@@ -27,13 +31,13 @@ class Delivery(StrEnum):
 CHANNEL = "email"
 
 # Routing key -> notification kind (the queue notification.dispatch binds booking.*, payment.*).
-KIND_OF_MESSAGE: dict[str, Kind] = {
-    "booking.confirmed": Kind.BOOKING_CONFIRMED,
-    "booking.compensated": Kind.BOOKING_CANCELLED,
-    "booking.cancelled": Kind.CANCELLATION_CONFIRMED,
-    "booking.cancellation_failed": Kind.CANCELLATION_FAILED,
-    "payment.completed": Kind.PAYMENT_COMPLETED,
-    "payment.refunded": Kind.PAYMENT_REFUNDED,
+KIND_OF_MESSAGE: dict[RoutingKey, Kind] = {
+    RoutingKey.BOOKING_CONFIRMED: Kind.BOOKING_CONFIRMED,
+    RoutingKey.BOOKING_COMPENSATED: Kind.BOOKING_CANCELLED,
+    RoutingKey.BOOKING_CANCELLED: Kind.CANCELLATION_CONFIRMED,
+    RoutingKey.BOOKING_CANCELLATION_FAILED: Kind.CANCELLATION_FAILED,
+    RoutingKey.PAYMENT_COMPLETED: Kind.PAYMENT_COMPLETED,
+    RoutingKey.PAYMENT_REFUNDED: Kind.PAYMENT_REFUNDED,
 }
 
 
@@ -70,7 +74,11 @@ def _event_label(facts: dict[str, Any]) -> str:
 
 
 def _money(facts: dict[str, Any]) -> str:
-    return f"{_text(facts.get('amount'))} {_text(facts.get('currency'))}".strip()
+    """ "30 000 XOF": the amount (a Decimal) grouped by thousands, in its currency's places."""
+    amount, currency = facts.get("amount"), _text(facts.get("currency"))
+    if isinstance(amount, Decimal) and currency:
+        return display(amount, currency)
+    return f"{_text(amount)} {currency}".strip()
 
 
 def render(kind: Kind, facts: dict[str, Any]) -> Rendered:
@@ -110,39 +118,41 @@ def render(kind: Kind, facts: dict[str, Any]) -> Rendered:
     return Rendered(_clean_subject(subject), f"<html><body>{body}</body></html>")
 
 
-def _ids(data: dict[str, Any], **names: str) -> dict[str, str]:
-    return {out: str(data[src]) for out, src in names.items() if data.get(src) not in (None, "")}
+def _ids(**ids: str | None) -> dict[str, str]:
+    return {name: value for name, value in ids.items() if value}
 
 
-def draft_from_message(routing_key: str, data: dict[str, Any]) -> Draft | None:
+def draft_from_message(message: Message) -> Draft | None:
     """The notification a domain message calls for, or None for messages not notified."""
-    kind = KIND_OF_MESSAGE.get(routing_key)
-    if kind is None or not data.get("userId"):
+    kind = KIND_OF_MESSAGE.get(message.routing_key)
+    if kind is None:
         return None
-    if routing_key.startswith("booking."):
+    if isinstance(message, BookingMessage | CancellationMessage):
+        if not message.user_id:
+            return None
         facts = {
-            "userName": data.get("userName"),
-            "eventId": data.get("eventId"),
-            "seats": data.get("seats"),
-            "amount": data.get("amount"),
-            "currency": data.get("currency"),
-            "reservationId": data.get("reservationId"),
-            "reason": data.get("reason"),
+            "userName": message.user_name,
+            "eventId": message.event_id,
+            "seats": message.seats,
+            "amount": message.amount.amount,
+            "currency": message.amount.currency,
+            "reservationId": message.reservation_id,
+            "reason": message.reason,
         }
-        related = _ids(
-            data, sagaId="sagaId", eventId="eventId", reservationId="reservationId", paymentId="paymentId"
-        )
-        recipient = data.get("userEmail")
-    else:
+        related = {"sagaId": message.saga_id, "eventId": str(message.event_id)}
+        related.update(_ids(reservationId=message.reservation_id, paymentId=message.payment_id))
+        return Draft(kind, message.user_id, message.user_email or None, facts, related)
+    if isinstance(message, PaymentMessage) and message.user_id:
         facts = {
-            "amount": data.get("amount"),
-            "currency": data.get("currency"),
-            "reservationId": data.get("reservationId"),
-            "reason": data.get("failureReason"),
+            "amount": message.amount.amount,
+            "currency": message.amount.currency,
+            "reservationId": message.reservation_id,
+            "reason": message.failure_reason,
         }
-        related = _ids(data, paymentId="id", reservationId="reservationId")
-        recipient = data.get("userEmail")  # a payment names no address: the sender looks it up
-    return Draft(kind, str(data["userId"]), recipient or None, facts, related)
+        related = _ids(paymentId=str(message.id), reservationId=message.reservation_id)
+        # A payment names no address: the sender looks it up.
+        return Draft(kind, message.user_id, None, facts, related)
+    return None
 
 
 def delivery_error(recipient: str | None, failing_domain: str) -> str | None:

@@ -7,11 +7,13 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, EmailStr, Field, StrictInt
 
 from notification_service.domain import Delivery, Kind
-from shared.schemas import ApiInput, ApiModel, Money, UtcDateTime
+from shared.money import Amount, Currency, priced_in
+from shared.schemas import ApiInput, ApiModel, UtcDateTime
 
 Id = Annotated[str, Field(min_length=1, max_length=100)]
 Text = Annotated[str, Field(max_length=500)]
-Currency = Annotated[str, Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$")]
+# Each amount is checked against the currency declared before it.
+PricedAmount = Annotated[Amount, priced_in("currency")]
 Email = Annotated[EmailStr, Field(validation_alias=AliasChoices("userEmail", "user_email", "email"))]
 
 
@@ -23,8 +25,8 @@ class BookingNotificationIn(ApiInput):
     event_id: StrictInt | Id | None = None
     event_name: Annotated[str, Field(max_length=300)] | None = None
     seats: Annotated[StrictInt, Field(ge=1)] | None = None
-    amount: Money | None = None
     currency: Currency = "XOF"
+    amount: PricedAmount | None = None
     status: Literal["confirmed", "cancelled"] = "confirmed"
     reason: Text | None = None
 
@@ -35,8 +37,8 @@ class PaymentNotificationIn(ApiInput):
     user_name: Annotated[str, Field(max_length=200)] | None = None
     payment_id: Id | None = None
     reservation_id: Id | None = None
-    amount: Money
     currency: Currency = "XOF"
+    amount: PricedAmount
     status: Literal["completed", "refunded", "failed"] = "completed"
     reason: Text | None = None
 

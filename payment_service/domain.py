@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from shared.contracts import RoutingKey
 from shared.errors import Conflict
 
 
@@ -68,10 +69,10 @@ HOLDS_RESERVATION: frozenset[Status] = frozenset(
 )
 
 # Status reached -> routing key of the message that tells the fleet.
-ANNOUNCED: dict[Status, str] = {
-    Status.COMPLETED: "payment.completed",
-    Status.FAILED: "payment.failed",
-    Status.REFUNDED: "payment.refunded",
+ANNOUNCED: dict[Status, RoutingKey] = {
+    Status.COMPLETED: RoutingKey.PAYMENT_COMPLETED,
+    Status.FAILED: RoutingKey.PAYMENT_FAILED,
+    Status.REFUNDED: RoutingKey.PAYMENT_REFUNDED,
 }
 
 
@@ -160,7 +161,7 @@ def refund_path(current: Status) -> list[Status]:
 class StatusChange:
     status: Status
     failure_reason: str | None
-    routing_key: str | None
+    routing_key: RoutingKey | None
 
 
 def status_change(current: Status, wanted: Status, reason: str | None) -> StatusChange:

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from payment_service.domain import Method, NewPayment, Payment, Status
-from shared.schemas import ApiInput, ApiModel, Money, UtcDateTime
+from shared.money import Amount, Currency, priced_in
+from shared.schemas import ApiInput, ApiModel, UtcDateTime
 
 
 def _id_as_text(value: object) -> object:
@@ -17,15 +18,15 @@ def _id_as_text(value: object) -> object:
 
 ExternalId = Annotated[str, BeforeValidator(_id_as_text), Field(min_length=1, max_length=64)]
 UserId = Annotated[str, BeforeValidator(_id_as_text), Field(min_length=1, max_length=128)]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, upper case")]
-PositiveMoney = Annotated[Money, Field(gt=Decimal(0))]
+# The currency is validated before the amount (declared first), which is checked against it.
+PositiveAmount = Annotated[Amount, Field(gt=Decimal(0)), priced_in("currency")]
 
 
 class PaymentIn(ApiInput):
     reservation_id: ExternalId
     user_id: UserId
-    amount: PositiveMoney
     currency: Currency = "XOF"
+    amount: PositiveAmount
     payment_method: Method
 
 
@@ -43,8 +44,8 @@ class PaymentOut(ApiModel):
     id: int
     reservation_id: str
     user_id: str
-    amount: Money
     currency: str
+    amount: Annotated[Amount, priced_in("currency")]
     payment_method: Method
     status: Status
     failure_reason: str | None

@@ -7,7 +7,6 @@ from fastapi.responses import JSONResponse
 
 from reservation_service.booking import Reservations
 from reservation_service.domain import ENDED, Status, parse_if_match
-from reservation_service.messaging import as_wire
 from reservation_service.sagas import SagaAnswer
 from reservation_service.schemas import (
     Cancellation,
@@ -15,6 +14,7 @@ from reservation_service.schemas import (
     ReservationOut,
     ReservationStats,
     StatusChange,
+    as_wire,
 )
 from shared.errors import BadRequest, field_error
 from shared.idempotency import Idempotency

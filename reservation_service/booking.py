@@ -17,7 +17,7 @@ from bson import ObjectId
 
 from reservation_service import domain
 from reservation_service.domain import UNSETTLED, SeatHold, StaleVersion, Status
-from reservation_service.messaging import reservation_message
+from reservation_service.messaging import created_message, reservation_message
 from reservation_service.sagas import Orchestrator, SagaAnswer, cancel_key
 from reservation_service.schemas import ReservationIn
 from reservation_service.seats import EventSeats, EventServiceAnswer, Verdict
@@ -170,7 +170,7 @@ class Reservations:
         doc["timeline"] = [
             domain.created(at=at, reason=f"created by saga {saga_id}", updated_by="saga").as_document()
         ]
-        inserted = await self.store.insert(doc, reservation_message("reservation.created", doc))
+        inserted = await self.store.insert(doc, created_message(doc))
         if inserted is None:
             return await self._existing(doc)
         self.published()
@@ -204,7 +204,7 @@ class Reservations:
             "announced": True,
             "updatedAt": utc_now_ms(),
         }
-        message = reservation_message("reservation.created", preview(inserted, changes))
+        message = created_message(preview(inserted, changes))
         held = await self.store.change(
             inserted, changes, message=message, require={"seatHold": SeatHold.REQUESTED.value}
         )

@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from shared.contracts import RoutingKey
 from shared.errors import Conflict
 
 
@@ -154,9 +155,13 @@ def hold_after(status: Status, hold: SeatHold | None) -> SeatHold | None:
     return hold
 
 
-def message_type(status: Status) -> str:
+def message_type(status: Status) -> RoutingKey:
     """Routing key announcing a reservation that reached `status`."""
-    return "reservation.created" if status is Status.PENDING else f"reservation.{status.value}"
+    return (
+        RoutingKey.RESERVATION_CREATED
+        if status is Status.PENDING
+        else RoutingKey(f"reservation.{status.value}")
+    )
 
 
 def total_amount(seats: int, ticket_price: Decimal) -> Decimal:

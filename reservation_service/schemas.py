@@ -5,7 +5,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, EmailStr, Field, StrictInt
 
 from reservation_service.domain import SeatHold, Status
-from shared.schemas import ApiInput, ApiModel, Money, UtcDateTime
+from shared.money import PRICING_CURRENCY, Amount, Currency, priced_in, priced_in_fixed
+from shared.schemas import ApiInput, ApiModel, UtcDateTime
 
 MAX_INT64 = 2**63 - 1
 
@@ -42,10 +43,10 @@ class UserDetailsIn(ApiInput):
 class BookingDetailsIn(ApiInput):
     # StrictInt: "2" or 2.5 is refused, never coerced into a seat count.
     seats: Annotated[StrictInt, Field(ge=1, le=10_000)]
-    currency: Annotated[str, Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$")] = "XOF"
+    currency: Currency = PRICING_CURRENCY
     # Only with a sagaId: the price the saga checked against the event service when it began
-    # and charges; the reservation then records the amount actually paid.
-    ticket_price: Annotated[Money, Field(ge=0)] | None = None
+    # and charges; the reservation then records the amount actually paid. An event's price.
+    ticket_price: Annotated[Amount, Field(ge=0), priced_in_fixed(PRICING_CURRENCY)] | None = None
 
 
 class ReservationIn(ApiInput):
@@ -78,8 +79,8 @@ class UserDetailsOut(ApiModel):
 
 class BookingDetailsOut(ApiModel):
     seats: int
-    total_amount: Money | None
     currency: str
+    total_amount: Annotated[Amount, priced_in("currency")] | None
 
 
 class TimelineEntryOut(ApiModel):
@@ -117,4 +118,9 @@ class ReservationStats(ApiModel):
     cancelled_seats: int
     refunded_reservations: int
     refunded_seats: int
-    revenue: Money
+    revenue: Amount
+
+
+def as_wire(doc: dict[str, Any]) -> dict[str, Any]:
+    """The reservation as the API answers it (camelCase, JSON types)."""
+    return ReservationOut.model_validate(doc).model_dump(mode="json", by_alias=True)

@@ -14,9 +14,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from reservation_service.domain import LIVE, SeatHold, Status, TimelineEntry
+from shared.contracts import Envelope
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency import mongo as idempotency_store
-from shared.messaging.envelope import Envelope
 from shared.messaging.mongo_outbox import MONGO_PENDING, ensure_mongo_outbox, mongo_outbox
 
 Doc = dict[str, Any]

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from shared.errors import AppError, Conflict, field_error
+from shared.money import decimal_text
 
 
 class SagaStatus(StrEnum):
@@ -184,7 +185,7 @@ class PriceMismatch(Conflict):
         super().__init__(
             f"ticketPrice {asked} does not match the event's price {price}.",
             errors=[{"field": "ticketPrice", "message": f"the event's price is {price}"}],
-            extra={"eventTicketPrice": float(price)},
+            extra={"eventTicketPrice": decimal_text(price)},  # money: a decimal string
         )
 
 

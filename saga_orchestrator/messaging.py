@@ -1,60 +1,46 @@
-"""What the orchestrator publishes (SAGA aggregate, aggregateId = sagaId): `booking.confirmed`
-and `booking.compensated`, written to the outbox in the transaction that ends a booking saga;
-`booking.cancelled`, written with the outcome of a cancellation's NOTIFY step, and
-`booking.cancellation_failed`, with the end of a cancellation that did not happen."""
+"""What the orchestrator publishes (SAGA aggregate, aggregateId = sagaId; models in
+shared.contracts): `booking.confirmed` and `booking.compensated`, written to the outbox in the
+transaction that ends a booking saga; `booking.cancelled`, written with the outcome of a
+cancellation's NOTIFY step, and `booking.cancellation_failed`, with the end of a cancellation
+that did not happen."""
 
 from saga_orchestrator.domain import Saga
-from shared.messaging.envelope import Envelope, new_envelope
-
-BOOKING_CONFIRMED = "booking.confirmed"
-BOOKING_COMPENSATED = "booking.compensated"
-BOOKING_CANCELLED = "booking.cancelled"
-CANCELLATION_FAILED = "booking.cancellation_failed"
-AGGREGATE = "SAGA"
+from shared.contracts import BookingMessage, CancellationMessage, Envelope
+from shared.money import Money
 
 
-def booking_message(type_: str, saga: Saga, status: str, reason: str | None) -> Envelope:
+def booking_message(kind: type[BookingMessage], saga: Saga, status: str, reason: str | None) -> Envelope:
     request = saga.request
-    return new_envelope(
-        type_,
-        AGGREGATE,
-        saga.id,
-        {
-            "sagaId": str(saga.id),
-            "status": status,
-            "eventId": saga.event_id,
-            "reservationId": saga.reservation_id,
-            "paymentId": saga.payment_id,
-            "userId": request["userId"],
-            "userName": request["userName"],
-            "userEmail": request["userEmail"],
-            "seats": saga.seats,
-            "amount": float(saga.amount),
-            "currency": saga.currency,
-            "reason": reason,
-        },
-    )
+    return kind(
+        saga_id=str(saga.id),
+        status=status,
+        event_id=saga.event_id,
+        reservation_id=saga.reservation_id,
+        payment_id=saga.payment_id,
+        user_id=request["userId"],
+        user_name=request["userName"],
+        user_email=request["userEmail"],
+        seats=saga.seats,
+        amount=Money.of(saga.amount, saga.currency),
+        reason=reason,
+    ).envelope()
 
 
-def cancellation_message(type_: str, saga: Saga, status: str, reason: str | None) -> Envelope:
+def cancellation_message(
+    kind: type[CancellationMessage], saga: Saga, status: str, reason: str | None
+) -> Envelope:
     """The cancellation of a booking: what was refunded and released, for whom."""
-    return new_envelope(
-        type_,
-        AGGREGATE,
-        saga.id,
-        {
-            "sagaId": str(saga.id),
-            "bookingSagaId": saga.context.get("bookingSagaId"),
-            "status": status,
-            "eventId": saga.event_id,
-            "reservationId": saga.reservation_id,
-            "paymentId": saga.payment_id,
-            "userId": saga.user_id,
-            "userName": saga.user_name,
-            "userEmail": saga.user_email,
-            "seats": saga.seats,
-            "amount": float(saga.amount),
-            "currency": saga.currency,
-            "reason": reason,
-        },
-    )
+    return kind(
+        saga_id=str(saga.id),
+        booking_saga_id=saga.context.get("bookingSagaId"),
+        status=status,
+        event_id=saga.event_id,
+        reservation_id=saga.reservation_id,
+        payment_id=saga.payment_id,
+        user_id=saga.user_id,
+        user_name=saga.user_name,
+        user_email=saga.user_email,
+        seats=saga.seats,
+        amount=Money.of(saga.amount, saga.currency),
+        reason=reason,
+    ).envelope()

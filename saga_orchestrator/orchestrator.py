@@ -36,20 +36,19 @@ from saga_orchestrator.domain import (
     record_of,
     transition,
 )
-from saga_orchestrator.messaging import (
-    BOOKING_CANCELLED,
-    BOOKING_COMPENSATED,
-    BOOKING_CONFIRMED,
-    CANCELLATION_FAILED,
-    booking_message,
-    cancellation_message,
-)
+from saga_orchestrator.messaging import booking_message, cancellation_message
 from saga_orchestrator.participants import Participants
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import LeaseLost, SagaStore
+from shared.contracts import (
+    BookingCancellationFailed,
+    BookingCancelled,
+    BookingCompensated,
+    BookingConfirmed,
+    Envelope,
+)
 from shared.forever import every
 from shared.logging import correlation_id
-from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import Relay
 from shared.metrics import Metrics
 
@@ -249,7 +248,7 @@ class Orchestrator:
         message = None
         if outcome.ok and saga.type is SagaType.CANCELLATION and step == CancelStep.NOTIFY:
             message = cancellation_message(
-                BOOKING_CANCELLED, saga, SagaStatus.COMPLETED, saga.request.get("reason")
+                BookingCancelled, saga, SagaStatus.COMPLETED, saga.request.get("reason")
             )
         state = await self._settle(
             state,
@@ -295,19 +294,19 @@ class Orchestrator:
         if action.kind is ActionKind.COMPLETE:
             final = transition(status, SagaStatus.COMPLETED)
             # A cancellation's booking.cancelled was queued by its NOTIFY step.
-            message = booking_message(BOOKING_CONFIRMED, saga, final, None) if booking else None
+            message = booking_message(BookingConfirmed, saga, final, None) if booking else None
             await self.store.change_status(saga.id, final, message=message)
         elif action.kind is ActionKind.COMPENSATED:
             final = transition(status, SagaStatus.COMPENSATED)
             if booking:
-                message = booking_message(BOOKING_COMPENSATED, saga, final, saga.error)
+                message = booking_message(BookingCompensated, saga, final, saga.error)
             else:
-                message = cancellation_message(CANCELLATION_FAILED, saga, final, saga.error)
+                message = cancellation_message(BookingCancellationFailed, saga, final, saga.error)
             await self.store.change_status(saga.id, final, message=message)
         elif not booking:
             final = transition(status, SagaStatus.COMPENSATION_FAILED)
             error = cancellation_failure(steps, str(action.name))
-            message = cancellation_message(CANCELLATION_FAILED, saga, final, error)
+            message = cancellation_message(BookingCancellationFailed, saga, final, error)
             await self.store.change_status(saga.id, final, error=error, message=message)
         else:
             final = transition(status, SagaStatus.COMPENSATION_FAILED)

@@ -33,6 +33,7 @@ from saga_orchestrator.domain import (
 from saga_orchestrator.settings import SagaSettings
 from shared.clock import utc_now
 from shared.http import TRANSIENT_STATUSES, Answer, ServiceClient, ServiceUnreachable
+from shared.money import Money
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,7 @@ class Participants:
             json={
                 "reservationId": saga.reservation_id,
                 "userId": saga.request["userId"],
-                "amount": float(saga.amount),
+                "amount": Money.of(saga.amount, saga.currency).text,
                 "currency": saga.currency,
                 "paymentMethod": saga.request["paymentMethod"],
             },

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from pydantic import EmailStr, Field, StrictInt
 
 from saga_orchestrator.domain import Saga
-from shared.schemas import ApiInput, ApiModel, Money
+from shared.money import PRICING_CURRENCY, Amount, priced_in, priced_in_fixed
+from shared.schemas import ApiInput, ApiModel
 
 
 class PaymentMethod(StrEnum):
@@ -24,7 +25,8 @@ class BookingIn(ApiInput):
     user_email: EmailStr
     user_phone: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     seats: Annotated[StrictInt, Field(ge=1, le=10_000)]
-    ticket_price: Annotated[Money, Field(ge=0)]
+    # The event's price, in the currency events are priced in.
+    ticket_price: Annotated[Amount, Field(ge=0), priced_in_fixed(PRICING_CURRENCY)]
     payment_method: PaymentMethod
     preferences: dict[str, Any] | None = None
 
@@ -61,8 +63,8 @@ class SagaSummary(ApiModel):
     seats: int
     reservation_id: str | None
     payment_id: str | None
-    amount: Money
     currency: str
+    amount: Annotated[Amount, priced_in("currency")]
     error: str | None
     created_at: datetime
     updated_at: datetime

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saga_orchestrator.domain import TERMINAL, Kind, Saga, SagaStatus, SagaType, StepRecord, StepStatus
 from shared import sql
-from shared.messaging.envelope import Envelope
+from shared.contracts import Envelope
 
 metadata = sa.MetaData()
 

@@ -1,11 +1,10 @@
 """Wire conventions shared by every API: camelCase out, camelCase or snake_case in, unknown
-input fields refused, money as decimals, dates in UTC with their zone, capped pages."""
+input fields refused, dates in UTC with their zone, capped pages."""
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
 
 MAX_PAGE_SIZE = 100
@@ -58,13 +57,6 @@ def parse_utc(text: str) -> datetime:
 # an instant outside what UTC can represent is a 422 naming the field, never a 500.
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 UTC_DATETIME: TypeAdapter[datetime] = TypeAdapter(UtcDateTime)
-
-# Decimal in code and storage; a JSON number on the wire, as the original's clients expect.
-Money = Annotated[
-    Decimal,
-    Field(max_digits=14, decimal_places=2),
-    PlainSerializer(lambda d: float(d), return_type=float, when_used="json"),
-]
 
 T = TypeVar("T")
 

@@ -1,7 +1,4 @@
-"""RabbitMQ messaging: envelope, broker connection, consumers with retry and dead letters,
-transactional outbox relays. Consumers apply a message once by their own unique indexes and
-version guards (see each service's messaging module), not by a shared inbox."""
-
-from shared.messaging.envelope import Envelope, new_envelope
-
-__all__ = ["Envelope", "new_envelope"]
+"""RabbitMQ messaging: broker connection, consumers with retry and dead letters, transactional
+outbox relays. Consumers apply a message once by their own unique indexes and version guards
+(see each service's messaging module), not by a shared inbox. The envelope and the messages
+are in shared.contracts."""

@@ -18,9 +18,9 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
 from aio_pika.connection import make_url
 
+from shared.contracts import Envelope, UnreadableMessage
 from shared.forever import retry_forever
 from shared.logging import correlation_id
-from shared.messaging.envelope import Envelope
 from shared.metrics import Metrics
 from shared.settings import ServiceSettings
 
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope], Awaitable[None]]
 ATTEMPT_HEADER = "x-attempt"
+# Set on a message dead-lettered because no model of the contract could read it: why not.
+UNREADABLE_HEADER = "x-unreadable-reason"
 PUBLISH_TIMEOUT_SECONDS = 5.0
 
 
@@ -187,6 +189,11 @@ class Broker:
                 await consumer.handler(envelope)
             finally:
                 correlation_id.reset(token)
+        except UnreadableMessage as exc:
+            # Retrying cannot make it readable: to the DLQ at once, the reason in a header,
+            # and the queue moves on.
+            await self._retry_or_bury(name, message, attempt, exc, dead=True, unreadable=True)
+            return
         except Exception as exc:
             if self.engine_unreachable(exc):
                 await self._retry_or_bury(name, message, attempt - 1, exc, dead=False)
@@ -203,6 +210,7 @@ class Broker:
         attempt: int,
         exc: Exception,
         dead: bool | None = None,
+        unreadable: bool = False,
     ) -> None:
         if dead is None:
             dead = attempt > self.settings.consumer_max_retries
@@ -210,6 +218,8 @@ class Broker:
         headers = dict(message.headers)
         headers[ATTEMPT_HEADER] = attempt
         headers["x-last-error"] = f"{type(exc).__name__}: {exc}"[:500]
+        if unreadable:
+            headers[UNREADABLE_HEADER] = str(exc)[:1000]
         log.warning(
             "message %s failed on attempt %d (%r); sent to %s", message.message_id, attempt, exc, target
         )

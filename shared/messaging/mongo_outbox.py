@@ -9,8 +9,8 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
+from shared.contracts import Envelope
 from shared.messaging.broker import Broker, BrokerUnavailable
-from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import BATCH, Relay
 from shared.metrics import Metrics
 

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared import sql
+from shared.contracts import Envelope
 from shared.messaging.broker import Broker, BrokerUnavailable
-from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import BATCH, Relay
 from shared.metrics import Metrics
 

@@ -5,6 +5,7 @@ leaks."""
 
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -112,7 +113,7 @@ def _assert_settled(fleet, saga: dict[str, Any], event: dict[str, Any], seats: i
     if saga["status"] == "COMPLETED":
         assert _booked(fleet, event["id"]) == seats
         assert [r["status"] for r in reservations] == ["confirmed"]
-        assert len(charges) == 1 and charges[0]["amount"] == seats * event["ticketPrice"]
+        assert len(charges) == 1 and Decimal(charges[0]["amount"]) == seats * Decimal(event["ticketPrice"])
     else:
         assert saga["status"] == "COMPENSATED", saga
         assert _booked(fleet, event["id"]) == 0
@@ -124,7 +125,7 @@ def test_a_booking_confirms_the_reservation_charges_once_and_books_the_seats(fle
     event = _event(fleet, price=5000)
     saga = _wait(fleet, _start(fleet, event, seats=2))
     assert saga["status"] == "COMPLETED", saga
-    assert saga["amount"] == 10000
+    assert Decimal(saga["amount"]) == 10000
     _assert_settled(fleet, saga, event, seats=2)
     reservation = httpx.get(
         f"{fleet.url('reservation_service')}/api/reservations/{saga['reservationId']}", timeout=10

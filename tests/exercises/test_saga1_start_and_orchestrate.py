@@ -3,6 +3,7 @@ through every step to COMPLETED in the background; the event's price is the trut
 start retried with the same Idempotency-Key is the same saga."""
 
 import asyncio
+from decimal import Decimal
 
 from saga_orchestrator.app import create_app
 from tests.integration.saga_orchestrator.fakes import serve_fakes
@@ -37,7 +38,7 @@ async def test_a_booking_is_accepted_at_once_and_runs_to_completed():
             ]
             assert all(s["status"] == "succeeded" and s["finishedAt"] for s in saga["steps"])
             assert steps_of(saga, "compensation") == []
-            assert saga["amount"] == 15000 and saga["currency"] == "XOF"
+            assert Decimal(saga["amount"]) == 15000 and saga["currency"] == "XOF"
             assert fakes.events[1]["bookedSeats"] == 3
             assert fakes.reservations[saga["reservationId"]]["status"] == "confirmed"
             assert fakes.payments[saga["paymentId"]]["status"] == "completed"
@@ -57,7 +58,7 @@ async def test_a_price_other_than_the_events_is_refused_before_anything_is_booke
             answer = await client.post("/api/saga/booking", json=booking(1, ticketPrice=1))
             assert answer.status_code == 409
             assert answer.headers["content-type"].startswith("application/problem+json")
-            assert answer.json()["eventTicketPrice"] == 5000
+            assert Decimal(answer.json()["eventTicketPrice"]) == 5000
             assert fakes.routes() == ["get_event"]
             assert (await client.get("/api/saga")).json()["total"] == 0
 

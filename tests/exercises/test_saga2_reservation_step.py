@@ -30,7 +30,7 @@ async def test_the_reservation_is_created_pending_for_the_saga_then_confirmed():
                 "userId": "user-1",
                 "userDetails": {"name": "Awa Diop", "email": "awa@example.com"},
                 # the price the saga checked at its start and charges
-                "bookingDetails": {"seats": 2, "currency": "XOF", "ticketPrice": 2500.0},
+                "bookingDetails": {"seats": 2, "currency": "XOF", "ticketPrice": "2500"},
                 "sagaId": saga_id,
             }
             confirm = next(c for c in fakes.calls if c.route == "confirm")

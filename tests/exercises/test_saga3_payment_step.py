@@ -2,6 +2,8 @@
 key <sagaId>:PROCESS_PAYMENT; a declined payment compensates; a payment whose answer was
 lost is settled by asking the payment service by idempotency key, not by guessing."""
 
+from decimal import Decimal
+
 from saga_orchestrator.app import create_app
 from tests.integration.saga_orchestrator.fakes import serve_fakes
 from tests.integration.saga_orchestrator.helpers import booking, saga_settings, start, steps_of, wait_for
@@ -10,20 +12,20 @@ from tests.support import running
 
 async def test_the_payment_charges_seats_times_the_events_price():
     async with serve_fakes() as fakes:
-        fakes.add_event(3, price=1250.5, capacity=10)
+        fakes.add_event(3, price=1250, capacity=10)
         async with running(create_app(saga_settings(fakes.url))) as client:
-            saga = await wait_for(client, await start(client, booking(3, seats=4, ticketPrice=1250.50)))
+            saga = await wait_for(client, await start(client, booking(3, seats=4, ticketPrice=1250)))
             assert saga["status"] == "COMPLETED"
             paid = next(c for c in fakes.calls if c.route == "pay")
             assert paid.key == f"{saga['sagaId']}:PROCESS_PAYMENT"
             assert paid.body == {
                 "reservationId": saga["reservationId"],
                 "userId": "user-1",
-                "amount": 5002.0,
+                "amount": "5000",  # a decimal string, never a binary float
                 "currency": "XOF",
                 "paymentMethod": "mobile_money",
             }
-            assert saga["paymentId"] == "1" and saga["amount"] == 5002.0
+            assert saga["paymentId"] == "1" and Decimal(saga["amount"]) == 5000
 
 
 async def test_a_declined_payment_compensates_with_the_reason():

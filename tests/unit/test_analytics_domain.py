@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from pydantic.alias_generators import to_snake
 
 from analytics_service.domain import (
     CapacityExceeded,
@@ -16,24 +17,24 @@ from analytics_service.domain import (
     reservation_fields,
     updated_by_hand,
 )
+from shared.contracts import EventUpdated, ReservationConfirmed, UnreadableMessage, new_envelope, read
+from tests.messages import a_reservation, an_event
 
 NOON = datetime(2030, 1, 1, 12, tzinfo=UTC)
 
 
 def event(version: int, **fields):
     data = {
-        "id": 7,
         "name": "Gala",
         "location": "Dakar",
         "category": "gala",
-        "eventDate": "2030-02-01T20:00:00Z",
-        "totalCapacity": 10,
-        "bookedSeats": 4,
-        "availableSeats": 6,
-        "ticketPrice": 2500,
-        "version": version,
+        "event_date": datetime(2030, 2, 1, 20, tzinfo=UTC),
+        "total_capacity": 10,
+        "booked_seats": 4,
+        "available_seats": 6,
+        "ticket_price": 2500,
     }
-    return {**data, **fields}
+    return an_event(EventUpdated, 7, version, **{**data, **{to_snake(k): v for k, v in fields.items()}})
 
 
 def test_a_newer_event_version_applies_with_its_occupancy():
@@ -80,13 +81,7 @@ def test_totals_from_an_older_recount_never_replace_newer_ones():
 
 def test_reservation_fields_are_what_the_recount_needs():
     doc = reservation_fields(
-        {
-            "id": "r1",
-            "eventId": "7",
-            "status": "confirmed",
-            "version": 3,
-            "bookingDetails": {"seats": 2, "totalAmount": 5000.5},
-        },
+        a_reservation(ReservationConfirmed, "r1", 7, version=3, seats=2, amount="5000.5", currency="EUR"),
         at=NOON,
     )
     assert (doc["reservationId"], doc["eventId"], doc["seats"], doc["totalAmount"]) == ("r1", 7, 2, "5000.50")
@@ -101,13 +96,15 @@ def test_reservation_fields_are_what_the_recount_needs():
     ],
 )
 def test_an_unusable_reservation_message_is_malformed(data):
-    with pytest.raises(MalformedMessage):
-        reservation_fields(data, at=NOON)
+    with pytest.raises(UnreadableMessage):
+        read(new_envelope("reservation.confirmed", "RESERVATION", "r1", data))
 
 
 def test_an_unusable_event_message_is_malformed():
+    with pytest.raises(UnreadableMessage):
+        read(new_envelope("event.updated", "EVENT", 7, {"id": 7}))
     with pytest.raises(MalformedMessage):
-        apply_event(None, {"id": 7}, deleted=False, at=NOON)
+        apply_event(None, event(1, id=0), deleted=False, at=NOON)
     with pytest.raises(MalformedMessage):
         money("NaN")
 

@@ -9,22 +9,32 @@ from notification_service.domain import (
     render,
     retry_delay,
 )
+from shared.contracts import BookingCompensated, BookingConfirmed, PaymentFailed, PaymentRefunded
+from tests.messages import a_booking, a_payment
 
 
 def test_booking_and_payment_messages_map_to_their_kinds():
-    data = {"userId": "u1", "userEmail": "a@example.com", "sagaId": "s", "eventId": 3, "seats": 2}
-    assert draft_from_message("booking.confirmed", data).kind is Kind.BOOKING_CONFIRMED
-    assert draft_from_message("booking.compensated", data).kind is Kind.BOOKING_CANCELLED
-    payment = {"id": 5, "userId": "u1", "amount": 10, "reservationId": "r"}
-    draft = draft_from_message("payment.refunded", payment)
+    data = {"user_id": "u1", "user_email": "a@example.com", "saga_id": "s", "event_id": 3, "seats": 2}
+    assert draft_from_message(a_booking(BookingConfirmed, **data)).kind is Kind.BOOKING_CONFIRMED
+    assert draft_from_message(a_booking(BookingCompensated, **data)).kind is Kind.BOOKING_CANCELLED
+    payment = a_payment(PaymentRefunded, 5, user_id="u1", amount=10, reservation_id="r")
+    draft = draft_from_message(payment)
     assert draft.kind is Kind.PAYMENT_REFUNDED
     assert draft.recipient is None  # a payment names no address
     assert draft.related_ids == {"paymentId": "5", "reservationId": "r"}
 
 
 def test_messages_without_a_user_or_of_other_types_make_no_notification():
-    assert draft_from_message("payment.failed", {"userId": "u"}) is None
-    assert draft_from_message("booking.confirmed", {"userEmail": "a@example.com"}) is None
+    assert draft_from_message(a_payment(PaymentFailed, user_id="u")) is None
+    assert draft_from_message(a_booking(BookingConfirmed, user_id="", user_email="a@example.com")) is None
+
+
+def test_money_reads_as_people_write_it():
+    draft = draft_from_message(a_booking(BookingConfirmed, amount=30000, currency="XOF"))
+    rendered = render(draft.kind, draft.facts)
+    assert "total 30 000 XOF" in rendered.content and "30000.0" not in rendered.content
+    refund = draft_from_message(a_payment(PaymentRefunded, amount="12.5", currency="EUR"))
+    assert render(refund.kind, refund.facts).subject == "Payment refunded: 12.50 EUR"
 
 
 def test_every_user_value_is_escaped_in_the_content():

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 from event_service.settings import EventSettings
 from event_store_service.settings import EventStoreSettings
+from shared.contracts import SCHEMA_VERSION, Envelope, new_envelope
 from shared.idempotency import fingerprint
-from shared.messaging.envelope import Envelope, new_envelope
 
 
 def test_a_fingerprint_ignores_key_order_but_not_values():
@@ -20,6 +20,7 @@ def test_an_envelope_travels_in_camel_case_and_comes_back_equal():
     envelope = new_envelope("event.seats_booked", "EVENT", 42, {"seats": 2}, occurred_at=at)
     doc = envelope.as_document()
     assert set(doc) == {
+        "schemaVersion",
         "messageId",
         "type",
         "aggregateType",
@@ -31,6 +32,7 @@ def test_an_envelope_travels_in_camel_case_and_comes_back_equal():
     }
     assert doc["aggregateId"] == "42" and doc["occurredAt"].startswith("2025-12-25T20:00:00")
     assert Envelope.from_bytes(envelope.to_bytes()) == envelope
+    assert doc["schemaVersion"] == SCHEMA_VERSION
 
 
 def test_a_container_sets_host_urls_and_fleet_settings_through_the_environment(monkeypatch):

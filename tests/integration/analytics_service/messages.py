@@ -1,11 +1,11 @@
-"""Messages as the event and reservation services publish them (brief's contract), and a
-poll-with-deadline helper for their asynchronous effects."""
+"""Events as the event service answers them, and the messages the event and reservation
+services publish about them (the models of shared.contracts)."""
 
-from typing import Any, TypeVar
+from typing import Any
 
-from shared.messaging.envelope import Envelope, new_envelope
-
-T = TypeVar("T")
+from shared.contracts import MESSAGES, Envelope, ReservationMessage, RoutingKey
+from shared.money import Money
+from tests.messages import a_reservation
 
 
 def event_data(event_id: int, version: int, **fields: Any) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def event_data(event_id: int, version: int, **fields: Any) -> dict[str, Any]:
         "category": "concert",
         "totalCapacity": 100,
         "bookedSeats": 0,
-        "ticketPrice": 15000.0,
+        "ticketPrice": "15000",
         "createdAt": "2030-01-01T00:00:00+00:00",
         "updatedAt": "2030-01-01T00:00:00+00:00",
         "version": version,
@@ -29,27 +29,18 @@ def event_data(event_id: int, version: int, **fields: Any) -> dict[str, Any]:
 
 
 def event_message(kind: str, data: dict[str, Any], seats: int | None = None) -> Envelope:
-    payload = dict(data)
+    """`data` is the event as GET answers it (event_data)."""
+    payload = {**data, "ticketPrice": Money.of(data["ticketPrice"], "XOF")}
     if seats is not None:
         payload["seats"] = seats
-    return new_envelope(f"event.{kind}", "EVENT", data["id"], payload)
+    return MESSAGES[RoutingKey(f"event.{kind}")].model_validate(payload).envelope()
 
 
 def reservation_message(
     kind: str, reservation_id: str, event_id: int, *, version: int, seats: int, amount: float
 ) -> Envelope:
-    data = {
-        "id": reservation_id,
-        "eventId": event_id,
-        "userId": "user-1",
-        "userDetails": {"name": "Awa", "email": "awa@example.com", "phone": None},
-        "bookingDetails": {"seats": seats, "totalAmount": amount, "currency": "XOF"},
-        "status": kind,
-        "sagaId": None,
-        "timeline": [],
-        "metadata": {},
-        "version": version,
-        "createdAt": "2030-01-01T00:00:00+00:00",
-        "updatedAt": "2030-01-01T00:00:00+00:00",
-    }
-    return new_envelope(f"reservation.{kind}", "RESERVATION", reservation_id, data)
+    model = MESSAGES[RoutingKey(f"reservation.{kind}")]
+    assert issubclass(model, ReservationMessage)
+    return a_reservation(
+        model, reservation_id, event_id, version=version, seats=seats, amount=amount
+    ).envelope()

@@ -2,6 +2,8 @@
 the same version guard as the consumer. The event service is played by a small app
 answering its documented list contract."""
 
+from decimal import Decimal
+
 from fastapi import FastAPI
 
 from analytics_service.rebuild import rebuild
@@ -46,7 +48,7 @@ async def test_rebuild_projects_every_page_and_keeps_newer_documents(analytics):
     assert listed["total"] == 105
     assert (await client.get("/api/analytics/events/7")).json()["name"] == "Newer"
     nine = (await client.get("/api/analytics/events/9")).json()
-    assert (nine["bookedSeats"], nine["confirmedReservations"], nine["revenue"]) == (9, 1, 15000.0)
+    assert (nine["bookedSeats"], nine["confirmedReservations"], Decimal(nine["revenue"])) == (9, 1, 15000)
 
     again = await _rebuild(app)
     assert again == {"read": 105, "updated": 0, "unchanged": 105}

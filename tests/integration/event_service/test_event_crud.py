@@ -2,6 +2,7 @@
 booked, capped pages and filters."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from tests.integration.event_service.helpers import create_event, event_body
 
@@ -14,7 +15,7 @@ async def test_create_answers_201_with_location_and_the_full_event(client):
     assert event["eventDate"] == "2031-12-25T20:00:00Z"  # no zone given: UTC
     assert event["bookedSeats"] == 0
     assert event["availableSeats"] == 95
-    assert event["ticketPrice"] == 15000
+    assert event["ticketPrice"] == "15000"  # money is a decimal string, in XOF's places
     assert event["version"] == 1
     fetched = await client.get(answer.headers["location"])
     assert fetched.status_code == 200
@@ -28,12 +29,12 @@ async def test_snake_case_input_is_accepted(client):
         "event_date": "2031-02-01T09:00:00+01:00",
         "location": "Thiès",
         "total_capacity": 40,
-        "ticket_price": "2500.50",
+        "ticket_price": "2500.00",
     }
     answer = await client.post("/api/events", json=body)
     assert answer.status_code == 201, answer.text
     assert answer.json()["eventDate"] == "2031-02-01T08:00:00Z"
-    assert answer.json()["ticketPrice"] == 2500.5
+    assert Decimal(answer.json()["ticketPrice"]) == 2500
 
 
 async def test_unknown_event_is_404(client):

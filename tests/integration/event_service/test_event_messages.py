@@ -33,7 +33,9 @@ async def test_each_change_is_published_with_the_full_event():
         created, booked = messages[0], messages[1]
         assert created["aggregateType"] == "EVENT"
         assert created["aggregateId"] == str(event["id"])
-        assert created["data"] == event
+        # The full event; money as a Money object, the event's price being in XOF.
+        price = {"amount": event["ticketPrice"], "currency": "XOF"}
+        assert created["data"] == {**event, "ticketPrice": price}
         assert booked["data"]["seats"] == 3
         assert booked["data"]["bookedSeats"] == 3
         assert booked["data"]["availableSeats"] == 40 - 3 - 2

@@ -16,6 +16,9 @@ CASES = [
     ({"ticketPrice": -1}, "ticketPrice"),
     ({"ticketPrice": 1e13}, "ticketPrice"),
     ({"ticketPrice": "12.345"}, "ticketPrice"),
+    ({"ticketPrice": 15000.55}, "ticketPrice"),  # XOF has no minor unit (ISO 4217)
+    ({"ticketPrice": "15000.5"}, "ticketPrice"),
+    ({"ticketPrice": "abc"}, "ticketPrice"),
     ({"location": ""}, "location"),
     ({"id": 7}, "id"),
     ({"version": 3}, "version"),

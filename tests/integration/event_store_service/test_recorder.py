@@ -3,9 +3,19 @@ in order per aggregate."""
 
 import pytest
 
+from shared.contracts import (
+    BookingConfirmed,
+    Envelope,
+    EventSeatsBooked,
+    PaymentCompleted,
+    PaymentRefunded,
+    ReservationConfirmed,
+    ReservationCreated,
+    ReservationMessage,
+)
 from shared.messaging.broker import Broker
-from shared.messaging.envelope import Envelope, new_envelope
 from tests.integration.event_store_service.helpers import event_store, store_settings
+from tests.messages import a_booking, a_payment, a_reservation, an_event
 from tests.support import eventually, unique
 
 
@@ -30,29 +40,26 @@ async def history_of(client, aggregate_id: str, count: int) -> dict | None:
     return None
 
 
-def reservation(reservation_id: str, status: str, version: int) -> dict:
-    return {
-        "id": reservation_id,
-        "eventId": 7,
-        "userId": "u1",
-        "userDetails": {"name": "Awa", "email": "awa@example.com"},
-        "bookingDetails": {"seats": 2, "totalAmount": 30000.0, "currency": "XOF"},
-        "status": status,
-        "version": version,
-    }
+def reservation(kind: type[ReservationMessage], reservation_id: str, version: int) -> ReservationMessage:
+    return a_reservation(kind, reservation_id, 7, version=version, seats=2, amount=30000)
+
+
+def unique_number() -> int:
+    """A numeric id (payments and events have integer ids) no other run uses."""
+    return int(unique().rsplit("_", 1)[-1], 16)
 
 
 async def test_a_reservation_stream_reconstructs_at_each_version(store: tuple) -> None:
     client, publisher = store
     rid = unique("r")
-    created = new_envelope("reservation.created", "RESERVATION", rid, reservation(rid, "pending", 1))
+    created = reservation(ReservationCreated, rid, 1).envelope()
     confirmed = Envelope(
         type="reservation.confirmed",
         aggregate_type="RESERVATION",
         aggregate_id=rid,
         correlation_id=created.correlation_id,
         causation_id=created.message_id,
-        data=reservation(rid, "confirmed", 2),
+        data=reservation(ReservationConfirmed, rid, 2).model_dump(mode="json"),
     )
     await publisher.publish(created)
     await publisher.publish(confirmed)
@@ -82,9 +89,9 @@ async def test_a_reservation_stream_reconstructs_at_each_version(store: tuple) -
 
 async def test_a_redelivered_message_is_recorded_once(store: tuple) -> None:
     client, publisher = store
-    pid = unique("p")
-    completed = new_envelope("payment.completed", "PAYMENT", pid, {"id": pid, "status": "completed"})
-    refunded = new_envelope("payment.refunded", "PAYMENT", pid, {"id": pid, "status": "refunded"})
+    pid = unique_number()
+    completed = a_payment(PaymentCompleted, pid).envelope()
+    refunded = a_payment(PaymentRefunded, pid).envelope()
     await publisher.publish(completed)
     await publisher.publish(completed)  # the broker delivers the same message again
     # One aggregate's messages are handled in order: once the refund is there, the duplicate
@@ -102,9 +109,9 @@ async def test_a_redelivered_message_is_recorded_once(store: tuple) -> None:
 
 async def test_every_aggregate_type_gets_its_own_stream(store: tuple) -> None:
     client, publisher = store
-    sid, eid = unique("s"), unique("e")
-    await publisher.publish(new_envelope("booking.confirmed", "SAGA", sid, {"sagaId": sid, "seats": 2}))
-    await publisher.publish(new_envelope("event.seats_booked", "EVENT", eid, {"bookedSeats": 2, "seats": 2}))
+    sid, eid = unique("s"), unique_number()
+    await publisher.publish(a_booking(BookingConfirmed, sid, seats=2).envelope())
+    await publisher.publish(an_event(EventSeatsBooked, eid, 2, booked_seats=2, seats=2).envelope())
     saga = await eventually(lambda: history_of(client, f"SAGA-{sid}", 1))
     event = await eventually(lambda: history_of(client, f"EVENT-{eid}", 1))
     assert saga["aggregateType"] == "SAGA"

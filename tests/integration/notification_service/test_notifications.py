@@ -2,31 +2,15 @@
 
 from typing import Any
 
-from shared.messaging.envelope import new_envelope
+from shared.contracts import BookingCompensated, BookingConfirmed, Envelope, PaymentCompleted
+from tests.messages import a_booking, a_payment
 from tests.support import eventually, unique
 
 
-def booking_confirmed(user_id: str, email: str = "ada@example.com", **data: Any):
-    return new_envelope(
-        "booking.confirmed",
-        "SAGA",
-        "saga-1",
-        {
-            "sagaId": "saga-1",
-            "status": "COMPLETED",
-            "eventId": 7,
-            "reservationId": "r-1",
-            "paymentId": "11",
-            "userId": user_id,
-            "userName": "Ada",
-            "userEmail": email,
-            "seats": 2,
-            "amount": 50.0,
-            "currency": "XOF",
-            "reason": None,
-            **data,
-        },
-    )
+def booking_confirmed(user_id: str, email: str = "ada@example.com", **data: Any) -> Envelope:
+    return a_booking(
+        BookingConfirmed, "saga-1", user_id=user_id, user_email=email, amount=50, currency="XOF", **data
+    ).envelope()
 
 
 async def notifications_of(client, user_id: str) -> list[dict[str, Any]]:
@@ -42,7 +26,7 @@ async def test_a_message_delivered_twice_makes_one_notification(app, client):
     await app.state.broker.publish(envelope)  # the same messageId again: a redelivery
     # Messages of one aggregate are handled in order: once this later one shows, the twin
     # before it has been handled too.
-    marker = new_envelope("booking.compensated", "SAGA", "saga-1", {**envelope.data, "reason": "marker"})
+    marker = a_booking(BookingCompensated, "saga-1", user_id=user, reason="marker").envelope()
     await app.state.broker.publish(marker)
 
     async def marker_seen():
@@ -118,19 +102,7 @@ async def test_user_supplied_values_are_html_escaped(client):
 async def test_a_payment_message_finds_the_address_the_user_left_before(app, client):
     user = unique("u")
     await client.post("/api/notifications/booking", json={"userId": user, "userEmail": "lin@example.com"})
-    payment = new_envelope(
-        "payment.completed",
-        "PAYMENT",
-        "42",
-        {
-            "id": 42,
-            "reservationId": "r-9",
-            "userId": user,
-            "amount": 30.0,
-            "currency": "XOF",
-            "status": "completed",
-        },
-    )
+    payment = a_payment(PaymentCompleted, 42, reservation_id="r-9", user_id=user, amount=30).envelope()
     await app.state.broker.publish(payment)
 
     async def paid():
@@ -144,7 +116,7 @@ async def test_a_payment_message_finds_the_address_the_user_left_before(app, cli
 
 
 async def test_same_idempotency_key_gives_the_same_notification(client):
-    body = {"userId": unique("u"), "userEmail": "kim@example.com", "amount": 12.5}
+    body = {"userId": unique("u"), "userEmail": "kim@example.com", "amount": 12.5, "currency": "EUR"}
     key = {"Idempotency-Key": unique("k")}
     first = await client.post("/api/notifications/payment", json=body, headers=key)
     again = await client.post("/api/notifications/payment", json=body, headers=key)
@@ -162,5 +134,10 @@ async def test_bad_input_and_unknown_ids_are_problems_not_500s(client):
         "/api/notifications/booking", json={"userId": "u", "userEmail": "a@example.com", "admin": True}
     )
     assert extra.status_code == 422
+    cents = await client.post(
+        "/api/notifications/payment", json={"userId": "u", "userEmail": "a@example.com", "amount": 10.5}
+    )
+    assert cents.status_code == 422  # XOF, the default currency, has no minor unit
+    assert [e["field"] for e in cents.json()["errors"]] == ["amount"]
     assert (await client.get("/api/notifications/not-an-id")).status_code == 404
     assert (await client.get("/api/notifications/0123456789abcdef01234567")).status_code == 404

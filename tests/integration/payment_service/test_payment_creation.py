@@ -13,14 +13,14 @@ from tests.support import unique
 
 
 async def test_a_charge_is_created_with_its_location_and_read_back(client: httpx.AsyncClient):
-    body = {"reservation_id": unique("res"), "user_id": 42, "amount": "1500.50", "payment_method": "card"}
+    body = {"reservation_id": unique("res"), "user_id": 42, "amount": "1500.00", "payment_method": "card"}
     created = await client.post("/api/payments", json=body)
     assert created.status_code == 201
     payment = created.json()
     assert created.headers["location"].endswith(f"/api/payments/{payment['id']}")
     assert payment["status"] == "completed"
     assert payment["userId"] == "42"
-    assert payment["amount"] == 1500.5
+    assert payment["amount"] == "1500"  # a decimal string, in the places of XOF (none)
     assert payment["currency"] == "XOF"
     assert payment["paymentMethod"] == "card"
     assert payment["failureReason"] is None
@@ -156,3 +156,13 @@ async def test_an_answer_stored_in_the_earlier_format_still_replays(client: http
     assert again.headers["idempotent-replayed"] == "true"
     listed = await client.get("/api/payments", params={"reservationId": body["reservationId"]})
     assert listed.json()["total"] == 1
+
+
+async def test_an_amount_is_checked_against_its_currency_minor_unit(client: httpx.AsyncClient):
+    refused = await client.post("/api/payments", json=charge(amount=15000.55, currency="XOF"))
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["amount"]
+    assert "XOF" in refused.json()["errors"][0]["message"]
+    cents = await client.post("/api/payments", json=charge(amount=12.5, currency="EUR"))
+    assert cents.status_code == 201
+    assert (cents.json()["amount"], cents.json()["currency"]) == ("12.50", "EUR")

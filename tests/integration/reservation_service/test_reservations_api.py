@@ -21,7 +21,7 @@ async def saga_reservation(client, event_url, **kwargs):
 
 
 async def test_a_saga_reservation_is_pending_priced_by_the_event_and_located(client, event_url):
-    event = await create_event(event_url, price="12.50")
+    event = await create_event(event_url, price="1250")
     answer = await client.post(
         "/api/reservations", json=reservation_body(event["id"], seats=3, saga_id="s-1")
     )
@@ -29,7 +29,7 @@ async def test_a_saga_reservation_is_pending_priced_by_the_event_and_located(cli
     body = answer.json()
     assert answer.headers["location"] == f"/api/reservations/{body['id']}"
     assert body["status"] == "pending" and body["version"] == 1 and body["sagaId"] == "s-1"
-    assert body["bookingDetails"] == {"seats": 3, "totalAmount": 37.5, "currency": "XOF"}
+    assert body["bookingDetails"] == {"seats": 3, "totalAmount": "3750", "currency": "XOF"}
     assert body["seatHold"] is None
     assert [e["status"] for e in body["timeline"]] == ["pending"]
     assert "outbox" not in body
@@ -37,16 +37,16 @@ async def test_a_saga_reservation_is_pending_priced_by_the_event_and_located(cli
 
 
 async def test_a_saga_states_the_price_it_charges_and_the_reservation_records_it(client, event_url):
-    event = await create_event(event_url, price="12.50")
+    event = await create_event(event_url, price="1250")
     body = reservation_body(event["id"], seats=2, saga_id=unique("saga"))
-    body["bookingDetails"]["ticketPrice"] = 10.25  # what the saga checked and charges
+    body["bookingDetails"]["ticketPrice"] = 1025  # what the saga checked and charges
     answer = await client.post("/api/reservations", json=body)
     assert answer.status_code == 201, answer.text
-    assert answer.json()["bookingDetails"] == {"seats": 2, "totalAmount": 20.5, "currency": "XOF"}
+    assert answer.json()["bookingDetails"] == {"seats": 2, "totalAmount": "2050", "currency": "XOF"}
 
 
 async def test_only_a_saga_may_state_the_price(client, event_url):
-    event = await create_event(event_url, price="12.50")
+    event = await create_event(event_url, price="1250")
     body = reservation_body(event["id"], seats=2)
     body["bookingDetails"]["ticketPrice"] = 0
     answer = await client.post("/api/reservations", json=body)

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Header, Request
@@ -54,10 +55,10 @@ class Fakes:
     # The provider refuses refunds: a refund leaves the payment refund_failed (answered 200).
     refuse_refunds: bool = False
 
-    def add_event(self, event_id: int, *, price: float = 5000.0, capacity: int = 100) -> None:
+    def add_event(self, event_id: int, *, price: float = 5000, capacity: int = 100) -> None:
         self.events[event_id] = {
             "id": event_id,
-            "ticketPrice": price,
+            "ticketPrice": str(price),  # money as the real service writes it: a decimal string
             "totalCapacity": capacity,
             "bookedSeats": 0,
             "eventDate": "2031-06-01T20:00:00Z",
@@ -156,7 +157,7 @@ def build_app(fakes: Fakes) -> FastAPI:
         reservation = {
             "id": uuid.uuid4().hex[:24],
             **body,
-            "bookingDetails": {**details, "totalAmount": price * details["seats"]},
+            "bookingDetails": {**details, "totalAmount": str(Decimal(str(price)) * details["seats"])},
             "status": "pending",
         }
         fakes.reservations[reservation["id"]] = reservation
@@ -209,7 +210,7 @@ def build_app(fakes: Fakes) -> FastAPI:
         body = await request.json()
         if (early := await enter("pay", key, body)) is not None:
             return early
-        declined = body["amount"] > DECLINE_ABOVE
+        declined = Decimal(str(body["amount"])) > DECLINE_ABOVE
         payment = {
             "id": len(fakes.payments) + 1,
             **body,

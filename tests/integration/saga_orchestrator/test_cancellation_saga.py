@@ -7,6 +7,7 @@ is settled by reading the payment; a refused first step ends COMPENSATED with no
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -61,7 +62,7 @@ async def test_a_completed_booking_is_cancelled_refunded_released_and_announced(
         booked["paymentId"],
         2,
     )
-    assert saga["amount"] == 10000
+    assert Decimal(saga["amount"]) == 10000
     keyed = [c.key for c in fakes.calls if c.key]
     assert keyed == [f"{saga_id}:{s}" for s in ("CANCEL_RESERVATION", "REFUND_PAYMENT", "RELEASE_SEATS")]
     assert fakes.reservations[booked["reservationId"]]["status"] == "cancelled"
@@ -78,7 +79,7 @@ async def test_a_completed_booking_is_cancelled_refunded_released_and_announced(
     assert (data["userEmail"], data["seats"], data["amount"], data["reason"]) == (
         "awa@example.com",
         2,
-        10000.0,
+        {"amount": "10000", "currency": "XOF"},  # money: one Money object, a decimal string
         "cannot come",
     )
     listed = (await client.get("/api/saga", params={"status": "COMPLETED"})).json()["items"]

@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import httpx
 
+from shared.contracts import Envelope
 from shared.messaging.broker import Broker, Consumer
-from shared.messaging.envelope import Envelope
 from shared.settings import ServiceSettings
 from tests.support import AMQP_URL, RABBITMQ_API, unique
 

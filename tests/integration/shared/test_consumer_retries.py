@@ -8,8 +8,8 @@ import aio_pika
 import pymongo.errors
 
 from shared import mongo
+from shared.contracts import Envelope, new_envelope
 from shared.messaging.broker import Consumer
-from shared.messaging.envelope import Envelope, new_envelope
 from tests.integration.shared.helpers import broker_settings, connected_broker
 from tests.support import AMQP_URL, eventually
 

@@ -5,8 +5,8 @@ import pytest
 import sqlalchemy as sa
 
 from shared import sql
+from shared.contracts import Envelope, new_envelope
 from shared.messaging.broker import Consumer
-from shared.messaging.envelope import Envelope, new_envelope
 from shared.messaging.mongo_outbox import MONGO_PENDING, MongoOutboxRelay, ensure_mongo_outbox, mongo_outbox
 from shared.messaging.sql_outbox import SqlOutboxRelay, add_to_outbox
 from shared.mongo import make_client
