@@ -5,10 +5,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from shared.contracts import RoutingKey
 from shared.errors import Conflict, RuleBroken, field_error
 
 State = dict[str, Any]
-Reducer = Callable[[State, str, Mapping[str, Any]], State]
+Reducer = Callable[[State, Mapping[str, Any]], State]
 
 # Bumped when a reducer changes meaning: snapshots of another schema are ignored (and rebuilt),
 # since a snapshot is only a cache of what the reducers would compute.
@@ -127,97 +128,101 @@ def check_event_data(value: Any, path: str = "eventData") -> None:
 # --- reducers ------------------------------------------------------------------------------
 
 
+def routing_key_of(event_type: str) -> RoutingKey | None:
+    """The message an event type names, whichever of its spellings a client used
+    ("reservation.created", "RESERVATION_CREATED"); None for a type outside the contract."""
+    try:
+        return RoutingKey(event_type_key(event_type).replace("_", ".", 1))
+    except ValueError:
+        return None
+
+
 def merge(state: State, data: Mapping[str, Any]) -> State:
     """The generic fold: eventData shallow-merged into the state (later events win)."""
     return {**state, **data}
 
 
 def _with_status(status: str) -> Reducer:
-    def reduce(state: State, _: str, data: Mapping[str, Any]) -> State:
+    def reduce(state: State, data: Mapping[str, Any]) -> State:
         return {**merge(state, data), "status": status}
 
     return reduce
 
 
-def _reservation(state: State, action: str, data: Mapping[str, Any]) -> State:
-    if action == "created":
-        return {**data, "status": "pending"}
-    if action in ("confirmed", "cancelled", "refunded"):
-        return _with_status(action)(state, action, data)
-    return merge(state, data)
+def _created(extra: State) -> Reducer:
+    def reduce(_: State, data: Mapping[str, Any]) -> State:
+        return {**data, **extra}
+
+    return reduce
 
 
-def _event(state: State, action: str, data: Mapping[str, Any]) -> State:
-    if action == "created":
-        return {**data, "deleted": False}
-    if action in ("seats_booked", "seats_released"):
+def _seats(sign: int) -> Reducer:
+    def reduce(state: State, data: Mapping[str, Any]) -> State:
         fields = {k: v for k, v in data.items() if k != "seats"}
         if "bookedSeats" in fields:  # the message carries the event as it now is: the truth
             return merge(state, fields)
-        seats = int(data.get("seats", 0))
-        delta = seats if action == "seats_booked" else -seats
-        booked = int(state.get("bookedSeats", 0)) + delta
+        booked = int(state.get("bookedSeats", 0)) + sign * int(data.get("seats", 0))
         new = {**merge(state, fields), "bookedSeats": booked}
         if "totalCapacity" in state:
             new["availableSeats"] = int(state["totalCapacity"]) - booked
         return new
-    if action == "deleted":
-        return {**merge(state, data), "deleted": True}
-    return merge(state, data)
+
+    return reduce
 
 
-def _payment(state: State, action: str, data: Mapping[str, Any]) -> State:
-    if action in ("completed", "failed", "refunded"):
-        return _with_status(action)(state, action, data)
-    return merge(state, data)
+def _saga_ended(status: str) -> Reducer:
+    def reduce(state: State, data: Mapping[str, Any]) -> State:
+        return {**merge(state, data), "status": data.get("status") or status}
+
+    return reduce
 
 
-SAGA_STATUS = {
-    "booking_confirmed": "COMPLETED",
-    "booking_compensated": "COMPENSATED",
+def _deleted(state: State, data: Mapping[str, Any]) -> State:
+    return {**merge(state, data), "deleted": True}
+
+
+# The reducer of each routing key that changes more than its data says (event.updated only
+# merges); any other event merges its data.
+REDUCERS: dict[RoutingKey, Reducer] = {
+    RoutingKey.RESERVATION_CREATED: _created({"status": "pending"}),
+    RoutingKey.RESERVATION_CONFIRMED: _with_status("confirmed"),
+    RoutingKey.RESERVATION_CANCELLED: _with_status("cancelled"),
+    RoutingKey.RESERVATION_REFUNDED: _with_status("refunded"),
+    RoutingKey.EVENT_CREATED: _created({"deleted": False}),
+    RoutingKey.EVENT_SEATS_BOOKED: _seats(+1),
+    RoutingKey.EVENT_SEATS_RELEASED: _seats(-1),
+    RoutingKey.EVENT_DELETED: _deleted,
+    RoutingKey.PAYMENT_COMPLETED: _with_status("completed"),
+    RoutingKey.PAYMENT_FAILED: _with_status("failed"),
+    RoutingKey.PAYMENT_REFUNDED: _with_status("refunded"),
+    RoutingKey.BOOKING_CONFIRMED: _saga_ended("COMPLETED"),
+    RoutingKey.BOOKING_COMPENSATED: _saga_ended("COMPENSATED"),
     # The stream of a cancellation saga (its own sagaId).
-    "booking_cancelled": "COMPLETED",
-    "booking_cancellation_failed": "COMPENSATED",
+    RoutingKey.BOOKING_CANCELLED: _saga_ended("COMPLETED"),
+    RoutingKey.BOOKING_CANCELLATION_FAILED: _saga_ended("COMPENSATED"),
 }
+# The aggregate type of each routing key's first word (a booking is a saga's outcome).
+AGGREGATE_OF = {"event": "EVENT", "reservation": "RESERVATION", "payment": "PAYMENT", "booking": "SAGA"}
 
 
-def _saga(state: State, key: str, data: Mapping[str, Any]) -> State:
-    if key in SAGA_STATUS:
-        new = merge(state, data)
-        new["status"] = data.get("status") or SAGA_STATUS[key]
-        return new
-    if key.startswith("saga_"):
-        # Step events (SAGA_STARTED, SAGA_STEP_COMPLETED, ...) add to the step log.
-        new = merge(state, {k: v for k, v in data.items() if k != "steps"})
-        new["steps"] = [*state.get("steps", []), {"event": key.upper(), **data}]
-        return new
-    return merge(state, data)
-
-
-def _by_action(prefix: str, reduce: Reducer) -> Reducer:
-    def by_action(state: State, key: str, data: Mapping[str, Any]) -> State:
-        if key.startswith(prefix + "_"):
-            return reduce(state, key[len(prefix) + 1 :], data)
-        return merge(state, data)
-
-    return by_action
-
-
-REDUCERS: dict[str, Reducer] = {
-    "RESERVATION": _by_action("reservation", _reservation),
-    "EVENT": _by_action("event", _event),
-    "PAYMENT": _by_action("payment", _payment),
-    "SAGA": _saga,
-}
+def _saga_step(state: State, event_type: str, data: Mapping[str, Any]) -> State:
+    # Step events (SAGA_STARTED, SAGA_STEP_COMPLETED, ...) add to the step log.
+    new = merge(state, {k: v for k, v in data.items() if k != "steps"})
+    new["steps"] = [*state.get("steps", []), {"event": event_type.strip().upper(), **data}]
+    return new
 
 
 def apply_event(aggregate_type: str, state: State, event_type: str, data: Mapping[str, Any]) -> State:
-    """The state after one event; picks the reducer by aggregate type and event type, and
-    shallow-merges eventData for any type it does not know. Never mutates `state`."""
-    reduce = REDUCERS.get(aggregate_type_key(aggregate_type))
-    if reduce is None:
-        return merge(state, data)
-    return reduce(state, event_type_key(event_type), data)
+    """The state after one event: the reducer of its routing key when the key belongs to the
+    aggregate's type, a saga's step log for its step events, else eventData shallow-merged.
+    Never mutates `state`."""
+    aggregate = aggregate_type_key(aggregate_type)
+    key = routing_key_of(event_type)
+    if key is not None and AGGREGATE_OF[key.aggregate] == aggregate:
+        return REDUCERS.get(key, merge)(state, data)
+    if aggregate == "SAGA" and event_type_key(event_type).startswith("saga_"):
+        return _saga_step(state, event_type, data)
+    return merge(state, data)
 
 
 def fold_events(aggregate_type: str, state: State, events: Iterable[Mapping[str, Any]]) -> State:
