@@ -20,8 +20,8 @@ ACCEPTED_VERSIONS = frozenset({SCHEMA_VERSION - 1, SCHEMA_VERSION})
 
 
 class UnreadableMessage(ValueError):
-    """A message no consumer can make sense of (unknown version, invalid data): retrying it
-    cannot help, so the consumer dead-letters it at once with this reason."""
+    """A message no consumer can make sense of (unknown version, invalid data): it ends in
+    the consumer's dead-letter queue with this reason in its `x-unreadable-reason` header."""
 
 
 class Envelope(BaseModel):

@@ -190,9 +190,9 @@ class Broker:
             finally:
                 correlation_id.reset(token)
         except UnreadableMessage as exc:
-            # Retrying cannot make it readable: to the DLQ at once, the reason in a header,
-            # and the queue moves on.
-            await self._retry_or_bury(name, message, attempt, exc, dead=True, unreadable=True)
+            # Like any failing message it goes through the retry queue (the queue moves on)
+            # and, once its retries are spent, to the DLQ, the reason in its own header.
+            await self._retry_or_bury(name, message, attempt, exc, unreadable=True)
             return
         except Exception as exc:
             if self.engine_unreachable(exc):
