@@ -9,7 +9,6 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -25,7 +24,7 @@ from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency.sql import fence, find_answer, save_answer
 from shared.messaging.sql_outbox import add_to_outbox
 from shared.metrics import Metrics
-from shared.results import WriteResult
+from shared.results import WriteResult, record_from_json, record_to_json
 
 events = sa.Table(
     "events",
@@ -165,7 +164,7 @@ class EventRepository:
             await add_to_outbox(conn, messaging.event_message(contracts.EventCreated, event))
             return event
 
-        return await self._idempotent(SCOPE_CREATE, idem, 201, work, _event_json, _event_from_json)
+        return await self._idempotent(SCOPE_CREATE, idem, 201, work, record_to_json, _event_from_json)
 
     async def update(
         self,
@@ -260,7 +259,7 @@ class EventRepository:
                     await self._pause(attempt)
             raise EventBusy(event_id)
 
-        return await self._idempotent(scope, idem, 200, work, _seats_json, _seats_from_json)
+        return await self._idempotent(scope, idem, 200, work, record_to_json, _seats_from_json)
 
     async def _idempotent(
         self,
@@ -330,42 +329,8 @@ def as_event(row: Mapping[Any, Any]) -> Event:
 # produced, so a result stored before records were kept (the answer itself) still replays.
 
 
-def _event_json(event: Event) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "name": event.name,
-        "description": event.description,
-        "eventDate": event.event_date.isoformat(),
-        "location": event.location,
-        "category": event.category,
-        "totalCapacity": event.total_capacity,
-        "bookedSeats": event.booked_seats,
-        "ticketPrice": str(event.ticket_price),
-        "createdAt": event.created_at.isoformat(),
-        "updatedAt": event.updated_at.isoformat(),
-        "version": event.version,
-    }
-
-
 def _event_from_json(doc: dict[str, Any]) -> Event:
-    return Event(
-        id=doc["id"],
-        name=doc["name"],
-        description=doc["description"],
-        event_date=datetime.fromisoformat(doc["eventDate"]),
-        location=doc["location"],
-        category=doc["category"],
-        total_capacity=doc["totalCapacity"],
-        booked_seats=doc["bookedSeats"],
-        ticket_price=Decimal(str(doc["ticketPrice"])),
-        created_at=datetime.fromisoformat(doc["createdAt"]),
-        updated_at=datetime.fromisoformat(doc["updatedAt"]),
-        version=doc["version"],
-    )
-
-
-def _seats_json(moved: SeatsMoved) -> dict[str, Any]:
-    return {"eventId": moved.event_id, "seats": moved.seats}
+    return record_from_json(Event, doc)
 
 
 def _seats_from_json(doc: dict[str, Any]) -> SeatsMoved:

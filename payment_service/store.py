@@ -7,8 +7,6 @@ the current `Payment`, and every method returns records of the domain, never RES
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,7 +28,7 @@ from shared.errors import NotFound
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency.sql import fence, find_answer, save_answer
 from shared.messaging.sql_outbox import add_to_outbox
-from shared.results import WriteResult
+from shared.results import WriteResult, record_from_json, record_to_json
 
 metadata = sa.MetaData()
 
@@ -293,39 +291,8 @@ def as_payment(row: Mapping[Any, Any]) -> Payment:
 # produced, so a result stored before records were kept (the answer itself) still replays.
 
 
-def _payment_json(payment: Payment) -> dict[str, Any]:
-    return {
-        "id": payment.id,
-        "reservationId": payment.reservation_id,
-        "userId": payment.user_id,
-        "amount": str(payment.amount),
-        "currency": payment.currency,
-        "paymentMethod": payment.payment_method.value,
-        "status": payment.status.value,
-        "failureReason": payment.failure_reason,
-        "createdAt": payment.created_at.isoformat(),
-        "updatedAt": payment.updated_at.isoformat(),
-        "version": payment.version,
-    }
-
-
 def _payment_of(found: StoredAnswer | None) -> Payment | None:
-    if found is None:
-        return None
-    doc = found.body
-    return Payment(
-        id=doc["id"],
-        reservation_id=doc["reservationId"],
-        user_id=doc["userId"],
-        amount=Decimal(str(doc["amount"])),
-        currency=doc["currency"],
-        payment_method=Method(doc["paymentMethod"]),
-        status=Status(doc["status"]),
-        failure_reason=doc["failureReason"],
-        created_at=datetime.fromisoformat(doc["createdAt"]),
-        updated_at=datetime.fromisoformat(doc["updatedAt"]),
-        version=doc["version"],
-    )
+    return record_from_json(Payment, found.body) if found is not None else None
 
 
 async def _keep(
@@ -333,7 +300,7 @@ async def _keep(
 ) -> None:
     """Store the result under the caller's key, in the transaction of the change."""
     if idem is not None:
-        await save_answer(conn, scope, idem, StoredAnswer(status_code, _payment_json(payment)))
+        await save_answer(conn, scope, idem, StoredAnswer(status_code, record_to_json(payment)))
 
 
 async def _replay_in(conn: AsyncConnection, scope: str, idem: Idempotency | None) -> Payment | None:
