@@ -77,6 +77,8 @@ class Feed:
 
     async def _run(self) -> None:
         while self._pages:
+            # Cleared before the read: a page that subscribes meanwhile gets the next read at once.
+            self._wake.clear()
             views = list(self._pages)
             self.rounds += 1
             try:
@@ -100,7 +102,6 @@ class Feed:
                     last[topic] = html
                     for queue in self._pages.get(view, ()):
                         queue.put_nowait((topic, html))
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
