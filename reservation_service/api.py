@@ -15,6 +15,7 @@ from reservation_service.schemas import (
     ReservationStats,
     StatusChange,
     as_wire,
+    new_reservation,
 )
 from shared.errors import BadRequest, field_error
 from shared.idempotency import Idempotency
@@ -59,7 +60,7 @@ async def create_reservation(
     """Create a reservation (pending). Without `sagaId` it books its seats at the event service
     itself and answers 409/404/422 when they refuse, 503 when they cannot be reached."""
     idem = Idempotency.of(key, body.model_dump(mode="json", by_alias=True))
-    doc = await desk.create(body, idem)
+    doc = await desk.create(new_reservation(body), idem)
     return JSONResponse(as_wire(doc), status_code=201, headers=_location(doc["id"]))
 
 

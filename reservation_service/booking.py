@@ -16,10 +16,9 @@ from typing import Any
 from bson import ObjectId
 
 from reservation_service import domain
-from reservation_service.domain import UNSETTLED, SeatHold, StaleVersion, Status
+from reservation_service.domain import UNSETTLED, NewReservation, SeatHold, StaleVersion, Status
 from reservation_service.messaging import created_message, reservation_message
 from reservation_service.sagas import Orchestrator, SagaAnswer, cancel_key
-from reservation_service.schemas import ReservationIn
 from reservation_service.seats import EventSeats, EventServiceAnswer, Verdict
 from reservation_service.store import Doc, ReservationStore, preview
 from shared.clock import utc_now_ms
@@ -85,7 +84,7 @@ class Reservations:
 
     # -- create ----------------------------------------------------------------------------
 
-    async def create(self, body: ReservationIn, idem: Idempotency | None) -> Doc:
+    async def create(self, new: NewReservation, idem: Idempotency | None) -> Doc:
         """Create a reservation; with an Idempotency-Key, the first result is kept: a retry gets
         the same reservation, or the same refusal when the first was refused. A 503 is not kept
         (the key stays free to retry)."""
@@ -100,7 +99,7 @@ class Reservations:
                     stored.status_code, refusal["title"], refusal["detail"], refusal.get("extra")
                 )
         try:
-            doc = await self._create(body, idem)
+            doc = await self._create(new, idem)
         except AppError as exc:
             if idem is not None and exc.status in (404, 409, 422) and "reservationId" in exc.extra:
                 refused = {"title": exc.title, "detail": exc.detail, "extra": exc.extra}
@@ -124,20 +123,20 @@ class Reservations:
             raise CreationInProgress(doc["id"])
         return StoredAnswer(201, doc)
 
-    async def _create(self, body: ReservationIn, idem: Idempotency | None) -> Doc:
+    async def _create(self, new: NewReservation, idem: Idempotency | None) -> Doc:
         at = utc_now_ms()
         doc: Doc = {
             "id": str(ObjectId()),
-            "eventId": body.event_id,
-            "userId": body.user_id,
-            "userDetails": body.user_details.model_dump(by_alias=True),
+            "eventId": new.event_id,
+            "userId": new.user_id,
+            "userDetails": new.user_details,
             "bookingDetails": {
-                "seats": body.booking_details.seats,
+                "seats": new.seats,
                 "totalAmount": None,
-                "currency": body.booking_details.currency,
+                "currency": new.currency,
             },
             "status": Status.PENDING.value,
-            "metadata": body.metadata,
+            "metadata": new.metadata,
             "version": 1,
             "createdAt": at,
             "updatedAt": at,
@@ -145,9 +144,9 @@ class Reservations:
         if idem is not None:
             doc["idempotencyKey"] = idem.key
             doc["requestFingerprint"] = idem.fingerprint
-        quoted = body.booking_details.ticket_price
-        if body.saga_id is not None:
-            return await self._create_for_saga(doc, body.saga_id, at, quoted)
+        quoted = new.ticket_price
+        if new.saga_id is not None:
+            return await self._create_for_saga(doc, new.saga_id, at, quoted)
         if quoted is not None:
             raise RuleBroken(
                 "Only a saga states the ticket price; a direct reservation is priced by the event service.",

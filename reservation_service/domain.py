@@ -18,6 +18,20 @@ class Status(StrEnum):
     REFUNDED = "refunded"
 
 
+@dataclass(frozen=True)
+class NewReservation:
+    """What a create asks for; the use case adds the id, status, dates, seat hold and total."""
+
+    event_id: int
+    user_id: str
+    user_details: dict[str, Any]  # name, email, phone as given
+    seats: int
+    currency: str
+    ticket_price: Decimal | None  # stated by a saga only (the price it charges)
+    saga_id: str | None
+    metadata: dict[str, Any]
+
+
 NEXT: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.CONFIRMED, Status.CANCELLED}),
     Status.CONFIRMED: frozenset({Status.CANCELLED, Status.REFUNDED}),

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, EmailStr, Field, StrictInt
 
-from reservation_service.domain import SeatHold, Status
+from reservation_service.domain import NewReservation, SeatHold, Status
 from shared.money import PRICING_CURRENCY, Amount, Currency, priced_in, priced_in_fixed
 from shared.schemas import ApiInput, ApiModel, UtcDateTime
 
@@ -124,3 +124,17 @@ class ReservationStats(ApiModel):
 def as_wire(doc: dict[str, Any]) -> dict[str, Any]:
     """The reservation as the API answers it (camelCase, JSON types)."""
     return ReservationOut.model_validate(doc).model_dump(mode="json", by_alias=True)
+
+
+def new_reservation(body: ReservationIn) -> NewReservation:
+    details = body.booking_details
+    return NewReservation(
+        event_id=body.event_id,
+        user_id=body.user_id,
+        user_details=body.user_details.model_dump(by_alias=True),
+        seats=details.seats,
+        currency=details.currency,
+        ticket_price=details.ticket_price,
+        saga_id=body.saga_id,
+        metadata=body.metadata,
+    )
