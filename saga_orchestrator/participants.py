@@ -32,6 +32,7 @@ from saga_orchestrator.domain import (
 )
 from saga_orchestrator.settings import SagaSettings
 from shared.clock import utc_now
+from shared.contracts import RoutingKey
 from shared.http import TRANSIENT_STATUSES, Answer, ServiceClient, ServiceUnreachable
 from shared.money import Money
 
@@ -398,7 +399,7 @@ class Participants:
             if step is CancelStep.RELEASE_SEATS:
                 return await self._release_cancelled_seats(saga)
             # NOTIFY calls nobody: booking.cancelled is written to the outbox with its outcome.
-            return Outcome(True, response={"queued": "booking.cancelled"})
+            return Outcome(True, response={"queued": RoutingKey.BOOKING_CANCELLED.value})
         except ServiceUnreachable as exc:
             if step is CancelStep.REFUND_PAYMENT:
                 return await self._settle_refund(saga, exc)

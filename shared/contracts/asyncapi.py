@@ -70,7 +70,6 @@ def document() -> dict[str, Any]:
             "summary": (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else key.value,
             "contentType": "application/json",
             "payload": {"$ref": REF.format(model=envelopes[key].__name__)},
-            "bindings": {"amqp": {"deliveryMode": 2, "bindingVersion": "0.3.0"}},
         }
         channels[name] = {
             "address": key.value,
@@ -86,6 +85,8 @@ def document() -> dict[str, Any]:
             "by the outbox relay (at least once: consumers dedupe by messageId).",
             "channel": {"$ref": f"#/channels/{name}"},
             "messages": [{"$ref": f"#/channels/{name}/messages/{name}"}],
+            # Persistent messages, published with confirms.
+            "bindings": {"amqp": {"deliveryMode": 2, "bindingVersion": "0.3.0"}},
         }
     versions = ", ".join(map(str, sorted(ACCEPTED_VERSIONS)))
     return {
