@@ -12,8 +12,8 @@ from shared.schemas import ApiInput, ApiModel, UtcDateTime
 Rate = Annotated[Decimal, PlainSerializer(lambda d: float(d), return_type=float, when_used="json")]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
 # Events are priced in one currency, so their prices and revenues are amounts in it.
-Money = Annotated[Amount, priced_in_fixed(PRICING_CURRENCY)]
-NonNegativeMoney = Annotated[Money, Field(ge=0)]
+EventMoney = Annotated[Amount, priced_in_fixed(PRICING_CURRENCY)]
+NonNegativeMoney = Annotated[EventMoney, Field(ge=0)]
 
 
 class EventAnalyticsOut(ApiModel):
@@ -27,8 +27,8 @@ class EventAnalyticsOut(ApiModel):
     booked_seats: int
     available_seats: int
     occupancy_rate: Rate
-    ticket_price: Money
-    revenue: Money
+    ticket_price: EventMoney
+    revenue: EventMoney
     confirmed_reservations: int
     updated_at: UtcDateTime | None = None
     event_version: int
@@ -89,7 +89,7 @@ class Totals(ApiModel):
     total_capacity: int
     total_booked_seats: int
     total_available_seats: int
-    total_revenue: Money
+    total_revenue: EventMoney
     confirmed_reservations: int
     average_occupancy_rate: Rate = Field(description="mean of the events' occupancy rates")
     occupancy_rate: Rate = Field(description="all booked seats over all capacity")

@@ -9,13 +9,12 @@ it) is refused; an accepted one is scaled to the currency's places, so 15000 XOF
 """
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -60,23 +59,6 @@ def minor_unit(currency: str) -> int:
         raise ValueError(f"unsupported currency {currency!r} (ISO 4217 code, upper case)") from None
 
 
-def to_decimal(value: Any) -> Any:
-    """A JSON number or numeric string as a Decimal; anything else is left to the type check."""
-    if isinstance(value, bool):
-        raise ValueError("an amount is a number or a numeric string")
-    if isinstance(value, float):
-        value = repr(value)  # shortest text that reads back as the same float: 0.1, not 0.1000…
-    if isinstance(value, int | str):
-        try:
-            amount = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise ValueError("an amount is a number or a numeric string") from None
-        if not amount.is_finite():
-            raise ValueError("an amount is a finite number")
-        return amount
-    return value
-
-
 def in_currency(amount: Decimal, currency: str) -> Decimal:
     """`amount` scaled to `currency`'s minor unit; ValueError when that would drop digits."""
     places = minor_unit(currency)
@@ -102,8 +84,9 @@ def display(amount: Decimal, currency: str) -> str:
 # A Decimal amount on its own; its currency is a sibling field (REST) or Money's (messages).
 Amount = Annotated[
     Decimal,
-    BeforeValidator(to_decimal),
-    Field(max_digits=MAX_DIGITS, decimal_places=2),
+    # A JSON number (read through its shortest text: 0.1 stays 0.1) or a numeric string;
+    # never a boolean, NaN or an infinity.
+    Field(max_digits=MAX_DIGITS, decimal_places=2, allow_inf_nan=False),
     PlainSerializer(decimal_text, return_type=str, when_used="json"),
     WithJsonSchema(
         {"type": "string", "pattern": DECIMAL_TEXT, "description": 'decimal amount, e.g. "15000"'},
