@@ -10,6 +10,7 @@ from reservation_service.domain import ENDED, Status, parse_if_match
 from reservation_service.sagas import SagaAnswer
 from reservation_service.schemas import (
     Cancellation,
+    Reinstatement,
     ReservationIn,
     ReservationOut,
     ReservationStats,
@@ -172,14 +173,15 @@ async def cancel_reservation(
 @router.post("/{reservation_id}/reinstate", response_model=ReservationOut)
 async def reinstate_reservation(
     reservation_id: str,
-    body: Annotated[Cancellation | None, Body()] = None,
+    body: Annotated[Reinstatement | None, Body()] = None,
     desk: Reservations = Depends(reservations),
     _key: str | None = Depends(idempotency_key_header),
 ) -> Any:
     """A cancellation saga's compensation: the booking it cancelled is confirmed again (no
-    money went back). Idempotent: a confirmed reservation answers 200 unchanged."""
-    body = body or Cancellation()
-    return as_wire(await desk.reinstate(reservation_id, reason=body.reason))
+    money went back). Idempotent: a confirmed reservation answers 200 unchanged. `fenceKey`:
+    the key of the cancel (…/compensate) the saga gave up on; a late copy of it is then 409."""
+    body = body or Reinstatement()
+    return as_wire(await desk.reinstate(reservation_id, reason=body.reason, fence=body.fence_key))
 
 
 @router.post("/{reservation_id}/compensate", response_model=ReservationOut)
@@ -187,10 +189,10 @@ async def compensate_reservation(
     reservation_id: str,
     body: Annotated[Cancellation | None, Body()] = None,
     desk: Reservations = Depends(reservations),
-    _key: str | None = Depends(idempotency_key_header),
+    key: str | None = Depends(idempotency_key_header),
 ) -> Any:
     """The saga's compensation: cancel, idempotently. A reservation already cancelled or
-    refunded answers 200 unchanged."""
+    refunded answers 200 unchanged; a key a reinstatement fenced is refused (409)."""
     body = body or Cancellation()
     doc = await desk.change_status(
         reservation_id,
@@ -198,6 +200,7 @@ async def compensate_reservation(
         reason=body.reason or "compensation",
         updated_by=body.updated_by if body.updated_by != "api" else "saga",
         already_done=ENDED,
+        key=key,
     )
     return as_wire(doc)
 

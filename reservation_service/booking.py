@@ -277,11 +277,18 @@ class Reservations:
         updated_by: str = "api",
         expected_version: int | None = None,
         already_done: frozenset[Status] = frozenset(),
+        key: str | None = None,
     ) -> Doc:
         """Move to `wanted` if legal (409 otherwise), conditional on the version read (or the
-        caller's). Asking for the current status, or one of `already_done`, is a no-op."""
+        caller's). Asking for the current status, or one of `already_done`, is a no-op. `key`:
+        the caller's Idempotency-Key, refused (KeyFenced) once a reinstatement fenced it."""
         for _ in range(MAX_RACE_RETRIES):
             doc = await self.get(reservation_id)
+            if key is not None and key in doc.get("fencedKeys", ()):
+                # Its caller gave up on it and undid it: this late copy must not cancel again.
+                # A reinstatement racing this change moved the version: the write below fails
+                # and the next pass sees the fence.
+                raise KeyFenced(key)
             current = Status(doc["status"])
             if current is wanted or current in already_done:
                 return doc
@@ -358,8 +365,10 @@ class Reservations:
             reservation_id, wanted, reason=reason, updated_by=updated_by, expected_version=expected_version
         )
 
-    async def reinstate(self, reservation_id: str, *, reason: str) -> Doc:
-        """The compensation of a cancellation saga's first step: confirmed again (idempotent)."""
+    async def reinstate(self, reservation_id: str, *, reason: str, fence: str | None = None) -> Doc:
+        """The compensation of a cancellation saga's first step: confirmed again (idempotent).
+        `fence`: the Idempotency-Key of the cancel the saga gave up on, refused from now on (in
+        the same write), so a late copy of it cannot cancel the booking the saga reinstated."""
         for _ in range(MAX_RACE_RETRIES):
             doc = await self.get(reservation_id)
             if not doc.get("sagaId"):
@@ -367,14 +376,22 @@ class Reservations:
                     f"Reservation {reservation_id} was not made by a saga: it is never reinstated.",
                     extra={"reservationId": reservation_id},
                 )
+            fenced = list(doc.get("fencedKeys", []))
+            new_fence = fence is not None and fence not in fenced
             entry = domain.reinstate(Status(doc["status"]), at=utc_now_ms(), reason=reason)
-            if entry is None:
+            if entry is None and not new_fence:
                 return doc
-            changes: Doc = {"status": Status.CONFIRMED.value, "updatedAt": entry.timestamp}
-            message = reservation_message(domain.message_type(Status.CONFIRMED), preview(doc, changes, entry))
+            changes: Doc = {"fencedKeys": [*fenced, fence]} if new_fence else {}
+            message = None
+            if entry is not None:
+                changes.update(status=Status.CONFIRMED.value, updatedAt=entry.timestamp)
+                message = reservation_message(
+                    domain.message_type(Status.CONFIRMED), preview(doc, changes, entry)
+                )
             saved = await self.store.change(doc, changes, entry=entry, message=message)
             if saved is not None:
-                self.published()
+                if message is not None:
+                    self.published()
                 return saved
         raise Conflict(f"Reservation {reservation_id} keeps changing under concurrent writers; retry.")
 

@@ -71,6 +71,11 @@ class Cancellation(ApiInput):
     version: Annotated[StrictInt, Field(ge=1)] | None = None
 
 
+class Reinstatement(Cancellation):
+    # The Idempotency-Key of a cancel (…/compensate) its caller gave up on: refused from now on.
+    fence_key: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[\x21-\x7E]+$")] | None = None
+
+
 class UserDetailsOut(ApiModel):
     name: str
     email: str

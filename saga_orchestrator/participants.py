@@ -485,7 +485,12 @@ class Participants:
         response = await self.reservations.request(
             "POST",
             f"/api/reservations/{saga.reservation_id}/reinstate",
-            json={"reason": f"cancellation saga {saga.id} undone"},
+            # The cancel got no answer, or was undone: a late copy of it must not cancel the
+            # booking this confirms again (the reservation refuses its key from now on).
+            json={
+                "reason": f"cancellation saga {saga.id} undone",
+                "fenceKey": key(saga.id, CancelStep.CANCEL_RESERVATION),
+            },
             idempotency_key=key(saga.id, CancelCompensation.REINSTATE_RESERVATION),
         )
         return _answered(response, CancelCompensation.REINSTATE_RESERVATION)

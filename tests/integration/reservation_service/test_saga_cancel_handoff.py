@@ -130,3 +130,48 @@ async def test_reinstate_confirms_again_a_saga_booking_its_cancellation_cancelle
         "cancelled",
         "confirmed",
     ]
+
+
+async def test_a_reinstatement_fences_the_cancel_its_saga_gave_up_on(handoff, event_url):
+    """A cancel served late, after the saga gave up on it and reinstated the booking, must not
+    cancel it again: the reinstatement fences the cancel's key in the same write."""
+    client, _, _ = handoff
+    r = await _confirmed_saga_reservation(client, event_url)
+    cancel_key = f"{unique('cancel')}:CANCEL_RESERVATION"
+    # The cancel never reached the reservation (or its answer was lost and it was undone).
+    back = await client.post(
+        f"/api/reservations/{r['id']}/reinstate", json={"reason": "undone", "fenceKey": cancel_key}
+    )
+    assert back.status_code == 200 and back.json()["status"] == "confirmed"
+    late = await client.post(
+        f"/api/reservations/{r['id']}/compensate",
+        json={"reason": "cancellation saga x"},
+        headers={"Idempotency-Key": cancel_key},
+    )
+    assert late.status_code == 409, late.text
+    assert late.json()["title"] == "Idempotency key fenced"
+    assert (await client.get(f"/api/reservations/{r['id']}")).json()["status"] == "confirmed"
+    # Another caller's compensation is not concerned by the fence.
+    other = await client.post(
+        f"/api/reservations/{r['id']}/compensate",
+        json={"reason": "another saga"},
+        headers={"Idempotency-Key": f"{unique('saga')}:CANCEL_RESERVATION"},
+    )
+    assert other.status_code == 200 and other.json()["status"] == "cancelled"
+
+
+async def test_a_cancel_that_landed_before_the_reinstatement_is_undone_and_then_refused(handoff, event_url):
+    client, _, _ = handoff
+    r = await _confirmed_saga_reservation(client, event_url)
+    cancel_key = f"{unique('cancel')}:CANCEL_RESERVATION"
+    url = f"/api/reservations/{r['id']}"
+    first = await client.post(f"{url}/compensate", json={}, headers={"Idempotency-Key": cancel_key})
+    assert first.json()["status"] == "cancelled"
+    back = await client.post(f"{url}/reinstate", json={"fenceKey": cancel_key})
+    again = await client.post(f"{url}/reinstate", json={"fenceKey": cancel_key})
+    assert back.json()["status"] == "confirmed" and again.json()["version"] == back.json()["version"]
+    late = await client.post(f"{url}/compensate", json={}, headers={"Idempotency-Key": cancel_key})
+    assert late.status_code == 409
+    assert (await client.get(url)).json()["status"] == "confirmed"
+    bad = await client.post(f"{url}/reinstate", json={"fenceKey": "a b"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "fenceKey"
