@@ -229,8 +229,10 @@ class Fleet:
                 time.sleep(0.05)
         self._pidfile(service).unlink(missing_ok=True)
 
-    def status(self) -> list[tuple[Service, int | None, bool]]:
-        return [(i, self.pid(i), self.ready(i)) for s in EVERYTHING for i in self.instances(s)]
+    def status(self, *, console: bool = False) -> list[tuple[Service, int | None, bool]]:
+        """The seven services (each instance); `console`: the console too."""
+        chosen = EVERYTHING if console else SERVICES
+        return [(i, self.pid(i), self.ready(i)) for s in chosen for i in self.instances(s)]
 
     @staticmethod
     def _select(names: Iterable[str] | None) -> list[Service]:
@@ -268,7 +270,7 @@ def _alive(pid: int) -> bool:
 def print_table(fleet: Fleet) -> bool:
     print(f"{'service':<22} {'port':>5}  {'pid':>7}  {'ready':<6} {'url':<26} store")
     all_ready = True
-    for service, pid, ready in fleet.status():
+    for service, pid, ready in fleet.status(console=True):
         all_ready &= ready
         url = f"http://127.0.0.1:{fleet.port(service)}"
         print(

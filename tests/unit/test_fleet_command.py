@@ -16,7 +16,7 @@ class Recorder(fleetctl.Fleet):
     def stop(self, names=None, **kwargs) -> None:
         self.calls.append(("stop", list(names or []), dict(self.env)))
 
-    def status(self):
+    def status(self, **kwargs):
         return []
 
 
