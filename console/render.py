@@ -71,11 +71,24 @@ def slow_motion(health: dict[str, Any] | None) -> str:
         return ""
     delay = health.get("stepDelayMs")
     if isinstance(delay, int) and delay > 0:
-        return (
+        badge = (
             f'<span class="slow-on" data-delay-ms="{delay}">'
             f"slow motion on: {delay} ms before each step</span>"
         )
-    return '<span class="slow-off">slow motion off</span>'
+    else:
+        badge = '<span class="slow-off">slow motion off</span>'
+    return badge + teaching_faults(health)
+
+
+def teaching_faults(health: dict[str, Any]) -> str:
+    # TEACHING_FAULTS is fleet-wide: the orchestrator's /health names what the fleet runs with.
+    faults = [str(f) for f in health.get("teachingFaults") or []]
+    if not faults:
+        return ""
+    return (
+        f' <span class="teaching-faults" style="background:#b00020;color:#fff;padding:0 .4em">'
+        f"teaching faults on: {esc(', '.join(faults))}</span>"
+    )
 
 
 def steps_strip(steps: list[dict[str, Any]], now: datetime) -> str:

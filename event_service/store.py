@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from event_service import domain, messaging
 from event_service.domain import Event, NewEvent, SeatsMoved
-from shared import contracts
+from shared import contracts, faults
 from shared.errors import Conflict, NotFound
+from shared.faults import Fault
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency.sql import fence, find_answer, save_answer
 from shared.messaging.sql_outbox import add_to_outbox
@@ -354,11 +355,16 @@ async def _write(
 ) -> Mapping[Any, Any] | None:
     """UPDATE ... WHERE id = :id AND version = :v (DB2); None when the version moved."""
     values = {"updated_at": sa.func.now(), **values}
+    guard = events.c.version == version
+    if faults.on(Fault.LOST_UPDATE):
+        # Teaching fault lost-update: no version guard, the last writer wins over what it
+        # never read (two bookings read 0 booked seats, both write 1).
+        guard = sa.true()
     return (
         (
             await conn.execute(
                 events.update()
-                .where(events.c.id == event_id, events.c.version == version)
+                .where(events.c.id == event_id, guard)
                 .values(**values, version=events.c.version + 1)
                 .returning(events)
             )

@@ -129,6 +129,16 @@ class Fleet:
         except httpx.HTTPError:
             return False
 
+    def teaching_faults(self, service: Service) -> list[str]:
+        """The teaching faults a running service says it has on (its /health), [] if none or down."""
+        try:
+            answer = httpx.get(f"http://127.0.0.1:{self.port(service)}/health", timeout=2)
+            if answer.status_code != 200:
+                return []
+            return [str(f) for f in answer.json().get("teachingFaults", [])]
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return []
+
     def start(
         self,
         names: Iterable[str] | None = None,
@@ -273,9 +283,12 @@ def print_table(fleet: Fleet) -> bool:
     for service, pid, ready in fleet.status(console=True):
         all_ready &= ready
         url = f"http://127.0.0.1:{fleet.port(service)}"
+        faults = fleet.teaching_faults(service) if pid is not None or ready else []
+        # Loud on purpose: a fleet with a mechanism turned off must never pass for a real one.
+        warning = f"  TEACHING FAULTS ON: {', '.join(faults)}" if faults else ""
         print(
             f"{service.name:<22} {fleet.port(service):>5}  {pid or '-':>7}  {'yes' if ready else 'no':<6} "
-            f"{url:<26} {service.store}"
+            f"{url:<26} {service.store}{warning}"
         )
     print(f"Fleet console: http://127.0.0.1:{fleet.port(CONSOLE)}")
     print("RabbitMQ management UI: http://127.0.0.1:15672 (guest/guest); API docs: <url>/docs")

@@ -17,7 +17,9 @@ from payment_service.schemas import (
 )
 from payment_service.service import Payments
 from payment_service.store import PaymentFilters
+from shared import faults
 from shared.errors import BadRequest, field_error
+from shared.faults import Fault
 from shared.idempotency import Idempotency
 from shared.idempotency.header import FencedKey, idempotency_key_header
 from shared.paging import page_params
@@ -46,7 +48,9 @@ async def _answer(
     """The payment as the answer; a change also rewrites the cached GET answer (POLY3)."""
     payment = result.value
     body = payment_view(payment)
-    if cache:
+    # Teaching fault stale-cache: a change leaves the cached answer as it was, so the
+    # cache-aside read keeps serving the old status until the entry expires.
+    if cache and not faults.on(Fault.STALE_CACHE):
         await _cache(request).put(body)
     headers = {"ETag": f'"{payment.version}"'}
     if created:

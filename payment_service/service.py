@@ -12,7 +12,9 @@ from payment_service import domain
 from payment_service.domain import NewPayment, Payment, RefundPlan, Status, StatusChange
 from payment_service.provider import SimulatedProvider
 from payment_service.store import PaymentFilters, PaymentStore
+from shared import faults
 from shared.errors import NotFound
+from shared.faults import Fault
 from shared.idempotency import Idempotency
 from shared.results import WriteResult
 
@@ -34,6 +36,10 @@ class Payments:
     async def create(self, new: NewPayment, idem: Idempotency | None) -> WriteResult[Payment]:
         """Charge through the provider and record the payment, completed or failed (declined).
         The same Idempotency-Key and body replays the first result, without a second charge."""
+        if faults.on(Fault.NO_IDEMPOTENCY):
+            # Teaching fault no-idempotency: the key is ignored, so a retried charge (the saga's
+            # step after a lost answer) charges the customer again.
+            idem = None
         earlier = await self.store.replay(idem)
         if earlier is not None:
             return WriteResult(earlier, replayed=True)

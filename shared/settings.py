@@ -1,7 +1,11 @@
 """Settings every service has; each service subclasses ServiceSettings with its env prefix."""
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.faults import Fault, parse
 
 
 def _common(env_name: str, default: object, **kwargs: object) -> object:
@@ -33,3 +37,11 @@ class ServiceSettings(BaseSettings):
 
     http_timeout_seconds: float = _common("HTTP_TIMEOUT_SECONDS", 5.0)  # type: ignore[assignment]
     http_retries: int = _common("HTTP_RETRIES", 3)  # type: ignore[assignment]
+
+    # Mechanisms turned off on purpose for a lab (docs/labs.md); empty in any real fleet.
+    teaching_faults: Annotated[tuple[Fault, ...], NoDecode] = _common("TEACHING_FAULTS", ())  # type: ignore[assignment]
+
+    @field_validator("teaching_faults", mode="before")
+    @classmethod
+    def _known_faults(cls, value: Any) -> tuple[Fault, ...]:
+        return parse(value)

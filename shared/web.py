@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import faults
 from shared.logging import CORRELATION_HEADER, correlation_id
 from shared.metrics import Metrics
 from shared.problem import install_error_handlers, problem
@@ -126,6 +127,7 @@ def create_service_app(
     # served by the app itself: FastAPI's defaults load them from a CDN, a blank page offline.
     app = FastAPIOffline(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
+    faults.activate(settings.teaching_faults, settings.service_name)
     # Extra fields of GET /health (a service shows a setting a console should see).
     app.state.health_details = {}
     app.state.metrics = Metrics(settings.service_name)
@@ -223,6 +225,11 @@ async def _run_check(check: Check) -> str | None:
         return f"{type(exc).__name__}: {exc}"[:300] or "failed"
 
 
+def _fault_names(request: Request) -> list[str]:
+    # Always present (empty in a real fleet), so a console or a script never guesses.
+    return [fault.value for fault in request.app.state.settings.teaching_faults]
+
+
 def _probes() -> APIRouter:
     router = APIRouter(tags=["probes"])
 
@@ -233,6 +240,7 @@ def _probes() -> APIRouter:
             **request.app.state.health_details,
             "status": "ok",
             "service": request.app.state.settings.service_name,
+            "teachingFaults": _fault_names(request),
         }
 
     @router.get("/ready")
@@ -250,7 +258,12 @@ def _probes() -> APIRouter:
         status = "ready" if not failed else "unavailable"
         if not failed and degraded:
             status = "degraded"
-        body = {"status": status, "service": request.app.state.settings.service_name, "checks": checks}
+        body = {
+            "status": status,
+            "service": request.app.state.settings.service_name,
+            "checks": checks,
+            "teachingFaults": _fault_names(request),
+        }
         return JSONResponse(body, status_code=503 if failed else 200)
 
     @router.get("/metrics")

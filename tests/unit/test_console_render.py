@@ -93,3 +93,12 @@ def test_a_compensation_looks_different_from_a_step():
 def test_a_fragment_with_line_breaks_is_one_server_sent_event():
     encoded = _sse(("sagas", "<p>one\ntwo\r\nthree\rfour</p>"))
     assert encoded == "event: sagas\ndata: <p>one\ndata: two\ndata: three\ndata: four</p>\n\n"
+
+
+def test_the_saga_header_shows_the_fleets_teaching_faults_in_a_badge():
+    from console.render import slow_motion
+
+    assert "teaching faults on: lost-update, stale-cache" in slow_motion(
+        {"stepDelayMs": 0, "teachingFaults": ["lost-update", "stale-cache"]}
+    )
+    assert "teaching" not in slow_motion({"stepDelayMs": 0, "teachingFaults": []})
