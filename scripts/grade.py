@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 from tests.exercises.catalog import EXERCISES, Exercise  # noqa: E402
 
 FILE_ID = re.compile(r"test_([a-z]+[0-9]+)_")
+TODO = re.compile(r"NotImplementedError: ([A-Z]+[0-9]+): ")
 
 
 @dataclass
@@ -39,6 +40,11 @@ class Result:
             return self.failures[0]["message"]
         return None if self.tests else "no test of this exercise ran"
 
+    @property
+    def reached_todo(self) -> str | None:
+        found = TODO.match(self.first_failure or "")
+        return found.group(1) if found else None
+
     def as_json(self) -> dict[str, object]:
         first = self.first_failure
         return {
@@ -49,8 +55,10 @@ class Result:
             "tests": self.tests,
             "failed": len(self.failures),
             "firstFailure": first,
-            # A student edition's untouched exercise fails on its own TODO, not on something else.
-            "todo": bool(first and f"NotImplementedError: {self.exercise.id}:" in first),
+            # In a student edition an exercise fails on a TODO: its own ("todo"), or the one of
+            # an earlier exercise that its test's path crosses first ("reachedTodo" names it).
+            "todo": self.reached_todo == self.exercise.id,
+            "reachedTodo": self.reached_todo,
             "failures": self.failures,
         }
 

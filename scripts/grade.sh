@@ -33,6 +33,6 @@ report_dir=$(mktemp -d)
 trap 'rm -rf "$report_dir"' EXIT
 # pytest's own output goes to stderr (the table or the JSON is stdout); its exit status is the
 # grade's business, not a reason to stop here.
-.venv/bin/pytest tests/exercises -p no:cacheprovider -q -rN --tb=line \
+.venv/bin/python -m pytest tests/exercises -p no:cacheprovider -q -rN --tb=line \
   --junitxml="$report_dir/exercises.xml" -o junit_family=xunit2 "${pytest_args[@]}" >&2 || true
 exec .venv/bin/python scripts/grade.py "$report_dir/exercises.xml" "${json[@]}"

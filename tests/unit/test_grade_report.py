@@ -93,6 +93,7 @@ def test_json_report_says_which_failed_on_its_own_todo(tmp_path):
     assert (report["total"], report["passed"], report["failed"]) == (17, 14, 3)
     by_id = {e["id"]: e for e in report["exercises"]}
     assert by_id["DB1"]["passed"] is False and by_id["DB1"]["todo"] is True
+    assert by_id["DB1"]["reachedTodo"] == "DB1"
     assert by_id["DB1"]["firstFailure"] == "NotImplementedError: DB1: compute the bookable seats"
     assert by_id["DB3"]["todo"] is False and by_id["DB3"]["firstFailure"] == "collection failure"
     assert by_id["DB4"]["passed"] is False and by_id["DB4"]["firstFailure"] == "skipped"
@@ -105,6 +106,7 @@ def test_json_report_says_which_failed_on_its_own_todo(tmp_path):
         "failed": 0,
         "firstFailure": None,
         "todo": False,
+        "reachedTodo": None,
         "failures": [],
     }
 

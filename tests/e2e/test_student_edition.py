@@ -1,0 +1,150 @@
+"""The student edition (scripts/student-edition.sh) and the grader (scripts/grade.sh): every
+exercise's solution is marked once, inside a function body; the generated copy still imports
+its seven services, each of the seventeen exercises fails there on a TODO's
+NotImplementedError (never on an import error), the unit tests that fail there fail only on a
+TODO, and the solution grades 17/17. This file is left out of the edition it checks."""
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.exercises.catalog import EXERCISES
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import student_edition  # noqa: E402
+
+SERVICES = (
+    "event_service",
+    "reservation_service",
+    "payment_service",
+    "analytics_service",
+    "event_store_service",
+    "saga_orchestrator",
+    "notification_service",
+)
+
+
+def run(cwd: Path, *args: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ}
+    )
+
+
+def test_each_exercise_is_marked_once_inside_a_function_body():
+    files = student_edition.project_files(ROOT)
+    regions = [r for found in student_edition.all_regions(ROOT, files).values() for r in found]
+    assert sorted(r.exercise.id for r in regions) == sorted(e.id for e in EXERCISES)
+    for r in regions:
+        assert r.end - r.begin >= 2, f"{r.exercise.id}: an empty region at {r.path}:{r.begin}"
+
+
+def test_markers_that_do_not_pair_are_refused():
+    with pytest.raises(student_edition.MarkerError, match="without its begin"):
+        student_edition.find_regions("x.py", ["def f():\n", "    # exercise DB1: end\n"])
+    with pytest.raises(student_edition.MarkerError, match="has no end"):
+        student_edition.find_regions("x.py", ["def f():\n", "    # exercise DB1: begin\n", "    pass\n"])
+    with pytest.raises(student_edition.MarkerError, match="inside a function body"):
+        student_edition.find_regions("x.py", ["# exercise DB1: begin\n", "x = 1\n", "# exercise DB1: end\n"])
+    with pytest.raises(student_edition.MarkerError, match="unknown exercise"):
+        student_edition.find_regions("x.py", ["def f():\n", "    # exercise DB9: begin\n"])
+
+
+def test_a_marked_region_becomes_a_todo_raising_not_implemented():
+    lines = [
+        "def margin(capacity):\n",
+        '    """doc"""\n',
+        "    # exercise DB1: begin\n",
+        "    return (capacity * 5 + 99) // 100\n",
+        "    # exercise DB1: end\n",
+    ]
+    region = student_edition.find_regions("x.py", lines)
+    out = "".join(student_edition.student_version(lines, region))
+    assert "(capacity * 5 + 99)" not in out and "exercise DB1" not in out
+    assert "    # TODO DB1: " in out
+    namespace: dict[str, object] = {}
+    exec(compile(out, "x.py", "exec"), namespace)
+    with pytest.raises(NotImplementedError, match=r"^DB1: compute the bookable seats"):
+        namespace["margin"](100)  # type: ignore[operator]
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("edition") / "tp4-student"
+    made = run(ROOT, "scripts/student-edition.sh", str(target))
+    assert made.returncode == 0, made.stderr
+    assert "17 exercises left as TODO" in made.stdout
+    # The solution's environment, so the copy needs no install of its own: its commands run
+    # `python -m`, so the copy's packages come first on the path.
+    (target / ".venv").symlink_to(ROOT / ".venv")
+    return target
+
+
+def test_the_edition_leaves_no_solution_and_still_imports_its_services(edition: Path):
+    assert not (edition / "scripts" / "student_edition.py").exists()
+    assert not (edition / "tests" / "e2e" / "test_student_edition.py").exists()
+    assert (edition / "STUDENT-EDITION.md").read_text().count("| `tests/exercises/test_") == 17
+    for e in EXERCISES:
+        assert f"# exercise {e.id}:" not in "".join(
+            p.read_text() for p in edition.rglob("*.py") if ".venv" not in p.parts
+        )
+    probe = "import importlib, sys; [importlib.import_module(s + '.app') for s in sys.argv[1:]]; " + (
+        "import event_service.domain as d; print(d.__file__)"
+    )
+    imported = run(edition, str(ROOT / ".venv/bin/python"), "-c", probe, *SERVICES, timeout=120)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == str(edition / "event_service" / "domain.py")
+
+
+@pytest.mark.timeout(1800)
+def test_the_edition_fails_each_exercise_on_a_todo(edition: Path):
+    graded = run(edition, "scripts/grade.sh", "--json")
+    assert graded.returncode == 1, graded.stderr[-3000:]
+    report = json.loads(graded.stdout)
+    assert (report["total"], report["passed"]) == (17, 0)
+    for row in report["exercises"]:
+        first = row["firstFailure"] or ""
+        # A TODO, never an import error or another failure; when the path of an exercise's
+        # test crosses an earlier exercise's TODO first, the row names that one.
+        assert first.startswith("NotImplementedError: "), (row["id"], first)
+        reached = first.removeprefix("NotImplementedError: ").split(":")[0]
+        assert reached in {e.id for e in EXERCISES}, (row["id"], first)
+        assert row["reachedTodo"] == reached
+        assert row["todo"] == (reached == row["id"])
+
+
+@pytest.mark.timeout(900)
+def test_the_editions_unit_tests_fail_only_on_a_todo(edition: Path):
+    report = edition / "unit.xml"
+    run(
+        edition,
+        str(ROOT / ".venv/bin/python"),
+        "-m",
+        "pytest",
+        "tests/unit",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={report}",
+    )
+    cases = list(ET.parse(report).getroot().iter("testcase"))
+    failures = [c.find("failure") or c.find("error") for c in cases]
+    failed = [f for f in failures if f is not None]
+    assert len(cases) - len(failed) > 100
+    for failure in failed:
+        assert (failure.get("message") or "").startswith("NotImplementedError: "), failure.get("message")
+
+
+@pytest.mark.timeout(900)
+def test_the_solution_grades_17_of_17():
+    graded = run(ROOT, "scripts/grade.sh", "--json")
+    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+    report = json.loads(graded.stdout)
+    assert (report["total"], report["passed"], report["failed"]) == (17, 17, 0)
+    assert all(row["passed"] and row["firstFailure"] is None for row in report["exercises"])
