@@ -31,8 +31,9 @@ fi
 
 report_dir=$(mktemp -d)
 trap 'rm -rf "$report_dir"' EXIT
-# pytest's own output goes to stderr (the table or the JSON is stdout); its exit status is the
-# grade's business, not a reason to stop here.
-.venv/bin/python -m pytest tests/exercises -p no:cacheprovider -q -rN --tb=line \
+# TP4_GRADING=1: once a test of an exercise failed, its other tests fail without running
+# (tests/exercises/conftest.py): only the first failure is graded. pytest's own output goes
+# to stderr (the table or the JSON is stdout); its exit status is the grade's business.
+TP4_GRADING=1 .venv/bin/python -m pytest tests/exercises -p no:cacheprovider -q -rN --tb=line \
   --junitxml="$report_dir/exercises.xml" -o junit_family=xunit2 "${pytest_args[@]}" >&2 || true
 exec .venv/bin/python scripts/grade.py "$report_dir/exercises.xml" "${json[@]}"

@@ -102,6 +102,25 @@ def test_the_edition_leaves_no_solution_and_still_imports_its_services(edition: 
     assert imported.stdout.strip() == str(edition / "event_service" / "domain.py")
 
 
+FLEET_PROBE = """
+import httpx
+from tests.support import isolated_fleet
+fleet = isolated_fleet()
+try:
+    fleet.start(wait=120, quiet=True)
+    print(sum(httpx.get(fleet.url(s) + "/ready", timeout=5).status_code == 200 for s in %r))
+finally:
+    fleet.discard()
+"""
+
+
+@pytest.mark.timeout(600)
+def test_the_editions_seven_services_start_and_are_ready(edition: Path):
+    started = run(edition, str(ROOT / ".venv/bin/python"), "-c", FLEET_PROBE % (SERVICES,), timeout=400)
+    assert started.returncode == 0, started.stderr[-3000:]
+    assert started.stdout.strip().splitlines()[-1] == "7"
+
+
 @pytest.mark.timeout(1800)
 def test_the_edition_fails_each_exercise_on_a_todo(edition: Path):
     graded = run(edition, "scripts/grade.sh", "--json")
