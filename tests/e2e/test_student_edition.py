@@ -70,7 +70,7 @@ def test_a_marked_region_becomes_a_todo_raising_not_implemented():
     assert "    # TODO DB1: " in out
     namespace: dict[str, object] = {}
     exec(compile(out, "x.py", "exec"), namespace)
-    with pytest.raises(NotImplementedError, match=r"^DB1: compute the bookable seats"):
+    with pytest.raises(NotImplementedError, match=r"^DB1: check a booking"):
         namespace["margin"](100)  # type: ignore[operator]
 
 

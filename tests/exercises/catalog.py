@@ -26,8 +26,8 @@ EXERCISES: tuple[Exercise, ...] = (
         "business validation before a write (5 % safety margin)",
         "test_db1_safety_margin.py",
         (
-            "compute the bookable seats: capacity minus booked minus a 5 % safety margin rounded up, "
-            "never below 0"
+            "check a booking: seats > 0 and at most bookable_seats (capacity - booked - the 5 % margin), "
+            "then give the new bookedSeats"
         ),
     ),
     Exercise(
@@ -35,8 +35,8 @@ EXERCISES: tuple[Exercise, ...] = (
         "atomic booking with optimistic locking",
         "test_db2_optimistic_booking.py",
         (
-            "write the seats with UPDATE ... WHERE id = :id AND version = :v and retry a bounded number "
-            "of times when the version moved"
+            "write the seats with UPDATE ... WHERE id = :id AND version = :v, bumping the version; the "
+            "updated row, or None when the version moved"
         ),
     ),
     Exercise(
@@ -44,50 +44,56 @@ EXERCISES: tuple[Exercise, ...] = (
         "reservation statistics by an aggregation pipeline",
         "test_db3_reservation_stats.py",
         (
-            "compute the reservation statistics in one MongoDB aggregation pipeline ($match then $group),"
-            " cancelled seats not counted as sold"
+            "compute the statistics in one aggregation pipeline ($match then $group with $sum/$cond): "
+            "live seats, cancelled and refunded apart, revenue of confirmed only"
         ),
     ),
     Exercise(
         "DB4",
         "a timeline entry with each status change, atomically",
         "test_db4_timeline_on_status_change.py",
-        "append a timeline entry in the same atomic update as the status change",
+        "push the timeline entry in the same atomic update as the status change",
     ),
     Exercise(
         "POLY1",
         "a Redis cache manager that never breaks a request",
         "test_poly1_cache_manager.py",
-        "make every cache operation survive Redis being down: a miss or a no-op, never an error",
+        "set a key with a TTL; a Redis fault never escapes: it is counted and the answer is False",
     ),
     Exercise(
         "POLY2",
         "a payment cached as JSON under payment:{id}, TTL 3600 s",
         "test_poly2_payment_cache_key.py",
-        "store a payment as JSON under the key payment:{id} with the configured TTL (3600 s)",
+        (
+            "write the payment as JSON under payment:{id} with the TTL, never over a newer version "
+            "(set_if_newer)"
+        ),
     ),
     Exercise(
         "POLY3",
         "cache-aside reads, invalidation, version-guarded fill",
         "test_poly3_cache_aside.py",
         (
-            "read a payment from the cache first, else from PostgreSQL, and fill the cache only when no "
-            "newer version is cached"
+            "answer a payment cache-aside: the cached answer on a hit, else read PostgreSQL, fill the "
+            "cache and answer"
         ),
     ),
     Exercise(
         "POLY4",
         "occupancy rate",
         "test_poly4_occupancy_rate.py",
-        "compute occupancy = booked / capacity x 100 rounded to two decimals, 0 for a capacity of 0",
+        (
+            "compute occupancy = booked / capacity x 100 rounded half up to two decimals, 0 for a "
+            "capacity of 0, capped at 100"
+        ),
     ),
     Exercise(
         "POLY5",
         "the search document updated in real time from messages",
         "test_poly5_realtime_metrics.py",
         (
-            "apply a booking message to the search document, never letting an older message overwrite a "
-            "newer state"
+            "give the search document after an event message, or None when the message is not newer than "
+            "the stored version"
         ),
     ),
     Exercise(
@@ -95,8 +101,8 @@ EXERCISES: tuple[Exercise, ...] = (
         "start and orchestrate a saga (202, log before each step)",
         "test_saga1_start_and_orchestrate.py",
         (
-            "start a booking saga: write it to the durable log, answer 202 at once and run its steps in "
-            "the background"
+            "write the new saga to the durable log (store.create) and drive it in the background when it "
+            "was created"
         ),
     ),
     Exercise(
@@ -105,55 +111,49 @@ EXERCISES: tuple[Exercise, ...] = (
         "test_saga2_reservation_step.py",
         (
             "create the pending reservation through the reservation service under the key "
-            "<sagaId>:CREATE_RESERVATION"
+            "<sagaId>:CREATE_RESERVATION, at the price the saga checked"
         ),
     ),
     Exercise(
         "SAGA3",
         "the distributed payment step",
         "test_saga3_payment_step.py",
-        (
-            "charge through the payment service under the key <sagaId>:PROCESS_PAYMENT and settle a lost "
-            "answer by asking for the payment by that key"
-        ),
+        "charge the saga's amount through the payment service under the key <sagaId>:PROCESS_PAYMENT",
     ),
     Exercise(
         "SAGA4",
         "compensations in reverse order",
         "test_saga4_compensation_reverse_order.py",
-        "list the compensations of the completed steps in reverse order",
+        "list the compensations still to run, in reverse order of the steps that succeeded or may have acted",
     ),
     Exercise(
         "ES1",
         "an aggregate's history after a version",
         "test_es1_aggregate_history.py",
-        "answer an aggregate's events after fromVersion in ascending version order, at most limit of them",
+        "read the aggregate's events after fromVersion, ascending by version, at most limit of them",
     ),
     Exercise(
         "ES2",
         "events of a type in a time range",
         "test_es2_events_by_type.py",
         (
-            "answer the events of a type whose occurredAt is in [fromDate, toDate], newest first, at most"
-            " limit of them"
+            "read the events of a type (any spelling) with occurredAt in [fromDate, toDate], newest "
+            "first, at most limit"
         ),
     ),
     Exercise(
         "ES3",
         "version consistency (expected = current + 1, else 409)",
         "test_es3_version_consistency.py",
-        (
-            "give the new event version current + 1, and refuse with a version conflict when "
-            "expectedVersion is not current"
-        ),
+        "refuse an append whose expectedVersion is not the current version with a VersionConflict (409)",
     ),
     Exercise(
         "REST1",
         "POST /api/events/{id}/book",
         "test_rest1_book_endpoint.py",
         (
-            "read the seats of a booking body: a positive integer, else 400 Invalid number of seats "
-            "naming the field"
+            "check the seats of a book or release body: a positive whole number, else InvalidSeats (400 "
+            "Invalid number of seats)"
         ),
     ),
 )
