@@ -34,10 +34,12 @@ class CapacityExceeded(RuleBroken):  # -> 422
 def occupancy_rate(booked: int, capacity: int) -> Decimal:
     """booked / capacity x 100 with two decimals, half up (POLY4); 0 when there is no
     capacity, never negative, never above 100 even if the counters disagree."""
+    # exercise POLY4: begin
     if capacity <= 0 or booked <= 0:
         return Decimal("0.00")
     rate = (Decimal(booked) * HUNDRED / Decimal(capacity)).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
     return min(rate, HUNDRED.quantize(TWO_PLACES))
+    # exercise POLY4: end
 
 
 def money(value: Any) -> Decimal:
@@ -115,11 +117,13 @@ def apply_event(current: Doc | None, event: EventMessage, *, deleted: bool, at: 
     then never resurrect the event.
     """
     event_id, version, fields = event_fields(event)
+    # exercise POLY5: begin
     stored = int(current.get("eventVersion") or 0) if current else 0
     if current and current.get("deleted") and version <= stored:
         return None
     if version < stored or (version == stored and not deleted) or (current is None and version < 1):
         return None
+    # exercise POLY5: end
     doc = {**(current or _metrics_defaults(event_id)), **fields}
     doc.update(eventId=event_id, eventVersion=version, deleted=deleted, placeholder=False)
     doc["updatedAt"] = at.isoformat()

@@ -140,6 +140,7 @@ def parse_seats(value: Any) -> int:
 
     The body is accepted loosely and checked here, so each bad shape gets the course's 400
     rather than the fleet's generic 422 (REST1)."""
+    # exercise REST1: begin
     if isinstance(value, bool) or value is None:
         raise InvalidSeats("is required and must be a positive integer")
     if isinstance(value, float):
@@ -153,16 +154,19 @@ def parse_seats(value: Any) -> int:
     if value > MAX_SEATS_PER_REQUEST:
         raise InvalidSeats(f"must be at most {MAX_SEATS_PER_REQUEST}")
     return value
+    # exercise REST1: end
 
 
 def book(capacity: int, booked: int, seats: int) -> int:
     """bookedSeats after booking `seats` (DB1): seats > 0 and the margin stays free."""
+    # exercise DB1: begin
     if seats <= 0:
         raise InvalidSeats("must be greater than 0")
     bookable = bookable_seats(capacity, booked)
     if seats > bookable:
         raise SeatsUnavailable(seats, bookable)
     return booked + seats
+    # exercise DB1: end
 
 
 def release(booked: int, seats: int) -> int:

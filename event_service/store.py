@@ -354,6 +354,7 @@ async def _write(
     conn: AsyncConnection, event_id: int, version: int, values: Mapping[str, Any]
 ) -> Mapping[Any, Any] | None:
     """UPDATE ... WHERE id = :id AND version = :v (DB2); None when the version moved."""
+    # exercise DB2: begin
     values = {"updated_at": sa.func.now(), **values}
     guard = events.c.version == version
     if faults.on(Fault.LOST_UPDATE):
@@ -372,3 +373,4 @@ async def _write(
         .mappings()
         .first()
     )
+    # exercise DB2: end

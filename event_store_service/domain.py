@@ -76,8 +76,12 @@ def next_version(aggregate_id: str, current: int, expected: int | None) -> int:
     `expected` is the version the caller last saw (0 for a new aggregate). When given, it must
     be the current version, else the caller decided on stale state: VersionConflict (409).
     """
-    if expected is not None and expected != current:
+    if expected is None:
+        return current + 1
+    # exercise ES3: begin
+    if expected != current:
         raise VersionConflict(aggregate_id, expected, current)
+    # exercise ES3: end
     return current + 1
 
 

@@ -290,6 +290,7 @@ class EventStore:
     async def history(self, aggregate_id: str, from_version: int, limit: int) -> tuple[str, int, list[Doc]]:
         """ES1: (aggregateType, currentVersion, events with version > from_version, ascending)."""
         current, aggregate_type = await self._known_head(aggregate_id)
+        # exercise ES1: begin
         cursor = (
             self._events.find(
                 {"aggregateId": aggregate_id, "version": {"$gt": from_version}}, projection={"_id": 0}
@@ -298,11 +299,13 @@ class EventStore:
             .limit(limit)
         )
         return aggregate_type, current, await cursor.to_list()
+        # exercise ES1: end
 
     async def by_type(
         self, event_type: str, from_date: datetime | None, to_date: datetime | None, limit: int
     ) -> list[Doc]:
         """ES2: events of one type (any spelling) in [from_date, to_date], newest first."""
+        # exercise ES2: begin
         query = {"eventType": {"$in": event_type_spellings(event_type)}, **_time_range(from_date, to_date)}
         cursor = (
             self._events.find(query, projection={"_id": 0})
@@ -310,6 +313,7 @@ class EventStore:
             .limit(limit)
         )
         return await cursor.to_list()
+        # exercise ES2: end
 
     async def search(self, filters: EventFilter, offset: int, size: int) -> tuple[list[Doc], int]:
         query: Doc = _time_range(filters.from_date, filters.to_date)

@@ -86,6 +86,7 @@ class CacheManager:
         return value.decode() if isinstance(value, bytes) else value
 
     async def set(self, key: str, value: str, ttl: int) -> bool:
+        # exercise POLY1: begin
         if not await self._usable():
             return False
         try:
@@ -94,6 +95,7 @@ class CacheManager:
             self._fault("set", exc)
             return False
         return True
+        # exercise POLY1: end
 
     async def delete(self, key: str) -> bool:
         if not await self._usable():
@@ -210,6 +212,8 @@ class PaymentCache:
 
     async def put(self, doc: dict[str, Any]) -> bool:
         """Fill after a miss, or rewrite after a committed change: never over a newer version."""
+        # exercise POLY2: begin
         return await self.manager.set_if_newer(
             payment_key(doc["id"]), json.dumps(doc, separators=(",", ":")), int(doc["version"]), self.ttl
         )
+        # exercise POLY2: end

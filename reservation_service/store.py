@@ -139,6 +139,7 @@ class ReservationStore:
         def count_when(*statuses: Status) -> Doc:
             return {"$sum": {"$cond": [{"$in": ["$status", [s.value for s in statuses]]}, 1, 0]}}
 
+        # exercise DB3: begin
         pipeline: list[Doc] = [
             {"$match": {"eventId": event_id, "seatHold": {"$ne": SeatHold.REFUSED.value}}},
             {
@@ -167,6 +168,7 @@ class ReservationStore:
         found: Doc = {}
         async for row in await self.reservations.aggregate(pipeline):
             found = row
+        # exercise DB3: end
         zero = {
             "totalReservations": 0,
             "totalSeats": 0,
@@ -215,8 +217,10 @@ class ReservationStore:
             "$set": {k: _stored(v) for k, v in changes.items()} | {"version": before["version"] + 1}
         }
         push: Doc = {}
+        # exercise DB4: begin
         if entry is not None:
             push["timeline"] = entry.as_document()
+        # exercise DB4: end
         if message is not None:
             push["outbox"] = message.as_document()
             update["$set"][MONGO_PENDING] = True

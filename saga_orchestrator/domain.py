@@ -255,6 +255,7 @@ def compensation_plan(log: list[StepRecord]) -> list[Compensation]:
     """Compensations still to run, in reverse order of the steps they undo: steps that
     succeeded, and steps whose outcome is unknown (uncertain or interrupted). A step refused
     by its participant did nothing, so it is not undone."""
+    # exercise SAGA4: begin
     plan: list[Compensation] = []
     for step in reversed(STEPS):
         compensation = COMPENSATION_OF[step]
@@ -266,6 +267,7 @@ def compensation_plan(log: list[StepRecord]) -> list[Compensation]:
         if may_have_acted and (done is None or done.status != StepStatus.SUCCEEDED):
             plan.append(compensation)
     return plan
+    # exercise SAGA4: end
 
 
 class ActionKind(StrEnum):

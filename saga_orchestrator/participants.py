@@ -236,6 +236,7 @@ class Participants:
         return self._step_outcome(Step.RESERVE_SEATS, response.status_code, _body(response))
 
     async def _create_reservation(self, saga: Saga) -> Outcome:
+        # exercise SAGA2: begin
         request = saga.request
         user_details = {"name": request["userName"], "email": request["userEmail"]}
         if request.get("userPhone"):
@@ -259,6 +260,7 @@ class Participants:
             idempotency_key=key(saga.id, Step.CREATE_RESERVATION),
         )
         return self._step_outcome(Step.CREATE_RESERVATION, response.status_code, _body(response))
+        # exercise SAGA2: end
 
     def _payment_outcome(self, payment: dict[str, Any]) -> Outcome:
         fields = {"payment_id": str(payment["id"])}
@@ -281,6 +283,7 @@ class Participants:
     async def _process_payment(self, saga: Saga) -> Outcome:
         if saga.amount == 0:
             return Outcome(True, response={"skipped": "a free event: nothing to charge"})
+        # exercise SAGA3: begin
         response = await self.payments.request(
             "POST",
             "/api/payments",
@@ -294,6 +297,7 @@ class Participants:
             idempotency_key=key(saga.id, Step.PROCESS_PAYMENT),
         )
         return self._step_outcome(Step.PROCESS_PAYMENT, response.status_code, _body(response))
+        # exercise SAGA3: end
 
     async def _confirm_reservation(self, saga: Saga) -> Outcome:
         path = f"/api/reservations/{saga.reservation_id}"

@@ -114,6 +114,7 @@ class SagaService:
         # The event's price is the truth: a client quoting another price books nothing.
         price = Decimal(str(event["ticketPrice"]))
         check_price(body.ticket_price, price)
+        # exercise SAGA1: begin
         saga, created = await self.store.create(
             {
                 "id": uuid.uuid4(),
@@ -127,6 +128,7 @@ class SagaService:
         )
         if created:
             self.orchestrator.drive_soon(saga.id, saga)
+        # exercise SAGA1: end
         return self._same_request(saga, idem)
 
     async def start_cancellation(self, body: CancellationIn, idem: Idempotency | None) -> Saga:
