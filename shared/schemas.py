@@ -4,7 +4,7 @@ input fields refused, dates in UTC with their zone, capped pages."""
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from pydantic.alias_generators import to_camel
 
 MAX_PAGE_SIZE = 100
@@ -29,6 +29,40 @@ class ApiInput(ApiModel):
         extra="forbid",
         str_strip_whitespace=True,
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        # Text the engines cannot store is refused here, naming the field: PostgreSQL text
+        # holds no NUL character, and a lone surrogate (a JSON "\\ud800") has no UTF-8 form
+        # for any engine, nor for the messages that carry it on.
+        problem = unstorable_text(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def unstorable_text(value: Any) -> str | None:
+    """Why a string (or any string inside a dict or list: keys too) cannot be stored, or None."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "must not contain a NUL character (\\u0000)"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must not contain a lone surrogate: it has no UTF-8 form"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = unstorable_text(key) or unstorable_text(item)
+            if problem:
+                return problem
+    elif isinstance(value, list | tuple):
+        for item in value:
+            problem = unstorable_text(item)
+            if problem:
+                return problem
+    return None
 
 
 NOT_IN_UTC = "cannot be represented in UTC: the instant must fall within years 1 to 9999 in UTC"

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -18,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import faults
+from shared.errors import field_error
 from shared.logging import CORRELATION_HEADER, correlation_id
 from shared.metrics import Metrics
 from shared.problem import install_error_handlers, problem
@@ -50,6 +52,14 @@ class RequestContext:
             await problem(
                 413, "Payload too large", f"Request bodies are limited to {self.max_body_bytes} bytes."
             )(scope, receive, send)
+            correlation_id.reset(token)
+            return
+        unstorable = unstorable_url(scope)
+        if unstorable:
+            fields = ", ".join(e["field"] for e in unstorable)
+            await problem(422, "Validation failed", f"Invalid input: {fields}", errors=unstorable)(
+                scope, receive, send
+            )
             correlation_id.reset(token)
             return
 
@@ -104,6 +114,30 @@ class RequestContext:
                     extra={"fields": {"status": status, "ms": round(elapsed * 1000, 2)}},
                 )
             correlation_id.reset(token)
+
+
+def unstorable_url(scope: Scope) -> list[dict[str, str]]:
+    """Path and query values no engine can take, named: a NUL character (PostgreSQL text holds
+    none), or bytes that are not UTF-8 (a lone surrogate's encoding among them). Refused here,
+    for every route at once, before a filter reaches a store; bodies are checked by ApiInput."""
+    errors = []
+    if "\x00" in scope.get("path", ""):
+        errors.append(field_error("path", "must not contain a NUL character"))
+    # latin-1 both ways: each percent-decoded byte becomes one character, and back.
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True, encoding="latin-1"):
+        for part, text in (("name", name), ("value", value)):
+            raw = text.encode("latin-1")
+            try:
+                decoded = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                errors.append(field_error(f"query.{name[:64]}", f"the {part} is not UTF-8"))
+                continue
+            if "\x00" in decoded:
+                errors.append(
+                    field_error(f"query.{name[:64]}", f"the {part} must not contain a NUL character")
+                )
+    return errors
 
 
 class BodyTooLarge(StarletteHTTPException):
