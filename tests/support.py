@@ -2,7 +2,6 @@
 
 import asyncio
 import random
-import re
 import socket
 import time
 import uuid
@@ -31,10 +30,29 @@ AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 RABBITMQ_API = "http://127.0.0.1:15672/api"
 
 _created_databases: list[str] = []
+# Every token unique() handed out in this process: what carries one on the engines is this
+# test session's, and only that may be removed (other sessions and the dev fleet share them).
+_session_tokens: set[str] = set()
+# Exchanges, queue prefixes, MongoDB databases and indices of the apps running() started.
+_app_resources: dict[str, set[str]] = {k: set() for k in ("exchanges", "queue_prefixes", "mongo", "indices")}
 
 
 def unique(prefix: str = "t") -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+    token = uuid.uuid4().hex[:10]
+    _session_tokens.add(token)
+    return f"{prefix}_{token}"
+
+
+def handed_out_tokens() -> int:
+    return len(_session_tokens)
+
+
+def session_tokens() -> list[str]:
+    return sorted(_session_tokens)
+
+
+def made_by_this_session(name: str) -> bool:
+    return any(token in name for token in _session_tokens)
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 15.0) -> T:
@@ -65,9 +83,26 @@ def drop_created_databases() -> None:
     _created_databases.clear()
 
 
+def remember_resources(settings: object) -> None:
+    """What an app of this session declares on the shared engines (in-process through
+    running(), or a process started on these settings), removed when the session ends
+    (remove_session_resources): not at the app's exit, since tests restart an app on
+    the same settings and expect its queues and data still there."""
+    for kind, attribute in (
+        ("exchanges", "amqp_exchange"),
+        ("queue_prefixes", "amqp_queue_prefix"),
+        ("mongo", "mongo_database"),
+        ("indices", "index"),
+    ):
+        name = getattr(settings, attribute, None)
+        if isinstance(name, str) and name and made_by_this_session(name):
+            _app_resources[kind].add(name)
+
+
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan run (real engines), and an HTTP client talking to it in-process."""
+    remember_resources(app.state.settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as client:
@@ -119,39 +154,96 @@ def fresh_redis_db() -> int:
     return number
 
 
-TEST_FLEET_NAME = re.compile(r"^e2e_[0-9a-f]{10}[._]")
+ENGINE_KINDS = ("exchanges", "queues", "mongo", "indices", "postgres")
 
 
-def remove_test_fleet_leftovers() -> dict[str, int]:
-    """Remove what test fleets left on the running engines (runs killed before their
-    teardown, or made before fleets cleaned up after themselves): names `e2e_<10 hex>…`
-    only, so the dev fleet's data is never touched. Counts what was removed."""
-    removed = {"postgres": 0, "mongo": 0, "indices": 0, "queues": 0, "exchanges": 0}
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        for (name,) in conn.execute("SELECT datname FROM pg_database").fetchall():
-            if re.fullmatch(r"e2e_[a-z]+_[0-9a-f]{10}", name):
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-                removed["postgres"] += 1
-    mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
-        MONGO_URL, serverSelectionTimeoutMS=3000
-    )
-    with mongo:
-        for name in mongo.list_database_names():
-            if TEST_FLEET_NAME.match(name):
-                mongo.drop_database(name)
-                removed["mongo"] += 1
-    indices = httpx.get("http://127.0.0.1:9200/_cat/indices", params={"h": "index", "format": "json"}).json()
-    for index in indices:
-        if TEST_FLEET_NAME.match(index["index"]):
-            httpx.delete(f"http://127.0.0.1:9200/{index['index']}", timeout=30)
-            removed["indices"] += 1
+def engine_inventory() -> dict[str, set[str]]:
+    """The names on the shared engines: RabbitMQ exchanges and queues (vhost /), MongoDB
+    databases, OpenSearch indices, PostgreSQL databases. An engine that does not answer is
+    left out (a unit-test run needs none of them)."""
+    found: dict[str, set[str]] = {}
+
+    def rabbitmq() -> None:
+        with httpx.Client(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=30) as api:
+            for kind in ("exchanges", "queues"):
+                answer = api.get(f"/{kind}/%2F", params={"columns": "name"})
+                answer.raise_for_status()
+                found[kind] = {item["name"] for item in answer.json()}
+
+    def mongo() -> None:
+        client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+            MONGO_URL, serverSelectionTimeoutMS=3000
+        )
+        with client:
+            found["mongo"] = set(client.list_database_names())
+
+    def indices() -> None:
+        params = {"h": "index", "format": "json"}
+        answer = httpx.get(f"{OPENSEARCH_URL}/_cat/indices", params=params, timeout=30)
+        answer.raise_for_status()
+        found["indices"] = {item["index"] for item in answer.json()}
+
+    def postgres() -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            rows = conn.execute("SELECT datname FROM pg_database").fetchall()
+            found["postgres"] = {name for (name,) in rows}
+
+    for read in (rabbitmq, mongo, indices, postgres):
+        try:
+            read()
+        except Exception as exc:  # an engine down: its names are unknown, not empty
+            print(f"engine inventory: {read.__name__} did not answer: {exc}")
+    return found
+
+
+def session_leftovers(before: dict[str, set[str]], after: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Names that appeared since `before` and carry a token of this session."""
+    found = {}
+    for kind in ENGINE_KINDS:
+        names = sorted(n for n in after.get(kind, set()) - before.get(kind, set()) if made_by_this_session(n))
+        if names:
+            found[kind] = names
+    return found
+
+
+def remove_names(names: dict[str, list[str]]) -> None:
+    """Delete the named exchanges, queues, databases and indices (absent ones are fine)."""
     with httpx.Client(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=30) as api:
         for kind in ("queues", "exchanges"):
-            for item in api.get(f"/{kind}/%2F", params={"columns": "name"}).json():
-                if TEST_FLEET_NAME.match(item["name"]):
-                    api.delete(f"/{kind}/%2F/{quote(item['name'], safe='')}")
-                    removed[kind] += 1
-    return removed
+            for name in names.get(kind, []):
+                api.delete(f"/{kind}/%2F/{quote(name, safe='')}")
+    mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        MONGO_URL, serverSelectionTimeoutMS=5000
+    )
+    with mongo:
+        for name in names.get("mongo", []):
+            mongo.drop_database(name)
+    for name in names.get("indices", []):
+        httpx.delete(f"{OPENSEARCH_URL}/{quote(name, safe='')}", timeout=30)
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        for name in names.get("postgres", []):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+def remove_session_resources() -> None:
+    """Remove what this session's apps and databases made: its PostgreSQL databases, and the
+    exchanges, queues (by prefix), MongoDB databases and indices (with their suffixed
+    versions) of every app running() started."""
+    drop_created_databases()
+    if not any(_app_resources.values()):
+        return
+    current = engine_inventory()
+    prefixes, indices = tuple(_app_resources["queue_prefixes"]), tuple(_app_resources["indices"])
+    remove_names(
+        {
+            "queues": [q for q in current.get("queues", set()) if prefixes and q.startswith(prefixes)],
+            "exchanges": sorted(_app_resources["exchanges"]),
+            "mongo": sorted(_app_resources["mongo"]),
+            "indices": [i for i in current.get("indices", set()) if indices and i.startswith(indices)],
+        }
+    )
+    for made in _app_resources.values():
+        made.clear()
 
 
 def isolated_fleet(port_offset: int | None = None) -> "IsolatedFleet":
@@ -204,31 +296,24 @@ class IsolatedFleet(Fleet):
         """Stop the fleet and remove what it made on the shared engines: its PostgreSQL
         databases, queues and exchange, MongoDB databases and search indices (a dev machine
         that runs the tests would otherwise collect them: 120 stale indices slowed its search
-        node). Past the databases, best effort: a test outcome does not depend on it."""
+        node)."""
         self.stop()
         env = self.env
-        names = [
+        databases = [
             str(make_url(env[k]).database)
             for k in ("EVENT_DATABASE_URL", "PAYMENT_DATABASE_URL", "SAGA_DATABASE_URL")
         ]
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            for name in names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-                if name in _created_databases:
-                    _created_databases.remove(name)
-        prefix = env["AMQP_QUEUE_PREFIX"]
-        try:
-            with httpx.Client(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=10) as api:
-                for queue in api.get("/queues/%2F", params={"columns": "name"}).json():
-                    if queue["name"].startswith(prefix):
-                        api.delete(f"/queues/%2F/{quote(queue['name'], safe='')}")
-                api.delete(f"/exchanges/%2F/{quote(env['AMQP_EXCHANGE'], safe='')}")
-            mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
-                MONGO_URL, serverSelectionTimeoutMS=3000
-            )
-            with mongo:
-                for key in ("RESERVATION", "NOTIFICATION", "EVENT_STORE"):
-                    mongo.drop_database(env[f"{key}_MONGO_DATABASE"])
-            httpx.delete(f"http://127.0.0.1:9200/{env['ANALYTICS_INDEX']}*", timeout=10)
-        except Exception as exc:
-            print(f"could not remove every trace of test fleet {prefix}: {exc}")
+        current = engine_inventory()
+        prefix, index = env["AMQP_QUEUE_PREFIX"], env["ANALYTICS_INDEX"]
+        remove_names(
+            {
+                "queues": [q for q in current.get("queues", set()) if q.startswith(prefix)],
+                "exchanges": [env["AMQP_EXCHANGE"]],
+                "mongo": [env[f"{k}_MONGO_DATABASE"] for k in ("RESERVATION", "NOTIFICATION", "EVENT_STORE")],
+                "indices": [i for i in current.get("indices", set()) if i.startswith(index)],
+                "postgres": databases,
+            }
+        )
+        for name in databases:
+            if name in _created_databases:
+                _created_databases.remove(name)

@@ -18,7 +18,7 @@ def fleet() -> Iterator[Fleet]:
         running.start(quiet=True)
         yield running
     finally:
-        running.stop()
+        running.discard()
         if UNDECLARED:
             lines = "\n".join(f"  {s:<22} {m:<6} {p:<45} {c}" for s, m, p, c in sorted(UNDECLARED))
             print(f"\nanswers a route does not declare (fix belongs to the route's owner):\n{lines}")

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from event_service.app import create_app
 from event_service.settings import EventSettings
-from tests.support import AMQP_URL, ROOT, create_pg_database, running, unique
+from tests.support import AMQP_URL, ROOT, create_pg_database, remember_resources, running, unique
 
 FUTURE = "2031-06-21T20:00:00Z"
 
@@ -111,6 +111,7 @@ def service_processes(settings: EventSettings, count: int) -> Iterator[list[str]
     """`count` real uvicorn processes of the event service sharing one database; their URLs."""
     processes: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
+    remember_resources(settings)
     try:
         for _ in range(count):
             port = free_port()
