@@ -14,6 +14,7 @@ from analytics_service.schemas import (
     Totals,
 )
 from analytics_service.service import Analytics
+from shared import callers
 from shared.paging import search_page_params
 from shared.schemas import Page, PageParams
 
@@ -46,20 +47,20 @@ def _page(docs: list[dict[str, Any]], total: int, paging: PageParams) -> Page[Ev
     )
 
 
-@router.get("", response_model=Totals)
+@router.get("", response_model=Totals, dependencies=[callers.PUBLIC])
 async def overview(analytics: Analytics = Depends(get_analytics)) -> Totals:
     """Totals over every event: events, capacity, booked seats, revenue, occupancy."""
     return Totals(**_totals(await analytics.overview()))
 
 
-@router.get("/events/{eventId}", response_model=EventAnalyticsOut)
+@router.get("/events/{eventId}", response_model=EventAnalyticsOut, dependencies=[callers.PUBLIC])
 async def get_event(
     event_id: int = EventIdPath, analytics: Analytics = Depends(get_analytics)
 ) -> EventAnalyticsOut:
     return EventAnalyticsOut.of(await analytics.get_event(event_id))
 
 
-@router.post("/events", response_model=EventAnalyticsOut, status_code=201)
+@router.post("/events", response_model=EventAnalyticsOut, status_code=201, dependencies=[callers.OPERATOR])
 async def index_event(
     body: EventAnalyticsIn, response: Response, analytics: Analytics = Depends(get_analytics)
 ) -> EventAnalyticsOut:
@@ -74,7 +75,7 @@ async def index_event(
     return EventAnalyticsOut.of(doc)
 
 
-@router.post("/events/{eventId}/update", response_model=EventAnalyticsOut)
+@router.post("/events/{eventId}/update", response_model=EventAnalyticsOut, dependencies=[callers.OPERATOR])
 async def update_metrics(
     body: MetricsUpdate,
     event_id: int = EventIdPath,
@@ -88,7 +89,7 @@ async def update_metrics(
     return EventAnalyticsOut.of(await analytics.update_by_hand(event_id, change))
 
 
-@router.get("/search", response_model=Page[EventAnalyticsOut])
+@router.get("/search", response_model=Page[EventAnalyticsOut], dependencies=[callers.PUBLIC])
 async def search(
     name: str | None = Query(None, max_length=200, description="words of the name"),
     location: str | None = Query(None, max_length=200),
@@ -107,7 +108,7 @@ async def search(
     return _page(docs, total, paging)
 
 
-@router.get("/high-occupancy", response_model=Page[EventAnalyticsOut])
+@router.get("/high-occupancy", response_model=Page[EventAnalyticsOut], dependencies=[callers.PUBLIC])
 async def high_occupancy(
     min_rate: float = Query(80.0, alias="minRate", ge=0, le=100, description="percentage, 0 to 100"),
     paging: PageParams = Depends(search_page_params),
@@ -118,7 +119,7 @@ async def high_occupancy(
     return _page(docs, total, paging)
 
 
-@router.get("/by-location", response_model=list[LocationTotals])
+@router.get("/by-location", response_model=list[LocationTotals], dependencies=[callers.PUBLIC])
 async def by_location(analytics: Analytics = Depends(get_analytics)) -> list[LocationTotals]:
     """Per location: events, capacity, booked seats, revenue, occupancy."""
     return [LocationTotals(location=raw["location"], **_totals(raw)) for raw in await analytics.by_location()]

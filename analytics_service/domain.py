@@ -184,13 +184,16 @@ def reservation_fields(reservation: ReservationMessage, *, at: datetime) -> Doc:
 
 
 def indexed_by_hand(current: Doc | None, given: Doc, *, at: datetime) -> Doc:
-    """A document indexed through the API: the given fields, the stored version kept when
-    higher so that the next message from the event service still applies in order."""
+    """A document indexed through the API (an operator's repair): the given fields, but the
+    ordering state stays the projection's. The version is the one the projection stored (0
+    for a new document), never the given one, so the next message of the event applies over
+    the hand-written fields: a document written by hand, whatever version it claims, can
+    never hold the projection back, nor bring a deleted event back to life."""
     event_id = int(given["eventId"])
     doc = {**(current or _metrics_defaults(event_id)), **given}
-    version = int(given.get("eventVersion") or 0)
     stored = int(current.get("eventVersion") or 0) if current else 0
-    doc.update(eventVersion=max(version, stored), deleted=False, placeholder=False, availableSeats=None)
+    deleted = bool(current.get("deleted")) if current else False
+    doc.update(eventVersion=stored, deleted=deleted, placeholder=False, availableSeats=None)
     doc["updatedAt"] = at.isoformat()
     return with_occupancy(doc)
 

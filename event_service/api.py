@@ -19,6 +19,7 @@ from event_service.schemas import (
 )
 from event_service.service import Events
 from event_service.store import EventFilter
+from shared import callers
 from shared.errors import BadRequest, RuleBroken, field_error
 from shared.idempotency import Idempotency
 from shared.idempotency.header import FencedKey, idempotency_key_header
@@ -80,7 +81,7 @@ def _page(events: list[Event], total: int, paging: PageParams) -> dict[str, Any]
     return {"items": items, "total": total, "page": paging.page, "size": paging.size}
 
 
-@router.get("", response_model=Page[EventOut])
+@router.get("", response_model=Page[EventOut], dependencies=[callers.PUBLIC])
 async def list_events(
     events: UseCases,
     paging: Annotated[PageParams, Depends(page_params)],
@@ -99,7 +100,7 @@ async def list_events(
     return _page(found, total, paging)
 
 
-@router.get("/available", response_model=Page[EventOut])
+@router.get("/available", response_model=Page[EventOut], dependencies=[callers.PUBLIC])
 async def list_available_events(
     events: UseCases, paging: Annotated[PageParams, Depends(page_params)]
 ) -> dict[str, Any]:
@@ -108,7 +109,7 @@ async def list_available_events(
     return _page(found, total, paging)
 
 
-@router.post("", status_code=201, response_model=EventOut)
+@router.post("", status_code=201, response_model=EventOut, dependencies=[callers.PUBLIC])
 async def create_event(body: EventIn, events: UseCases, key: IdempotencyKey) -> JSONResponse:
     new = NewEvent(**body.model_dump(by_alias=False))
     result = await events.create(new, Idempotency.of(key, body.model_dump(mode="json")))
@@ -117,13 +118,13 @@ async def create_event(body: EventIn, events: UseCases, key: IdempotencyKey) -> 
     return _send(event_view(event), 201, replayed=result.replayed, headers=headers)
 
 
-@router.get("/{event_id}", response_model=EventOut)
+@router.get("/{event_id}", response_model=EventOut, dependencies=[callers.PUBLIC])
 async def get_event(event_id: EventId, events: UseCases) -> JSONResponse:
     event = await events.get(event_id)
     return JSONResponse(event_view(event), headers=_etag(event))
 
 
-@router.put("/{event_id}", response_model=EventOut)
+@router.put("/{event_id}", response_model=EventOut, dependencies=[callers.OPERATOR])
 async def update_event(
     event_id: EventId,
     body: EventChange,
@@ -141,14 +142,20 @@ async def update_event(
     return JSONResponse(event_view(event), headers=_etag(event))
 
 
-@router.delete("/{event_id}", status_code=204, response_class=Response)
+@router.delete("/{event_id}", status_code=204, response_class=Response, dependencies=[callers.OPERATOR])
 async def delete_event(event_id: EventId, events: UseCases) -> Response:
     """Refused (409) while seats are booked: release them first."""
     await events.delete(event_id)
     return Response(status_code=204)
 
 
-@router.post("/{event_id}/book", response_model=SeatsAnswer, openapi_extra=SEATS_BODY, responses=SEAT_ERRORS)
+@router.post(
+    "/{event_id}/book",
+    response_model=SeatsAnswer,
+    openapi_extra=SEATS_BODY,
+    responses=SEAT_ERRORS,
+    dependencies=[callers.INTERNAL],
+)
 async def book_seats(
     event_id: EventId, request: Request, events: UseCases, key: IdempotencyKey
 ) -> JSONResponse:
@@ -159,7 +166,7 @@ async def book_seats(
     return _send(seats_answer(result.value, booked=True), 200, replayed=result.replayed)
 
 
-@router.put("/{event_id}/book/fences/{key}", response_model=FenceOut)
+@router.put("/{event_id}/book/fences/{key}", response_model=FenceOut, dependencies=[callers.INTERNAL])
 async def fence_booking(event_id: EventId, key: FencedKey, events: UseCases) -> FenceOut:
     """For a caller that got no answer to a booking after its retries, before it concludes
     that no seats were booked: either the booking under this key was done (`fenced` false,
@@ -175,7 +182,11 @@ async def fence_booking(event_id: EventId, key: FencedKey, events: UseCases) -> 
 
 
 @router.post(
-    "/{event_id}/release", response_model=SeatsAnswer, openapi_extra=SEATS_BODY, responses=SEAT_ERRORS
+    "/{event_id}/release",
+    response_model=SeatsAnswer,
+    openapi_extra=SEATS_BODY,
+    responses=SEAT_ERRORS,
+    dependencies=[callers.INTERNAL],
 )
 async def release_seats(
     event_id: EventId, request: Request, events: UseCases, key: IdempotencyKey

@@ -15,6 +15,7 @@ from event_store_service.schemas import (
 )
 from event_store_service.service import EventLog
 from event_store_service.store import EventFilter, NewEvent
+from shared import callers
 from shared.errors import RuleBroken, field_error
 from shared.logging import current_correlation_id
 from shared.paging import page_params
@@ -40,7 +41,7 @@ def _check_range(from_date: datetime | None, to_date: datetime | None) -> None:
         )
 
 
-@router.post("/events", response_model=EventOut, status_code=201)
+@router.post("/events", response_model=EventOut, status_code=201, dependencies=[callers.INTERNAL])
 async def append_event(body: EventIn, request: Request, response: Response) -> EventOut:
     """Append an event at the aggregate's next version (ES3): 409 when `expectedVersion` is not
     the current version; the same `eventId` twice returns the stored event (200)."""
@@ -65,7 +66,7 @@ async def append_event(body: EventIn, request: Request, response: Response) -> E
     return EventOut.of(stored)
 
 
-@router.get("/events", response_model=Page[EventOut])
+@router.get("/events", response_model=Page[EventOut], dependencies=[callers.PUBLIC])
 async def list_events(
     request: Request,
     aggregate_id: str | None = Query(None, alias="aggregateId", min_length=1),
@@ -84,7 +85,7 @@ async def list_events(
     )
 
 
-@router.get("/events/type/{event_type}", response_model=EventsByTypeOut)
+@router.get("/events/type/{event_type}", response_model=EventsByTypeOut, dependencies=[callers.PUBLIC])
 async def events_by_type(
     request: Request,
     event_type: str = Path(min_length=1, max_length=128),
@@ -106,12 +107,12 @@ async def events_by_type(
     )
 
 
-@router.get("/events/{event_id}", response_model=EventOut)
+@router.get("/events/{event_id}", response_model=EventOut, dependencies=[callers.PUBLIC])
 async def get_event(request: Request, event_id: str) -> EventOut:
     return EventOut.of(await _log(request).event(event_id))
 
 
-@router.get("/aggregates/{aggregate_id}/history", response_model=HistoryOut)
+@router.get("/aggregates/{aggregate_id}/history", response_model=HistoryOut, dependencies=[callers.PUBLIC])
 async def aggregate_history(
     request: Request,
     aggregate_id: str,
@@ -133,7 +134,9 @@ async def aggregate_history(
     )
 
 
-@router.get("/aggregates/{aggregate_id}/reconstruct", response_model=ReconstructOut)
+@router.get(
+    "/aggregates/{aggregate_id}/reconstruct", response_model=ReconstructOut, dependencies=[callers.PUBLIC]
+)
 async def reconstruct(
     request: Request,
     aggregate_id: str,
@@ -157,7 +160,7 @@ async def reconstruct(
     )
 
 
-@router.get("/metrics", response_model=StoreMetricsOut)
+@router.get("/metrics", response_model=StoreMetricsOut, dependencies=[callers.PUBLIC])
 async def store_metrics(request: Request) -> StoreMetricsOut:
     """Counts for dashboards (JSON); /metrics is the Prometheus exposition."""
     return StoreMetricsOut(**await _log(request).metrics())

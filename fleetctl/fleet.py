@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from fleetctl import check, demo
+from fleetctl.tokens import ensure_tokens, read_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,6 +96,9 @@ class Fleet:
         env["CONSOLE_EVENT_STORE_URL"] = self.url("event_store_service")
         env["CONSOLE_SAGA_URL"] = self.url("saga_orchestrator")
         env["RESERVATION_SAGA_ORCHESTRATOR_URL"] = self.url("saga_orchestrator")
+        # The caller-class tokens: the environment's, else the data folder's (fleet tokens).
+        for name, value in read_tokens().items():
+            env.setdefault(name, value)
         env.update(self.env)
         return env
 
@@ -303,9 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         ("stop", "stop the services started here"),
         ("restart", "stop then start"),
         ("status", "one line per service"),
+        ("tokens", "make the service and operator tokens once (data folder), print where"),
     ):
         cmd = sub.add_parser(name, help=text)
-        if name != "status":
+        if name not in ("status", "tokens"):
             cmd.add_argument(
                 "services", nargs="*", help="packages or console (default: all seven and the console)"
             )
@@ -331,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         return check.run_command(args)
     if args.command in ("seed", "demo"):
         return demo.run_command(args)
+    if args.command == "tokens":
+        print(f"tokens: {ensure_tokens()} (SERVICE_TOKEN, OPERATOR_TOKEN; never commit it)")
+        return 0
     fleet = Fleet()
     names = getattr(args, "services", None) or [s.package for s in EVERYTHING]
     slow = getattr(args, "slow", None)

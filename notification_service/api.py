@@ -9,6 +9,7 @@ from notification_service.domain import Draft, Kind
 from notification_service.schemas import BookingNotificationIn, NotificationOut, PaymentNotificationIn
 from notification_service.sender import Notifications
 from notification_service.store import Doc
+from shared import callers
 from shared.idempotency import Idempotency, fingerprint
 from shared.idempotency.header import idempotency_key_header
 from shared.paging import page_params
@@ -42,7 +43,7 @@ async def _create(desk: Notifications, draft: Draft, body: Any, key: str | None,
     )
 
 
-@router.post("/booking", status_code=201, response_model=NotificationOut)
+@router.post("/booking", status_code=201, response_model=NotificationOut, dependencies=[callers.INTERNAL])
 async def notify_booking(
     body: BookingNotificationIn,
     desk: Notifications = Depends(notifications),
@@ -72,7 +73,7 @@ async def notify_booking(
     return await _create(desk, draft, body, key, "booking")
 
 
-@router.post("/payment", status_code=201, response_model=NotificationOut)
+@router.post("/payment", status_code=201, response_model=NotificationOut, dependencies=[callers.INTERNAL])
 async def notify_payment(
     body: PaymentNotificationIn,
     desk: Notifications = Depends(notifications),
@@ -99,7 +100,7 @@ async def notify_payment(
     return await _create(desk, draft, body, key, "payment")
 
 
-@router.get("/user/{user_id}", response_model=Page[NotificationOut])
+@router.get("/user/{user_id}", response_model=Page[NotificationOut], dependencies=[callers.PUBLIC])
 async def notifications_of_user(
     user_id: Annotated[str, Path(min_length=1, max_length=100)],
     paging: PageParams = Depends(page_params),
@@ -109,6 +110,6 @@ async def notifications_of_user(
     return {"items": [as_wire(d) for d in docs], "total": total, "page": paging.page, "size": paging.size}
 
 
-@router.get("/{notification_id}", response_model=NotificationOut)
+@router.get("/{notification_id}", response_model=NotificationOut, dependencies=[callers.PUBLIC])
 async def get_notification(notification_id: str, desk: Notifications = Depends(notifications)) -> Any:
     return as_wire(await desk.get(notification_id))

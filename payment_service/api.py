@@ -17,7 +17,7 @@ from payment_service.schemas import (
 )
 from payment_service.service import Payments
 from payment_service.store import PaymentFilters
-from shared import faults
+from shared import callers, faults
 from shared.errors import BadRequest, field_error
 from shared.faults import Fault
 from shared.idempotency import Idempotency
@@ -77,6 +77,7 @@ def _version_from(if_match: str | None) -> int | None:
     status_code=201,
     response_model=PaymentOut,
     responses={409: {"description": "the reservation already has a successful payment"}},
+    dependencies=[callers.INTERNAL],
 )
 async def create_payment(
     body: PaymentIn, request: Request, key: str | None = Depends(idempotency_key_header)
@@ -88,7 +89,7 @@ async def create_payment(
     return await _answer(request, result, created=True, cache=not result.replayed)
 
 
-@router.put("/fences/{key}", response_model=FenceOut)
+@router.put("/fences/{key}", response_model=FenceOut, dependencies=[callers.INTERNAL])
 async def fence_payment(key: FencedKey, request: Request) -> FenceOut:
     """For a caller that got no answer to a charge after its retries, before it concludes that
     no payment was made: either the charge under this key was made (`fenced` false, its
@@ -101,7 +102,7 @@ async def fence_payment(key: FencedKey, request: Request) -> FenceOut:
     return FenceOut(idempotency_key=key, fenced=False, status_code=201, answer=payment_view(payment))
 
 
-@router.get("", response_model=Page[PaymentOut])
+@router.get("", response_model=Page[PaymentOut], dependencies=[callers.PUBLIC])
 async def list_payments(
     request: Request,
     reservation_id: str | None = Query(None, alias="reservationId", max_length=64),
@@ -118,7 +119,7 @@ async def list_payments(
     return {"items": items, "total": total, "page": paging.page, "size": paging.size}
 
 
-@router.get("/{payment_id}", response_model=PaymentOut, name="get_payment")
+@router.get("/{payment_id}", response_model=PaymentOut, name="get_payment", dependencies=[callers.PUBLIC])
 async def get_payment(payment_id: PaymentId, request: Request, response: Response) -> Any:
     """Cache-aside (POLY3): Redis first; on a miss PostgreSQL, then fill the cache."""
     # exercise POLY3: begin
@@ -137,7 +138,7 @@ async def get_payment(payment_id: PaymentId, request: Request, response: Respons
     return doc
 
 
-@router.put("/{payment_id}/status", response_model=PaymentOut)
+@router.put("/{payment_id}/status", response_model=PaymentOut, dependencies=[callers.OPERATOR])
 async def change_status(
     payment_id: PaymentId,
     body: StatusChangeIn,
@@ -153,7 +154,7 @@ async def change_status(
     return await _answer(request, result, cache=not result.replayed)
 
 
-@router.post("/{payment_id}/compensate", response_model=PaymentOut)
+@router.post("/{payment_id}/compensate", response_model=PaymentOut, dependencies=[callers.INTERNAL])
 async def compensate_payment(
     payment_id: PaymentId,
     request: Request,

@@ -18,6 +18,7 @@ from reservation_service.schemas import (
     as_wire,
     new_reservation,
 )
+from shared import callers
 from shared.errors import BadRequest, field_error
 from shared.idempotency import Idempotency
 from shared.idempotency.header import FencedKey, idempotency_key_header
@@ -52,7 +53,7 @@ def _expected_version(body_version: int | None, if_match: str | None) -> int | N
     return version
 
 
-@router.post("", status_code=201, response_model=ReservationOut)
+@router.post("", status_code=201, response_model=ReservationOut, dependencies=[callers.INTERNAL])
 async def create_reservation(
     body: ReservationIn,
     desk: Reservations = Depends(reservations),
@@ -65,7 +66,7 @@ async def create_reservation(
     return JSONResponse(as_wire(doc), status_code=201, headers=_location(doc["id"]))
 
 
-@router.put("/fences/{key}", response_model=FenceOut)
+@router.put("/fences/{key}", response_model=FenceOut, dependencies=[callers.INTERNAL])
 async def fence_reservation(key: FencedKey, desk: Reservations = Depends(reservations)) -> FenceOut:
     """For a caller that got no answer to a creation after its retries, before it concludes
     that no reservation was made: either the reservation under this key exists (`fenced`
@@ -79,7 +80,7 @@ async def fence_reservation(key: FencedKey, desk: Reservations = Depends(reserva
     return FenceOut(idempotency_key=key, fenced=False, status_code=201, answer=as_wire(first.body))
 
 
-@router.get("", response_model=Page[ReservationOut])
+@router.get("", response_model=Page[ReservationOut], dependencies=[callers.PUBLIC])
 async def list_reservations(
     event_id: Annotated[int | None, Query(alias="eventId", ge=1, le=2**63 - 1)] = None,
     user_id: Annotated[str | None, Query(alias="userId", min_length=1, max_length=100)] = None,
@@ -90,7 +91,7 @@ async def list_reservations(
     return await _page(desk, paging, event_id=event_id, user_id=user_id, status=status)
 
 
-@router.get("/stats/{event_id}", response_model=ReservationStats)
+@router.get("/stats/{event_id}", response_model=ReservationStats, dependencies=[callers.PUBLIC])
 async def reservation_stats(event_id: EventId, desk: Reservations = Depends(reservations)) -> dict[str, Any]:
     """DB3: statistics of one event's reservations by aggregation. totalReservations and
     totalSeats count live reservations (pending, confirmed); cancelled and refunded ones are
@@ -99,26 +100,26 @@ async def reservation_stats(event_id: EventId, desk: Reservations = Depends(rese
     return await desk.stats(event_id)
 
 
-@router.get("/user/{user_id}", response_model=Page[ReservationOut])
+@router.get("/user/{user_id}", response_model=Page[ReservationOut], dependencies=[callers.PUBLIC])
 async def reservations_of_user(
     user_id: UserId, paging: PageParams = Depends(page_params), desk: Reservations = Depends(reservations)
 ) -> dict[str, Any]:
     return await _page(desk, paging, user_id=user_id)
 
 
-@router.get("/event/{event_id}", response_model=Page[ReservationOut])
+@router.get("/event/{event_id}", response_model=Page[ReservationOut], dependencies=[callers.PUBLIC])
 async def reservations_of_event(
     event_id: EventId, paging: PageParams = Depends(page_params), desk: Reservations = Depends(reservations)
 ) -> dict[str, Any]:
     return await _page(desk, paging, event_id=event_id)
 
 
-@router.get("/{reservation_id}", response_model=ReservationOut)
+@router.get("/{reservation_id}", response_model=ReservationOut, dependencies=[callers.PUBLIC])
 async def get_reservation(reservation_id: str, desk: Reservations = Depends(reservations)) -> Any:
     return as_wire(await desk.get(reservation_id))
 
 
-@router.put("/{reservation_id}/status", response_model=ReservationOut)
+@router.put("/{reservation_id}/status", response_model=ReservationOut, dependencies=[callers.INTERNAL])
 async def change_status(
     reservation_id: str,
     body: StatusChange,
@@ -142,6 +143,7 @@ async def change_status(
     "/{reservation_id}/cancel",
     response_model=ReservationOut,
     responses={202: {"description": "A saga-made booking: its cancellation saga started (sagaId)"}},
+    dependencies=[callers.PUBLIC],
 )
 async def cancel_reservation(
     reservation_id: str,
@@ -170,7 +172,7 @@ async def cancel_reservation(
     return as_wire(done)
 
 
-@router.post("/{reservation_id}/reinstate", response_model=ReservationOut)
+@router.post("/{reservation_id}/reinstate", response_model=ReservationOut, dependencies=[callers.INTERNAL])
 async def reinstate_reservation(
     reservation_id: str,
     body: Annotated[Reinstatement | None, Body()] = None,
@@ -184,7 +186,7 @@ async def reinstate_reservation(
     return as_wire(await desk.reinstate(reservation_id, reason=body.reason, fence=body.fence_key))
 
 
-@router.post("/{reservation_id}/compensate", response_model=ReservationOut)
+@router.post("/{reservation_id}/compensate", response_model=ReservationOut, dependencies=[callers.INTERNAL])
 async def compensate_reservation(
     reservation_id: str,
     body: Annotated[Cancellation | None, Body()] = None,

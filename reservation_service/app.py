@@ -32,6 +32,7 @@ def create_app(settings: ReservationSettings | None = None) -> FastAPI:
                 settings.event_service_url,
                 timeout=settings.http_timeout_seconds,
                 retries=settings.http_retries,
+                token=settings.service_token,
             )
             wire.on_stop(events.aclose)
             sagas = None
@@ -40,6 +41,7 @@ def create_app(settings: ReservationSettings | None = None) -> FastAPI:
                     settings.saga_orchestrator_url,
                     timeout=settings.http_timeout_seconds,
                     retries=settings.http_retries,
+                    token=settings.service_token,
                 )
                 wire.on_stop(sagas.aclose)
             wire.broker(settings, engine_down=mongo.ENGINE_DOWN)

@@ -13,6 +13,7 @@ from saga_orchestrator.domain import TERMINAL, Saga, SagaStatus
 from saga_orchestrator.schemas import BookingIn, CancellationIn, SagaOut, SagaStarted, SagaSummary, saga_out
 from saga_orchestrator.service import SagaService
 from saga_orchestrator.store import SagaStore
+from shared import callers
 from shared.clock import utc_now
 from shared.errors import NotFound, RuleBroken, field_error
 from shared.idempotency import Idempotency
@@ -40,7 +41,7 @@ def _started(saga: Saga, response: Response) -> SagaStarted:
     return SagaStarted(saga_id=saga.id, status=saga.status)
 
 
-@router.post("/booking", status_code=202, response_model=SagaStarted)
+@router.post("/booking", status_code=202, response_model=SagaStarted, dependencies=[callers.PUBLIC])
 async def start_booking(
     body: BookingIn,
     request: Request,
@@ -53,7 +54,7 @@ async def start_booking(
     return _started(saga, response)
 
 
-@router.post("/cancellation", status_code=202, response_model=SagaStarted)
+@router.post("/cancellation", status_code=202, response_model=SagaStarted, dependencies=[callers.PUBLIC])
 async def start_cancellation(
     body: CancellationIn,
     request: Request,
@@ -92,7 +93,7 @@ def _cutoff(older_than: str | None, now: datetime) -> datetime | None:
         ) from None
 
 
-@router.get("", response_model=Page[SagaSummary])
+@router.get("", response_model=Page[SagaSummary], dependencies=[callers.PUBLIC])
 async def list_sagas(
     request: Request,
     status: SagaStatus | None = Query(None, description="only sagas in this status"),
@@ -114,7 +115,7 @@ async def list_sagas(
 REREAD_SECONDS = 0.5
 
 
-@router.get("/{saga_id}", response_model=SagaOut)
+@router.get("/{saga_id}", response_model=SagaOut, dependencies=[callers.PUBLIC])
 async def get_saga(
     saga_id: str,
     request: Request,

@@ -118,6 +118,7 @@ class Participants:
                 timeout=settings.http_timeout_seconds,
                 retries=settings.http_retries,
                 backoff=settings.http_backoff_seconds,
+                token=settings.service_token,
             )
 
         self.events = client(settings.event_service_url)

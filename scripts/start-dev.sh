@@ -9,4 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 scripts/bootstrap.sh
 scripts/infra.sh up
+# The service and operator tokens (shared/callers.py): made once, then reused; fleet start
+# hands them to the services.
+.venv/bin/fleet tokens
 .venv/bin/fleet start "$@"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from pydantic import SecretStr
 
 from shared.logging import CORRELATION_HEADER, current_correlation_id
 
@@ -78,9 +79,17 @@ class ServiceClient:
     otherwise a retry after a lost answer could do the work twice."""
 
     def __init__(
-        self, base_url: str, *, timeout: float = 5.0, retries: int = 3, backoff: float = 0.1
+        self,
+        base_url: str,
+        *,
+        timeout: float = 5.0,
+        retries: int = 3,
+        backoff: float = 0.1,
+        token: SecretStr | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # The fleet's service token, sent on every call: internal endpoints require it.
+        self._auth = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
         self.retries = retries
         self.backoff = backoff
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 2.0))
@@ -104,7 +113,7 @@ class ServiceClient:
         headers: dict[str, str] | None = None,
         retries: int | None = None,
     ) -> Answer:
-        sent = {CORRELATION_HEADER: current_correlation_id(), **(headers or {})}
+        sent = {CORRELATION_HEADER: current_correlation_id(), **self._auth, **(headers or {})}
         if idempotency_key:
             sent["Idempotency-Key"] = idempotency_key
         may_retry = method.upper() in IDEMPOTENT_METHODS or idempotency_key is not None

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.faults import Fault, parse
@@ -45,3 +45,8 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _known_faults(cls, value: Any) -> tuple[Fault, ...]:
         return parse(value)
+
+    # Bearer tokens of the caller classes (shared/callers.py): the fleet's own calls, and an
+    # operator's repairs. Unset, the guarded endpoints refuse every call.
+    service_token: SecretStr | None = _common("SERVICE_TOKEN", None)  # type: ignore[assignment]
+    operator_token: SecretStr | None = _common("OPERATOR_TOKEN", None)  # type: ignore[assignment]

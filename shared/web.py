@@ -13,12 +13,14 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import faults
+from shared.callers import PUBLIC, Caller, caller_of
 from shared.errors import field_error
 from shared.logging import CORRELATION_HEADER, correlation_id
 from shared.metrics import Metrics
@@ -235,6 +237,18 @@ def _declare_problem_answers(app: FastAPI) -> None:
         schemas.pop("ValidationError", None)
         schemas["Problem"] = PROBLEM_SCHEMA
         problem_content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for route in api_routes(app.routes):
+            kind = caller_of(route.dependencies)
+            for method in route.methods or ():
+                operation = schema.get("paths", {}).get(route.path, {}).get(method.lower())
+                if operation is None:
+                    continue
+                # Who may call it (docs/security.md); a route that declares nothing says so.
+                operation["x-caller"] = kind.value if kind else "undeclared"
+                if kind in (Caller.INTERNAL, Caller.OPERATOR):
+                    answers = operation.setdefault("responses", {})
+                    answers.setdefault("401", {"description": "No token, or not one this service knows"})
+                    answers.setdefault("403", {"description": "A token of another caller class"})
         for item in schema.get("paths", {}).values():
             for operation in item.values():
                 if "probes" in operation.get("tags", []):
@@ -249,6 +263,17 @@ def _declare_problem_answers(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def api_routes(routes: list[Any]) -> list[APIRoute]:
+    """The APIRoutes of an app, through the routers it includes."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):
+            found += api_routes(route.original_router.routes)
+    return found
 
 
 async def _run_check(check: Check) -> str | None:
@@ -267,7 +292,7 @@ def _fault_names(request: Request) -> list[str]:
 def _probes() -> APIRouter:
     router = APIRouter(tags=["probes"])
 
-    @router.get("/health")
+    @router.get("/health", dependencies=[PUBLIC])
     async def health(request: Request) -> dict[str, Any]:
         """Liveness: the process answers."""
         return {
@@ -277,7 +302,7 @@ def _probes() -> APIRouter:
             "teachingFaults": _fault_names(request),
         }
 
-    @router.get("/ready")
+    @router.get("/ready", dependencies=[PUBLIC])
     async def ready(request: Request) -> JSONResponse:
         """Readiness: every engine the service needs answers a real request."""
         required: dict[str, Check] = request.app.state.readiness
@@ -300,7 +325,7 @@ def _probes() -> APIRouter:
         }
         return JSONResponse(body, status_code=503 if failed else 200)
 
-    @router.get("/metrics")
+    @router.get("/metrics", dependencies=[PUBLIC])
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import (
+    OPERATOR_TOKEN,
+    SERVICE_TOKEN,
     engine_inventory,
     handed_out_tokens,
     remove_names,
@@ -16,6 +18,10 @@ from tests.support import (
     session_leftovers,
     session_tokens,
 )
+
+# Every app made in-process reads its caller-class tokens from the environment.
+os.environ["SERVICE_TOKEN"] = SERVICE_TOKEN
+os.environ["OPERATOR_TOKEN"] = OPERATOR_TOKEN
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,10 +2,11 @@
 
 import asyncio
 import random
+import re
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -19,7 +20,9 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from fleetctl.fleet import EVERYTHING, Fleet, ServiceExited
+from fleetctl.fleet import BY_NAME, EVERYTHING, Fleet, ServiceExited
+from shared.callers import Caller, caller_of
+from shared.web import api_routes
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -99,13 +102,79 @@ def remember_resources(settings: object) -> None:
             _app_resources[kind].add(name)
 
 
+# The caller-class tokens of this test session: every app made in-process reads them from the
+# environment (tests/conftest.py sets them); each isolated fleet gets tokens of its own.
+SERVICE_TOKEN = f"test-service-{uuid.uuid4().hex}"
+OPERATOR_TOKEN = f"test-operator-{uuid.uuid4().hex}"
+# For a test client calling an internal endpoint of an app of this session as the fleet would.
+AS_FLEET = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+
+
+class CallerAuth(httpx.Auth):
+    """Sends, on each request, the token its route's caller class requires (the service token
+    for an internal route, the operator token for an operator one), as the fleet's services or
+    an operator would. A request that sets its own Authorization header keeps it. Tests of the
+    caller classes themselves use a client without it."""
+
+    def __init__(self, routes: list[tuple[re.Pattern[str], set[str], str]], tokens: dict[str, str]) -> None:
+        self.routes = routes
+        self.tokens = tokens
+
+    @classmethod
+    def for_app(cls, app: FastAPI) -> "CallerAuth":
+        settings = app.state.settings
+        tokens = {
+            kind: secret.get_secret_value()
+            for kind, secret in (("internal", settings.service_token), ("operator", settings.operator_token))
+            if secret is not None
+        }
+        routes = [
+            (
+                route.path_regex,
+                set(route.methods or ()),
+                (caller_of(route.dependencies) or Caller.PUBLIC).value,
+            )
+            for route in api_routes(app.routes)
+        ]
+        return cls(routes, tokens)
+
+    @classmethod
+    def for_document(cls, document: dict[str, object], tokens: dict[str, str]) -> "CallerAuth":
+        """From a service's OpenAPI document, whose operations say their class (x-caller)."""
+        routes = []
+        paths = document.get("paths")
+        assert isinstance(paths, dict)
+        for path, item in paths.items():
+            pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$")
+            for method, operation in item.items():
+                routes.append((pattern, {method.upper()}, str(operation.get("x-caller", "public"))))
+        return cls(routes, tokens)
+
+    def token_for(self, method: str, path: str) -> str | None:
+        for pattern, methods, kind in self.routes:
+            if method in methods and pattern.match(path):
+                return self.tokens.get(kind)
+        return None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self.token_for(request.method, request.url.path)
+        if token and "authorization" not in request.headers:
+            request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
 @asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan run (real engines), and an HTTP client talking to it in-process."""
+async def running(app: FastAPI, *, as_fleet: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan run (real engines), and an HTTP client talking to it in-process.
+    The client carries the token each route's caller class requires (CallerAuth) unless
+    `as_fleet=False`: a stranger's client."""
     remember_resources(app.state.settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as client:
+        auth = CallerAuth.for_app(app) if as_fleet else None
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", timeout=30, auth=auth
+        ) as client:
             yield client
 
 
@@ -265,6 +334,9 @@ def isolated_fleet(port_offset: int | None = None) -> "IsolatedFleet":
         # payment:{id}: each test fleet gets a Redis db of its own, emptied first.
         "PAYMENT_REDIS_URL": f"redis://127.0.0.1:6379/{fresh_redis_db()}",
         "JSON_LOGS": "true",
+        # Tokens of its own: the fleet's services call each other's internal endpoints with it.
+        "SERVICE_TOKEN": f"fleet-service-{uuid.uuid4().hex}",
+        "OPERATOR_TOKEN": f"fleet-operator-{uuid.uuid4().hex}",
     }
     run_dir = ROOT / ".data" / "test-fleets" / tag
     return IsolatedFleet(run_dir=run_dir, log_dir=run_dir, port_offset=port_offset, env=env)
@@ -292,6 +364,10 @@ class IsolatedFleet(Fleet):
                 self.stop()
                 self.port_offset = free_port_offset()
 
+    def auth(self) -> "FleetAuth":
+        """For an httpx client: the tokens this fleet's routes require, as its services send them."""
+        return FleetAuth(self)
+
     def discard(self) -> None:
         """Stop the fleet and remove what it made on the shared engines: its PostgreSQL
         databases, queues and exchange, MongoDB databases and search indices (a dev machine
@@ -317,3 +393,35 @@ class IsolatedFleet(Fleet):
         for name in databases:
             if name in _created_databases:
                 _created_databases.remove(name)
+
+
+class FleetAuth(httpx.Auth):
+    """CallerAuth for a fleet over HTTP: each service's classes read from its OpenAPI document
+    (once), the tokens from the fleet's settings."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+        self.by_port: dict[int, CallerAuth] = {}
+
+    def _service(self, port: int | None) -> CallerAuth | None:
+        if port is None:
+            return None
+        if port not in self.by_port:
+            names = [name for name, service in BY_NAME.items() if self.fleet.port(service) == port]
+            if not names:
+                return None
+            answer = httpx.get(f"{self.fleet.url(names[0])}/openapi.json", timeout=30)
+            if answer.status_code != 200:
+                return None  # not one of the seven services (the console)
+            document = answer.json()
+            env = self.fleet.env
+            tokens = {"internal": env["SERVICE_TOKEN"], "operator": env["OPERATOR_TOKEN"]}
+            self.by_port[port] = CallerAuth.for_document(document, tokens)
+        return self.by_port[port]
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        service = self._service(request.url.port)
+        token = service.token_for(request.method, request.url.path) if service else None
+        if token and "authorization" not in request.headers:
+            request.headers["Authorization"] = f"Bearer {token}"
+        yield request

@@ -121,6 +121,9 @@ def test_a_small_run_produces_every_figure(tmp_path: Path) -> None:
         env["BENCH_QUEUE_PREFIX"] = fleet.env["AMQP_QUEUE_PREFIX"]
         env["BENCH_EVENT_STORE_DATABASE"] = fleet.env["EVENT_STORE_MONGO_DATABASE"]
         env["BENCH_RUN_DIR"] = str(fleet.run_dir)
+        # The bench appends and charges as the fleet's services do: with this fleet's token.
+        env["SERVICE_TOKEN"] = fleet.env["SERVICE_TOKEN"]
+        env["OPERATOR_TOKEN"] = fleet.env["OPERATOR_TOKEN"]
         env["BENCH_REDIS_URL"] = fleet.env.get("PAYMENT_REDIS_URL", "redis://127.0.0.1:6379/0")
         run = _bench(tmp_path, env)
     finally:

@@ -86,6 +86,10 @@ class ChaosFleet:
     fleet: Fleet
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=15))
 
+    def __post_init__(self) -> None:
+        # Calls to internal or operator endpoints carry this fleet's tokens, as its services do.
+        self.http.auth = self.fleet.auth()  # type: ignore[attr-defined]
+
     @property
     def prefix(self) -> str:
         return self.fleet.env["AMQP_QUEUE_PREFIX"]

@@ -80,6 +80,7 @@ def test_notification_content_is_escaped(fleet: Fleet):
     user = f"u{uuid.uuid4().hex[:8]}"
     answer = httpx.post(
         f"{fleet.url('notification_service')}/api/notifications/booking",
+        auth=fleet.auth(),  # type: ignore[attr-defined]
         json={
             "userId": user,
             "userEmail": "awa@example.sn",

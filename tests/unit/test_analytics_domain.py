@@ -126,3 +126,24 @@ def test_indexing_by_hand_never_lowers_the_stored_version():
         at=NOON,
     )
     assert (doc["eventVersion"], doc["availableSeats"], doc["occupancyRate"]) == (4, 9, 10.0)
+
+
+def test_a_hand_written_version_never_holds_the_projection_back():
+    stored = apply_event(None, event(4), deleted=False, at=NOON)
+    doc = indexed_by_hand(
+        stored,
+        {"eventId": 7, "name": "Gala", "totalCapacity": 4_683_775, "bookedSeats": 1, "eventVersion": 10**9},
+        at=NOON,
+    )
+    assert doc["eventVersion"] == 4
+    after = apply_event(doc, event(5), deleted=False, at=NOON)
+    assert after is not None and after["eventVersion"] == 5
+    assert after["totalCapacity"] != 4_683_775
+
+
+def test_a_hand_written_document_does_not_bring_a_deleted_event_back():
+    tombstone = apply_event(
+        apply_event(None, event(4), deleted=False, at=NOON), event(4), deleted=True, at=NOON
+    )
+    doc = indexed_by_hand(tombstone, {"eventId": 7, "name": "Back?", "eventVersion": 99}, at=NOON)
+    assert doc["deleted"] is True and doc["eventVersion"] == 4

@@ -246,6 +246,15 @@ def test_env_example_defines_every_variable_the_compose_file_uses():
     assert used <= set(defined), sorted(used - set(defined))
     required = {m.group(1) for m in VAR.finditer(text) if m.group(2) == ":?"}
     assert {"EVENTS_DB_PASSWORD", "PAYMENTS_DB_PASSWORD", "SAGAS_DB_PASSWORD", "MONGO_PASSWORD"} <= required
+    assert {"SERVICE_TOKEN", "OPERATOR_TOKEN"} <= required, "the caller-class tokens have no default"
+
+
+def test_every_service_gets_both_caller_tokens_from_env():
+    for name in APPS:
+        env = SERVICES[name]["environment"]
+        for token in ("SERVICE_TOKEN", "OPERATOR_TOKEN"):
+            assert token in env, f"{name} has no {token}"
+            assert f"${{{token}:?" in str(env[token]), f"{name}.{token} should be a required .env variable"
 
 
 def test_env_file_with_secrets_is_neither_committed_nor_sent_to_the_build():

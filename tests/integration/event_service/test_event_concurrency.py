@@ -13,6 +13,7 @@ from tests.integration.event_service.helpers import (
     event_settings,
     service_processes,
 )
+from tests.support import AS_FLEET
 
 REQUESTS = 100
 
@@ -51,7 +52,7 @@ async def test_100_simultaneous_bookings_in_process_never_oversell():
 async def test_100_simultaneous_bookings_across_two_processes_never_oversell():
     settings = event_settings()
     with service_processes(settings, 2) as urls:
-        async with httpx.AsyncClient(timeout=60) as client:
+        async with httpx.AsyncClient(timeout=60, headers=AS_FLEET) as client:
             made = await client.post(
                 f"{urls[0]}/api/events",
                 json={

@@ -21,7 +21,7 @@ from tests.integration.reservation_service.harness import (
     reservation_settings,
     served,
 )
-from tests.support import eventually, unique
+from tests.support import AS_FLEET, eventually, unique
 
 
 async def test_a_direct_reservation_books_its_seats_at_the_price_of_the_event(client, event_url):
@@ -193,7 +193,7 @@ async def test_the_sweep_finishes_a_booking_whose_process_died(app, event_url):
         "updatedAt": old,
     }
     assert await store.insert(doc, None) is not None
-    async with httpx.AsyncClient(base_url=event_url) as http:
+    async with httpx.AsyncClient(base_url=event_url, headers=AS_FLEET) as http:
         landed = await http.post(
             f"/api/events/{event['id']}/book",
             json={"seats": 2},
