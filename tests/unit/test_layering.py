@@ -23,6 +23,7 @@ FRAMEWORK_AND_IO = WITH_IO | {"alembic", "elasticsearch", "fastapi_offline", "re
 ADAPTERS = {
     "shared/web.py": {"fastapi", "fastapi_offline", "starlette"},
     "shared/problem.py": {"fastapi", "starlette"},
+    "shared/callers.py": {"fastapi", "starlette"},
     "shared/paging.py": {"fastapi"},
     "shared/idempotency/header.py": {"fastapi"},
     "shared/idempotency/sql.py": {"sqlalchemy"},
