@@ -33,7 +33,7 @@ def _engines_left_as_found():
         Path(os.environ["TP4_SESSION_TOKENS_FILE"]).write_text("\n".join(session_tokens()))
     if not handed_out_tokens():
         return  # nothing of this session can be on the engines
-    leftovers = session_leftovers(before, engine_inventory())
+    leftovers = session_leftovers(before, engine_inventory(patience=90))
     if leftovers:
         remove_names(leftovers)
         lines = "\n".join(f"  {kind}: {', '.join(names)}" for kind, names in leftovers.items())

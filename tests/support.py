@@ -80,9 +80,8 @@ def create_pg_database(role: str, prefix: str = "test") -> str:
 
 
 def drop_created_databases() -> None:
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        for name in _created_databases:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if _created_databases:
+        remove_names({"postgres": list(_created_databases)})
     _created_databases.clear()
 
 
@@ -226,10 +225,10 @@ def fresh_redis_db() -> int:
 ENGINE_KINDS = ("exchanges", "queues", "mongo", "indices", "postgres")
 
 
-def engine_inventory() -> dict[str, set[str]]:
+def engine_inventory(patience: float = 0.0) -> dict[str, set[str]]:
     """The names on the shared engines: RabbitMQ exchanges and queues (vhost /), MongoDB
     databases, OpenSearch indices, PostgreSQL databases. An engine that does not answer is
-    left out (a unit-test run needs none of them)."""
+    left out (a unit-test run needs none of them), after `patience` seconds of retries."""
     found: dict[str, set[str]] = {}
 
     def rabbitmq() -> None:
@@ -259,7 +258,7 @@ def engine_inventory() -> dict[str, set[str]]:
 
     for read in (rabbitmq, mongo, indices, postgres):
         try:
-            read()
+            patiently(read, patience)
         except Exception as exc:  # an engine down: its names are unknown, not empty
             print(f"engine inventory: {read.__name__} did not answer: {exc}")
     return found
@@ -275,23 +274,57 @@ def session_leftovers(before: dict[str, set[str]], after: dict[str, set[str]]) -
     return found
 
 
+def patiently(action: Callable[[], T], seconds: float = 90.0) -> T:
+    """The action's result, retried while an engine is away: the engines are shared, and a
+    chaos test (this session's or another's) may be restarting one."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return action()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+
+
 def remove_names(names: dict[str, list[str]]) -> None:
     """Delete the named exchanges, queues, databases and indices (absent ones are fine)."""
-    with httpx.Client(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=30) as api:
-        for kind in ("queues", "exchanges"):
-            for name in names.get(kind, []):
-                api.delete(f"/{kind}/%2F/{quote(name, safe='')}")
-    mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
-        MONGO_URL, serverSelectionTimeoutMS=5000
-    )
-    with mongo:
-        for name in names.get("mongo", []):
-            mongo.drop_database(name)
-    for name in names.get("indices", []):
-        httpx.delete(f"{OPENSEARCH_URL}/{quote(name, safe='')}", timeout=30)
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        for name in names.get("postgres", []):
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+    def rabbitmq() -> None:
+        with httpx.Client(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=30) as api:
+            for kind in ("queues", "exchanges"):
+                for name in names.get(kind, []):
+                    answer = api.delete(f"/{kind}/%2F/{quote(name, safe='')}")
+                    if answer.status_code not in (204, 404):
+                        answer.raise_for_status()
+
+    def mongo() -> None:
+        client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+            MONGO_URL, serverSelectionTimeoutMS=5000
+        )
+        with client:
+            for name in names.get("mongo", []):
+                client.drop_database(name)
+
+    def indices() -> None:
+        for name in names.get("indices", []):
+            answer = httpx.delete(f"{OPENSEARCH_URL}/{quote(name, safe='')}", timeout=30)
+            if answer.status_code not in (200, 404):
+                answer.raise_for_status()
+
+    def postgres() -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            for name in names.get("postgres", []):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+    if any(names.get(k) for k in ("queues", "exchanges")):
+        patiently(rabbitmq)
+    if names.get("mongo"):
+        patiently(mongo)
+    if names.get("indices"):
+        patiently(indices)
+    if names.get("postgres"):
+        patiently(postgres)
 
 
 def remove_session_resources() -> None:
@@ -301,7 +334,7 @@ def remove_session_resources() -> None:
     drop_created_databases()
     if not any(_app_resources.values()):
         return
-    current = engine_inventory()
+    current = engine_inventory(patience=90)
     prefixes, indices = tuple(_app_resources["queue_prefixes"]), tuple(_app_resources["indices"])
     remove_names(
         {
@@ -379,7 +412,7 @@ class IsolatedFleet(Fleet):
             str(make_url(env[k]).database)
             for k in ("EVENT_DATABASE_URL", "PAYMENT_DATABASE_URL", "SAGA_DATABASE_URL")
         ]
-        current = engine_inventory()
+        current = engine_inventory(patience=90)
         prefix, index = env["AMQP_QUEUE_PREFIX"], env["ANALYTICS_INDEX"]
         remove_names(
             {

@@ -24,7 +24,7 @@ def test_a_failing_session_leaves_nothing_of_its_own_and_touches_nothing_else(tm
     api.put(f"/exchanges/%2F/{quote(foreign, safe='')}", json={"type": "topic", "durable": True})
     tokens = tmp_path / "tokens"
     try:
-        before = engine_inventory()
+        before = engine_inventory(patience=90)
         child = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(CHILD)],
             cwd=ROOT,
@@ -39,7 +39,7 @@ def test_a_failing_session_leaves_nothing_of_its_own_and_touches_nothing_else(tm
         assert "left on the shared engines" in output and "leak_" in output, output
         handed_out = tokens.read_text().split()
         assert len(handed_out) >= 3
-        after = engine_inventory()
+        after = engine_inventory(patience=90)
         assert set(after) == set(before), "every engine answered"
         for kind, names in after.items():
             left = sorted(n for n in names if any(t in n for t in handed_out))
