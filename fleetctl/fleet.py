@@ -352,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         print("stopping services ...", flush=True)
         fleet.stop(names)
     if args.command in ("start", "restart"):
+        if not all(os.environ.get(name) for name in ("SERVICE_TOKEN", "OPERATOR_TOKEN")):
+            # The services refuse internal calls without a shared token: make them once.
+            ensure_tokens()
         print("starting services ...", flush=True)
         fleet.start(names, instances=args.instances)
     if args.command == "status":
