@@ -1,0 +1,312 @@
+"""`fleet lab NAME`: break one mechanism on purpose and watch its invariant fail, then see it
+hold with the mechanism on (docs/labs.md).
+
+Each lab runs twice on an isolated fleet of its own (free ports, throwaway databases, removed
+afterwards): once with TEACHING_FAULTS naming its fault, once without. A lab has demonstrated
+what it should when its invariant broke with the fault and held without it.
+"""
+
+import argparse
+import json
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from fleetctl.fleet import BY_NAME, Fleet
+from fleetctl.story import future_date
+from shared.faults import Fault
+
+OK, FAILED = "✓", "✗"
+
+
+@dataclass
+class Side:
+    """One run of a lab's scenario: each step said with ✓/✗, the invariant, what showed it."""
+
+    steps: list[tuple[bool, str]] = field(default_factory=list)
+    invariant_held: bool = False
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def step(self, ok: bool, sentence: str) -> bool:
+        self.steps.append((ok, sentence))
+        return ok
+
+    def report(self) -> dict[str, Any]:
+        return {"invariantHeld": self.invariant_held, "evidence": self.evidence}
+
+
+class Driver:
+    """The lab's client of a fleet: its services' URLs and one HTTP client."""
+
+    def __init__(self, fleet: Fleet, timeout: float = 15.0) -> None:
+        self.fleet = fleet
+        self.http = httpx.Client(timeout=timeout)
+
+    def url(self, package: str) -> str:
+        return self.fleet.url(package)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def create_event(self, capacity: int) -> dict[str, Any]:
+        answer = self.http.post(
+            f"{self.url('event_service')}/api/events",
+            json={
+                "name": f"Lab night {uuid.uuid4().hex[:6]}",
+                "description": "a teaching lab",
+                "eventDate": future_date(),
+                "location": "Dakar Arena",
+                "category": "concert",
+                "totalCapacity": capacity,
+                "ticketPrice": 5000,
+            },
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    def charge(self, reservation_id: str, key: str) -> httpx.Response:
+        return self.http.post(
+            f"{self.url('payment_service')}/api/payments",
+            json={
+                "reservationId": reservation_id,
+                "userId": "awa",
+                "amount": "15000",
+                "currency": "XOF",
+                "paymentMethod": "mobile_money",
+            },
+            headers={"Idempotency-Key": key},
+        )
+
+
+@dataclass(frozen=True)
+class Lab:
+    name: str
+    fault: Fault
+    pattern: str
+    invariant: str
+    services: tuple[str, ...]
+    scenario: Callable[[Driver, Side], None]
+
+
+# --- the scenarios ---------------------------------------------------------------------------
+
+RACERS = 80
+
+
+def lost_update(driver: Driver, side: Side) -> None:
+    event = driver.create_event(capacity=1000)
+    side.step(True, f"event {event['id']} created with 1000 seats, none booked")
+    url = f"{driver.url('event_service')}/api/events/{event['id']}/book"
+
+    def book(_: int) -> int:
+        answer = driver.http.post(url, json={"seats": 1}, headers={"Idempotency-Key": str(uuid.uuid4())})
+        return answer.status_code
+
+    # Many bookings at once: two that read the same bookedSeats race to write it.
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(book, range(RACERS)))
+    confirmed = statuses.count(200)
+    side.step(True, f"{RACERS} bookings of one seat raced: {confirmed} were confirmed (200)")
+    booked = int(
+        driver.http.get(f"{driver.url('event_service')}/api/events/{event['id']}").json()["bookedSeats"]
+    )
+    side.invariant_held = booked == confirmed
+    side.evidence = {"eventId": event["id"], "confirmedBookings": confirmed, "bookedSeats": booked}
+    side.step(
+        side.invariant_held,
+        f"bookedSeats is {booked} for {confirmed} confirmed bookings"
+        + (
+            ""
+            if side.invariant_held
+            else f": {confirmed - booked} sold seats were overwritten (lost updates)"
+        ),
+    )
+
+
+def no_idempotency(driver: Driver, side: Side) -> None:
+    reservation = f"lab-{uuid.uuid4().hex[:12]}"
+    key = str(uuid.uuid4())
+    first = driver.charge(reservation, key)
+    paid = first.json().get("id") if first.status_code == 201 else None
+    side.step(
+        first.status_code == 201, f"the payment step charged 15000 XOF for {reservation}: payment {paid}"
+    )
+    # The saga's retry after a lost answer: the same step, the same key, the same body.
+    retry = driver.charge(reservation, key)
+    body = retry.json()
+    replayed = retry.headers.get("Idempotent-Replayed") == "true"
+    side.invariant_held = retry.status_code == 201 and replayed and body.get("id") == paid
+    listed = driver.http.get(
+        f"{driver.url('payment_service')}/api/payments", params={"reservationId": reservation}
+    ).json()
+    side.evidence = {
+        "reservationId": reservation,
+        "firstPayment": paid,
+        "retry": {"status": retry.status_code, "replayed": replayed, "payment": body.get("id")},
+        "detail": body.get("detail"),
+        "paymentsRecorded": [p["id"] for p in listed["items"]],
+    }
+    if side.invariant_held:
+        side.step(True, f"the retry with the same Idempotency-Key replayed payment {paid}: no second charge")
+    else:
+        # Without the key the retry is a new request: it reaches the provider again, and only
+        # the one-live-charge-per-reservation index stops a second payment being recorded.
+        side.step(
+            False,
+            f"the retry was taken for a new charge and answered {retry.status_code}"
+            f" ({body.get('detail') or body.get('status')}): the step cannot learn it already paid",
+        )
+
+
+def stale_cache(driver: Driver, side: Side) -> None:
+    base = f"{driver.url('payment_service')}/api/payments"
+    created = driver.charge(f"lab-{uuid.uuid4().hex[:12]}", str(uuid.uuid4()))
+    payment_id = created.json()["id"]
+    side.step(created.status_code == 201, f"payment {payment_id} is {created.json()['status']}")
+    first = driver.http.get(f"{base}/{payment_id}").json()
+    side.step(True, f"GET read it as {first['status']} (the read fills the Redis cache)")
+    refund = driver.http.post(
+        f"{base}/{payment_id}/compensate",
+        json={"reason": "lab"},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    refunded = refund.json().get("status")
+    side.step(refund.status_code == 200, f"the compensation refunded it: the answer says {refunded}")
+    read = driver.http.get(f"{base}/{payment_id}").json()["status"]
+    side.invariant_held = read == refunded
+    side.evidence = {"paymentId": payment_id, "afterRefund": refunded, "readAfterRefund": read}
+    side.step(
+        side.invariant_held,
+        f"GET now reads {read}" + ("" if side.invariant_held else ": the cache still serves the old status"),
+    )
+
+
+LABS: dict[str, Lab] = {
+    lab.name: lab
+    for lab in (
+        Lab(
+            "lost-update",
+            Fault.LOST_UPDATE,
+            "optimistic locking (DB2): a write only if the version read is still current",
+            "bookedSeats equals the number of confirmed bookings",
+            ("event_service",),
+            lost_update,
+        ),
+        Lab(
+            "no-idempotency",
+            Fault.NO_IDEMPOTENCY,
+            "idempotency keys: a retried request replays the first answer",
+            "a retried payment step gets back the payment its first attempt made",
+            ("payment_service",),
+            no_idempotency,
+        ),
+        Lab(
+            "stale-cache",
+            Fault.STALE_CACHE,
+            "cache-aside with invalidation on change (POLY3)",
+            "a read after a refund says refunded",
+            ("payment_service",),
+            stale_cache,
+        ),
+    )
+}
+
+
+# --- running a lab ---------------------------------------------------------------------------
+
+
+def run_side(lab: Lab, fleet: Fleet, with_fault: bool) -> Side:
+    """The scenario on a running fleet, after checking the fleet has the fault on (or off)."""
+    side = Side()
+    driver = Driver(fleet)
+    try:
+        shown = {name: fleet.teaching_faults(BY_NAME[name]) for name in lab.services}
+        has = "has" if with_fault else "has not"
+        if not side.step(
+            all((lab.fault.value in faults) == with_fault for faults in shown.values()),
+            f"/health of {', '.join(lab.services)} says it {has} teaching fault {lab.fault.value} on",
+        ):
+            side.evidence = {"teachingFaults": shown}
+            return side
+        lab.scenario(driver, side)
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        side.step(False, f"the scenario could not run: {exc!r}")
+        side.invariant_held = not with_fault  # whatever was expected did not get shown
+        side.evidence = {"error": repr(exc)}
+    finally:
+        driver.close()
+    return side
+
+
+def run_lab(lab: Lab, say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """Both sides, each on a fresh isolated fleet (removed afterwards)."""
+    from fleetctl.isolated import isolated_fleet  # the engines' admin clients, only when a lab runs
+
+    sides: dict[str, Side] = {}
+    for with_fault in (True, False):
+        label = f"with TEACHING_FAULTS={lab.fault.value}" if with_fault else "without the fault"
+        say(f"{lab.name} {label}:")
+        fleet = isolated_fleet()
+        fleet.env["TEACHING_FAULTS"] = lab.fault.value if with_fault else ""
+        try:
+            fleet.start(lab.services, quiet=True)
+            side = run_side(lab, fleet, with_fault)
+        finally:
+            fleet.discard()
+        for ok, sentence in side.steps:
+            say(f"  {OK if ok else FAILED} {sentence}")
+        sides["withFault" if with_fault else "withoutFault"] = side
+    return report(lab, sides["withFault"], sides["withoutFault"])
+
+
+def report(lab: Lab, with_fault: Side, without_fault: Side) -> dict[str, Any]:
+    return {
+        "lab": lab.name,
+        "fault": lab.fault.value,
+        "invariant": lab.invariant,
+        "withFault": with_fault.report(),
+        "withoutFault": without_fault.report(),
+        "demonstrated": demonstrated(with_fault, without_fault),
+    }
+
+
+def demonstrated(with_fault: Side, without_fault: Side) -> bool:
+    return not with_fault.invariant_held and without_fault.invariant_held
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def add_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    cmd = sub.add_parser("lab", help="run a teaching lab: its fault on, then off, on an isolated fleet")
+    cmd.add_argument("name", nargs="?", help="the lab (see --list)")
+    cmd.add_argument("--list", action="store_true", help="list the labs")
+    cmd.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    if args.list or not args.name:
+        for each in LABS.values():
+            print(f"{each.name:<24} {each.pattern}; invariant: {each.invariant}")
+        return 0 if args.list else 2
+    lab = LABS.get(args.name)
+    if lab is None:
+        print(f"unknown lab {args.name!r}; known: {', '.join(LABS)}")
+        return 2
+    result = run_lab(lab, say=(lambda line: None) if args.json else (lambda line: print(line, flush=True)))
+    if args.json:
+        print(json.dumps({k: result[k] for k in ("lab", "fault", "withFault", "withoutFault")}))
+    else:
+        broke = not result["withFault"]["invariantHeld"]
+        held = result["withoutFault"]["invariantHeld"]
+        print(f"invariant: {lab.invariant}")
+        print(
+            f"  {OK if broke else FAILED} with the fault it " + ("broke" if broke else "still held this time")
+        )
+        print(f"  {OK if held else FAILED} without the fault it " + ("held" if held else "broke too"))
+    return 0 if result["demonstrated"] else 1

@@ -1,0 +1,81 @@
+"""Every lab shows its invariant broken with its fault and holding without it, which also
+proves the invariant checks are not vacuous. One isolated fleet per side serves every lab
+(the faults of these labs live in different code paths, so they can be on together)."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from fleetctl.isolated import IsolatedFleet, isolated_fleet
+from fleetctl.labs import LABS, Lab, run_side
+from tests.support import ROOT
+
+SERVICES = sorted({name for lab in LABS.values() for name in lab.services})
+
+
+def _fleet(faults: str) -> Iterator[IsolatedFleet]:
+    fleet = isolated_fleet()
+    fleet.env["TEACHING_FAULTS"] = faults
+    try:
+        fleet.start(SERVICES, quiet=True)
+        yield fleet
+    finally:
+        fleet.discard()
+
+
+@pytest.fixture(scope="module")
+def faulty() -> Iterator[IsolatedFleet]:
+    yield from _fleet(",".join(lab.fault.value for lab in LABS.values()))
+
+
+@pytest.fixture(scope="module")
+def sound() -> Iterator[IsolatedFleet]:
+    yield from _fleet("")
+
+
+@pytest.mark.parametrize("lab", LABS.values(), ids=list(LABS))
+def test_with_its_fault_the_invariant_breaks(lab: Lab, faulty: IsolatedFleet):
+    side = run_side(lab, faulty, with_fault=True)
+    assert side.steps[0][0], side.steps
+    assert not side.invariant_held, side.steps
+    assert side.evidence and not side.steps[-1][0]
+
+
+@pytest.mark.parametrize("lab", LABS.values(), ids=list(LABS))
+def test_without_its_fault_the_invariant_holds(lab: Lab, sound: IsolatedFleet):
+    side = run_side(lab, sound, with_fault=False)
+    assert side.invariant_held, side.steps
+    assert all(ok for ok, _ in side.steps), side.steps
+
+
+def _fleet_command(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "fleetctl.fleet", *args]
+    return subprocess.run(command, cwd=ROOT, env=os.environ, capture_output=True, text=True, timeout=300)
+
+
+def test_the_command_lists_the_labs_and_refuses_an_unknown_one():
+    listed = _fleet_command("lab", "--list")
+    assert listed.returncode == 0
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == list(LABS)
+    unknown = _fleet_command("lab", "lost-updates")
+    assert unknown.returncode == 2 and "unknown lab 'lost-updates'" in unknown.stdout
+
+
+def test_one_lab_end_to_end_reports_both_sides_as_json_and_exits_0():
+    """`fleet lab NAME --json` starts and removes its own fleets (the other labs run the same
+    code on the shared fleets above)."""
+    import json
+
+    done = _fleet_command("lab", "stale-cache", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert (report["lab"], report["fault"]) == ("stale-cache", "stale-cache")
+    assert report["withFault"]["invariantHeld"] is False
+    assert report["withFault"]["evidence"]["readAfterRefund"] == "completed"
+    assert report["withoutFault"] == {
+        "invariantHeld": True,
+        "evidence": {**report["withoutFault"]["evidence"], "readAfterRefund": "refunded"},
+    }
