@@ -44,7 +44,11 @@ class Driver:
 
     def __init__(self, fleet: Fleet, timeout: float = 15.0) -> None:
         self.fleet = fleet
-        self.http = httpx.Client(timeout=timeout)
+        # The labs drive the steps the saga drives (book, charge, refund): internal endpoints,
+        # called with the fleet's service token as its services call them.
+        token = fleet.service_env().get("SERVICE_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(timeout=timeout, headers=headers)
 
     def url(self, package: str) -> str:
         return self.fleet.url(package)
