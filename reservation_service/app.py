@@ -28,22 +28,19 @@ def create_app(settings: ReservationSettings | None = None) -> FastAPI:
             database = wire.mongodb(settings.mongo_url, settings.mongo_database)
             store = ReservationStore(database)
             await store.ensure_indexes()
-            events = ServiceClient(
-                settings.event_service_url,
-                timeout=settings.http_timeout_seconds,
-                retries=settings.http_retries,
-                token=settings.service_token,
-            )
-            wire.on_stop(events.aclose)
-            sagas = None
-            if settings.saga_orchestrator_url:
-                sagas = ServiceClient(
-                    settings.saga_orchestrator_url,
+
+            def client(url: str) -> ServiceClient:
+                made = ServiceClient(
+                    url,
                     timeout=settings.http_timeout_seconds,
                     retries=settings.http_retries,
                     token=settings.service_token,
                 )
-                wire.on_stop(sagas.aclose)
+                wire.on_stop(made.aclose)
+                return made
+
+            events = client(settings.event_service_url)
+            sagas = client(settings.saga_orchestrator_url) if settings.saga_orchestrator_url else None
             wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
             relay = wire.mongo_relay([store.reservations], settings.outbox_poll_seconds)
             desk = Reservations(
