@@ -14,7 +14,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from event_store_service.domain import (
     SNAPSHOT_SCHEMA,
@@ -29,8 +29,10 @@ from event_store_service.domain import (
     same_event,
     snapshot_due,
 )
+from shared import faults
 from shared.clock import to_ms, utc_now_ms
 from shared.errors import NotFound, Unavailable
+from shared.faults import Fault
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +142,25 @@ class EventStore:
     async def ensure_indexes(self) -> None:
         # The unique (aggregateId, version) index is what makes racing appends safe: two
         # writers aiming at the same version cannot both succeed, whatever they read before.
-        await self._events.create_index(
-            [("aggregateId", ASCENDING), ("version", ASCENDING)], unique=True, name="aggregate_version"
-        )
+        unique_versions = True
+        if faults.on(Fault.NO_EVENT_STORE_OCC):
+            # Teaching fault no-event-store-occ: the index that refuses a second event at one
+            # version is made plain, so two processes that read the same head both append at
+            # head + 1 (the expectedVersion check reads that head, so it passes for both).
+            unique_versions = False
+        try:
+            await self._events.create_index(
+                [("aggregateId", ASCENDING), ("version", ASCENDING)],
+                unique=unique_versions,
+                name="aggregate_version",
+            )
+        except OperationFailure:
+            if unique_versions:
+                raise
+            log.warning(
+                "no-event-store-occ: this database already has the unique index, which still "
+                "refuses duplicate versions; the fault shows on a fresh database"
+            )
         await self._events.create_index("eventId", unique=True, name="event_id")
         await self._events.create_index(
             [("eventType", ASCENDING), ("occurredAt", DESCENDING)], name="type_time"

@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # Further instances of a service listen 10 ports above the previous one (the orchestrator's
-# second on 3012); only the orchestrator is built to share its database with its twins.
+# second on 3012); the orchestrator and the event store are built to share their database
+# with their twins (leases; the unique version index).
 INSTANCE_PORT_STEP = 10
-SCALES_OUT = frozenset({"saga_orchestrator"})
+SCALES_OUT = frozenset({"saga_orchestrator", "event_store_service"})
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,8 @@ class Fleet:
         instances: int = 1,
     ) -> None:
         """Start every selected service that is not running; leave running ones alone.
-        `instances` > 1 (the orchestrator only) also starts instances 2..n, each on its port."""
+        `instances` > 1 (the orchestrator and the event store only) also starts instances 2..n,
+        each on its port."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         selected = self._select(names)
@@ -327,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                 type=int,
                 default=1,
                 metavar="N",
-                help="saga_orchestrator only: run N instances sharing sagas_db, on ports 3002, 3012, …",
+                help="saga_orchestrator or event_store_service only: run N instances sharing their "
+                "database, 10 ports apart (3002, 3012, …)",
             )
     demo.add_commands(sub)
     check.add_command(sub)

@@ -9,7 +9,7 @@ what it should when its invariant broke with the fault and held without it.
 import argparse
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from fleetctl.fleet import BY_NAME, Fleet
-from fleetctl.story import future_date
+from fleetctl.story import TERMINAL_SAGA_STATES, future_date
 from shared.faults import Fault
 
 OK, FAILED = "✓", "✗"
@@ -50,13 +50,13 @@ class Driver:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(timeout=timeout, headers=headers)
 
-    def url(self, package: str) -> str:
-        return self.fleet.url(package)
+    def url(self, package: str, instance: int = 1) -> str:
+        return f"http://127.0.0.1:{self.fleet.port(BY_NAME[package].nth(instance))}"
 
     def close(self) -> None:
         self.http.close()
 
-    def create_event(self, capacity: int) -> dict[str, Any]:
+    def create_event(self, capacity: int, price: int = 5000) -> dict[str, Any]:
         answer = self.http.post(
             f"{self.url('event_service')}/api/events",
             json={
@@ -66,7 +66,7 @@ class Driver:
                 "location": "Dakar Arena",
                 "category": "concert",
                 "totalCapacity": capacity,
-                "ticketPrice": 5000,
+                "ticketPrice": price,
             },
             headers={"Idempotency-Key": str(uuid.uuid4())},
         )
@@ -95,6 +95,8 @@ class Lab:
     invariant: str
     services: tuple[str, ...]
     scenario: Callable[[Driver, Side], None]
+    # Services the lab runs twice (two processes sharing one database), to race them.
+    twins: tuple[str, ...] = ()
 
 
 # --- the scenarios ---------------------------------------------------------------------------
@@ -167,6 +169,108 @@ def no_idempotency(driver: Driver, side: Side) -> None:
         )
 
 
+def no_compensation(driver: Driver, side: Side) -> None:
+    # Two seats at 600 000 XOF: above the simulated provider's single-charge limit (1 000 000).
+    event = driver.create_event(capacity=10, price=600_000)
+    side.step(True, f"event {event['id']}: 10 seats at 600 000 XOF")
+    started = driver.http.post(
+        f"{driver.url('saga_orchestrator')}/api/saga/booking",
+        json={
+            "eventId": event["id"],
+            "userId": "awa",
+            "userName": "Awa Ndiaye",
+            "userEmail": "awa@example.sn",
+            "seats": 2,
+            "ticketPrice": event["ticketPrice"],
+            "paymentMethod": "card",
+        },
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    saga_id = started.json()["sagaId"]
+    side.step(started.status_code == 202, f"booking saga {saga_id} started for 2 seats (1 200 000 XOF)")
+    saga: dict[str, Any] = {}
+    for _ in range(12):
+        saga = driver.http.get(
+            f"{driver.url('saga_orchestrator')}/api/saga/{saga_id}", params={"wait": 10}
+        ).json()
+        if saga.get("status") in TERMINAL_SAGA_STATES:
+            break
+    done = [f"{s['name']}:{s['status']}" for s in saga.get("steps", [])]
+    side.step(
+        saga.get("status") in TERMINAL_SAGA_STATES,
+        f"the payment was declined and the saga ended {saga.get('status')} after {', '.join(done)}",
+    )
+    booked = driver.http.get(f"{driver.url('event_service')}/api/events/{event['id']}").json()["bookedSeats"]
+    reservation_id = saga.get("reservationId")
+    reservation = (
+        driver.http.get(f"{driver.url('reservation_service')}/api/reservations/{reservation_id}").json()
+        if reservation_id
+        else {}
+    )
+    status = reservation.get("status")
+    side.invariant_held = booked == 0 and str(status).lower() != "pending"
+    side.evidence = {
+        "sagaId": saga_id,
+        "sagaStatus": saga.get("status"),
+        "steps": done,
+        "bookedSeats": booked,
+        "reservationId": reservation_id,
+        "reservationStatus": status,
+    }
+    side.step(
+        side.invariant_held,
+        f"the event has {booked} seat(s) booked and the reservation is {status}"
+        + ("" if side.invariant_held else ": seats leaked to a booking nobody paid for"),
+    )
+
+
+def no_event_store_occ(driver: Driver, side: Side) -> None:
+    aggregate = f"lab-{uuid.uuid4().hex[:12]}"
+    stores = [driver.url("event_store_service", n) for n in (1, 2)]
+
+    def append(n: int) -> int:
+        answer = driver.http.post(
+            f"{stores[n % 2]}/api/events",
+            json={
+                "aggregateId": aggregate,
+                "aggregateType": "RESERVATION",
+                "eventType": "SeatsHeld",
+                "eventData": {"n": n},
+                "eventId": f"{aggregate}-{n}",
+            },
+        )
+        return answer.status_code
+
+    # Appends at the aggregate's next version, alternately on two event store processes:
+    # both read the same head and aim at the same next version.
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(append, range(RACERS)))
+    appended = statuses.count(201)
+    side.step(True, f"{RACERS} appends to {aggregate} raced on two event store processes: {appended} stored")
+    history = driver.http.get(
+        f"{stores[0]}/api/aggregates/{aggregate}/history", params={"limit": 1000}
+    ).json()
+    versions = [int(e["version"]) for e in history["events"]]
+    duplicates = sorted({v for v in versions if versions.count(v) > 1})
+    side.invariant_held = not duplicates and sorted(versions) == list(range(1, len(versions) + 1))
+    side.evidence = {
+        "aggregateId": aggregate,
+        "appended": appended,
+        "events": len(versions),
+        "duplicateVersions": duplicates,
+        "currentVersion": history.get("currentVersion"),
+    }
+    side.step(
+        side.invariant_held,
+        f"the history holds {len(versions)} events"
+        + (
+            f" at versions 1..{len(versions)}, each once"
+            if side.invariant_held
+            else f", and {len(duplicates)} version(s) were written twice: {duplicates[:10]}"
+        ),
+    )
+
+
 def stale_cache(driver: Driver, side: Side) -> None:
     base = f"{driver.url('payment_service')}/api/payments"
     created = driver.charge(f"lab-{uuid.uuid4().hex[:12]}", str(uuid.uuid4()))
@@ -210,6 +314,23 @@ LABS: dict[str, Lab] = {
             no_idempotency,
         ),
         Lab(
+            "no-compensation",
+            Fault.NO_COMPENSATION,
+            "the saga's compensations (SAGA4): a failed step undoes the steps before it",
+            "after a declined payment, no seat stays booked and no reservation stays pending",
+            ("event_service", "reservation_service", "payment_service", "saga_orchestrator"),
+            no_compensation,
+        ),
+        Lab(
+            "no-event-store-occ",
+            Fault.NO_EVENT_STORE_OCC,
+            "optimistic concurrency in the event store (ES1/ES3): one event per version",
+            "an aggregate's versions are 1..n, each exactly once",
+            ("event_store_service",),
+            no_event_store_occ,
+            twins=("event_store_service",),
+        ),
+        Lab(
             "stale-cache",
             Fault.STALE_CACHE,
             "cache-aside with invalidation on change (POLY3)",
@@ -230,10 +351,10 @@ def run_side(lab: Lab, fleet: Fleet, with_fault: bool) -> Side:
     driver = Driver(fleet)
     try:
         shown = {name: fleet.teaching_faults(BY_NAME[name]) for name in lab.services}
-        has = "has" if with_fault else "has not"
         if not side.step(
             all((lab.fault.value in faults) == with_fault for faults in shown.values()),
-            f"/health of {', '.join(lab.services)} says it {has} teaching fault {lab.fault.value} on",
+            f"/health of {', '.join(lab.services)}: teaching fault {lab.fault.value} "
+            + ("on" if with_fault else "off"),
         ):
             side.evidence = {"teachingFaults": shown}
             return side
@@ -247,6 +368,16 @@ def run_side(lab: Lab, fleet: Fleet, with_fault: bool) -> Side:
     return side
 
 
+def start(fleet: Fleet, services: Iterable[str], twins: Iterable[str]) -> None:
+    """The services, and two instances of each twin (which must be among them)."""
+    twins = set(twins)
+    single = [name for name in services if name not in twins]
+    if single:
+        fleet.start(single, quiet=True)
+    if twins:
+        fleet.start(sorted(twins), quiet=True, instances=2)
+
+
 def run_lab(lab: Lab, say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     """Both sides, each on a fresh isolated fleet (removed afterwards)."""
     from fleetctl.isolated import isolated_fleet  # the engines' admin clients, only when a lab runs
@@ -258,7 +389,7 @@ def run_lab(lab: Lab, say: Callable[[str], None] = lambda line: None) -> dict[st
         fleet = isolated_fleet()
         fleet.env["TEACHING_FAULTS"] = lab.fault.value if with_fault else ""
         try:
-            fleet.start(lab.services, quiet=True)
+            start(fleet, lab.services, lab.twins)
             side = run_side(lab, fleet, with_fault)
         finally:
             fleet.discard()

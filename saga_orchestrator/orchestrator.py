@@ -40,6 +40,7 @@ from saga_orchestrator.messaging import booking_message, cancellation_message
 from saga_orchestrator.participants import Participants
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import LeaseLost, SagaStore
+from shared import faults
 from shared.contracts import (
     BookingCancellationFailed,
     BookingCancelled,
@@ -47,6 +48,7 @@ from shared.contracts import (
     BookingConfirmed,
     Envelope,
 )
+from shared.faults import Fault
 from shared.forever import every
 from shared.logging import correlation_id
 from shared.messaging.outbox import Relay
@@ -154,12 +156,21 @@ class Orchestrator:
                 log.exception("saga %s: driving failed", saga_id)
 
     def _decide(self, state: "_State") -> Action:
-        return decide(
+        action = decide(
             state.saga.status,
             state.steps,
             max_compensation_attempts=self.settings.compensation_attempts,
             saga_type=state.saga.type,
         )
+        if (
+            action.kind is ActionKind.RUN_COMPENSATION
+            and state.saga.type is SagaType.BOOKING
+            and faults.on(Fault.NO_COMPENSATION)
+        ):
+            # Teaching fault no-compensation: a failed booking ends without undoing its steps
+            # (SAGA4 removed): the seats stay booked and the reservation pending.
+            return Action(ActionKind.COMPENSATED)
+        return action
 
     async def _turn(self, state: "_State") -> "_State | None":
         """One action of the saga; None once it is terminal."""

@@ -10,17 +10,18 @@ from collections.abc import Iterator
 import pytest
 
 from fleetctl.isolated import IsolatedFleet, isolated_fleet
-from fleetctl.labs import LABS, Lab, run_side
+from fleetctl.labs import LABS, Lab, run_side, start
 from tests.support import ROOT
 
 SERVICES = sorted({name for lab in LABS.values() for name in lab.services})
+TWINS = sorted({name for lab in LABS.values() for name in lab.twins})
 
 
 def _fleet(faults: str) -> Iterator[IsolatedFleet]:
     fleet = isolated_fleet()
     fleet.env["TEACHING_FAULTS"] = faults
     try:
-        fleet.start(SERVICES, quiet=True)
+        start(fleet, SERVICES, TWINS)
         yield fleet
     finally:
         fleet.discard()
