@@ -8,6 +8,7 @@ what it should when its invariant broke with the fault and held without it.
 
 import argparse
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +74,35 @@ class Driver:
         answer.raise_for_status()
         return dict(answer.json())
 
+    def book(self, event: dict[str, Any], seats: int) -> httpx.Response:
+        """Start a booking saga (its answer: 202 and the sagaId)."""
+        return self.http.post(
+            f"{self.url('saga_orchestrator')}/api/saga/booking",
+            json={
+                "eventId": event["id"],
+                "userId": "awa",
+                "userName": "Awa Ndiaye",
+                "userEmail": "awa@example.sn",
+                "seats": seats,
+                "ticketPrice": event["ticketPrice"],
+                "paymentMethod": "card",
+            },
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+
+    def saga(self, saga_id: str, wait: float = 0) -> dict[str, Any]:
+        answer = self.http.get(f"{self.url('saga_orchestrator')}/api/saga/{saga_id}", params={"wait": wait})
+        return dict(answer.json())
+
+    def settled(self, saga_id: str, seconds: float) -> dict[str, Any]:
+        """The saga once terminal, or as it stands when `seconds` have passed."""
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            saga = self.saga(saga_id, wait=max(0.0, min(5.0, left)))
+            if saga.get("status") in TERMINAL_SAGA_STATES or left <= 0:
+                return saga
+
     def charge(self, reservation_id: str, key: str) -> httpx.Response:
         return self.http.post(
             f"{self.url('payment_service')}/api/payments",
@@ -97,6 +127,8 @@ class Lab:
     scenario: Callable[[Driver, Side], None]
     # Services the lab runs twice (two processes sharing one database), to race them.
     twins: tuple[str, ...] = ()
+    # Settings the lab's fleet needs (both sides alike).
+    env: tuple[tuple[str, str], ...] = ()
 
 
 # --- the scenarios ---------------------------------------------------------------------------
@@ -173,28 +205,10 @@ def no_compensation(driver: Driver, side: Side) -> None:
     # Two seats at 600 000 XOF: above the simulated provider's single-charge limit (1 000 000).
     event = driver.create_event(capacity=10, price=600_000)
     side.step(True, f"event {event['id']}: 10 seats at 600 000 XOF")
-    started = driver.http.post(
-        f"{driver.url('saga_orchestrator')}/api/saga/booking",
-        json={
-            "eventId": event["id"],
-            "userId": "awa",
-            "userName": "Awa Ndiaye",
-            "userEmail": "awa@example.sn",
-            "seats": 2,
-            "ticketPrice": event["ticketPrice"],
-            "paymentMethod": "card",
-        },
-        headers={"Idempotency-Key": str(uuid.uuid4())},
-    )
+    started = driver.book(event, seats=2)
     saga_id = started.json()["sagaId"]
     side.step(started.status_code == 202, f"booking saga {saga_id} started for 2 seats (1 200 000 XOF)")
-    saga: dict[str, Any] = {}
-    for _ in range(12):
-        saga = driver.http.get(
-            f"{driver.url('saga_orchestrator')}/api/saga/{saga_id}", params={"wait": 10}
-        ).json()
-        if saga.get("status") in TERMINAL_SAGA_STATES:
-            break
+    saga = driver.settled(saga_id, 120)
     done = [f"{s['name']}:{s['status']}" for s in saga.get("steps", [])]
     side.step(
         saga.get("status") in TERMINAL_SAGA_STATES,
@@ -271,6 +285,54 @@ def no_event_store_occ(driver: Driver, side: Side) -> None:
     )
 
 
+# The orchestrator's lease and recovery settings of the forgetful-orchestrator lab: a saga
+# of a dead orchestrator is free to take over after LEASE seconds.
+LEASE = 3
+
+
+def forgetful_orchestrator(driver: Driver, side: Side) -> None:
+    event = driver.create_event(capacity=10)
+    started = driver.book(event, seats=1)
+    saga_id = started.json()["sagaId"]
+    side.step(
+        started.status_code == 202, f"booking saga {saga_id} started (slow motion: a pause before each step)"
+    )
+    running = driver.saga(saga_id)
+    for _ in range(100):
+        if any(s["status"] == "succeeded" for s in running.get("steps", [])):
+            break
+        time.sleep(0.1)
+        running = driver.saga(saga_id)
+    done = [s["name"] for s in running.get("steps", []) if s["status"] == "succeeded"]
+    driver.fleet.kill("saga_orchestrator")
+    side.step(
+        bool(done),
+        f"the orchestrator was killed (SIGKILL) in the middle, after {', '.join(done) or 'nothing'}",
+    )
+    driver.fleet.start(["saga_orchestrator"], quiet=True)
+    side.step(True, f"a new orchestrator started; the dead one's lease runs out after {LEASE} s")
+    saga = driver.settled(saga_id, LEASE * 5)
+    booked = driver.http.get(f"{driver.url('event_service')}/api/events/{event['id']}").json()["bookedSeats"]
+    side.invariant_held = saga.get("status") in TERMINAL_SAGA_STATES
+    side.evidence = {
+        "sagaId": saga_id,
+        "sagaStatus": saga.get("status"),
+        "currentStep": saga.get("currentStep"),
+        "bookedSeats": booked,
+        "waitedSeconds": LEASE * 5,
+    }
+    side.step(
+        side.invariant_held,
+        f"{LEASE * 5} s later the saga is {saga.get('status')}"
+        + (
+            " (taken over from the log and finished)"
+            if side.invariant_held
+            else f" at {saga.get('currentStep')}, for good: {booked} seat(s) held"
+            " by a booking nobody finishes"
+        ),
+    )
+
+
 def stale_cache(driver: Driver, side: Side) -> None:
     base = f"{driver.url('payment_service')}/api/payments"
     created = driver.charge(f"lab-{uuid.uuid4().hex[:12]}", str(uuid.uuid4()))
@@ -331,6 +393,19 @@ LABS: dict[str, Lab] = {
             twins=("event_store_service",),
         ),
         Lab(
+            "forgetful-orchestrator",
+            Fault.FORGETFUL_ORCHESTRATOR,
+            "the saga's durable log and its recovery: another process resumes a dead one's sagas",
+            "a booking whose orchestrator was killed mid-saga still ends (completed or compensated)",
+            ("event_service", "reservation_service", "payment_service", "saga_orchestrator"),
+            forgetful_orchestrator,
+            env=(
+                ("SAGA_STEP_DELAY_MS", "700"),
+                ("SAGA_LEASE_SECONDS", str(LEASE)),
+                ("SAGA_RECOVERY_INTERVAL_SECONDS", "0.5"),
+            ),
+        ),
+        Lab(
             "stale-cache",
             Fault.STALE_CACHE,
             "cache-aside with invalidation on change (POLY3)",
@@ -388,6 +463,7 @@ def run_lab(lab: Lab, say: Callable[[str], None] = lambda line: None) -> dict[st
         say(f"{lab.name} {label}:")
         fleet = isolated_fleet()
         fleet.env["TEACHING_FAULTS"] = lab.fault.value if with_fault else ""
+        fleet.env.update(lab.env)
         try:
             start(fleet, lab.services, lab.twins)
             side = run_side(lab, fleet, with_fault)

@@ -126,7 +126,9 @@ class Orchestrator:
         async def recovery_pass() -> None:
             nonlocal last_renewal
             room = self.settings.max_concurrent_sagas - len(self._tasks)
-            if room > 0:
+            # Teaching fault forgetful-orchestrator: sagas whose orchestrator died are never
+            # taken over, as if their state had lived in its memory only (the handout's design).
+            if room > 0 and not faults.on(Fault.FORGETFUL_ORCHESTRATOR):
                 for saga_id in await self.store.claim_expired(room):
                     log.info("resuming saga %s", saga_id)
                     self.drive_soon(saga_id)

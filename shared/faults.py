@@ -18,6 +18,7 @@ class Fault(StrEnum):
     NO_IDEMPOTENCY = "no-idempotency"
     STALE_CACHE = "stale-cache"
     NO_EVENT_STORE_OCC = "no-event-store-occ"
+    FORGETFUL_ORCHESTRATOR = "forgetful-orchestrator"
 
 
 # What each fault removes, in the words of the warning a service logs when it starts.
@@ -27,6 +28,7 @@ REMOVES: dict[Fault, str] = {
     Fault.NO_IDEMPOTENCY: "idempotency keys of payments: a retried charge charges again",
     Fault.STALE_CACHE: "POLY3's cache invalidation: a changed payment reads as before",
     Fault.NO_EVENT_STORE_OCC: "the unique (aggregateId, version) index: racing appends share a version",
+    Fault.FORGETFUL_ORCHESTRATOR: "the saga log's recovery: sagas of a dead orchestrator are never resumed",
 }
 
 _active: frozenset[Fault] = frozenset()

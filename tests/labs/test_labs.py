@@ -15,11 +15,13 @@ from tests.support import ROOT
 
 SERVICES = sorted({name for lab in LABS.values() for name in lab.services})
 TWINS = sorted({name for lab in LABS.values() for name in lab.twins})
+ENV = {name: value for lab in LABS.values() for name, value in lab.env}
 
 
 def _fleet(faults: str) -> Iterator[IsolatedFleet]:
     fleet = isolated_fleet()
     fleet.env["TEACHING_FAULTS"] = faults
+    fleet.env.update(ENV)
     try:
         start(fleet, SERVICES, TWINS)
         yield fleet
