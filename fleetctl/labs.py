@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from fleetctl.fleet import BY_NAME, Fleet
+from fleetctl.fleet import BY_NAME, Fleet, ServiceExited
 from fleetctl.story import TERMINAL_SAGA_STATES, future_date
 from shared.faults import Fault
 
@@ -444,13 +444,23 @@ def run_side(lab: Lab, fleet: Fleet, with_fault: bool) -> Side:
 
 
 def start(fleet: Fleet, services: Iterable[str], twins: Iterable[str]) -> None:
-    """The services, and two instances of each twin (which must be among them)."""
+    """The services, and two instances of each twin (which must be among them). A service that
+    exits while starting (its port taken meanwhile, an engine restarting under a chaos test of
+    another run) is tried again, up to three times."""
     twins = set(twins)
     single = [name for name in services if name not in twins]
-    if single:
-        fleet.start(single, quiet=True)
-    if twins:
-        fleet.start(sorted(twins), quiet=True, instances=2)
+    for attempt in range(3):
+        try:
+            if single:
+                fleet.start(single, quiet=True)
+            if twins:
+                fleet.start(sorted(twins), quiet=True, instances=2)
+            return
+        except ServiceExited:
+            if attempt == 2:
+                raise
+            fleet.stop()
+            time.sleep(3)
 
 
 def run_lab(lab: Lab, say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
