@@ -13,7 +13,7 @@ import pymongo
 from sqlalchemy.engine import make_url
 
 from fleetctl.fleet import Fleet
-from tests.support import MONGO_URL, OPENSEARCH_URL, PG_ADMIN
+from tests.support import MONGO_URL, OPENSEARCH_URL, PG_ADMIN, patiently
 
 SKIPPED = ("outbox", "inbox", "alembic_version")
 
@@ -79,6 +79,11 @@ def _index(index: str) -> dict[str, str]:
 
 
 def digests(fleet: Fleet, services: tuple[str, ...] = tuple(OWNED)) -> dict[str, str]:
+    # The engines are shared: read again while one is being restarted by a chaos test.
+    return patiently(lambda: _digests(fleet, services))
+
+
+def _digests(fleet: Fleet, services: tuple[str, ...]) -> dict[str, str]:
     found: dict[str, str] = {}
     client: pymongo.MongoClient = pymongo.MongoClient(MONGO_URL, serverSelectionTimeoutMS=5000)  # type: ignore[type-arg]
     with client:
