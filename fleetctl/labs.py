@@ -7,7 +7,10 @@ what it should when its invariant broke with the fault and held without it.
 """
 
 import argparse
+import contextlib
 import json
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -43,8 +46,9 @@ class Side:
 class Driver:
     """The lab's client of a fleet: its services' URLs and one HTTP client."""
 
-    def __init__(self, fleet: Fleet, timeout: float = 15.0) -> None:
+    def __init__(self, fleet: Fleet, timeout: float = 15.0, broker_line: "BrokerLine | None" = None) -> None:
         self.fleet = fleet
+        self.broker_line = broker_line
         # The labs drive the steps the saga drives (book, charge, refund): internal endpoints,
         # called with the fleet's service token as its services call them.
         token = fleet.service_env().get("SERVICE_TOKEN")
@@ -129,6 +133,73 @@ class Lab:
     twins: tuple[str, ...] = ()
     # Settings the lab's fleet needs (both sides alike).
     env: tuple[tuple[str, str], ...] = ()
+    # The fleet reaches RabbitMQ through a BrokerLine the lab can cut.
+    outage: bool = False
+
+
+class BrokerLine:
+    """A TCP relay between a fleet and RabbitMQ (AMQP_URL points at it): `cut()` closes every
+    connection and refuses new ones, `mend()` accepts again. A broker outage for this fleet
+    only; the shared RabbitMQ, and every other fleet on it, never notice."""
+
+    def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 5672)) -> None:
+        self.upstream = upstream
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = int(probe.getsockname()[1])
+        probe.close()
+        self._listener: socket.socket | None = None
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.mend()
+
+    @property
+    def amqp_url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def mend(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+            sockets, self._open = self._open, []
+        for each in [listener, *sockets]:
+            if each is not None:
+                with contextlib.suppress(OSError):
+                    each.shutdown(socket.SHUT_RDWR)
+                each.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self._lock:
+                self._open += [client, server]
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        for each in (source, target):
+            with contextlib.suppress(OSError):
+                each.shutdown(socket.SHUT_RDWR)
 
 
 # --- the scenarios ---------------------------------------------------------------------------
@@ -333,6 +404,58 @@ def forgetful_orchestrator(driver: Driver, side: Side) -> None:
     )
 
 
+def no_outbox(driver: Driver, side: Side) -> None:
+    line = driver.broker_line
+    if line is None:
+        raise ValueError("the no-outbox lab needs its fleet's AMQP_URL on a BrokerLine")
+    event = driver.create_event(capacity=100)
+    aggregate = f"EVENT-{event['id']}"
+    history_url = f"{driver.url('event_store_service')}/api/aggregates/{aggregate}/history"
+
+    def history() -> list[dict[str, Any]]:
+        answer = driver.http.get(history_url, params={"limit": 1000})
+        return list(answer.json()["events"]) if answer.status_code == 200 else []
+
+    deadline = time.monotonic() + 30
+    while not history() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    side.step(bool(history()), f"event {event['id']} created; the event store recorded it ({aggregate})")
+    line.cut()
+    try:
+        time.sleep(2)  # the services see their broker connection gone
+        book = f"{driver.url('event_service')}/api/events/{event['id']}/book"
+        answers = [
+            driver.http.post(book, json={"seats": 1}, headers={"Idempotency-Key": str(uuid.uuid4())})
+            for _ in range(3)
+        ]
+        confirmed = sum(a.status_code == 200 for a in answers)
+        side.step(
+            confirmed == 3, f"the broker is out for this fleet; {confirmed} bookings were still confirmed"
+        )
+        time.sleep(3)  # outbox passes while the broker is out
+    finally:
+        line.mend()
+    side.step(True, "the broker is back")
+    deadline = time.monotonic() + 20
+    booked: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        booked = [e for e in history() if "booked" in str(e.get("eventType", "")).lower()]
+        if len(booked) >= confirmed:
+            break
+        time.sleep(0.5)
+    side.invariant_held = len(booked) == confirmed
+    side.evidence = {
+        "aggregateId": aggregate,
+        "confirmedDuringOutage": confirmed,
+        "bookingEventsInEventStore": len(booked),
+    }
+    side.step(
+        side.invariant_held,
+        f"the event store holds {len(booked)} of the {confirmed} bookings made during the outage"
+        + ("" if side.invariant_held else ": their messages were lost"),
+    )
+
+
 def stale_cache(driver: Driver, side: Side) -> None:
     base = f"{driver.url('payment_service')}/api/payments"
     created = driver.charge(f"lab-{uuid.uuid4().hex[:12]}", str(uuid.uuid4()))
@@ -406,6 +529,15 @@ LABS: dict[str, Lab] = {
             ),
         ),
         Lab(
+            "no-outbox",
+            Fault.NO_OUTBOX,
+            "the transactional outbox: a message is stored with its change, and sent until it is",
+            "every booking confirmed during a broker outage reaches the event store once it ends",
+            ("event_service", "event_store_service"),
+            no_outbox,
+            outage=True,
+        ),
+        Lab(
             "stale-cache",
             Fault.STALE_CACHE,
             "cache-aside with invalidation on change (POLY3)",
@@ -420,10 +552,10 @@ LABS: dict[str, Lab] = {
 # --- running a lab ---------------------------------------------------------------------------
 
 
-def run_side(lab: Lab, fleet: Fleet, with_fault: bool) -> Side:
+def run_side(lab: Lab, fleet: Fleet, with_fault: bool, broker_line: BrokerLine | None = None) -> Side:
     """The scenario on a running fleet, after checking the fleet has the fault on (or off)."""
     side = Side()
-    driver = Driver(fleet)
+    driver = Driver(fleet, broker_line=broker_line)
     try:
         shown = {name: fleet.teaching_faults(BY_NAME[name]) for name in lab.services}
         if not side.step(
@@ -474,11 +606,16 @@ def run_lab(lab: Lab, say: Callable[[str], None] = lambda line: None) -> dict[st
         fleet = isolated_fleet()
         fleet.env["TEACHING_FAULTS"] = lab.fault.value if with_fault else ""
         fleet.env.update(lab.env)
+        line = BrokerLine() if lab.outage else None
+        if line is not None:
+            fleet.env["AMQP_URL"] = line.amqp_url
         try:
             start(fleet, lab.services, lab.twins)
-            side = run_side(lab, fleet, with_fault)
+            side = run_side(lab, fleet, with_fault, line)
         finally:
             fleet.discard()
+            if line is not None:
+                line.cut()
         for ok, sentence in side.steps:
             say(f"  {OK if ok else FAILED} {sentence}")
         sides["withFault" if with_fault else "withoutFault"] = side

@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 
 class Fault(StrEnum):
     LOST_UPDATE = "lost-update"
+    NO_OUTBOX = "no-outbox"
     NO_COMPENSATION = "no-compensation"
     NO_IDEMPOTENCY = "no-idempotency"
     STALE_CACHE = "stale-cache"
@@ -24,6 +25,7 @@ class Fault(StrEnum):
 # What each fault removes, in the words of the warning a service logs when it starts.
 REMOVES: dict[Fault, str] = {
     Fault.LOST_UPDATE: "DB2's version check on booking: racing bookings overwrite each other",
+    Fault.NO_OUTBOX: "the outbox's retries: a message the broker cannot take when committed is lost",
     Fault.NO_COMPENSATION: "SAGA4's compensations: a failed booking keeps its seats and reservation",
     Fault.NO_IDEMPOTENCY: "idempotency keys of payments: a retried charge charges again",
     Fault.STALE_CACHE: "POLY3's cache invalidation: a changed payment reads as before",

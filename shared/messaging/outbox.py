@@ -11,8 +11,12 @@ index on messageId (notifications, the event store) or a version guard (analytic
 import asyncio
 import contextlib
 import logging
+from typing import Any, cast
 
-from shared.messaging.broker import Broker
+from shared import faults
+from shared.contracts import Envelope
+from shared.faults import Fault
+from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -25,6 +29,8 @@ class Relay:
 
     def __init__(self, broker: Broker, interval: float, metrics: Metrics | None = None) -> None:
         self.broker = broker
+        if faults.on(Fault.NO_OUTBOX):
+            self.broker = cast(Broker, _PublishOnce(broker))
         self.interval = interval
         self.metrics = metrics
         self._wake = asyncio.Event()
@@ -66,3 +72,26 @@ class Relay:
 
     async def relay_once(self) -> int:
         raise NotImplementedError
+
+
+class _PublishOnce:
+    """Teaching fault no-outbox: each committed message is published once, at once, as if
+    sent right after the commit with no outbox behind it; one the broker cannot take (an
+    outage) is lost instead of waiting in the outbox for the next pass."""
+
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+
+    @property
+    def connected(self) -> bool:
+        return True  # no waiting for the broker: the message goes now or never
+
+    async def publish(self, envelope: Envelope | dict[str, Any]) -> None:
+        try:
+            await self._broker.publish(envelope)
+        except BrokerUnavailable as exc:
+            doc = envelope.as_document() if isinstance(envelope, Envelope) else envelope
+            log.error("no-outbox: message %s (%s) lost: %s", doc.get("messageId"), doc.get("type"), exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._broker, name)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from fleetctl.isolated import IsolatedFleet, isolated_fleet
-from fleetctl.labs import LABS, Lab, run_side, start
+from fleetctl.labs import LABS, BrokerLine, Lab, run_side, start
 from tests.support import ROOT
 
 SERVICES = sorted({name for lab in LABS.values() for name in lab.services})
@@ -18,38 +18,42 @@ TWINS = sorted({name for lab in LABS.values() for name in lab.twins})
 ENV = {name: value for lab in LABS.values() for name, value in lab.env}
 
 
-def _fleet(faults: str) -> Iterator[IsolatedFleet]:
+def _fleet(faults: str) -> Iterator[tuple[IsolatedFleet, BrokerLine]]:
     fleet = isolated_fleet()
     fleet.env["TEACHING_FAULTS"] = faults
     fleet.env.update(ENV)
+    # Every service reaches RabbitMQ through a line the outage labs cut (this fleet's only).
+    line = BrokerLine()
+    fleet.env["AMQP_URL"] = line.amqp_url
     try:
         start(fleet, SERVICES, TWINS)
-        yield fleet
+        yield fleet, line
     finally:
         fleet.discard()
+        line.cut()
 
 
 @pytest.fixture(scope="module")
-def faulty() -> Iterator[IsolatedFleet]:
+def faulty() -> Iterator[tuple[IsolatedFleet, BrokerLine]]:
     yield from _fleet(",".join(lab.fault.value for lab in LABS.values()))
 
 
 @pytest.fixture(scope="module")
-def sound() -> Iterator[IsolatedFleet]:
+def sound() -> Iterator[tuple[IsolatedFleet, BrokerLine]]:
     yield from _fleet("")
 
 
 @pytest.mark.parametrize("lab", LABS.values(), ids=list(LABS))
-def test_with_its_fault_the_invariant_breaks(lab: Lab, faulty: IsolatedFleet):
-    side = run_side(lab, faulty, with_fault=True)
+def test_with_its_fault_the_invariant_breaks(lab: Lab, faulty: tuple[IsolatedFleet, BrokerLine]):
+    side = run_side(lab, faulty[0], with_fault=True, broker_line=faulty[1])
     assert side.steps[0][0], side.steps
     assert not side.invariant_held, side.steps
     assert side.evidence and not side.steps[-1][0]
 
 
 @pytest.mark.parametrize("lab", LABS.values(), ids=list(LABS))
-def test_without_its_fault_the_invariant_holds(lab: Lab, sound: IsolatedFleet):
-    side = run_side(lab, sound, with_fault=False)
+def test_without_its_fault_the_invariant_holds(lab: Lab, sound: tuple[IsolatedFleet, BrokerLine]):
+    side = run_side(lab, sound[0], with_fault=False, broker_line=sound[1])
     assert side.invariant_held, side.steps
     assert all(ok for ok, _ in side.steps), side.steps
 
