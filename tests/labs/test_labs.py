@@ -86,3 +86,13 @@ def test_one_lab_end_to_end_reports_both_sides_as_json_and_exits_0():
         "invariantHeld": True,
         "evidence": {**report["withoutFault"]["evidence"], "readAfterRefund": "refunded"},
     }
+
+
+def test_fleet_status_shows_the_faults_each_service_runs_with(faulty, capsys):
+    from fleetctl.fleet import print_table
+
+    print_table(faulty[0])
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    for name in SERVICES:
+        assert "TEACHING FAULTS ON: " in rows[name], rows[name]
+    assert "TEACHING FAULTS" not in rows["notification_service"]  # not started
