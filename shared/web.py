@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import faults
@@ -124,7 +125,7 @@ def unstorable_url(scope: Scope) -> list[dict[str, str]]:
     for every route at once, before a filter reaches a store; bodies are checked by ApiInput."""
     errors = []
     if "\x00" in scope.get("path", ""):
-        errors.append(field_error("path", "must not contain a NUL character"))
+        errors.append(field_error(_path_field(scope), "must not contain a NUL character"))
     # latin-1 both ways: each percent-decoded byte becomes one character, and back.
     query = scope.get("query_string", b"").decode("latin-1")
     for name, value in parse_qsl(query, keep_blank_values=True, encoding="latin-1"):
@@ -140,6 +141,19 @@ def unstorable_url(scope: Scope) -> list[dict[str, str]]:
                     field_error(f"query.{name[:64]}", f"the {part} must not contain a NUL character")
                 )
     return errors
+
+
+def _path_field(scope: Scope) -> str:
+    """`path.<name>` of the path parameter that holds the NUL, as validation names a field,
+    found through the app's documented path templates; `path` when none matches."""
+    app = scope.get("app")
+    templates = app.openapi().get("paths", {}) if isinstance(app, FastAPI) else {}
+    for template in templates:
+        found = compile_path(template)[0].match(scope.get("path", ""))
+        for name, value in (found.groupdict() if found else {}).items():
+            if "\x00" in value:
+                return f"path.{name}"
+    return "path"
 
 
 class BodyTooLarge(StarletteHTTPException):

@@ -3,6 +3,7 @@
 strings, keys included; a NUL or non-UTF-8 bytes in a path or query value."""
 
 import pytest
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from shared.schemas import ApiInput
@@ -50,3 +51,13 @@ def test_a_url_with_unstorable_bytes_names_the_field(path: str, query: bytes, fi
 
 def test_a_url_with_ordinary_text_passes():
     assert unstorable_url({"path": "/api/x/1", "query_string": b"location=Gor%C3%A9e&page=2&empty="}) == []
+
+
+def test_a_nul_in_a_path_parameter_names_that_parameter():
+    app = FastAPI()
+
+    @app.put("/api/things/fences/{key}")
+    async def fence(key: str) -> None: ...
+
+    scope = {"type": "http", "method": "PUT", "path": "/api/things/fences/a\x00b", "app": app}
+    assert [e["field"] for e in unstorable_url({**scope, "query_string": b""})] == ["path.key"]
