@@ -1,8 +1,10 @@
 """Isolated fleets: the seven services on free ports, with databases, a Redis db, queues, an
 exchange and an index of their own on the shared engines, removed again by `discard`.
 
-Used by `fleet nemesis` (unless `--here`) and by the end-to-end and chaos tests, so a run
-never touches a dev fleet's data.
+Used by `fleet nemesis` (unless `--here`) and `fleet lab`, so a run never touches a dev
+fleet's data. Names
+start `e2e_<10 hex>` like the test fleets' (tests/support.py), so the tests' leftover sweep
+also removes what a killed run left behind.
 """
 
 import random
@@ -23,8 +25,6 @@ PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=post
 MONGO_URL = "mongodb://127.0.0.1:27017/?directConnection=true"
 RABBITMQ_API = "http://127.0.0.1:15672/api"
 
-_created_databases: list[str] = []
-
 
 def unique(prefix: str = "t") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
@@ -35,27 +35,19 @@ def create_pg_database(role: str, prefix: str = "test") -> str:
     name = unique(prefix)
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" OWNER {role}')
-    _created_databases.append(name)
     return f"postgresql+psycopg://{role}:{role}@127.0.0.1:5432/{name}"
-
-
-def drop_created_databases() -> None:
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        for name in _created_databases:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _created_databases.clear()
 
 
 def free_port_offset() -> int:
     """An offset that puts the seven services' and the console's ports on free ports (parallel
-    test runs differ)."""
+    runs differ)."""
     for _ in range(200):
         # Every port stays below 32768, where Linux hands out ephemeral ports to outgoing
         # connections: one of those could take a service's port between this check and its bind.
         offset = random.randrange(10, 24) * 1000 + random.randrange(0, 600)
         if all(_port_free(s.port + offset) for s in EVERYTHING):
             return offset
-    raise RuntimeError("no free port range for a test fleet")
+    raise RuntimeError("no free port range for an isolated fleet")
 
 
 def _port_free(port: int) -> bool:
@@ -86,10 +78,11 @@ def isolated_fleet(port_offset: int | None = None) -> "IsolatedFleet":
         "EVENT_STORE_MONGO_DATABASE": f"{tag}_event_store",
         "ANALYTICS_INDEX": f"{tag}_event_analytics",
         # Payment ids restart at 1 in every throwaway database, and the cache key is
-        # payment:{id}: each test fleet gets a Redis db of its own, emptied first.
+        # payment:{id}: each isolated fleet gets a Redis db of its own, emptied first.
         "PAYMENT_REDIS_URL": f"redis://127.0.0.1:6379/{fresh_redis_db()}",
         "JSON_LOGS": "true",
-        # Tokens of its own: the fleet's services call each other's internal endpoints with it.
+        # Caller-class tokens of its own: its services call each other's internal endpoints
+        # with the first; the tools' operator calls carry the second.
         "SERVICE_TOKEN": f"fleet-service-{uuid.uuid4().hex}",
         "OPERATOR_TOKEN": f"fleet-operator-{uuid.uuid4().hex}",
     }
@@ -98,7 +91,7 @@ def isolated_fleet(port_offset: int | None = None) -> "IsolatedFleet":
 
 
 class IsolatedFleet(Fleet):
-    """A test fleet that moves to other free ports when one of its ports was taken between
+    """A fleet that moves to other free ports when one of its ports was taken between
     the check and the bind (another test run on this machine)."""
 
     def start(
@@ -123,7 +116,7 @@ class IsolatedFleet(Fleet):
         """Stop the fleet and remove what it made on the shared engines: its PostgreSQL
         databases, queues and exchange, MongoDB databases and search indices (a dev machine
         that runs the tests would otherwise collect them: 120 stale indices slowed its search
-        node). Past the databases, best effort: a test outcome does not depend on it."""
+        node). Past the databases, best effort: the run's verdict does not depend on it."""
         self.stop()
         env = self.env
         names = [
@@ -133,8 +126,6 @@ class IsolatedFleet(Fleet):
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             for name in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-                if name in _created_databases:
-                    _created_databases.remove(name)
         prefix = env["AMQP_QUEUE_PREFIX"]
         try:
             with httpx.Client(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=10) as api:
