@@ -334,15 +334,19 @@ def main(argv: list[str] | None = None) -> int:
             )
     demo.add_commands(sub)
     check.add_command(sub)
-    # Imported here: the labs drive fleets of this module (a top-level import would be circular).
-    from fleetctl import labs
+    # Imported here: the labs and the nemesis drive fleets of this module (a top-level import
+    # would be circular).
+    from fleetctl import labs, nemesis
 
     labs.add_command(sub)
+    nemesis.add_command(sub)
     args = parser.parse_args(argv)
     if args.command == "check":
         return check.run_command(args)
     if args.command == "lab":
         return labs.run_command(args)
+    if args.command == "nemesis":
+        return nemesis.run(args)
     if args.command in ("seed", "demo"):
         return demo.run_command(args)
     if args.command == "tokens":
