@@ -2,9 +2,8 @@
 exchange and an index of their own on the shared engines, removed again by `discard`.
 
 Used by `fleet nemesis` (unless `--here`) and `fleet lab`, so a run never touches a dev
-fleet's data. Names
-start `e2e_<10 hex>` like the test fleets' (tests/support.py), so the tests' leftover sweep
-also removes what a killed run left behind.
+fleet's data. Names start `e2e_<10 hex>` like the test fleets' (tests/support.py), so the
+tests' leftover sweep also removes what a killed run left behind.
 """
 
 import random
