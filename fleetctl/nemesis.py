@@ -309,10 +309,16 @@ class Broker:
 # -- the nemesis -------------------------------------------------------------------------------
 
 
-def infra(*args: str, timeout: float = 240) -> None:
-    """scripts/infra.sh (engines found through TP4_DATA_DIR, as every engine script)."""
+def infra(*args: str, timeout: float = 400) -> None:
+    """scripts/infra.sh (engines found through TP4_DATA_DIR, as every engine script); an engine
+    coming back on a busy machine (the search node) is given 5 minutes."""
+    env = {**os.environ, "ENGINE_TIMEOUT": os.environ.get("ENGINE_TIMEOUT", "300")}
     subprocess.run(
-        [str(ROOT / "scripts" / "infra.sh"), *args], check=True, timeout=timeout, capture_output=True
+        [str(ROOT / "scripts" / "infra.sh"), *args],
+        check=True,
+        timeout=timeout,
+        capture_output=True,
+        env=env,
     )
 
 
