@@ -26,14 +26,17 @@ CHROMIUM_ARGS = [
 SCREENSHOT_DIR = os.environ.get("CONSOLE_SCREENSHOT_DIR")
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync driver keeps its event loop marked as running
+# in this thread while it is open, so every asyncio test run after it (pytest-asyncio's Runner)
+# would refuse to start. Closing it with the browser tests' module frees the thread.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     assert Path(CHROMIUM).exists(), "run scripts/browser.sh: it installs Debian's chromium"
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     try:
@@ -66,7 +69,7 @@ def watched(browser: Browser) -> Iterator[Watched]:
         context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fleet() -> Iterator[IsolatedFleet]:
     fleet = isolated_fleet()
     fleet.env.update(
