@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.errors import BadRequest, Conflict, RuleBroken, field_error
+from shared.errors import BadRequest, Conflict, EventStarted, RuleBroken, field_error
 
 # DB1: 5 % of the capacity, rounded up, is never sold (overbooking cushion for the venue).
 SAFETY_MARGIN_PERCENT = 5
@@ -111,18 +111,6 @@ class EventInThePast(RuleBroken):
         )
 
 
-class EventStarted(Conflict):
-    """The event's date has passed (409): it is no longer booked, cancelled or moved."""
-
-    def __init__(self, event_id: int, event_date: datetime, what: str) -> None:
-        at = event_date.isoformat().replace("+00:00", "Z")
-        super().__init__(
-            f"Event {event_id} started at {at}: {what}.",
-            errors=[field_error("eventDate", f"the event started at {at}")],
-            extra={"success": False, "eventDate": at},
-        )
-
-
 def safety_margin(capacity: int) -> int:
     """ceil(5 % of capacity), in integers so it never suffers a float rounding (DB1)."""
     return (capacity * SAFETY_MARGIN_PERCENT + 99) // 100
@@ -192,7 +180,9 @@ def check_bookable(event_id: int, event_date: datetime | None, now: datetime) ->
     """No seat is booked once the event has started (its date is the boundary). A release
     never checks it: a saga must still be able to give seats back after the date."""
     if event_date is not None and has_started(event_date, now):
-        raise EventStarted(event_id, event_date, "its seats can no longer be booked")
+        raise EventStarted(
+            event_id, event_date, "its seats can no longer be booked", extra={"success": False}
+        )
 
 
 def check_date_change(
@@ -201,7 +191,12 @@ def check_date_change(
     """A new date lies in the future (422); an event that has started while seats are booked
     keeps its date (409): moving it would reopen bookings and cancellations of a past event."""
     if current is not None and booked > 0 and has_started(current, now):
-        raise EventStarted(event_id, current, f"its date can no longer change ({booked} seats are booked)")
+        raise EventStarted(
+            event_id,
+            current,
+            f"its date can no longer change ({booked} seats are booked)",
+            extra={"success": False},
+        )
     check_new_event_date(new, now)
 
 

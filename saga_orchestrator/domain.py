@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from shared.errors import AppError, Conflict, field_error
+from shared.errors import AppError, Conflict, EventStarted, field_error
 from shared.money import decimal_text
 
 
@@ -186,18 +186,6 @@ class PriceMismatch(Conflict):
             f"ticketPrice {asked} does not match the event's price {price}.",
             errors=[{"field": "ticketPrice", "message": f"the event's price is {price}"}],
             extra={"eventTicketPrice": decimal_text(price)},  # money: a decimal string
-        )
-
-
-class EventStarted(Conflict):
-    """The event's date has passed: it is no longer booked (nor cancelled)."""
-
-    def __init__(self, event_id: int, event_date: datetime, what: str) -> None:
-        at = event_date.isoformat().replace("+00:00", "Z")
-        super().__init__(
-            f"Event {event_id} started at {at}: {what}.",
-            errors=[field_error("eventDate", f"the event started at {at}")],
-            extra={"eventDate": at},
         )
 
 

@@ -24,7 +24,6 @@ from saga_orchestrator.domain import (
     CancelCompensation,
     CancelStep,
     Compensation,
-    EventStarted,
     Saga,
     SagaType,
     Step,
@@ -33,6 +32,7 @@ from saga_orchestrator.domain import (
 from saga_orchestrator.settings import SagaSettings
 from shared.clock import utc_now
 from shared.contracts import RoutingKey
+from shared.errors import EventStarted
 from shared.http import TRANSIENT_STATUSES, Answer, ServiceClient, ServiceUnreachable
 from shared.money import Money
 

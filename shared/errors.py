@@ -1,6 +1,7 @@
 """Error categories raised by domain, use-case and store code. Plain exceptions: the web
 layer (shared/problem.py) renders them as application/problem+json."""
 
+from datetime import datetime
 from typing import Any
 
 
@@ -52,3 +53,18 @@ class Unavailable(AppError):
 
 def field_error(field: str, message: str) -> dict[str, str]:
     return {"field": field, "message": message}
+
+
+class EventStarted(Conflict):
+    """The event's date has passed (409): it is no longer booked, cancelled or moved. `extra`
+    adds members to the problem (the event service's answers also say "success": false)."""
+
+    def __init__(
+        self, event_id: int, event_date: datetime, what: str, *, extra: dict[str, Any] | None = None
+    ) -> None:
+        at = event_date.isoformat().replace("+00:00", "Z")
+        super().__init__(
+            f"Event {event_id} started at {at}: {what}.",
+            errors=[field_error("eventDate", f"the event started at {at}")],
+            extra={**(extra or {}), "eventDate": at},
+        )
