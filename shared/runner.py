@@ -11,7 +11,9 @@ from shared.settings import ServiceSettings
 S = TypeVar("S", bound=ServiceSettings)
 
 
-def serve(create_app: Callable[[S], Any], settings: S) -> None:
+def serve(create_app: Callable[[S], Any], settings: S, *, graceful_shutdown: int = 10) -> None:
+    """Serve the app made from `settings`; a stop waits at most `graceful_shutdown` seconds for
+    open connections to finish."""
     configure_logging(settings.service_name, settings.log_level, settings.json_logs)
     uvicorn.run(
         create_app(settings),
@@ -19,5 +21,5 @@ def serve(create_app: Callable[[S], Any], settings: S) -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=graceful_shutdown,
     )
