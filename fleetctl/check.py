@@ -109,6 +109,21 @@ def urls_from_env(host: str = "127.0.0.1") -> dict[str, str]:
     return {name: os.environ.get(env, f"http://{host}:{port}") for name, (env, port) in URL_ENV.items()}
 
 
+def page_params(params: dict[str, Any] | None, page: int) -> dict[str, Any]:
+    """The query of one page of a paged list (`page` from 1, PAGE_SIZE items)."""
+    return {**(params or {}), "page": page, "size": PAGE_SIZE}
+
+
+def add_page(items: list[Any], body: Any) -> bool:
+    """Adds the items of a paged list's answer to `items`; whether that was the last page (a
+    short page, every item of `total` read, or no list at all: a 404)."""
+    if body is None:
+        return True
+    batch = body.get("items") or []
+    items.extend(batch)
+    return len(batch) < PAGE_SIZE or len(items) >= int(body.get("total", 0))
+
+
 class _Api:
     """GETs with a few retries on transport errors; 404 -> None."""
 
@@ -139,15 +154,9 @@ class _Api:
     async def pages(self, service: str, path: str, params: dict[str, Any] | None = None) -> list[Any]:
         items: list[Any] = []
         page = 1
-        while True:
-            body = await self.get(service, path, {**(params or {}), "page": page, "size": PAGE_SIZE})
-            if body is None:
-                return items
-            batch = body.get("items") or []
-            items.extend(batch)
-            if len(batch) < PAGE_SIZE or len(items) >= int(body.get("total", 0)):
-                return items
+        while not add_page(items, await self.get(service, path, page_params(params, page))):
             page += 1
+        return items
 
     async def history(self, aggregate_id: str) -> list[dict[str, Any]] | None:
         """Every event of a stream, oldest first; None when the stream does not exist."""

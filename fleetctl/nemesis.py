@@ -42,7 +42,7 @@ from urllib.parse import quote
 import httpx
 
 from event_service.domain import safety_margin
-from fleetctl.check import Problem, run_check
+from fleetctl.check import Problem, add_page, page_params, run_check
 from fleetctl.fleet import BY_NAME, ROOT, SERVICES, Fleet
 from fleetctl.story import TERMINAL_SAGA_STATES, future_date
 
@@ -631,15 +631,9 @@ class Reader:
     def pages(self, service: str, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         page = 1
-        while True:
-            body = self.get(service, path, {**(params or {}), "page": page, "size": 100})
-            if body is None:
-                return items
-            batch = body.get("items") or []
-            items.extend(batch)
-            if len(batch) < 100 or len(items) >= int(body.get("total", 0)):
-                return items
+        while not add_page(items, self.get(service, path, page_params(params, page))):
             page += 1
+        return items
 
 
 def quiesce(target: Target, broker: Broker, seconds: float, say: Callable[[str], None]) -> float:
