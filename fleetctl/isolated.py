@@ -1,15 +1,18 @@
 """Isolated fleets: the seven services on free ports, with databases, a Redis db, queues, an
 exchange and an index of their own on the shared engines, removed again by `discard`.
 
-Used by `fleet nemesis` (unless `--here`) and `fleet lab`, so a run never touches a dev
-fleet's data. Names start `e2e_<10 hex>` like the test fleets' (tests/support.py), so the
-tests' leftover sweep also removes what a killed run left behind.
+Used by `fleet nemesis` (unless `--here`), `fleet lab` and the tests (tests/support.py, which
+passes hooks that record the names it hands out, so its session clean-up knows them), so a run
+never touches a dev fleet's data. Names start `e2e_<10 hex>`, so the tests' leftover sweep
+also removes what a killed run left behind.
 """
 
 import random
 import socket
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -20,8 +23,10 @@ from sqlalchemy.engine import make_url
 
 from fleetctl.fleet import EVERYTHING, ROOT, Fleet, ServiceExited
 
+T = TypeVar("T")
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=postgres"
 MONGO_URL = "mongodb://127.0.0.1:27017/?directConnection=true"
+OPENSEARCH_URL = "http://127.0.0.1:9200"
 RABBITMQ_API = "http://127.0.0.1:15672/api"
 
 
@@ -29,12 +34,13 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
-def create_pg_database(role: str, prefix: str = "test") -> str:
-    """A new empty database owned by `role` (whose password is its name); its SQLAlchemy URL."""
-    name = unique(prefix)
+def create_pg_database(role: str, prefix: str = "test", name: Callable[[str], str] = unique) -> str:
+    """A new empty database owned by `role` (whose password is its name), named by
+    `name(prefix)`; its SQLAlchemy URL."""
+    database = name(prefix)
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" OWNER {role}')
-    return f"postgresql+psycopg://{role}:{role}@127.0.0.1:5432/{name}"
+        conn.execute(f'CREATE DATABASE "{database}" OWNER {role}')
+    return f"postgresql+psycopg://{role}:{role}@127.0.0.1:5432/{database}"
 
 
 def free_port_offset() -> int:
@@ -61,17 +67,119 @@ def fresh_redis_db() -> int:
     return number
 
 
-def isolated_fleet(port_offset: int | None = None) -> "IsolatedFleet":
-    """A second fleet on other ports, with its own databases, index and exchange."""
+ENGINE_KINDS = ("exchanges", "queues", "mongo", "indices", "postgres")
+
+
+def patiently(action: Callable[[], T], seconds: float = 90.0) -> T:
+    """The action's result, retried while an engine is away: the engines are shared, and a
+    chaos test or a nemesis run (this one's or another's) may be restarting one."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return action()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+
+
+def engine_inventory(patience: float = 0.0) -> dict[str, set[str]]:
+    """The names on the shared engines: RabbitMQ exchanges and queues (vhost /), MongoDB
+    databases, OpenSearch indices, PostgreSQL databases. An engine that does not answer is
+    left out (a unit-test run needs none of them), after `patience` seconds of retries."""
+    found: dict[str, set[str]] = {}
+
+    def rabbitmq() -> None:
+        with httpx.Client(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=30) as api:
+            for kind in ("exchanges", "queues"):
+                answer = api.get(f"/{kind}/%2F", params={"columns": "name"})
+                answer.raise_for_status()
+                found[kind] = {item["name"] for item in answer.json()}
+
+    def mongo() -> None:
+        client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+            MONGO_URL, serverSelectionTimeoutMS=3000
+        )
+        with client:
+            found["mongo"] = set(client.list_database_names())
+
+    def indices() -> None:
+        params = {"h": "index", "format": "json"}
+        answer = httpx.get(f"{OPENSEARCH_URL}/_cat/indices", params=params, timeout=30)
+        answer.raise_for_status()
+        found["indices"] = {item["index"] for item in answer.json()}
+
+    def postgres() -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            rows = conn.execute("SELECT datname FROM pg_database").fetchall()
+            found["postgres"] = {name for (name,) in rows}
+
+    for read in (rabbitmq, mongo, indices, postgres):
+        try:
+            patiently(read, patience)
+        except Exception as exc:  # an engine down: its names are unknown, not empty
+            print(f"engine inventory: {read.__name__} did not answer: {exc}")
+    return found
+
+
+def remove_names(names: dict[str, list[str]]) -> None:
+    """Delete the named exchanges, queues, databases and indices (absent ones are fine)."""
+
+    def rabbitmq() -> None:
+        with httpx.Client(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=30) as api:
+            for kind in ("queues", "exchanges"):
+                for name in names.get(kind, []):
+                    answer = api.delete(f"/{kind}/%2F/{quote(name, safe='')}")
+                    if answer.status_code not in (204, 404):
+                        answer.raise_for_status()
+
+    def mongo() -> None:
+        client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+            MONGO_URL, serverSelectionTimeoutMS=5000
+        )
+        with client:
+            for name in names.get("mongo", []):
+                client.drop_database(name)
+
+    def indices() -> None:
+        for name in names.get("indices", []):
+            answer = httpx.delete(f"{OPENSEARCH_URL}/{quote(name, safe='')}", timeout=30)
+            if answer.status_code not in (200, 404):
+                answer.raise_for_status()
+
+    def postgres() -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            for name in names.get("postgres", []):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+    if any(names.get(k) for k in ("queues", "exchanges")):
+        patiently(rabbitmq)
+    if names.get("mongo"):
+        patiently(mongo)
+    if names.get("indices"):
+        patiently(indices)
+    if names.get("postgres"):
+        patiently(postgres)
+
+
+def isolated_fleet(
+    port_offset: int | None = None,
+    *,
+    name: Callable[[str], str] = unique,
+    database: Callable[[str, str], str] = create_pg_database,
+) -> "IsolatedFleet":
+    """A second fleet on other ports, with its own databases, index and exchange. `name(prefix)`
+    makes its tag and `database(role, prefix)` its PostgreSQL databases: the tests pass theirs,
+    which record what they hand out for their session's clean-up."""
     if port_offset is None:
         port_offset = free_port_offset()
-    tag = unique("e2e")
+    tag = name("e2e")
     env = {
         "AMQP_EXCHANGE": f"{tag}.events",
         "AMQP_QUEUE_PREFIX": f"{tag}.",
-        "EVENT_DATABASE_URL": create_pg_database("events", "e2e_events"),
-        "PAYMENT_DATABASE_URL": create_pg_database("payments", "e2e_payments"),
-        "SAGA_DATABASE_URL": create_pg_database("sagas", "e2e_sagas"),
+        "EVENT_DATABASE_URL": database("events", "e2e_events"),
+        "PAYMENT_DATABASE_URL": database("payments", "e2e_payments"),
+        "SAGA_DATABASE_URL": database("sagas", "e2e_sagas"),
         "RESERVATION_MONGO_DATABASE": f"{tag}_reservations",
         "NOTIFICATION_MONGO_DATABASE": f"{tag}_notifications",
         "EVENT_STORE_MONGO_DATABASE": f"{tag}_event_store",
@@ -115,29 +223,20 @@ class IsolatedFleet(Fleet):
         """Stop the fleet and remove what it made on the shared engines: its PostgreSQL
         databases, queues and exchange, MongoDB databases and search indices (a dev machine
         that runs the tests would otherwise collect them: 120 stale indices slowed its search
-        node). Past the databases, best effort: the run's verdict does not depend on it."""
+        node). An engine that is away (restarted by a chaos test or a nemesis) is waited for."""
         self.stop()
         env = self.env
-        names = [
-            str(make_url(env[k]).database)
-            for k in ("EVENT_DATABASE_URL", "PAYMENT_DATABASE_URL", "SAGA_DATABASE_URL")
-        ]
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            for name in names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-        prefix = env["AMQP_QUEUE_PREFIX"]
-        try:
-            with httpx.Client(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=10) as api:
-                for queue in api.get("/queues/%2F", params={"columns": "name"}).json():
-                    if queue["name"].startswith(prefix):
-                        api.delete(f"/queues/%2F/{quote(queue['name'], safe='')}")
-                api.delete(f"/exchanges/%2F/{quote(env['AMQP_EXCHANGE'], safe='')}")
-            mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
-                MONGO_URL, serverSelectionTimeoutMS=3000
-            )
-            with mongo:
-                for key in ("RESERVATION", "NOTIFICATION", "EVENT_STORE"):
-                    mongo.drop_database(env[f"{key}_MONGO_DATABASE"])
-            httpx.delete(f"http://127.0.0.1:9200/{env['ANALYTICS_INDEX']}*", timeout=10)
-        except Exception as exc:
-            print(f"could not remove every trace of test fleet {prefix}: {exc}")
+        current = engine_inventory(patience=90)
+        prefix, index = env["AMQP_QUEUE_PREFIX"], env["ANALYTICS_INDEX"]
+        remove_names(
+            {
+                "queues": [q for q in current.get("queues", set()) if q.startswith(prefix)],
+                "exchanges": [env["AMQP_EXCHANGE"]],
+                "mongo": [env[f"{k}_MONGO_DATABASE"] for k in ("RESERVATION", "NOTIFICATION", "EVENT_STORE")],
+                "indices": [i for i in current.get("indices", set()) if i.startswith(index)],
+                "postgres": [
+                    str(make_url(env[k]).database)
+                    for k in ("EVENT_DATABASE_URL", "PAYMENT_DATABASE_URL", "SAGA_DATABASE_URL")
+                ],
+            }
+        )

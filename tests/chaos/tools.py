@@ -18,7 +18,7 @@ import httpx
 from fleetctl.check import Report, run_check
 from fleetctl.fleet import BY_NAME, Fleet
 from fleetctl.story import TERMINAL_SAGA_STATES, future_date
-from tests.support import RABBITMQ_API, ROOT, isolated_fleet
+from tests.support import RABBITMQ_API, ROOT, FleetAuth, isolated_fleet
 
 RABBIT_AUTH = ("guest", "guest")
 # Shorter than production so a killed orchestrator's sagas are taken over within the test,
@@ -88,7 +88,7 @@ class ChaosFleet:
 
     def __post_init__(self) -> None:
         # Calls to internal or operator endpoints carry this fleet's tokens, as its services do.
-        self.http.auth = self.fleet.auth()  # type: ignore[attr-defined]
+        self.http.auth = FleetAuth(self.fleet)
 
     @property
     def prefix(self) -> str:

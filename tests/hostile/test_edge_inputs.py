@@ -22,7 +22,7 @@ import pytest
 from fleetctl.fleet import Fleet
 from tests.hostile.edges import Edge, Input, body_inputs, dumps, edges_for, kind_of, sample, with_value
 from tests.hostile.stores import digests, settled
-from tests.support import IsolatedFleet, isolated_fleet
+from tests.support import FleetAuth, IsolatedFleet, isolated_fleet
 
 SERVICES = (
     "event_service",
@@ -245,7 +245,7 @@ def test_edge_values_never_get_a_5xx_and_a_refusal_changes_nothing(
     before = settled(fleet)
     sent = 0
     # With the tokens each route's class requires: the values must reach validation.
-    with httpx.Client(timeout=60, auth=fleet.auth()) as client:
+    with httpx.Client(timeout=60, auth=FleetAuth(fleet)) as client:
         for path, item in document["paths"].items():
             if path in PROBES:
                 continue

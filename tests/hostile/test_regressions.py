@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fleetctl.fleet import Fleet
 from shared.settings import ServiceSettings
 from shared.web import create_service_app
-from tests.support import running
+from tests.support import FleetAuth, running
 
 
 def _no_5xx(answer: httpx.Response) -> None:
@@ -80,7 +80,7 @@ def test_notification_content_is_escaped(fleet: Fleet):
     user = f"u{uuid.uuid4().hex[:8]}"
     answer = httpx.post(
         f"{fleet.url('notification_service')}/api/notifications/booking",
-        auth=fleet.auth(),  # type: ignore[attr-defined]
+        auth=FleetAuth(fleet),
         json={
             "userId": user,
             "userEmail": "awa@example.sn",
