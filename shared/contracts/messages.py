@@ -45,19 +45,6 @@ class RoutingKey(StrEnum):
         return self.value.split(".", 1)[1]
 
 
-class Contract(BaseModel):
-    """Base of message parts: camelCase on the wire, no field outside the contract."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        serialize_by_alias=True,
-        frozen=True,
-        extra="forbid",
-        json_schema_serialization_defaults_required=True,  # a producer always writes every field
-    )
-
-
 def _version(info: ValidationInfo) -> int:
     context = info.context if isinstance(info.context, dict) else {}
     return int(context.get("schemaVersion", 2))
@@ -70,15 +57,47 @@ def _money_v1(value: Any, currency: Any) -> Any:
     return {"amount": value, "currency": currency or PRICING_CURRENCY}
 
 
+class Contract(BaseModel):
+    """Base of message parts: camelCase on the wire, no field outside the contract."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        serialize_by_alias=True,
+        frozen=True,
+        extra="forbid",
+        json_schema_serialization_defaults_required=True,  # a producer always writes every field
+    )
+
+    # Version 1 wrote this money field (camelCase) as a bare JSON number; the currency came from
+    # the "currency" member beside it (PRICING_CURRENCY when absent), a member that stays in the
+    # model or, with v1_currency_dropped, was version 1's only.
+    v1_money_field: ClassVar[str | None] = None
+    v1_currency_dropped: ClassVar[bool] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_v1(cls, data: Any, info: ValidationInfo) -> Any:
+        field = cls.v1_money_field
+        if field is None or _version(info) != 1 or not isinstance(data, dict) or field not in data:
+            return data
+        data = dict(data)
+        currency = data.pop("currency", None) if cls.v1_currency_dropped else data.get("currency")
+        data[field] = _money_v1(data[field], currency)
+        return data
+
+
 class Message(Contract):
     """A domain message: the routing key it is published under and the aggregate it is about."""
 
     routing_key: ClassVar[RoutingKey]
     aggregate_type: ClassVar[str]
+    # The field that holds the id of the aggregate the message is about.
+    aggregate_field: ClassVar[str] = "id"
 
     @property
     def aggregate_id(self) -> str:
-        raise NotImplementedError
+        return str(getattr(self, self.aggregate_field))
 
     def envelope(self, *, causation_id: str | None = None, occurred_at: datetime | None = None) -> Envelope:
         """This message in an envelope, for a change made now in the current correlation."""
@@ -99,6 +118,7 @@ class EventMessage(Message):
     """The event as it is after the change."""
 
     aggregate_type: ClassVar[str] = "EVENT"
+    v1_money_field = "ticketPrice"  # events had no currency: PRICING_CURRENCY
 
     id: int
     name: str
@@ -113,17 +133,6 @@ class EventMessage(Message):
     created_at: datetime
     updated_at: datetime
     version: int
-
-    @property
-    def aggregate_id(self) -> str:
-        return str(self.id)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_v1(cls, data: Any, info: ValidationInfo) -> Any:
-        if _version(info) == 1 and isinstance(data, dict) and "ticketPrice" in data:
-            data = {**data, "ticketPrice": _money_v1(data["ticketPrice"], PRICING_CURRENCY)}
-        return data
 
 
 class EventCreated(EventMessage):
@@ -165,16 +174,11 @@ class UserDetails(Contract):
 
 
 class BookingDetails(Contract):
+    v1_money_field = "totalAmount"
+
     seats: int
     currency: Currency
     total_amount: Money | None = Field(description="none until the price is known")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_v1(cls, data: Any, info: ValidationInfo) -> Any:
-        if _version(info) == 1 and isinstance(data, dict) and "totalAmount" in data:
-            data = {**data, "totalAmount": _money_v1(data["totalAmount"], data.get("currency"))}
-        return data
 
 
 class TimelineEntry(Contract):
@@ -203,10 +207,6 @@ class ReservationMessage(Message):
     created_at: datetime
     updated_at: datetime
 
-    @property
-    def aggregate_id(self) -> str:
-        return self.id
-
 
 class ReservationCreated(ReservationMessage):
     routing_key = RoutingKey.RESERVATION_CREATED
@@ -234,6 +234,8 @@ class PaymentMessage(Message):
     """The payment as it is after the change."""
 
     aggregate_type: ClassVar[str] = "PAYMENT"
+    v1_money_field = "amount"
+    v1_currency_dropped = True
 
     id: int
     reservation_id: str
@@ -245,18 +247,6 @@ class PaymentMessage(Message):
     created_at: datetime
     updated_at: datetime
     version: int
-
-    @property
-    def aggregate_id(self) -> str:
-        return str(self.id)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_v1(cls, data: Any, info: ValidationInfo) -> Any:
-        if _version(info) == 1 and isinstance(data, dict) and "amount" in data:
-            data = dict(data)
-            data["amount"] = _money_v1(data["amount"], data.pop("currency", None))
-        return data
 
 
 class PaymentCompleted(PaymentMessage):
@@ -278,6 +268,9 @@ class SagaMessage(Message):
     """How a saga ended, with what the customer needs to be told."""
 
     aggregate_type: ClassVar[str] = "SAGA"
+    aggregate_field = "saga_id"
+    v1_money_field = "amount"
+    v1_currency_dropped = True
 
     saga_id: str
     status: str = Field(description="the saga's final status")
@@ -288,18 +281,6 @@ class SagaMessage(Message):
     seats: int
     amount: Money
     reason: str | None
-
-    @property
-    def aggregate_id(self) -> str:
-        return self.saga_id
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_v1(cls, data: Any, info: ValidationInfo) -> Any:
-        if _version(info) == 1 and isinstance(data, dict) and "amount" in data:
-            data = dict(data)
-            data["amount"] = _money_v1(data["amount"], data.pop("currency", None))
-        return data
 
 
 class BookingMessage(SagaMessage):
