@@ -5,14 +5,12 @@ from typing import Annotated, Any, Self
 
 from pydantic import Field, PlainSerializer, model_validator
 
-from shared.money import PRICING_CURRENCY, Amount, priced_in_fixed
+from shared.money import EventMoney
 from shared.schemas import ApiInput, ApiModel, UtcDateTime
 
 # A percentage with two decimals; a JSON number on the wire.
 Rate = Annotated[Decimal, PlainSerializer(lambda d: float(d), return_type=float, when_used="json")]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
-# Events are priced in one currency, so their prices and revenues are amounts in it.
-EventMoney = Annotated[Amount, priced_in_fixed(PRICING_CURRENCY)]
 NonNegativeMoney = Annotated[EventMoney, Field(ge=0)]
 
 

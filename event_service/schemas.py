@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from event_service.domain import Event, SeatsMoved
-from shared.money import PRICING_CURRENCY, Amount, priced_in_fixed
+from shared.money import EVENT_PRICE_CHECK, Amount, EventMoney
 from shared.schemas import ApiInput, ApiModel, UtcDateTime
 
 MAX_CAPACITY = 1_000_000
@@ -20,7 +20,7 @@ Description = Annotated[str, StringConstraints(max_length=5000)]
 Category = Annotated[str, StringConstraints(max_length=100)]
 Capacity = Annotated[int, Field(strict=True, ge=1, le=MAX_CAPACITY)]
 # Events are priced in the platform's currency, which has no minor unit: 15000.55 is a 422.
-Price = Annotated[Amount, Field(ge=0, le=MAX_PRICE), priced_in_fixed(PRICING_CURRENCY)]
+Price = Annotated[Amount, Field(ge=0, le=MAX_PRICE), EVENT_PRICE_CHECK]
 
 
 class EventIn(ApiInput):
@@ -58,7 +58,7 @@ class EventOut(ApiModel):
     total_capacity: int
     booked_seats: int
     available_seats: int
-    ticket_price: Annotated[Amount, priced_in_fixed(PRICING_CURRENCY)]
+    ticket_price: EventMoney
     created_at: UtcDateTime
     updated_at: UtcDateTime
     version: int

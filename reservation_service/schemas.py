@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, EmailStr, Field, StrictInt
 
 from reservation_service.domain import NewReservation, SeatHold, Status
-from shared.money import PRICING_CURRENCY, Amount, Currency, priced_in, priced_in_fixed
+from shared.money import PRICING_CURRENCY, Amount, Currency, EventPriceIn, priced_in
 from shared.schemas import ApiInput, ApiModel, UtcDateTime
 
 MAX_INT64 = 2**63 - 1
@@ -46,7 +46,7 @@ class BookingDetailsIn(ApiInput):
     currency: Currency = PRICING_CURRENCY
     # Only with a sagaId: the price the saga checked against the event service when it began
     # and charges; the reservation then records the amount actually paid. An event's price.
-    ticket_price: Annotated[Amount, Field(ge=0), priced_in_fixed(PRICING_CURRENCY)] | None = None
+    ticket_price: EventPriceIn | None = None
 
 
 class ReservationIn(ApiInput):

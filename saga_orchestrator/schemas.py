@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import EmailStr, Field, StrictInt
 
 from saga_orchestrator.domain import Saga
-from shared.money import PRICING_CURRENCY, Amount, priced_in, priced_in_fixed
+from shared.money import Amount, EventPriceIn, priced_in
 from shared.schemas import ApiInput, ApiModel
 
 
@@ -26,7 +26,7 @@ class BookingIn(ApiInput):
     user_phone: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     seats: Annotated[StrictInt, Field(ge=1, le=10_000)]
     # The event's price, in the currency events are priced in.
-    ticket_price: Annotated[Amount, Field(ge=0), priced_in_fixed(PRICING_CURRENCY)]
+    ticket_price: EventPriceIn
     payment_method: PaymentMethod
     preferences: dict[str, Any] | None = None
 

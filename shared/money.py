@@ -125,6 +125,15 @@ def priced_in_fixed(currency: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+# Events are priced in PRICING_CURRENCY, which has no minor unit: 15000.55 is refused. The check
+# stands after a field's bounds, so an out-of-range price is reported as such.
+EVENT_PRICE_CHECK = priced_in_fixed(PRICING_CURRENCY)
+# An event's price, or another amount in its currency (a revenue), as the services answer it.
+EventMoney = Annotated[Amount, EVENT_PRICE_CHECK]
+# An event's price as a client sends it: never negative.
+EventPriceIn = Annotated[Amount, Field(ge=0), EVENT_PRICE_CHECK]
+
+
 class Money(BaseModel):
     """An amount with its currency, as messages carry it: {"amount": "30000", "currency": "XOF"}."""
 
