@@ -200,7 +200,8 @@ async def test_the_sweep_finishes_a_booking_whose_process_died(app, event_url):
             headers={"Idempotency-Key": seats.book_key(rid)},
         )
         assert landed.status_code == 200
-    assert await booked_seats(event_url, event["id"]) == 2
+        # The book's own answer: the sweep may already give the seats back before a later read.
+        assert landed.json()["seatsBooked"] == 2
 
     async def released():
         found = await store.get(rid)
