@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cache, eventstore, footprint, peer, projection, saga
+from bench import cache, eventstore, footprint, peer, peer_http, projection, saga
 from bench.core import SCENARIOS, SIZES, Config, Report, machine, progress
 
 RUNNERS = {
     "saga": saga.run,
     "peer": peer.run,
+    "peer-http": peer_http.run,
     "cache": cache.run,
     "eventstore": eventstore.run,
     "projection": projection.run,
@@ -100,6 +101,8 @@ async def run(config: Config) -> dict[str, Any]:
         timings[name] = round(time.perf_counter() - s0, 1)
     if "saga" in config.scenarios and "peer" in config.scenarios:
         peer.ratios(report, config.concurrency)
+    if "saga" in config.scenarios and peer_http.NAME in config.scenarios:
+        peer.ratios(report, config.concurrency, peer=peer_http.NAME, label="peer_http")
     if "footprint" in config.scenarios:
         progress("--- footprint")
         s0 = time.perf_counter()
@@ -159,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         config.event_store_database = fleet.env["EVENT_STORE_MONGO_DATABASE"]
         config.run_dir = fleet.run_dir
         config.redis_url = fleet.env.get("PAYMENT_REDIS_URL", config.redis_url)
+        # The bench calls internal endpoints (payments, appends, the HTTP peer's steps) as the
+        # fleet's services do: with this fleet's own tokens, not the data folder's.
+        os.environ["SERVICE_TOKEN"] = fleet.env["SERVICE_TOKEN"]
+        os.environ["OPERATOR_TOKEN"] = fleet.env["OPERATOR_TOKEN"]
     try:
         result = asyncio.run(run(config))
     finally:

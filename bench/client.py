@@ -16,7 +16,7 @@ from fleetctl.tokens import read_tokens
 from shared.http import Answer, fetch
 
 
-def _service_token() -> str | None:
+def service_token() -> str | None:
     """The fleet's service token (the environment's, else the data folder's): the bench
     drives internal endpoints (payments, event store appends) as the fleet's services do."""
     return os.environ.get("SERVICE_TOKEN") or read_tokens().get("SERVICE_TOKEN")
@@ -31,7 +31,7 @@ class LoadClient:
         self._connections = connections
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
-        token = _service_token()
+        token = service_token()
         self._auth = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def __aenter__(self) -> "LoadClient":

@@ -29,7 +29,7 @@ DEFAULT_URLS = {
     "notification_service": "http://127.0.0.1:5001",
 }
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=postgres"
-SCENARIOS = ("saga", "peer", "cache", "eventstore", "projection", "footprint")
+SCENARIOS = ("saga", "peer", "peer-http", "cache", "eventstore", "projection", "footprint")
 
 
 @dataclass(frozen=True)
@@ -175,12 +175,12 @@ class Report:
     def table(self) -> str:
         lines = [
             f"machine: {self.tag}",
-            f"{'figure':<44} {'c':>3} {'median':>11} {'min..max':>23} {'unit':<10} {'n':>6}",
+            f"{'figure':<50} {'c':>3} {'median':>11} {'min..max':>23} {'unit':<10} {'n':>6}",
         ]
         for f in self.figures:
             spread = f"{_num(f['min'])}..{_num(f['max'])}"
             lines.append(
-                f"{f['scenario'] + '.' + f['name']:<44} {f['concurrency'] if f['concurrency'] else '-':>3} "
+                f"{f['scenario'] + '.' + f['name']:<50} {f['concurrency'] if f['concurrency'] else '-':>3} "
                 f"{_num(f['median']):>11} {spread:>23} {f['unit']:<10} {f['samples']:>6}"
             )
         for c in self.checks:

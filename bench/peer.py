@@ -196,25 +196,26 @@ def _sold(result: LoopResult) -> int:
     return sum(s.value[1] for s in result.samples if s.value[0] == "COMPLETED")
 
 
-def ratios(report: Report, concurrency: list[int]) -> None:
-    """Our saga against the peer: throughput and p99 as ratios (ours / DBOS)."""
+def ratios(report: Report, concurrency: list[int], peer: str = NAME, label: str = "dbos") -> None:
+    """Our saga against a peer: throughput and p99 as ratios (ours / peer), named
+    `ratio_*_ours_to_<label>` under the peer's scenario."""
     for c in concurrency:
-        ours, peer = report.find("saga", "throughput", c), report.find(NAME, "throughput", c)
-        ours99, peer99 = report.find("saga", "server_p99", c), report.find(NAME, "latency_p99", c)
+        ours, theirs = report.find("saga", "throughput", c), report.find(peer, "throughput", c)
+        ours99, peer99 = report.find("saga", "server_p99", c), report.find(peer, "latency_p99", c)
         ours_client99 = report.find("saga", "client_p99", c)
-        if ours and peer and ours["median"] and peer["median"]:
+        if ours and theirs and ours["median"] and theirs["median"]:
             report.figure(
-                NAME,
-                "ratio_throughput_ours_to_dbos",
+                peer,
+                f"ratio_throughput_ours_to_{label}",
                 "x",
-                [ours["median"] / peer["median"]],
-                samples=ours["samples"] + peer["samples"],
+                [ours["median"] / theirs["median"]],
+                samples=ours["samples"] + theirs["samples"],
                 concurrency=c,
             )
         if ours99 and peer99 and ours99["median"] and peer99["median"]:
             report.figure(
-                NAME,
-                "ratio_p99_ours_to_dbos",
+                peer,
+                f"ratio_p99_ours_to_{label}",
                 "x",
                 [ours99["median"] / peer99["median"]],
                 samples=ours99["samples"] + peer99["samples"],
@@ -223,8 +224,8 @@ def ratios(report: Report, concurrency: list[int]) -> None:
             )
         if ours_client99 and peer99 and ours_client99["median"] and peer99["median"]:
             report.figure(
-                NAME,
-                "ratio_client_p99_ours_to_dbos",
+                peer,
+                f"ratio_client_p99_ours_to_{label}",
                 "x",
                 [ours_client99["median"] / peer99["median"]],
                 samples=ours_client99["samples"] + peer99["samples"],

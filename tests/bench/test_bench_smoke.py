@@ -36,6 +36,15 @@ PER_CONCURRENCY = {
         "ratio_throughput_ours_to_dbos",
         "ratio_p99_ours_to_dbos",
     ],
+    "peer-http": [
+        "throughput",
+        "latency_p50",
+        "latency_p95",
+        "latency_p99",
+        "cpu_ms_per_workflow_fleet_and_engines",
+        "ratio_throughput_ours_to_peer_http",
+        "ratio_p99_ours_to_peer_http",
+    ],
     "cache": [
         "warm_p50",
         "warm_p99",
@@ -154,8 +163,16 @@ def test_a_small_run_produces_every_figure(tmp_path: Path) -> None:
     assert _check(result, "saga", "oversold")["value"] == 0
     assert _check(result, "saga", "leaked")["value"] == 0
     assert _check(result, "saga", "scarce_refusals_seen")["value"] > 0
+    for c in CONCURRENCY:
+        assert _check(result, "peer-http", f"seats_consistent_c{c}")["ok"]
+    assert _check(result, "peer-http", "declined_hold_no_seats")["value"]["declined"] > 0
+    assert _check(result, "peer-http", "declined_reservations_cancelled")["ok"]
+    assert _check(result, "peer-http", "declined_charged_nothing")["value"] == 0
     assert _check(result, "projection", "queues_drained")["ok"]
     assert _check(result, "eventstore", "snapshot_and_replay_agree")["ok"]
     assert all(check["ok"] for check in result["checks"]), [c for c in result["checks"] if not c["ok"]]
     # The table printed at the end names every figure.
     assert "saga.throughput" in run.stdout and "peer.throughput" in run.stdout
+    assert (
+        "peer-http.throughput" in run.stdout and "peer-http.ratio_throughput_ours_to_peer_http" in run.stdout
+    )
