@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cache, eventstore, footprint, peer, peer_http, projection, saga
+from bench import cache, eventstore, footprint, markdown, peer, peer_http, projection, saga
 from bench.core import SCENARIOS, SIZES, Config, Report, machine, progress
 
 RUNNERS = {
@@ -171,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if fleet is not None:
             fleet.discard()
+    result["goals"] = markdown.goals(result)
     print(result["table"])
+    print()
+    print(markdown.goals_table(result))
     if config.write:
         path = write(config, result)
         print(f"figures written to {path}")

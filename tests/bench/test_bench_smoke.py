@@ -176,3 +176,8 @@ def test_a_small_run_produces_every_figure(tmp_path: Path) -> None:
     assert (
         "peer-http.throughput" in run.stdout and "peer-http.ratio_throughput_ours_to_peer_http" in run.stdout
     )
+    # Then the goal table, each row judged (or not measured) by this run.
+    assert "| goal (issue 21) |" in run.stdout
+    assert "`peer-http.ratio_throughput_ours_to_peer_http`) | 2 |" in run.stdout
+    judged = {g["figure"]: g for g in result["goals"]}
+    assert judged["peer-http.ratio_throughput_ours_to_peer_http"]["met"] in (True, False)
