@@ -1,8 +1,12 @@
 """DB1: a booking needs seats > 0 and leaves ceil(5 %) of the capacity free; availableSeats in
-every answer follows that rule."""
+every answer follows that rule.
+
+The first test asks the domain's rule itself; the others go through the endpoint, whose body
+check is REST1's."""
 
 import pytest
 
+from event_service import domain
 from tests.integration.event_service.helpers import create_event, event_app
 
 
@@ -10,6 +14,20 @@ from tests.integration.event_service.helpers import create_event, event_app
 async def client():
     async with event_app() as svc:
         yield svc.client
+
+
+def test_the_rule_sells_up_to_the_margin_and_no_further():
+    assert domain.book(capacity=100, booked=0, seats=95) == 95
+    assert domain.book(capacity=100, booked=90, seats=5) == 95
+    assert domain.book(capacity=21, booked=0, seats=19) == 19  # ceil(5 % of 21) = 2 kept free
+    with pytest.raises(domain.SeatsUnavailable):
+        domain.book(capacity=100, booked=95, seats=1)
+    with pytest.raises(domain.SeatsUnavailable):
+        domain.book(capacity=21, booked=0, seats=20)
+    with pytest.raises(domain.SeatsUnavailable):
+        domain.book(capacity=1, booked=0, seats=1)
+    with pytest.raises(domain.InvalidSeats):
+        domain.book(capacity=100, booked=0, seats=0)
 
 
 async def test_a_hundred_seat_event_sells_95_and_refuses_the_96th(client):

@@ -1,13 +1,39 @@
 """DB2: booking is an UPDATE ... WHERE id = :id AND version = :v with bounded retries; many
-simultaneous writers never oversell, and each success moves the version once."""
+simultaneous writers never oversell, and each success moves the version once.
+
+The first test drives the repository with a rule of its own (one more seat), so it needs
+neither DB1's rule nor REST1's body check: racing writers must each land exactly once."""
 
 import asyncio
 
 import sqlalchemy as sa
 
+from event_service.domain import Event
 from event_service.service import Events
-from event_service.store import EventRepository
+from event_service.store import EventBusy, EventRepository
 from tests.integration.event_service.helpers import create_event, event_app
+
+
+async def test_racing_writes_through_the_repository_never_lose_an_update():
+    async with event_app() as svc:
+        event = await create_event(svc.client, totalCapacity=100)
+        repository = EventRepository(svc.app.state.engine)
+
+        def one_more(current: Event) -> int:
+            return current.booked_seats + 1
+
+        async def book_one() -> bool:
+            try:
+                await repository.book(event["id"], 1, one_more, None)
+            except EventBusy:
+                return False  # every attempt lost the race: nothing was written
+            return True
+
+        won = sum(await asyncio.gather(*(book_one() for _ in range(30))))
+        assert won > 0
+        # Each success wrote on the version it read: none overwrote another's seat.
+        after = await repository.get(event["id"])
+        assert (after.booked_seats, after.version) == (won, 1 + won)
 
 
 async def test_simultaneous_bookings_never_oversell_and_each_bumps_the_version():
