@@ -1,6 +1,9 @@
 """POLY3: cache-aside reads (Redis, else PostgreSQL then fill) counted as hits and misses;
 every status change rewrites the cached payment after its commit, guarded by version, so no
-reader sees a stale status, not even a slow reader filling the cache late."""
+reader sees a stale status, not even a slow reader filling the cache late.
+
+The first test reads a payment recorded by the use case alone (no answer was sent, so nothing
+was cached): its read is POLY3's from the first request on, before any write to the cache."""
 
 import asyncio
 import json
@@ -10,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from payment_service.schemas import payment_view
+from payment_service.schemas import PaymentIn, new_payment, payment_view
 from tests.integration.payment_service.helpers import REDIS_BASE, charge, metric, payment_app
 
 REDIS_DB = 10
@@ -42,6 +45,21 @@ def app(running_app: tuple[httpx.AsyncClient, FastAPI]) -> FastAPI:
 async def _counters(client: httpx.AsyncClient) -> tuple[float, float]:
     text = (await client.get("/metrics")).text
     return metric(text, "cache_hits_total"), metric(text, "cache_misses_total")
+
+
+async def test_a_payment_never_cached_is_read_from_postgresql_then_from_the_cache(
+    client: httpx.AsyncClient, app: FastAPI, redis
+):
+    recorded = await app.state.payments.create(new_payment(PaymentIn.model_validate(charge())), None)
+    payment = payment_view(recorded.value)
+    url = f"/api/payments/{payment['id']}"
+    hits, misses = await _counters(client)
+
+    assert (await client.get(url)).json() == payment
+    assert await _counters(client) == (hits, misses + 1)
+    assert json.loads(await redis.get(f"payment:{payment['id']}")) == payment
+    assert (await client.get(url)).json() == payment
+    assert await _counters(client) == (hits + 1, misses + 1)
 
 
 async def test_a_miss_reads_postgresql_and_fills_then_a_hit_skips_it(client: httpx.AsyncClient, redis):
