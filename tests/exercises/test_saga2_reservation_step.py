@@ -1,11 +1,17 @@
 """SAGA2: the distributed reservation step. The saga creates a pending reservation linked to
 it (its seats are already held by RESERVE_SEATS), under the key <sagaId>:CREATE_RESERVATION,
-and confirms it once paid; a refused reservation releases the seats."""
+and confirms it once paid; a refused reservation releases the seats.
+
+The first test runs the step itself, so it needs no other exercise; the others run whole
+sagas (SAGA1 starts them)."""
 
 from saga_orchestrator.app import create_app
+from saga_orchestrator.domain import Step
+from saga_orchestrator.participants import Participants
 from tests.integration.saga_orchestrator.fakes import serve_fakes
 from tests.integration.saga_orchestrator.helpers import (
     booking,
+    booking_saga,
     outbox,
     saga_settings,
     start,
@@ -13,6 +19,29 @@ from tests.integration.saga_orchestrator.helpers import (
     wait_for,
 )
 from tests.support import running
+
+
+async def test_the_step_creates_a_pending_reservation_under_the_sagas_key():
+    async with serve_fakes() as fakes:
+        fakes.add_event(7, price=2500, capacity=10)
+        saga = booking_saga(booking(7, seats=2, ticketPrice=2500, userPhone=None))
+        participants = Participants(saga_settings(fakes.url))
+        try:
+            outcome = await participants.run_step(Step.CREATE_RESERVATION, saga)
+        finally:
+            await participants.aclose()
+        assert outcome.ok, outcome
+        [created] = fakes.calls
+        assert (created.route, created.key) == ("create_reservation", f"{saga.id}:CREATE_RESERVATION")
+        assert created.body == {
+            "eventId": 7,
+            "userId": "user-1",
+            "userDetails": {"name": "Awa Diop", "email": "awa@example.com"},
+            "bookingDetails": {"seats": 2, "currency": "XOF", "ticketPrice": "2500"},
+            "sagaId": str(saga.id),
+        }
+        reservation = fakes.reservations[outcome.fields["reservation_id"]]
+        assert reservation["status"] == "pending" and reservation["sagaId"] == str(saga.id)
 
 
 async def test_the_reservation_is_created_pending_for_the_saga_then_confirmed():

@@ -1,13 +1,47 @@
 """SAGA3: the distributed payment step. The saga charges seats x the event's price under the
 key <sagaId>:PROCESS_PAYMENT; a declined payment compensates; a payment whose answer was
-lost is settled by asking the payment service by idempotency key, not by guessing."""
+lost is settled by asking the payment service by idempotency key, not by guessing.
+
+The first test runs the step itself, so it needs no other exercise; the others run whole
+sagas (SAGA1 starts them, SAGA2 makes the reservation paid for)."""
 
 from decimal import Decimal
 
 from saga_orchestrator.app import create_app
+from saga_orchestrator.domain import Step
+from saga_orchestrator.participants import Participants
 from tests.integration.saga_orchestrator.fakes import serve_fakes
-from tests.integration.saga_orchestrator.helpers import booking, saga_settings, start, steps_of, wait_for
+from tests.integration.saga_orchestrator.helpers import (
+    booking,
+    booking_saga,
+    saga_settings,
+    start,
+    steps_of,
+    wait_for,
+)
 from tests.support import running
+
+
+async def test_the_step_charges_the_sagas_amount_under_its_key():
+    async with serve_fakes() as fakes:
+        saga = booking_saga(booking(3, seats=4, ticketPrice=1250), reservation_id="r-1")
+        participants = Participants(saga_settings(fakes.url))
+        try:
+            outcome = await participants.run_step(Step.PROCESS_PAYMENT, saga)
+        finally:
+            await participants.aclose()
+        assert outcome.ok, outcome
+        [paid] = fakes.calls
+        assert (paid.route, paid.key) == ("pay", f"{saga.id}:PROCESS_PAYMENT")
+        assert paid.body == {
+            "reservationId": "r-1",
+            "userId": "user-1",
+            "amount": "5000",  # a decimal string, never a binary float
+            "currency": "XOF",
+            "paymentMethod": "mobile_money",
+        }
+        assert outcome.fields == {"payment_id": "1"}
+        assert fakes.payments["1"]["status"] == "completed"
 
 
 async def test_the_payment_charges_seats_times_the_events_price():

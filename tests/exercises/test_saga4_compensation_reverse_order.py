@@ -1,8 +1,12 @@
 """SAGA4: compensations run in reverse order of the completed steps, each keyed
 <sagaId>:<COMPENSATION>; a first step refused has nothing to undo; a compensation that keeps
-failing ends the saga COMPENSATION_FAILED, visible in the list, never silently done."""
+failing ends the saga COMPENSATION_FAILED, visible in the list, never silently done.
+
+The first test asks the domain's plan itself, so it needs no other exercise; the others run
+whole sagas (SAGA1 starts them, SAGA2 and SAGA3 are their steps)."""
 
 from saga_orchestrator.app import create_app
+from saga_orchestrator.domain import Compensation, Kind, Step, StepRecord, StepStatus, compensation_plan
 from tests.integration.saga_orchestrator.fakes import serve_fakes
 from tests.integration.saga_orchestrator.helpers import (
     booking,
@@ -13,6 +17,32 @@ from tests.integration.saga_orchestrator.helpers import (
     wait_for,
 )
 from tests.support import running
+
+OK, FAILED, STARTED = StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.STARTED
+CANCEL, RELEASE, REFUND = Compensation.CANCEL_RESERVATION, Compensation.RELEASE_SEATS, Compensation.REFUND
+
+
+def step(name: Step, status: StepStatus, **fields: bool) -> StepRecord:
+    return StepRecord(name=name, kind=Kind.STEP, status=status, **fields)
+
+
+def test_the_plan_undoes_what_may_have_acted_in_reverse_order():
+    seats, reservation, payment = (
+        step(Step.RESERVE_SEATS, OK),
+        step(Step.CREATE_RESERVATION, OK),
+        step(Step.PROCESS_PAYMENT, OK),
+    )
+    assert compensation_plan([step(Step.RESERVE_SEATS, FAILED)]) == []
+    assert compensation_plan([seats, reservation, step(Step.PROCESS_PAYMENT, FAILED)]) == [CANCEL, RELEASE]
+    refused = step(Step.CONFIRM_RESERVATION, FAILED)
+    assert compensation_plan([seats, reservation, payment, refused]) == [REFUND, CANCEL, RELEASE]
+    # A payment without an answer may have been made; an interrupted step may have acted.
+    unknown = step(Step.PROCESS_PAYMENT, FAILED, uncertain=True)
+    assert compensation_plan([seats, reservation, unknown]) == [REFUND, CANCEL, RELEASE]
+    assert compensation_plan([seats, step(Step.CREATE_RESERVATION, STARTED)]) == [CANCEL, RELEASE]
+    # A compensation already done is not run again.
+    cancelled = StepRecord(name=CANCEL, kind=Kind.COMPENSATION, status=OK)
+    assert compensation_plan([seats, reservation, payment, refused, cancelled]) == [REFUND, RELEASE]
 
 
 async def test_a_declined_payment_cancels_the_reservation_then_releases_the_seats():

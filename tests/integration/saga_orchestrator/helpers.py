@@ -1,13 +1,18 @@
 """Shared by the saga's integration and exercise tests: settings pointing at fake
-participants, a booking request, polling a saga to its end, reading the outbox."""
+participants, a booking request (and a saga of it), polling a saga to its end, reading the
+outbox."""
 
 import asyncio
 import time
+import uuid
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import psycopg
 
+from saga_orchestrator.domain import Saga, SagaStatus, booking_amount
+from saga_orchestrator.schemas import BookingIn
 from saga_orchestrator.settings import SagaSettings
 from tests.support import create_pg_database, unique
 
@@ -50,6 +55,22 @@ def booking(event_id: int = 1, **changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return body
+
+
+def booking_saga(body: dict[str, Any], currency: str = "XOF", **fields: Any) -> Saga:
+    """A running booking saga as its start writes it to the log, for a test that runs one of
+    its steps directly."""
+    request = BookingIn.model_validate(body).model_dump(mode="json", by_alias=True)
+    return Saga(
+        id=uuid.uuid4(),
+        status=SagaStatus.RUNNING,
+        request=request,
+        event_id=int(body["eventId"]),
+        seats=int(body["seats"]),
+        amount=booking_amount(int(body["seats"]), Decimal(str(body["ticketPrice"]))),
+        currency=currency,
+        **fields,
+    )
 
 
 async def start(client: httpx.AsyncClient, body: dict[str, Any], **kwargs: Any) -> str:
