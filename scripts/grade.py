@@ -55,8 +55,8 @@ class Result:
             "tests": self.tests,
             "failed": len(self.failures),
             "firstFailure": first,
-            # In a student edition an exercise fails on a TODO: its own ("todo"), or the one of
-            # an earlier exercise that its test's path crosses first ("reachedTodo" names it).
+            # In a student edition an exercise first fails on its own TODO ("todo"); once that
+            # is written, a later test of it may reach another exercise's ("reachedTodo").
             "todo": self.reached_todo == self.exercise.id,
             "reachedTodo": self.reached_todo,
             "failures": self.failures,
