@@ -19,18 +19,21 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from shared import mongo, sql
 from shared.messaging.broker import Broker
-from shared.messaging.mongo_outbox import MongoOutboxRelay
 from shared.messaging.outbox import Relay
-from shared.messaging.sql_outbox import SqlOutboxRelay
 from shared.settings import ServiceSettings
 
-if TYPE_CHECKING:  # types only: the wiring opens engines through shared.sql and shared.mongo
+# Each engine's plumbing is imported by the method that opens that engine, never here: a
+# service then loads only the database clients it uses (each costs megabytes of memory in
+# every process that imports it; tests/unit/test_service_imports.py holds the line).
+if TYPE_CHECKING:
     from fastapi import FastAPI
     from pymongo.asynchronous.collection import AsyncCollection
     from pymongo.asynchronous.database import AsyncDatabase
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from shared.messaging.mongo_outbox import MongoOutboxRelay
+    from shared.messaging.sql_outbox import SqlOutboxRelay
 
 Check = Callable[[], Awaitable[Any]]
 R = TypeVar("R", bound=Relay)
@@ -58,6 +61,8 @@ class Wiring:
 
     async def postgres(self, url: str, migrations: Path) -> "AsyncEngine":
         """The schema migrated to its newest revision, and a pooled engine (app.state.engine)."""
+        from shared import sql
+
         await sql.migrate(url, migrations)
         engine = sql.make_engine(url)
         self.on_stop(engine.dispose)
@@ -67,6 +72,8 @@ class Wiring:
 
     def mongodb(self, url: str, database: str) -> "AsyncDatabase[dict[str, Any]]":
         """The service's database (app.state.database; its client is app.state.mongo)."""
+        from shared import mongo
+
         client = mongo.make_client(url)
         self.on_stop(client.close)
         db = client[database]
@@ -85,14 +92,18 @@ class Wiring:
         self.optional("rabbitmq", broker.ping)
         return broker
 
-    def sql_relay(self, engine: "AsyncEngine", interval: float) -> SqlOutboxRelay:
+    def sql_relay(self, engine: "AsyncEngine", interval: float) -> "SqlOutboxRelay":
         """The relay of the service's outbox table (app.state.relay), started with the broker."""
+        from shared.messaging.sql_outbox import SqlOutboxRelay
+
         return self._relay(SqlOutboxRelay(engine, self._started_broker(), interval, self.state.metrics))
 
     def mongo_relay(
         self, collections: "list[AsyncCollection[dict[str, Any]]]", interval: float
-    ) -> MongoOutboxRelay:
+    ) -> "MongoOutboxRelay":
         """The relay of these collections' outbox arrays (app.state.relay), started with the broker."""
+        from shared.messaging.mongo_outbox import MongoOutboxRelay
+
         return self._relay(
             MongoOutboxRelay(collections, self._started_broker(), interval, self.state.metrics)
         )
