@@ -25,14 +25,15 @@ CLIENTS = {
 }
 
 # service -> the clients it may load when its app is built (its own engines, HTTP to another
-# service); the broker client (aio_pika) is every service's.
+# service); the broker client (aio_pika) is every service's. alembic is no service's: the
+# migrations run in a child process (shared/sql.py migrate).
 USES = {
-    "event_service": {"sqlalchemy", "psycopg", "alembic"},
+    "event_service": {"sqlalchemy", "psycopg"},
     "reservation_service": {"pymongo", "bson", "aiohttp"},
-    "payment_service": {"sqlalchemy", "psycopg", "alembic", "redis"},
+    "payment_service": {"sqlalchemy", "psycopg", "redis"},
     "analytics_service": {"opensearchpy", "aiohttp"},
     "event_store_service": {"pymongo", "bson"},
-    "saga_orchestrator": {"sqlalchemy", "psycopg", "alembic", "aiohttp"},
+    "saga_orchestrator": {"sqlalchemy", "psycopg", "aiohttp"},
     "notification_service": {"pymongo", "bson"},
 }
 

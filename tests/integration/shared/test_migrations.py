@@ -1,0 +1,71 @@
+"""A service migrates its schema at start in a child process: the schema reaches the newest
+revision, a second start changes nothing, a failure is reported with what the child said, and
+the service's own process never loads Alembic (it would hold it for its whole life)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from shared import sql
+from tests.support import ROOT, create_pg_database
+
+MIGRATIONS = ROOT / "event_service" / "migrations"
+HEAD = sorted(p.name.split("_")[0] for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))[-1]
+
+PROBE = """
+import asyncio, json, os, sys
+from pathlib import Path
+from shared import sql
+asyncio.run(sql.migrate(os.environ["PROBE_URL"], Path(sys.argv[1])))
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def _tables_and_revision(url: str) -> tuple[set[str], str]:
+    parts = make_url(url)
+    with psycopg.connect(
+        host=parts.host, port=parts.port, user=parts.username, password=parts.password, dbname=parts.database
+    ) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert revision is not None
+    return tables, revision[0]
+
+
+def test_a_service_process_migrates_without_loading_alembic() -> None:
+    url = create_pg_database("events")
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(MIGRATIONS)],
+        cwd=ROOT,
+        env={**os.environ, "PROBE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "alembic" not in loaded and "mako" not in loaded
+    tables, revision = _tables_and_revision(url)
+    assert {"events", "outbox", "idempotency_keys"} <= tables
+    assert revision == HEAD
+
+
+async def test_migrating_again_changes_nothing() -> None:
+    url = create_pg_database("events")
+    await sql.migrate(url, MIGRATIONS)
+    first = _tables_and_revision(url)
+    await sql.migrate(url, MIGRATIONS)
+    assert _tables_and_revision(url) == first
+
+
+async def test_a_failed_migration_says_why() -> None:
+    url = create_pg_database("events")
+    wrong = make_url(url).set(password="not-the-password").render_as_string(hide_password=False)
+    with pytest.raises(sql.MigrationFailed) as failed:
+        await sql.migrate(wrong, MIGRATIONS)
+    assert "password authentication failed" in str(failed.value)
