@@ -6,7 +6,8 @@
 
 Base URLs default to the fleet's ports; BENCH_<PACKAGE>_URL (e.g. BENCH_SAGA_ORCHESTRATOR_URL)
 overrides each, BENCH_QUEUE_PREFIX / BENCH_RUN_DIR / BENCH_EVENT_STORE_DATABASE / BENCH_REDIS_URL point the
-drain check, the footprint, the replay-only event store and the cache bypass at another fleet."""
+drain check, the footprint, the replay-only event store and the cache bypass at another fleet;
+BENCH_MONGO_URL is the MongoDB-wire engine the raw insert rate is measured on."""
 
 import argparse
 import asyncio
@@ -69,6 +70,7 @@ def parse(argv: list[str] | None) -> tuple[Config, bool]:
     config.queue_prefix = os.environ.get("BENCH_QUEUE_PREFIX", "")
     config.event_store_database = os.environ.get("BENCH_EVENT_STORE_DATABASE", config.event_store_database)
     config.redis_url = os.environ.get("BENCH_REDIS_URL", config.redis_url)
+    config.mongo_url = os.environ.get("BENCH_MONGO_URL", config.mongo_url)
     if "BENCH_RUN_DIR" in os.environ:
         config.run_dir = Path(os.environ["BENCH_RUN_DIR"])
     if args.out is not None:

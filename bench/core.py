@@ -60,6 +60,7 @@ class Config:
     scenarios: list[str]
     urls: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_URLS))
     redis_url: str = "redis://127.0.0.1:6379/0"
+    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     rabbitmq_api: str = "http://127.0.0.1:15672/api"
     queue_prefix: str = ""
     event_store_database: str = "event_store_db"

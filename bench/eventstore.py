@@ -2,6 +2,10 @@
 expectedVersion; and all clients racing on one aggregate without it), and reconstruct of a
 long aggregate from the newest snapshot versus a full replay.
 
+Beside the appends without expectedVersion, the same documents are inserted straight into the
+MongoDB-wire engine (pymongo, same concurrency, a collection with the events collection's
+indexes): what the service adds over the engine's own insert rate is the ratio of the two.
+
 The full replay is measured on a second event-store process started here with
 EVENT_STORE_SNAPSHOT_EVERY=0 on the same MongoDB database (so it reads the very same events,
 never looks at snapshots) and a broker URL that leads nowhere (so it consumes nothing)."""
@@ -13,9 +17,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 
 from bench.client import LoadClient
 from bench.core import ROOT, Config, LoopResult, Report, closed_loop, http_client, pct, progress
@@ -38,7 +47,10 @@ def _event(aggregate: str, n: int, expected: int | None) -> dict[str, Any]:
 async def run(config: Config, report: Report) -> None:
     size = config.size
     tag = uuid.uuid4().hex[:8]
-    async with http_client(config.urls["event_store_service"], max(config.concurrency)) as client:
+    async with (
+        http_client(config.urls["event_store_service"], max(config.concurrency)) as client,
+        raw_events(config, tag) as raw,
+    ):
         for with_version in (True, False):
             label = "append_expected_version" if with_version else "append"
             for c in config.concurrency:
@@ -63,6 +75,8 @@ async def run(config: Config, report: Report) -> None:
                 await closed_loop(append, c, count=max(3, size.appends // 10))
                 rounds = [await closed_loop(append, c, count=size.appends) for _ in range(config.rounds)]
                 _append_figures(report, label, c, rounds)
+                if not with_version:
+                    await _raw_inserts(config, report, raw, c, rounds)
         c = max(config.concurrency)
         shared = f"BENCH-{tag}-shared"
 
@@ -80,13 +94,84 @@ async def run(config: Config, report: Report) -> None:
         await _reconstruct(config, report, client, f"BENCH-{tag}-long")
 
 
-def _append_figures(report: Report, label: str, c: int, rounds: list[LoopResult]) -> None:
+def _append_figures(
+    report: Report, label: str, c: int, rounds: list[LoopResult], unit: str = "appends/s"
+) -> None:
     n = sum(len(r.samples) for r in rounds)
     errors = sum(len(r.errors) for r in rounds)
     kw: dict[str, Any] = {"samples": n, "concurrency": c, "errors": errors}
-    report.figure(NAME, f"{label}_per_s", "appends/s", [r.rate for r in rounds], **kw)
+    report.figure(NAME, f"{label}_per_s", unit, [r.rate for r in rounds], **kw)
     report.figure(NAME, f"{label}_p50", "ms", [pct(r.latencies_ms(), 50) for r in rounds], **kw)
     report.figure(NAME, f"{label}_p99", "ms", [pct(r.latencies_ms(), 99) for r in rounds], **kw)
+
+
+@asynccontextmanager
+async def raw_events(config: Config, tag: str) -> AsyncIterator[AsyncCollection[dict[str, Any]]]:
+    """A collection beside the event store's `events`, with the same indexes (read from it, so
+    the engine maintains what it maintains for an append), dropped at the end."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        config.mongo_url, tz_aware=True, maxPoolSize=max(config.concurrency) * 2
+    )
+    try:
+        database = client[config.event_store_database]
+        collection = database[f"bench_raw_events_{tag}"]
+        async for index in await database["events"].list_indexes():
+            if index["name"] != "_id_":
+                await collection.create_index(
+                    list(index["key"].items()), name=index["name"], unique=bool(index.get("unique"))
+                )
+        try:
+            yield collection
+        finally:
+            await collection.drop()
+    finally:
+        await client.close()
+
+
+async def _raw_inserts(
+    config: Config,
+    report: Report,
+    collection: AsyncCollection[dict[str, Any]],
+    c: int,
+    appends: list[LoopResult],
+) -> None:
+    """The documents an append stores, inserted by `c` clients straight into the engine (each
+    client its own aggregate, versions in order, the driver's default write concern as the
+    service's), `config.rounds` rounds of as many inserts as the appends; and appends/s over
+    HTTP ÷ these inserts/s, round by round."""
+    run_tag = uuid.uuid4().hex[:6]
+    versions: dict[int, int] = {}
+
+    async def insert(n: int, i: int) -> None:
+        version = versions.get(n, 0) + 1
+        now = datetime.now(UTC)
+        body = _event(f"RAW-{run_tag}-{n}", i, None)
+        await collection.insert_one(
+            {
+                "eventId": str(uuid.uuid4()),
+                **body,
+                "metadata": {},
+                "version": version,
+                "occurredAt": now,
+                "recordedAt": now,
+            }
+        )
+        versions[n] = version
+
+    progress(f"[eventstore raw_insert c={c}] warm-up")
+    await closed_loop(insert, c, count=max(3, config.size.appends // 10))
+    rounds = [await closed_loop(insert, c, count=config.size.appends) for _ in range(config.rounds)]
+    _append_figures(report, "raw_insert", c, rounds, unit="inserts/s")
+    pairs = zip(appends, rounds, strict=True)
+    report.figure(
+        NAME,
+        "ratio_append_to_raw_insert",
+        "x",
+        [http.rate / raw.rate if raw.rate else float("nan") for http, raw in pairs],
+        samples=sum(len(r.samples) for r in (*appends, *rounds)),
+        concurrency=c,
+        method="append_per_s ÷ raw_insert_per_s, round by round",
+    )
 
 
 async def _fill(client: LoadClient, aggregate: str, count: int) -> None:

@@ -60,6 +60,8 @@ PER_CONCURRENCY = {
         "append_expected_version_p99",
         "append_per_s",
         "append_p99",
+        "raw_insert_per_s",
+        "ratio_append_to_raw_insert",
     ],
 }
 SINGLE: dict[str, list[tuple[str, int | None]]] = {
@@ -181,3 +183,4 @@ def test_a_small_run_produces_every_figure(tmp_path: Path) -> None:
     assert "`peer-http.ratio_throughput_ours_to_peer_http`) | 2 |" in run.stdout
     judged = {g["figure"]: g for g in result["goals"]}
     assert judged["peer-http.ratio_throughput_ours_to_peer_http"]["met"] in (True, False)
+    assert "eventstore.ratio_append_to_raw_insert" in run.stdout

@@ -46,11 +46,11 @@ def test_a_run_without_16_clients_is_judged_at_its_highest_and_missing_figures_s
     result = _result(
         _figure("peer-http", "ratio_throughput_ours_to_peer_http", 1, 0.9),
         _figure("peer-http", "ratio_throughput_ours_to_peer_http", 2, 1.4),
-        _figure("eventstore", "ratio_appends_to_raw_insert", 16, 0.4),
+        _figure("eventstore", "ratio_append_to_raw_insert", 16, 0.4),
     )
     rows = goals(result)
     assert _row(rows, "peer-http.ratio_throughput_ours_to_peer_http", 2)["met"] is True
-    assert _row(rows, "eventstore.ratio_appends_to_raw_insert", 16)["met"] is False
+    assert _row(rows, "eventstore.ratio_append_to_raw_insert", 16)["met"] is False
     lag = _row(rows, "projection.lag_to_analytics_p95", 1)
     assert lag["value"] is None and lag["met"] is None
     table = goals_table(result)
