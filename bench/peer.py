@@ -3,7 +3,9 @@ as a DBOS durable workflow in this process, each step its own READ COMMITTED tra
 throwaway PostgreSQL database (the DBOS system database is another throwaway one), driven at
 the same concurrency and for as long as our saga. The figures our saga is compared with."""
 
+import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -110,6 +112,16 @@ def _build(ds: Any) -> Any:
     return booking
 
 
+def destroy_dbos() -> None:
+    """DBOS.destroy(), then a default executor that runs again: DBOS made its thread pool the
+    event loop's default executor and destroy() shuts it down, so the scenarios that follow
+    (pymongo's address lookups, to_thread) would fail."""
+    from dbos import DBOS
+
+    DBOS.destroy(destroy_registry=True)
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
+
+
 async def run(config: Config, report: Report) -> None:
     from dbos import DBOS, AsyncSQLAlchemyDatasource
 
@@ -140,7 +152,7 @@ async def run(config: Config, report: Report) -> None:
         await _measure(config, report, ds, booking)
     finally:
         if launched:
-            DBOS.destroy(destroy_registry=True)
+            destroy_dbos()
         _admin(f'DROP DATABASE IF EXISTS "{app_db}" WITH (FORCE)')
         _admin(f'DROP DATABASE IF EXISTS "{sys_db}" WITH (FORCE)')
 

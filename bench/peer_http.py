@@ -22,6 +22,7 @@ from bench.client import LoadClient, service_token
 from bench.core import PG_ADMIN, Config, LoopResult, Report, closed_loop, http_client, pct, progress
 from bench.fleetapi import EXPENSIVE_PRICE, PRICE, create_event, get_event
 from bench.footprint import cpu_snapshot, cpu_spent
+from bench.peer import destroy_dbos
 from saga_orchestrator.domain import Compensation, Step, booking_amount
 from saga_orchestrator.participants import key
 from saga_orchestrator.settings import SagaSettings
@@ -219,7 +220,7 @@ async def run(config: Config, report: Report) -> None:
     finally:
         await calls.aclose()
         if launched:
-            DBOS.destroy(destroy_registry=True)
+            destroy_dbos()
         _admin(f'DROP DATABASE IF EXISTS "{sys_db}" WITH (FORCE)')
 
 
