@@ -12,17 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.core import Config, Report, progress
+from fleetctl.fleet import PACKAGES
 
 NAME = "footprint"
-PACKAGES = (
-    "event_service",
-    "reservation_service",
-    "payment_service",
-    "analytics_service",
-    "event_store_service",
-    "saga_orchestrator",
-    "notification_service",
-)
 # engine -> how its processes' command lines can be told apart
 ENGINES = {
     "postgresql": ("postgres",),

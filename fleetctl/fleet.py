@@ -61,6 +61,8 @@ SERVICES: tuple[Service, ...] = (
 # like one: `fleet start` starts it with the seven, `fleet start console` alone.
 CONSOLE = Service("console", 8090, "CONSOLE_", "none: reads the services' APIs and RabbitMQ's")
 EVERYTHING: tuple[Service, ...] = (*SERVICES, CONSOLE)
+# The seven services' Python packages, in the fleet's order.
+PACKAGES: tuple[str, ...] = tuple(s.package for s in SERVICES)
 BY_NAME = {s.package: s for s in EVERYTHING}
 
 

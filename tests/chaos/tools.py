@@ -17,6 +17,7 @@ import httpx
 
 from fleetctl.check import Report, run_check
 from fleetctl.fleet import BY_NAME, Fleet
+from fleetctl.fleet import PACKAGES as _PACKAGES
 from fleetctl.story import TERMINAL_SAGA_STATES, future_date
 from tests.support import RABBITMQ_API, ROOT, FleetAuth, isolated_fleet
 
@@ -278,17 +279,6 @@ class ChaosFleet:
         report = self.check(**options)
         assert report.ok, "\n" + report.table()
         return report
-
-
-_PACKAGES = (
-    "event_service",
-    "reservation_service",
-    "payment_service",
-    "analytics_service",
-    "event_store_service",
-    "saga_orchestrator",
-    "notification_service",
-)
 
 
 def start_chaos_fleet() -> ChaosFleet:

@@ -14,22 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from fleetctl.fleet import PACKAGES as SERVICES
 from tests.exercises.catalog import EXERCISES
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import student_edition  # noqa: E402
-
-SERVICES = (
-    "event_service",
-    "reservation_service",
-    "payment_service",
-    "analytics_service",
-    "event_store_service",
-    "saga_orchestrator",
-    "notification_service",
-)
 
 
 def run(cwd: Path, *args: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:

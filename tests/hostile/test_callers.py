@@ -9,18 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from fleetctl.fleet import PACKAGES as SERVICES
 from fleetctl.fleet import Fleet
 from tests.hostile.stores import digests
-
-SERVICES = (
-    "event_service",
-    "reservation_service",
-    "payment_service",
-    "analytics_service",
-    "event_store_service",
-    "saga_orchestrator",
-    "notification_service",
-)
 
 
 def _guarded(fleet: Fleet, package: str) -> list[tuple[str, str, str]]:

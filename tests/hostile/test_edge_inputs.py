@@ -19,20 +19,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from fleetctl.fleet import PACKAGES as SERVICES
 from fleetctl.fleet import Fleet
 from tests.hostile.edges import Edge, Input, body_inputs, dumps, edges_for, kind_of, sample, with_value
 from tests.hostile.stores import digests, settled
 from tests.support import FleetAuth, IsolatedFleet, isolated_fleet
 
-SERVICES = (
-    "event_service",
-    "reservation_service",
-    "payment_service",
-    "analytics_service",
-    "event_store_service",
-    "saga_orchestrator",
-    "notification_service",
-)
 LIMIT = int(os.environ.get("HOSTILE_EDGE_CASES", "12"))
 REFUSED = (400, 413, 422)
 PROBES = ("/health", "/ready", "/metrics")

@@ -22,17 +22,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from fleetctl.check import run_check
+from fleetctl.fleet import PACKAGES as SERVICES
 from fleetctl.fleet import Fleet
 
-SERVICES = (
-    "event_service",
-    "reservation_service",
-    "payment_service",
-    "analytics_service",
-    "event_store_service",
-    "saga_orchestrator",
-    "notification_service",
-)
 MAX_EXAMPLES = int(os.environ.get("HOSTILE_MAX_EXAMPLES", "25"))
 STRICT_STATUS = os.environ.get("HOSTILE_STRICT_STATUS") == "1"
 SOFT = [

@@ -13,17 +13,9 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, ValidationError
 
+from fleetctl.fleet import PACKAGES as SERVICE_PACKAGES
 from shared.schemas import UTC_DATETIME, as_utc, parse_utc
 
-SERVICE_PACKAGES = (
-    "event_service",
-    "reservation_service",
-    "payment_service",
-    "analytics_service",
-    "event_store_service",
-    "saga_orchestrator",
-    "notification_service",
-)
 UNREPRESENTABLE = [
     "0001-01-01T02:04:14+12:46",
     "0001-01-01T00:00:00+00:01",

@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from fleetctl.fleet import PACKAGES as SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = (
-    "event_service",
-    "reservation_service",
-    "payment_service",
-    "analytics_service",
-    "event_store_service",
-    "saga_orchestrator",
-    "notification_service",
-)
 ROW = re.compile(r"^\|\s*(\w+)\s*\|\s*([A-Z]+)\s*\|\s*(\S+)\s*\|\s*(public|internal|operator)\s*\|\s*$")
 
 
