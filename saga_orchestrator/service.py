@@ -90,6 +90,14 @@ class SagaService:
             idem.same_request(fingerprint(saga.request))
         return saga
 
+    async def _started_under(self, idem: Idempotency | None) -> Saga | None:
+        """The saga already started under the Idempotency-Key, if there is one (422 when it
+        was started for another request)."""
+        if idem is None:
+            return None
+        existing = await self.store.find_by_key(idem.key)
+        return None if existing is None else self._same_request(existing, idem)
+
     async def start_booking(self, body: BookingIn, idem: Idempotency | None) -> Saga:
         """A booking saga (SAGA1), leased to this process and driven in the background; the
         one already started under the Idempotency-Key when there is one. Nothing is booked when the event
@@ -97,10 +105,8 @@ class SagaService:
         eventDate)."""
         payload = body.model_dump(mode="json", by_alias=True)
         key = idem.key if idem is not None else None
-        if key is not None:
-            existing = await self.store.find_by_key(key)
-            if existing is not None:
-                return self._same_request(existing, idem)
+        if (existing := await self._started_under(idem)) is not None:
+            return existing
         try:
             event = await self.participants.event(body.event_id)
         except EventNotFound:
@@ -139,10 +145,8 @@ class SagaService:
         cancellation of it runs or has completed."""
         payload = body.model_dump(mode="json", by_alias=True)
         key = idem.key if idem is not None else None
-        if key is not None:
-            existing = await self.store.find_by_key(key)
-            if existing is not None:
-                return self._same_request(existing, idem)
+        if (existing := await self._started_under(idem)) is not None:
+            return existing
         rid = body.reservation_id
         try:
             reservation = await self.participants.reservation(rid)
