@@ -337,19 +337,16 @@ class Participants:
         if payment_id is None:
             # The charge got no answer: fence its key, so that it is either found (and
             # refunded now) or refused if it ever arrives.
-            fence = await self.fence(Step.PROCESS_PAYMENT, saga)
-            if not fence.done or not 200 <= fence.status_code < 300:
+            made = await self._made_after_all(Step.PROCESS_PAYMENT, saga)
+            if made is None:
                 return Outcome(True, response={"skipped": "no payment was made, and its key is fenced"})
-            payment_id = fence.answer["id"]
-        response = await self.payments.request(
-            "POST",
-            f"/api/payments/{payment_id}/compensate",
-            json={"reason": f"saga {saga.id} compensated"},
-            idempotency_key=key(saga.id, Compensation.REFUND),
-        )
-        outcome = _answered(response, Compensation.REFUND)
-        return Outcome(
-            outcome.ok, outcome.error, response=outcome.response, fields={"payment_id": str(payment_id)}
+            payment_id = made["id"]
+        return await self._compensate(
+            self.payments,
+            f"/api/payments/{payment_id}",
+            saga,
+            Compensation.REFUND,
+            {"payment_id": str(payment_id)},
         )
 
     async def _cancel_reservation(self, saga: Saga) -> Outcome:
@@ -357,31 +354,43 @@ class Participants:
         if reservation_id is None:
             # The create call got no answer: fence its key, so that the reservation is either
             # found (and cancelled now) or never made.
-            fence = await self.fence(Step.CREATE_RESERVATION, saga)
-            if not fence.done or not 200 <= fence.status_code < 300:
+            made = await self._made_after_all(Step.CREATE_RESERVATION, saga)
+            if made is None:
                 return Outcome(True, response={"skipped": "no reservation was made, and its key is fenced"})
-            reservation_id = fence.answer["id"]
-        response = await self.reservations.request(
+            reservation_id = made["id"]
+        return await self._compensate(
+            self.reservations,
+            f"/api/reservations/{reservation_id}",
+            saga,
+            Compensation.CANCEL_RESERVATION,
+            {"reservation_id": str(reservation_id)},
+        )
+
+    async def _made_after_all(self, step: Step, saga: Saga) -> dict[str, Any] | None:
+        """After the step's call got no answer: its key fenced, the stored answer of the call
+        when it was done after all (what it made, to undo now), else None (nothing was made)."""
+        fence = await self.fence(step, saga)
+        return fence.answer if fence.done and 200 <= fence.status_code < 300 else None
+
+    async def _compensate(
+        self, client: ServiceClient, path: str, saga: Saga, compensation: Compensation, fields: dict[str, str]
+    ) -> Outcome:
+        """POST {path}/compensate under the compensation's key; the outcome records `fields`."""
+        response = await client.request(
             "POST",
-            f"/api/reservations/{reservation_id}/compensate",
+            f"{path}/compensate",
             json={"reason": f"saga {saga.id} compensated"},
-            idempotency_key=key(saga.id, Compensation.CANCEL_RESERVATION),
+            idempotency_key=key(saga.id, compensation),
         )
-        outcome = _answered(response, Compensation.CANCEL_RESERVATION)
-        return Outcome(
-            outcome.ok,
-            outcome.error,
-            response=outcome.response,
-            fields={"reservation_id": str(reservation_id)},
-        )
+        outcome = _answered(response, compensation)
+        return Outcome(outcome.ok, outcome.error, response=outcome.response, fields=fields)
 
     async def _release_seats(self, saga: Saga, uncertain_seats: bool) -> Outcome:
         if uncertain_seats:
             # Releasing seats this saga never booked would hand out someone else's: fence the
             # booking's key first, so that it is either found (and released now) or refused if
             # it ever arrives.
-            fence = await self.fence(Step.RESERVE_SEATS, saga)
-            if not fence.done or not 200 <= fence.status_code < 300:
+            if await self._made_after_all(Step.RESERVE_SEATS, saga) is None:
                 return Outcome(
                     True, response={"skipped": "no seats were booked, and the booking's key is fenced"}
                 )
