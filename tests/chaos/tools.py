@@ -5,9 +5,8 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ import httpx
 from fleetctl.check import Report, run_check
 from fleetctl.fleet import BY_NAME, Fleet
 from fleetctl.fleet import PACKAGES as _PACKAGES
+from fleetctl.nemesis import wait_until
 from fleetctl.story import TERMINAL_SAGA_STATES, future_date
 from tests.support import RABBITMQ_API, ROOT, FleetAuth, isolated_fleet
 
@@ -66,20 +66,6 @@ def _rabbit_api_answers() -> bool:
         return httpx.get(f"{RABBITMQ_API}/overview", auth=RABBIT_AUTH, timeout=3).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def wait_until(condition: Callable[[], Any], seconds: float, what: str, every: float = 0.25) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            value = condition()
-        except httpx.HTTPError:
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {seconds:.0f} s for {what}")
-        time.sleep(every)
 
 
 @dataclass
@@ -184,7 +170,7 @@ class ChaosFleet:
 
         try:
             wait_until(all_done, seconds, "every saga to end", every=0.5)
-        except AssertionError:
+        except TimeoutError:
             stuck = [s for s in saga_ids if s not in final]
             raise AssertionError(
                 f"{len(stuck)} saga(s) not terminal: {[self.saga(s) for s in stuck[:3]]}"
