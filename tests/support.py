@@ -1,6 +1,7 @@
 """Test helpers: throwaway databases, names and apps against the real engines."""
 
 import asyncio
+import contextlib
 import re
 import socket
 import time
@@ -10,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
+import aio_pika
 import httpx
 import uvicorn
 from fastapi import FastAPI
@@ -85,6 +87,18 @@ def create_pg_database(role: str, prefix: str = "test") -> str:
     """A new empty database owned by `role` (whose password is its name); its SQLAlchemy URL.
     Dropped when the session ends."""
     return isolated.create_pg_database(role, prefix, name=_database_name)
+
+
+async def drop_exchange(exchange: str, queues: tuple[str, ...] = ()) -> None:
+    """Delete the queues and the exchange (absent ones are fine), over AMQP."""
+    connection = await aio_pika.connect_robust(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        for name in queues:
+            with contextlib.suppress(Exception):
+                await channel.queue_delete(name)
+        with contextlib.suppress(Exception):
+            await channel.exchange_delete(exchange)
 
 
 def drop_created_databases() -> None:

@@ -1,23 +1,9 @@
-import contextlib
-
-import aio_pika
 import pytest
 
 from notification_service.app import create_app
 from notification_service.settings import NotificationSettings
 from shared import mongo
-from tests.support import AMQP_URL, MONGO_URL, running, unique
-
-
-async def drop_topology(exchange: str, queues: list[str]) -> None:
-    connection = await aio_pika.connect_robust(AMQP_URL)
-    async with connection:
-        channel = await connection.channel()
-        for name in queues:
-            with contextlib.suppress(Exception):
-                await channel.queue_delete(name)
-        with contextlib.suppress(Exception):
-            await channel.exchange_delete(exchange)
+from tests.support import MONGO_URL, drop_exchange, running, unique
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +33,7 @@ async def app_client(settings):
         await client_.drop_database(settings.mongo_database)
         await client_.close()
         queue = f"{settings.amqp_queue_prefix}notification.dispatch"
-        await drop_topology(settings.amqp_exchange, [queue, f"{queue}.retry", f"{queue}.dlq"])
+        await drop_exchange(settings.amqp_exchange, (queue, f"{queue}.retry", f"{queue}.dlq"))
 
 
 @pytest.fixture

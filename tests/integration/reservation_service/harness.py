@@ -2,14 +2,12 @@
 by uvicorn on a free port in this event loop, the reservation app in-process."""
 
 import asyncio
-import contextlib
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aio_pika
 import httpx
 import uvicorn
 from fastapi import FastAPI
@@ -19,7 +17,7 @@ from event_service.settings import EventSettings
 from reservation_service.app import create_app as create_reservation_app
 from reservation_service.settings import ReservationSettings
 from shared import mongo
-from tests.support import AMQP_URL, MONGO_URL, create_pg_database, running, unique
+from tests.support import MONGO_URL, create_pg_database, drop_exchange, running, unique
 
 
 def free_port() -> int:
@@ -113,17 +111,6 @@ async def drop_database(name: str) -> None:
     client = mongo.make_client(MONGO_URL)
     await client.drop_database(name)
     await client.close()
-
-
-async def drop_exchange(exchange: str, queues: tuple[str, ...] = ()) -> None:
-    connection = await aio_pika.connect_robust(AMQP_URL)
-    async with connection:
-        channel = await connection.channel()
-        for name in queues:
-            with contextlib.suppress(Exception):
-                await channel.queue_delete(name)
-        with contextlib.suppress(Exception):
-            await channel.exchange_delete(exchange)
 
 
 async def create_event(event_url: str, *, capacity: int = 100, price: str = "25.00") -> dict[str, Any]:
