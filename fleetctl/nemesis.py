@@ -208,6 +208,11 @@ def here_target(orchestrators: int) -> Target:
 # -- RabbitMQ over its management API ----------------------------------------------------------
 
 
+def held(queue: dict[str, Any]) -> int:
+    """Messages a queue holds: ready, or delivered and not yet acknowledged."""
+    return int(queue.get("messages") or 0) + int(queue.get("messages_unacknowledged") or 0)
+
+
 class Broker:
     def __init__(self, target: Target) -> None:
         self.prefix = target.prefix
@@ -289,6 +294,10 @@ class Broker:
         answer.raise_for_status()
         own = [dict(q) for q in answer.json() if str(q["name"]).startswith(self.prefix)]
         return [q for q in own if q["name"] != self.tap and "." in q["name"][len(self.prefix) :]]
+
+    def held(self) -> int:
+        """Messages the fleet's queues hold, dead-letter queues aside."""
+        return sum(held(q) for q in self.queues() if not str(q["name"]).endswith(".dlq"))
 
     def peek_all(self, queue: str) -> list[dict[str, Any]]:
         """Every message of the queue, requeued (nothing consumes a dead-letter queue)."""
@@ -649,12 +658,7 @@ def quiesce(target: Target, broker: Broker, seconds: float, say: Callable[[str],
             int(reader.get("saga", "/api/saga", {"status": s, "size": 1})["total"])
             for s in ("STARTED", "RUNNING", "COMPENSATING")
         )
-        held = sum(
-            int(q.get("messages") or 0) + int(q.get("messages_unacknowledged") or 0)
-            for q in broker.queues()
-            if not q["name"].endswith(".dlq")
-        )
-        calm = calm + 1 if busy == 0 and held == 0 else 0
+        calm = calm + 1 if busy == 0 and broker.held() == 0 else 0
         return calm >= 4
 
     say("waiting for quiescence (no saga in flight, every queue drained) ...")
@@ -784,11 +788,7 @@ def check(
     row = rows["queues"]
 
     def drained() -> bool:
-        return not any(
-            int(q.get("messages") or 0) + int(q.get("messages_unacknowledged") or 0)
-            for q in broker.queues()
-            if not str(q["name"]).endswith(".dlq")
-        )
+        return broker.held() == 0
 
     # A queue still draining gets 30 s more (its counts are sampled every 5 s).
     with suppress(TimeoutError):
@@ -807,10 +807,10 @@ def check(
                 line = f"{name}: {message_id}: {str(reason)[:120]}"
                 (row.notes if message_id in poisoned else row.failures).append(line)
         else:
-            held = int(queue.get("messages") or 0) + int(queue.get("messages_unacknowledged") or 0)
-            if held:
+            count = held(queue)
+            if count:
                 row.failures.append(
-                    f"{name}: {held} message(s) ({queue.get('messages_unacknowledged')} unacknowledged, "
+                    f"{name}: {count} message(s) ({queue.get('messages_unacknowledged')} unacknowledged, "
                     f"{queue.get('consumers')} consumer(s))"
                 )
 
