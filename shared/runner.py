@@ -22,4 +22,7 @@ def serve(create_app: Callable[[S], Any], settings: S, *, graceful_shutdown: int
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=graceful_shutdown,
+        # No service speaks WebSocket (the console streams with server-sent events): without
+        # this uvicorn loads a WebSocket library into every process.
+        ws="none",
     )

@@ -1,8 +1,9 @@
 """Each service loads only the clients of the engines and services it talks to: a database
 driver costs megabytes in every process that imports it, and seven services each loading
 every driver was most of the fleet's idle memory (docs/performance.md). Checked in a fresh
-interpreter per service: import its app module, build the app (no engine is contacted before
-the lifespan starts), then read `sys.modules`."""
+interpreter per service: `python -m <service>` up to the moment uvicorn would start serving
+(the app built and uvicorn's configuration loaded, no engine contacted: that is the
+lifespan's work), then `sys.modules` read."""
 
 import json
 import subprocess
@@ -12,8 +13,11 @@ import pytest
 
 from tests.support import ROOT
 
-# Top-level packages of the engines' and services' clients, and the migration tool.
+# Top-level packages of the engines' and services' clients, the migration tool, and the
+# WebSocket libraries uvicorn loads unless told that no service speaks WebSocket.
 CLIENTS = {
+    "websockets",
+    "wsproto",
     "sqlalchemy",
     "psycopg",
     "alembic",
@@ -37,9 +41,12 @@ USES = {
     "notification_service": {"pymongo", "bson"},
 }
 
+# Runs the service's __main__ with uvicorn.run replaced by what it does before serving.
 PROBE = """
-import importlib, json, sys
-importlib.import_module(sys.argv[1] + ".app").create_app()
+import json, runpy, sys
+import uvicorn
+uvicorn.run = lambda app, **options: uvicorn.Config(app, **options).load()
+runpy.run_module(sys.argv[1], run_name="__main__")
 print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 
