@@ -81,6 +81,12 @@ def _ends(page: Page, saga_id: str, status: str, timeout: float = 60_000) -> Non
         raise AssertionError(f"saga {saga_id} not shown {status}; the panel shows: {shown}") from None
 
 
+def _read_model_in_step(page: Page, event: dict[str, Any]) -> None:
+    """Waits until the seats panel shows the event's read model in step (the projection
+    follows the saga's messages): the docs' screenshots show the settled page."""
+    page.wait_for_selector(f'#seats-body .event[data-event-id="{event["id"]}"] .analytics[data-diff="0"]')
+
+
 def _shot(page: Page, folder: Path, name: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / name), full_page=True)
@@ -136,6 +142,7 @@ def test_a_form_booking_travels_to_completed(fleet, watched: Watched, screenshot
         (name, "step", "succeeded") for name in STEPS
     ]
     page.wait_for_selector(f'#saga-log .saga-log[data-saga-id="{saga_id}"][data-status="COMPLETED"]')
+    _read_model_in_step(page, event)
     _shot(page, screenshots, "console-completed.png")
     assert watched.errors == []
 
@@ -161,6 +168,7 @@ def test_a_declined_booking_ends_compensated_with_its_two_compensations(
     )
     assert colours[0] != colours[-1]
     page.wait_for_selector(f'#saga-log .saga-log[data-saga-id="{saga_id}"][data-status="COMPENSATED"]')
+    _read_model_in_step(page, event)
     _shot(page, screenshots, "console-compensated.png")
     assert watched.errors == []
 
