@@ -174,8 +174,23 @@ def goals(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _load_line(result: dict[str, Any]) -> list[str]:
+    """How busy the machine was: above its core count the run's processes queued for CPU, and
+    its absolute figures (and the ratios less so) say more about the contention than the code."""
+    load, cores = result.get("loadAverage"), result.get("machine", {}).get("cores")
+    if not load or not cores:
+        return []
+    start, end = load["start"][0], load["end"][0]
+    busy = " (above the core count: a contended run)" if max(start, end) > cores else ""
+    return [
+        f"Load average (1 min) {start:.1f} at the start, {end:.1f} at the end, on {cores} cores{busy}.",
+        "",
+    ]
+
+
 def goals_table(result: dict[str, Any]) -> str:
     lines = [
+        *_load_line(result),
         "| goal (issue 21) | clients | reference run (before) | goal | this run | met |",
         "|---|---:|---:|---:|---:|---|",
     ]

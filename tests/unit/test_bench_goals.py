@@ -55,3 +55,17 @@ def test_a_run_without_16_clients_is_judged_at_its_highest_and_missing_figures_s
     assert lag["value"] is None and lag["met"] is None
     table = goals_table(result)
     assert "| 1.40 | met |" in table and "not measured" in table
+
+
+def test_the_table_says_how_busy_the_machine_was() -> None:
+    result = {
+        "figures": [],
+        "machine": {"cores": 2},
+        "loadAverage": {"start": [1.5, 1.0, 0.8], "end": [24.05, 13.4, 9.7]},
+    }
+    first = goals_table(result).splitlines()[0]
+    assert first.startswith("Load average (1 min) 1.5 at the start, 24.1 at the end, on 2 cores")
+    assert "contended" in first
+    quiet = {**result, "loadAverage": {"start": [0.4, 0, 0], "end": [1.9, 0, 0]}}
+    assert "contended" not in goals_table(quiet).splitlines()[0]
+    assert goals_table({"figures": []}).startswith("| goal (issue 21) |")
