@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from fleetctl.fleet import BY_NAME
 from tests.support import ROOT, isolated_fleet
 
@@ -124,6 +126,9 @@ def _bench(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[s
     return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
+# The fleet's start (up to 120 s), the bench (240 s) and its clean-up after a SIGTERM (60 s):
+# the suite's 300 s would cut a slow run short before the bench could say where it was.
+@pytest.mark.timeout(420)
 def test_a_small_run_produces_every_figure(tmp_path: Path) -> None:
     fleet = isolated_fleet()
     try:
