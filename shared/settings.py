@@ -32,7 +32,13 @@ class ServiceSettings(BaseSettings):
     amqp_queue_prefix: str = _common("AMQP_QUEUE_PREFIX", "")  # type: ignore[assignment]
     consumer_max_retries: int = _common("CONSUMER_MAX_RETRIES", 3)  # type: ignore[assignment]
     consumer_retry_delay_ms: int = _common("CONSUMER_RETRY_DELAY_MS", 1000)  # type: ignore[assignment]
-    consumer_prefetch: int = _common("CONSUMER_PREFETCH", 32)  # type: ignore[assignment]
+    # Unacknowledged deliveries per consumer: room for a batch being handled and the next one
+    # forming behind it.
+    consumer_prefetch: int = _common("CONSUMER_PREFETCH", 128)  # type: ignore[assignment]
+    # A batching consumer (shared.messaging.broker.Consumer.batch) takes at most this many
+    # messages at once, and waits this long after the first for the others of its burst.
+    consumer_batch_size: int = _common("CONSUMER_BATCH_SIZE", 64)  # type: ignore[assignment]
+    consumer_batch_linger_ms: float = _common("CONSUMER_BATCH_LINGER_MS", 2.0)  # type: ignore[assignment]
     outbox_poll_seconds: float = _common("OUTBOX_POLL_SECONDS", 0.5)  # type: ignore[assignment]
 
     http_timeout_seconds: float = _common("HTTP_TIMEOUT_SECONDS", 5.0)  # type: ignore[assignment]

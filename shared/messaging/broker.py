@@ -1,6 +1,10 @@
 """One RabbitMQ connection per service: publishing with confirms, consumers with delayed
 retry and a dead-letter queue, reconnection after the broker comes back.
 
+A consumer handles its messages one at a time (`handler`, in per-aggregate workers) or in
+batches (`batch`): what arrived together is written together and settled by one
+acknowledgement, each message keeping its own outcome (see `Consumer`).
+
 Topology (docs/design.md §7): one durable topic exchange; per consumer a durable queue `<q>`, a
 retry queue `<q>.retry` whose TTL dead-letters messages back to `<q>`, and `<q>.dlq`.
 """
@@ -10,7 +14,7 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +31,10 @@ from shared.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope], Awaitable[None]]
+# A batch handler's answer: one entry per envelope, in order; None when it was applied, else
+# why not (that message alone is retried or dead-lettered).
+Outcomes = Sequence[BaseException | None]
+BatchHandler = Callable[[Sequence[Envelope]], Awaitable[Outcomes]]
 ATTEMPT_HEADER = "x-attempt"
 # Set on a message dead-lettered because no model of the contract could read it: why not.
 UNREADABLE_HEADER = "x-unreadable-reason"
@@ -49,12 +57,23 @@ class Consumer:
 
     Messages of one aggregate go to the same worker, so they are handled in order while
     different aggregates are handled concurrently.
+
+    With `batch`, the broker uses it instead of `handler`: one loop takes what has arrived
+    (up to `batch_size`, the settings' `consumer_batch_size` when 0; once the first message is
+    there it waits `consumer_batch_linger_ms` for others), hands them over in the order they
+    were delivered (so per aggregate in order; the handler keeps that order), forwards each
+    failed message to the retry queue or the DLQ, then acknowledges the whole batch at once.
+    The next batch forms while one is handled. Nothing is acknowledged before the handler
+    returned: a crash redelivers the batch, so its writes must be idempotent (they are the
+    same writes as one at a time).
     """
 
     name: str
     bindings: list[str]
     handler: Handler
     workers: int = 4
+    batch: BatchHandler | None = None
+    batch_size: int = 0
     _queues: list[asyncio.Queue[AbstractIncomingMessage]] = field(default_factory=list, repr=False)
 
 
@@ -155,6 +174,13 @@ class Broker:
         )
         for pattern in consumer.bindings:
             await queue.bind(exchange, routing_key=pattern)
+        if consumer.batch is not None:
+            arrived: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+            self._tasks.append(
+                asyncio.create_task(self._batches(consumer, name, arrived), name=f"{name}-batches")
+            )
+            await queue.consume(arrived.put)
+            return
         consumer._queues = [asyncio.Queue() for _ in range(max(1, consumer.workers))]
         for index, pending in enumerate(consumer._queues):
             self._tasks.append(
@@ -180,39 +206,83 @@ class Broker:
             except Exception:
                 log.exception("could not settle a message of %s", name)
 
-    async def _handle(self, consumer: Consumer, name: str, message: AbstractIncomingMessage) -> None:
-        attempt = int(str(message.headers.get(ATTEMPT_HEADER) or 0)) + 1
-        try:
-            envelope = Envelope.from_bytes(message.body)
-            token = correlation_id.set(envelope.correlation_id)
-            try:
-                await consumer.handler(envelope)
-            finally:
-                correlation_id.reset(token)
-        except UnreadableMessage as exc:
-            # Like any failing message it goes through the retry queue (the queue moves on)
-            # and, once its retries are spent, to the DLQ, the reason in its own header.
-            await self._retry_or_bury(name, message, attempt, exc, unreadable=True)
-            return
-        except Exception as exc:
-            if self.engine_unreachable(exc):
-                await self._retry_or_bury(name, message, attempt - 1, exc, dead=False)
-            else:
-                await self._retry_or_bury(name, message, attempt, exc)
-            return
-        await message.ack()
-        self._count(name, "ok")
-
-    async def _retry_or_bury(
-        self,
-        name: str,
-        message: AbstractIncomingMessage,
-        attempt: int,
-        exc: Exception,
-        dead: bool | None = None,
-        unreadable: bool = False,
+    async def _batches(
+        self, consumer: Consumer, name: str, arrived: asyncio.Queue[AbstractIncomingMessage]
     ) -> None:
-        if dead is None:
+        size = max(1, consumer.batch_size or self.settings.consumer_batch_size)
+        linger = self.settings.consumer_batch_linger_ms / 1000
+        while True:
+            batch = [await arrived.get()]
+            _take(arrived, batch, size)
+            if len(batch) < size and linger > 0:
+                # The messages of one publisher's burst are delivered a few at a time.
+                await asyncio.sleep(linger)
+                _take(arrived, batch, size)
+            try:
+                await self._handle_batch(consumer, name, batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not settle a batch of %s", name)
+
+    async def _handle_batch(
+        self, consumer: Consumer, name: str, messages: list[AbstractIncomingMessage]
+    ) -> None:
+        assert consumer.batch is not None
+        outcomes: list[BaseException | None] = [None] * len(messages)
+        readable: list[int] = []
+        envelopes: list[Envelope] = []
+        for index, message in enumerate(messages):
+            try:
+                envelopes.append(Envelope.from_bytes(message.body))
+                readable.append(index)
+            except UnreadableMessage as exc:
+                outcomes[index] = exc
+        if envelopes:
+            answered: Outcomes
+            try:
+                answered = await consumer.batch(envelopes)
+                if len(answered) != len(envelopes):
+                    raise RuntimeError(f"{len(answered)} outcomes for {len(envelopes)} messages")
+            except Exception as exc:
+                # The batch as a whole failed (an engine down, say): each message goes its own
+                # way as if it had failed alone.
+                answered = [exc] * len(envelopes)
+            for index, outcome in zip(readable, answered, strict=True):
+                outcomes[index] = outcome
+        # Per channel the last message to acknowledge: after a reconnection a batch may hold
+        # messages of the closed channel (the broker delivers them again) and of the new one.
+        last: dict[int, AbstractIncomingMessage] = {}
+        for message, outcome in zip(messages, outcomes, strict=True):
+            try:
+                channel = id(message.channel)  # raises once that channel is closed
+                if outcome is not None and not await self._forward(name, message, outcome):
+                    await message.nack(requeue=True)
+                    continue
+            except Exception:
+                log.warning("could not settle message %s of %s", message.message_id, name, exc_info=True)
+                continue
+            if outcome is None:
+                self._count(name, "ok")
+            # A failed message's copy is in the retry queue or the DLQ: acknowledged below.
+            last[channel] = message
+        for message in last.values():
+            # Every message delivered before it on its channel is in this batch or an earlier,
+            # settled one (one loop, in delivery order): one ack covers them all.
+            try:
+                await message.ack(multiple=True)
+            except Exception:
+                log.warning("could not acknowledge a batch of %s", name, exc_info=True)
+
+    async def _forward(self, name: str, message: AbstractIncomingMessage, exc: BaseException) -> bool:
+        """Publish a failed message's copy to the retry queue (or, retries spent, the DLQ);
+        False when the broker could not take it. The original is left to acknowledge."""
+        attempt = int(str(message.headers.get(ATTEMPT_HEADER) or 0)) + 1
+        unreadable = isinstance(exc, UnreadableMessage)
+        if not unreadable and self.engine_unreachable(exc):
+            dead = False
+            attempt -= 1  # an engine down is not the message's fault: its retries are kept
+        else:
             dead = attempt > self.settings.consumer_max_retries
         target = f"{name}.dlq" if dead else f"{name}.retry"
         headers = dict(message.headers)
@@ -226,11 +296,35 @@ class Broker:
         try:
             await self._publish_to_queue(target, message.body, message.message_id, headers)
         except Exception:
-            # The broker could not take the copy: give the original back to the queue.
-            await message.nack(requeue=True)
+            return False
+        self._count(name, "dead" if dead else "retry")
+        return True
+
+    async def _handle(self, consumer: Consumer, name: str, message: AbstractIncomingMessage) -> None:
+        try:
+            envelope = Envelope.from_bytes(message.body)
+            token = correlation_id.set(envelope.correlation_id)
+            try:
+                await consumer.handler(envelope)
+            finally:
+                correlation_id.reset(token)
+        except UnreadableMessage as exc:
+            # Like any failing message it goes through the retry queue (the queue moves on)
+            # and, once its retries are spent, to the DLQ, the reason in its own header.
+            await self._retry_or_bury(name, message, exc)
+            return
+        except Exception as exc:
+            await self._retry_or_bury(name, message, exc)
             return
         await message.ack()
-        self._count(name, "dead" if dead else "retry")
+        self._count(name, "ok")
+
+    async def _retry_or_bury(self, name: str, message: AbstractIncomingMessage, exc: Exception) -> None:
+        if await self._forward(name, message, exc):
+            await message.ack()
+        else:
+            # The broker could not take the copy: give the original back to the queue.
+            await message.nack(requeue=True)
 
     def _count(self, queue: str, outcome: str) -> None:
         if self.metrics is not None:
@@ -293,3 +387,10 @@ class Broker:
         self._connection = None
         self._exchange = None
         self._publish_channel = None
+
+
+def _take(
+    arrived: asyncio.Queue[AbstractIncomingMessage], batch: list[AbstractIncomingMessage], size: int
+) -> None:
+    while len(batch) < size and not arrived.empty():
+        batch.append(arrived.get_nowait())
