@@ -1,13 +1,16 @@
 """What the Notification service consumes: booking.* and payment.* on the queue
 `notification.dispatch`; each message, parsed into its contract, gives at most one
-notification (keyed by messageId). One it cannot parse goes to the queue's DLQ."""
+notification (keyed by messageId). One it cannot parse goes to the queue's DLQ.
 
-from collections.abc import Awaitable, Callable
+The broker hands over what arrived together: their notifications are stored in one write,
+each message keeping its own outcome."""
 
-from notification_service.domain import draft_from_message
+from collections.abc import Sequence
+
+from notification_service.domain import Draft, draft_from_message
 from notification_service.sender import Notifications
 from shared.contracts import Envelope, read
-from shared.messaging.broker import Consumer
+from shared.messaging.broker import Consumer, Outcomes
 
 QUEUE = "notification.dispatch"
 BINDINGS = ["booking.*", "payment.*"]
@@ -19,5 +22,21 @@ def dispatch_consumer(notifications: Notifications) -> Consumer:
         if draft is not None:
             await notifications.record(draft, message_id=envelope.message_id)
 
-    handler: Callable[[Envelope], Awaitable[None]] = handle
-    return Consumer(QUEUE, bindings=BINDINGS, handler=handler)
+    async def handle_batch(envelopes: Sequence[Envelope]) -> Outcomes:
+        outcomes: list[BaseException | None] = [None] * len(envelopes)
+        drafts: list[tuple[int, Draft, str]] = []
+        for index, envelope in enumerate(envelopes):
+            try:
+                draft = draft_from_message(read(envelope))
+            except Exception as exc:  # this message only: unreadable, or a draft it cannot make
+                outcomes[index] = exc
+                continue
+            if draft is not None:
+                drafts.append((index, draft, envelope.message_id))
+        if drafts:
+            stored = await notifications.record_messages([(draft, mid) for _, draft, mid in drafts])
+            for (index, _, _), result in zip(drafts, stored, strict=True):
+                outcomes[index] = result if isinstance(result, Exception) else None
+        return outcomes
+
+    return Consumer(QUEUE, bindings=BINDINGS, handler=handle, batch=handle_batch)

@@ -5,7 +5,7 @@ bounded retries and backoff."""
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from notification_service import domain
@@ -67,6 +67,41 @@ class Notifications:
         recipient = draft.recipient
         if recipient:
             await self.store.remember_contact(draft.user_id, recipient, draft.facts.get("userName"), at)
+        stored, created = await self.store.insert(self._pending(draft, at, message_id, extra))
+        if created:
+            self._wake.set()
+        return stored, created
+
+    async def record_messages(self, drafts: list[tuple[Draft, str]]) -> list[tuple[Doc, bool] | Exception]:
+        """`record` of many (draft, messageId) in two writes (the contacts, the notifications);
+        per draft its outcome, a failed one not stopping the others."""
+        at = utc_now_ms()
+        contacts = [
+            (draft.user_id, draft.recipient, draft.facts.get("userName"))
+            for draft, _ in drafts
+            if draft.recipient
+        ]
+        await self.store.remember_contacts(contacts, at)
+        results: list[tuple[Doc, bool] | Exception] = []
+        docs: list[Doc] = []
+        for draft, message_id in drafts:
+            try:
+                docs.append(self._pending(draft, at, message_id))
+            except Exception as exc:  # this draft only
+                results.append(exc)
+            else:
+                results.append(({}, False))  # its place, filled below
+        stored = iter(await self.store.insert_many(docs) if docs else [])
+        results = [r if isinstance(r, Exception) else next(stored) for r in results]
+        if any(not isinstance(r, Exception) and r[1] for r in results):
+            self._wake.set()
+        return results
+
+    @staticmethod
+    def _pending(
+        draft: Draft, at: datetime, message_id: str | None, extra: dict[str, Any] | None = None
+    ) -> Doc:
+        recipient = draft.recipient
         rendered = domain.render(draft.kind, draft.facts)
         doc: Doc = {
             "userId": draft.user_id,
@@ -86,10 +121,7 @@ class Notifications:
         }
         if message_id is not None:
             doc["messageId"] = message_id
-        stored, created = await self.store.insert(doc)
-        if created:
-            self._wake.set()
-        return stored, created
+        return doc
 
     async def send_once(self) -> bool:
         """One attempt on one due notification; False when none is due."""

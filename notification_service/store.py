@@ -6,14 +6,15 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 from notification_service.domain import Delivery
 
 Doc = dict[str, Any]
+DUPLICATE_KEY = 11000
 
 
 def _public(doc: Doc) -> Doc:
@@ -47,6 +48,37 @@ class NotificationStore:
             return _public(existing), False
         return _public(stored), True
 
+    async def insert_many(self, docs: list[Doc]) -> list[tuple[Doc, bool] | Exception]:
+        """`insert` of many in one write: per document (stored, True), (the one holding its
+        messageId, False), or why it could not be written (the others are written anyway)."""
+        stored = [{**{k: v for k, v in doc.items() if k != "id"}, "_id": ObjectId()} for doc in docs]
+        errors: dict[int, Doc] = {}
+        try:
+            await self.notifications.insert_many(stored, ordered=False)
+        except BulkWriteError as exc:
+            errors = {int(e["index"]): e for e in exc.details.get("writeErrors", [])}
+            if not errors:
+                raise
+        taken = [
+            stored[i]["messageId"]
+            for i, e in errors.items()
+            if e.get("code") == DUPLICATE_KEY and "messageId" in stored[i]
+        ]
+        existing: dict[str, Doc] = {}
+        if taken:
+            async for doc in self.notifications.find({"messageId": {"$in": taken}}):
+                existing[doc["messageId"]] = doc
+        results: list[tuple[Doc, bool] | Exception] = []
+        for i, doc in enumerate(stored):
+            error = errors.get(i)
+            if error is None:
+                results.append((_public(doc), True))
+            elif doc.get("messageId") in existing:
+                results.append((_public(existing[doc["messageId"]]), False))
+            else:
+                results.append(WriteError(str(error.get("errmsg")), error.get("code"), error))
+        return results
+
     async def get(self, notification_id: str) -> Doc | None:
         try:
             oid = ObjectId(notification_id)
@@ -71,6 +103,17 @@ class NotificationStore:
         if name:
             fields["name"] = name
         await self.contacts.update_one({"_id": user_id}, {"$set": fields}, upsert=True)
+
+    async def remember_contacts(self, contacts: list[tuple[str, str, str | None]], at: datetime) -> None:
+        """`remember_contact` of many (user, email, name) in one ordered write: the last wins."""
+        updates = []
+        for user_id, email, name in contacts:
+            fields: Doc = {"email": email, "updatedAt": at}
+            if name:
+                fields["name"] = name
+            updates.append(UpdateOne({"_id": user_id}, {"$set": fields}, upsert=True))
+        if updates:
+            await self.contacts.bulk_write(updates, ordered=True)
 
     async def contact_email(self, user_id: str) -> str | None:
         doc = await self.contacts.find_one({"_id": user_id})
