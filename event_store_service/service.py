@@ -18,6 +18,10 @@ class EventLog:
         """The stored event, and whether it is new (an eventId seen before gives the first)."""
         return await self.store.append(new)
 
+    async def append_many(self, news: list[NewEvent]) -> list[tuple[Doc, bool] | Exception]:
+        """`append` of each, in order; a failed one does not stop the others."""
+        return await self.store.append_many(news)
+
     async def event(self, event_id: str) -> Doc:
         stored = await self.store.event(event_id)
         if stored is None:

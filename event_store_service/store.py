@@ -2,6 +2,7 @@
 queries by type and time, replay from the newest snapshot."""
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -14,7 +15,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from event_store_service.domain import (
     SNAPSHOT_SCHEMA,
@@ -180,63 +181,153 @@ class EventStore:
         check_event_data(new.event_data, "eventData")
         check_event_data(new.metadata, "metadata")
         event_id = new.event_id or str(uuid.uuid4())
-        aggregate_type = aggregate_type_key(new.aggregate_type)
-        recorded_at = utc_now_ms()
-        occurred_at = to_ms(new.occurred_at) if new.occurred_at else recorded_at
         async with self._locks.hold(new.aggregate_id):
-            for attempt in range(self._attempts):
-                known = self._known.head(new.aggregate_id) if attempt == 0 else None
-                stored_type: str | None
-                if known is not None and new.expected_version in (None, known[0]):
-                    # `known` is at most the head: aim past it without reading; the unique
-                    # index refuses the version when another process has moved on.
-                    current, stored_type = known
-                else:
-                    current, stored_type = await self._head(new.aggregate_id)
-                try:
-                    if stored_type is not None and stored_type != aggregate_type:
-                        raise AggregateTypeMismatch(new.aggregate_id, stored_type, aggregate_type)
-                    version = next_version(new.aggregate_id, current, new.expected_version)
-                except (AggregateTypeMismatch, VersionConflict):
-                    # The unique eventId index settles duplicates, so there is no lookup before
-                    # the insert; but a retried append finds the aggregate moved on (by itself).
-                    existing = await self._existing(new)
-                    if existing is not None:
-                        return existing, False
-                    raise
-                doc: Doc = {
-                    "eventId": event_id,
-                    "aggregateId": new.aggregate_id,
-                    "aggregateType": aggregate_type,
-                    "eventType": new.event_type,
-                    "eventData": new.event_data,
-                    "metadata": new.metadata,
-                    "version": version,
-                    "occurredAt": occurred_at,
-                    "recordedAt": recorded_at,
-                }
-                try:
-                    await self._events.insert_one(doc)
-                except DuplicateKeyError:
-                    existing = await self._existing(new)
-                    if existing is not None:  # this event is already stored (a retry or a racer)
-                        return existing, False
-                    if new.expected_version is not None:
-                        latest, _ = await self._head(new.aggregate_id)
-                        raise VersionConflict(new.aggregate_id, new.expected_version, latest) from None
-                    # Another process took this version first: back off (jittered, exponential)
-                    # and aim at the next one.
-                    await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))
-                    continue
-                self._known.saw(new.aggregate_id, version, aggregate_type)
-                break
-            else:
-                raise Unavailable(
-                    f"Aggregate {new.aggregate_id} is under too much contention; retry the append.",
-                )
+            doc, created = await self._append_held(new, event_id, utc_now_ms())
+        if created:
+            await self._after_append(doc)
+        return doc, created
+
+    async def _after_append(self, doc: Doc) -> None:
         doc.pop("_id", None)
-        await self._snapshot_after_append(new.aggregate_id, aggregate_type, version)
-        return doc, True
+        await self._snapshot_after_append(doc["aggregateId"], doc["aggregateType"], doc["version"])
+
+    @staticmethod
+    def _document(new: NewEvent, event_id: str, version: int, recorded_at: datetime) -> Doc:
+        return {
+            "eventId": event_id,
+            "aggregateId": new.aggregate_id,
+            "aggregateType": aggregate_type_key(new.aggregate_type),
+            "eventType": new.event_type,
+            "eventData": new.event_data,
+            "metadata": new.metadata,
+            "version": version,
+            "occurredAt": to_ms(new.occurred_at) if new.occurred_at else recorded_at,
+            "recordedAt": recorded_at,
+        }
+
+    async def _append_held(self, new: NewEvent, event_id: str, recorded_at: datetime) -> tuple[Doc, bool]:
+        """The append, its aggregate's lock held: (stored event, True), or (the event stored
+        earlier under its eventId, False)."""
+        aggregate_type = aggregate_type_key(new.aggregate_type)
+        for attempt in range(self._attempts):
+            known = self._known.head(new.aggregate_id) if attempt == 0 else None
+            stored_type: str | None
+            if known is not None and new.expected_version in (None, known[0]):
+                # `known` is at most the head: aim past it without reading; the unique
+                # index refuses the version when another process has moved on.
+                current, stored_type = known
+            else:
+                current, stored_type = await self._head(new.aggregate_id)
+            try:
+                if stored_type is not None and stored_type != aggregate_type:
+                    raise AggregateTypeMismatch(new.aggregate_id, stored_type, aggregate_type)
+                version = next_version(new.aggregate_id, current, new.expected_version)
+            except (AggregateTypeMismatch, VersionConflict):
+                # The unique eventId index settles duplicates, so there is no lookup before
+                # the insert; but a retried append finds the aggregate moved on (by itself).
+                existing = await self._existing(new)
+                if existing is not None:
+                    return existing, False
+                raise
+            doc = self._document(new, event_id, version, recorded_at)
+            try:
+                await self._events.insert_one(doc)
+            except DuplicateKeyError:
+                existing = await self._existing(new)
+                if existing is not None:  # this event is already stored (a retry or a racer)
+                    return existing, False
+                if new.expected_version is not None:
+                    latest, _ = await self._head(new.aggregate_id)
+                    raise VersionConflict(new.aggregate_id, new.expected_version, latest) from None
+                # Another process took this version first: back off (jittered, exponential)
+                # and aim at the next one.
+                await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))
+                continue
+            self._known.saw(new.aggregate_id, version, aggregate_type)
+            return doc, True
+        raise Unavailable(
+            f"Aggregate {new.aggregate_id} is under too much contention; retry the append.",
+        )
+
+    async def append_many(self, news: list[NewEvent]) -> list[tuple[Doc, bool] | Exception]:
+        """`append` of many events without expected versions, in as few inserts as the stream
+        allows: per event (stored, True), (the earlier one with its eventId, False) or why not.
+
+        Each aggregate's events land at its next versions in the order given. One ordered
+        insert writes them all; it stops at the first event it refuses (its eventId stored
+        already, a version another process took), which then takes `append`'s own path, and
+        the events after it are planned again from there: no version is ever skipped."""
+        results: list[tuple[Doc, bool] | Exception | None] = [None] * len(news)
+        waiting: list[int] = []
+        for index, new in enumerate(news):
+            try:
+                if new.expected_version is not None:
+                    raise ValueError("append_many appends without an expected version")
+                check_event_data(new.event_data, "eventData")
+                check_event_data(new.metadata, "metadata")
+            except Exception as exc:  # this event only
+                results[index] = exc
+                continue
+            waiting.append(index)
+        event_ids = [new.event_id or str(uuid.uuid4()) for new in news]
+        written: list[Doc] = []
+        recorded_at = utc_now_ms()
+        async with contextlib.AsyncExitStack() as held:
+            # Sorted: a batch holds many locks, and two holders never wait for each other.
+            for aggregate_id in sorted({news[i].aggregate_id for i in waiting}):
+                await held.enter_async_context(self._locks.hold(aggregate_id))
+            while waiting:
+                planned, docs = await self._plan(news, event_ids, waiting, recorded_at)
+                inserted = len(docs)
+                if docs:
+                    try:
+                        await self._events.insert_many(docs, ordered=True)
+                    except BulkWriteError as exc:
+                        inserted = int(exc.details.get("nInserted", 0))
+                        if not exc.details.get("writeErrors"):
+                            raise
+                for index, doc in zip(planned[:inserted], docs[:inserted], strict=True):
+                    self._known.saw(doc["aggregateId"], doc["version"], doc["aggregateType"])
+                    results[index] = (doc, True)
+                    written.append(doc)
+                waiting = waiting[inserted:]
+                if waiting:  # the event the insert stopped at (or could not plan) goes alone
+                    index, waiting = waiting[0], waiting[1:]
+                    try:
+                        doc, created = await self._append_held(news[index], event_ids[index], recorded_at)
+                    except Exception as exc:
+                        results[index] = exc
+                    else:
+                        results[index] = (doc, created)
+                        if created:
+                            written.append(doc)
+        for doc in written:
+            await self._after_append(doc)
+        return [r if r is not None else RuntimeError("not appended") for r in results]
+
+    async def _plan(
+        self, news: list[NewEvent], event_ids: list[str], waiting: list[int], recorded_at: datetime
+    ) -> tuple[list[int], list[Doc]]:
+        """The documents of `waiting`'s events at their aggregates' next versions, up to the
+        first whose aggregate holds another type (that one goes alone)."""
+        aggregates = dict.fromkeys(news[i].aggregate_id for i in waiting)
+        unknown = [a for a in aggregates if self._known.head(a) is None]
+        heads: dict[str, tuple[int, str | None]] = dict(
+            zip(unknown, await asyncio.gather(*(self._head(a) for a in unknown)), strict=True)
+        )
+        planned: list[int] = []
+        docs: list[Doc] = []
+        for index in waiting:
+            new = news[index]
+            aggregate_type = aggregate_type_key(new.aggregate_type)
+            head = heads.get(new.aggregate_id) or self._known.head(new.aggregate_id)
+            current, stored_type = head or (0, None)
+            if stored_type is not None and stored_type != aggregate_type:
+                break
+            heads[new.aggregate_id] = (current + 1, aggregate_type)
+            planned.append(index)
+            docs.append(self._document(new, event_ids[index], current + 1, recorded_at))
+        return planned, docs
 
     async def _existing(self, new: NewEvent) -> Doc | None:
         if new.event_id is None:
