@@ -169,6 +169,31 @@ def apply_totals(
     return doc
 
 
+def apply_batch(
+    current: Doc | None,
+    event_id: int,
+    events: list[tuple[EventMessage, bool]],
+    totals: ReservationTotals | None,
+    *,
+    at: datetime,
+) -> tuple[Doc | None, list[bool]]:
+    """The document after an event's messages (each with whether it is a deletion), in the
+    order given, then fresh reservation totals when counted: the rules of `apply_event` and
+    `apply_totals` one after the other. (None when nothing changed, and per message whether it
+    applied.)"""
+    doc, changed, applied = current, False, []
+    for event, deleted in events:
+        new = apply_event(doc, event, deleted=deleted, at=at)
+        applied.append(new is not None)
+        if new is not None:
+            doc, changed = new, True
+    if totals is not None:
+        new = apply_totals(doc, event_id, totals, at=at)
+        if new is not None:
+            doc, changed = new, True
+    return (doc if changed else None), applied
+
+
 def reservation_fields(reservation: ReservationMessage, *, at: datetime) -> Doc:
     """The small per-reservation document the revenue recount sums over."""
     total = reservation.booking_details.total_amount

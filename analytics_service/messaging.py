@@ -5,19 +5,32 @@ publishes nothing.
 Every message is applied idempotently and order-safely without an inbox: event messages
 carry the event's version and apply only above the stored one; reservation messages are
 versioned per reservation, and revenue is recounted from all of them instead of added to.
+
+The broker hands over what arrived together (`Projection.handle_batch`): the reservations in
+one bulk write, then per event one read and one write folding its messages in order and one
+recount, then one refresh so that readers see the batch at once.
 """
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import partial
 
-from analytics_service.domain import apply_event, apply_totals, event_id_of, reservation_fields
+from analytics_service.domain import (
+    Doc,
+    ReservationTotals,
+    apply_batch,
+    apply_event,
+    apply_totals,
+    event_fields,
+    event_id_of,
+    reservation_fields,
+)
 from analytics_service.store import AnalyticsStore
 from shared.clock import utc_now
 from shared.contracts import Envelope, EventMessage, ReservationMessage, RoutingKey, read
-from shared.messaging.broker import Consumer
+from shared.messaging.broker import Consumer, Outcomes
 from shared.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -98,15 +111,105 @@ class Projection:
         )
 
     def consumer(self) -> Consumer:
-        # Event documents are written without waiting for a refresh: the index refreshes every
-        # 250 ms anyway, and a wait per message would cap one event's messages (handled in
-        # order by one worker) at four a second. Only a reservation a recount must see waits
-        # for the refresh; that wait is idle time, so many workers share each refresh.
-        return Consumer(CONSUMER_NAME, BINDINGS, self.handle, workers=16)
+        return Consumer(CONSUMER_NAME, BINDINGS, self.handle, batch=self.handle_batch)
 
     def _count(self, kind: str, outcome: str) -> None:
         if self.outcomes is not None:
             self.outcomes.labels(kind, outcome).inc()
+
+    async def handle_batch(self, envelopes: Sequence[Envelope]) -> Outcomes:
+        """Project the messages that arrived together; per message its outcome (a message that
+        fails leaves the others of the batch applied). Order per event is the delivery order.
+
+        Nothing waits for a periodic refresh: the reservations are refreshed once when a
+        recount follows (it must see them), the event documents once at the end, so a reader
+        sees a booking as soon as its batch is done."""
+        await asyncio.wait_for(self.index_ready.wait(), INDEX_WAIT_SECONDS)
+        at = self.clock()
+        outcomes: list[BaseException | None] = [None] * len(envelopes)
+        counted: list[tuple[int, str, str]] = []  # (index, type, outcome) once the batch stands
+        events: dict[int, list[tuple[int, EventMessage]]] = {}
+        reservations: list[tuple[int, ReservationMessage, Doc]] = []
+        for index, envelope in enumerate(envelopes):
+            try:
+                message = read(envelope)
+                if isinstance(message, EventMessage):
+                    event_id, _, _ = event_fields(message)  # a malformed one fails alone, here
+                    events.setdefault(event_id, []).append((index, message))
+                elif isinstance(message, ReservationMessage):
+                    reservations.append((index, message, reservation_fields(message, at=at)))
+                else:
+                    counted.append((index, envelope.type, "ignored"))
+            except Exception as exc:
+                outcomes[index] = exc
+        # Event id -> the indexes of the messages whose reservation moves its totals.
+        recounts: dict[int, list[int]] = {}
+        if reservations:
+            stored = await self.store.record_reservations(
+                [doc for _, _, doc in reservations],
+                refresh=any(m.routing_key in RECOUNTING_TYPES for _, m, _ in reservations),
+            )
+            for (index, message, doc), newer in zip(reservations, stored, strict=True):
+                if isinstance(newer, Exception):
+                    outcomes[index] = newer
+                    continue
+                counted.append((index, message.routing_key, "applied" if newer else "stale"))
+                # Recounted even when this version was already stored: a previous delivery
+                # may have stored it and then failed before the recount.
+                if message.routing_key in RECOUNTING_TYPES:
+                    recounts.setdefault(doc["eventId"], []).append(index)
+        written = await asyncio.gather(
+            *(
+                self._write_event(
+                    event_id, events.get(event_id, []), recounts.get(event_id, []), at, outcomes, counted
+                )
+                for event_id in dict.fromkeys([*events, *recounts])
+            )
+        )
+        if any(written):
+            await self.store.refresh_events()
+        for index, kind, outcome in counted:
+            if outcomes[index] is None:
+                self._count(kind, outcome)
+        return outcomes
+
+    async def _write_event(
+        self,
+        event_id: int,
+        messages: list[tuple[int, EventMessage]],
+        recounting: list[int],
+        at: datetime,
+        outcomes: list[BaseException | None],
+        counted: list[tuple[int, str, str]],
+    ) -> bool:
+        """One event's messages and recount in one write; whether it wrote. A failure is the
+        outcome of each of its messages."""
+        applied: list[bool] = []
+        try:
+            totals: ReservationTotals | None = (
+                await self.store.reservation_totals(event_id) if recounting else None
+            )
+
+            def change(current: Doc | None) -> Doc | None:
+                doc, applied[:] = apply_batch(
+                    current,
+                    event_id,
+                    [(m, m.routing_key is RoutingKey.EVENT_DELETED) for _, m in messages],
+                    totals,
+                    at=at,
+                )
+                return doc
+
+            written = await self.store.change_event(event_id, change, refresh=False)
+        except Exception as exc:
+            for index in [*(i for i, _ in messages), *recounting]:
+                outcomes[index] = exc
+            return False
+        for (index, message), done in zip(messages, applied, strict=True):
+            outcome = "applied" if done else "stale"
+            counted.append((index, message.routing_key, outcome))
+            log.info("%s event %s version %s: %s", message.routing_key, message.id, message.version, outcome)
+        return written is not None
 
     async def handle(self, envelope: Envelope) -> None:
         # Until the index exists a write could only fail; waiting keeps the message unacked

@@ -24,8 +24,8 @@ _SETTINGS = {
     "number_of_shards": 1,
     # One node: a replica could never be allocated and the index would stay yellow.
     "number_of_replicas": 0,
-    # Writes wait for the next refresh (refresh=wait_for) so readers see them; a short
-    # interval keeps that wait, hence the projection's lag, small.
+    # Writes by hand wait for the next refresh (refresh=wait_for) so readers see them; a short
+    # interval keeps that wait small. (The projection refreshes once per batch itself.)
     "refresh_interval": "250ms",
     "analysis": {
         "analyzer": {
@@ -163,6 +163,39 @@ class AnalyticsStore:
 
     async def refresh(self) -> None:
         await self.client.indices.refresh(index=f"{self.events},{self.reservations}")
+
+    async def refresh_events(self) -> None:
+        """Make the event documents written so far visible to searches (and `get_event`) now,
+        not at the next periodic refresh."""
+        await self.client.indices.refresh(index=self.events)
+
+    async def record_reservations(self, docs: list[Doc], *, refresh: bool) -> list[bool | Exception]:
+        """`record_reservation` of many in one bulk request, in order (two versions of one
+        reservation apply one after the other): per document whether it was newer, or why it
+        could not be written. `refresh`: searches see them all when this returns (a recount
+        follows)."""
+        body: list[Doc] = []
+        for doc in docs:
+            action = {
+                "_id": doc["reservationId"],
+                "version": doc["version"],
+                "version_type": "external",
+            }
+            body += [{"index": action}, doc]
+        answer = await self.client.bulk(
+            body=body, index=self.reservations, require_alias=True, refresh="true" if refresh else "false"
+        )
+        results: list[bool | Exception] = []
+        for item in answer["items"]:
+            outcome = item["index"]
+            status = int(outcome.get("status", 500))
+            if status < 300:
+                results.append(True)
+            elif status == 409:  # this or a newer version is stored
+                results.append(False)
+            else:
+                results.append(RuntimeError(f"reservation {outcome.get('_id')}: {outcome.get('error')}"))
+        return results
 
     async def record_reservation(self, doc: Doc, *, refresh: bool = True) -> bool:
         """Store a reservation's state unless this or a newer version is stored (external

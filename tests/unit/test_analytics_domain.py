@@ -10,6 +10,7 @@ from analytics_service.domain import (
     CapacityExceeded,
     MalformedMessage,
     ReservationTotals,
+    apply_batch,
     apply_event,
     apply_totals,
     indexed_by_hand,
@@ -147,3 +148,35 @@ def test_a_hand_written_document_does_not_bring_a_deleted_event_back():
     )
     doc = indexed_by_hand(tombstone, {"eventId": 7, "name": "Back?", "eventVersion": 99}, at=NOON)
     assert doc["deleted"] is True and doc["eventVersion"] == 4
+
+
+def test_a_batch_of_an_events_messages_applies_each_by_the_rules_of_one():
+    messages = [(event(2, bookedSeats=5, availableSeats=5), False), (event(1), False), (event(3), False)]
+    doc, applied = apply_batch(None, 7, messages, None, at=NOON)
+    assert applied == [True, False, True]
+    one_at_a_time = None
+    for message, deleted in messages:
+        one_at_a_time = apply_event(one_at_a_time, message, deleted=deleted, at=NOON) or one_at_a_time
+    assert doc == one_at_a_time
+    assert doc is not None and doc["eventVersion"] == 3
+
+
+def test_a_batch_adds_fresh_totals_after_its_messages_and_nothing_when_all_is_stale():
+    current, _ = apply_batch(None, 7, [(event(2), False)], None, at=NOON)
+    totals = ReservationTotals(confirmed=2, revenue=Decimal("5000"), seq=4)
+    doc, applied = apply_batch(current, 7, [(event(1), False)], totals, at=NOON)
+    assert applied == [False]
+    assert doc is not None and (doc["eventVersion"], doc["confirmedReservations"], doc["revenue"]) == (
+        2,
+        2,
+        "5000.00",
+    )
+    assert apply_batch(doc, 7, [(event(2), False)], totals, at=NOON) == (None, [False])
+
+
+def test_a_deletion_in_a_batch_wins_over_the_late_update_after_it():
+    doc, applied = apply_batch(
+        None, 7, [(event(1), False), (event(2), True), (event(2), False)], None, at=NOON
+    )
+    assert applied == [True, True, False]
+    assert doc is not None and doc["deleted"] is True
