@@ -7,18 +7,20 @@ the domain's), and every method returns records of the domain, never REST answer
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from psycopg import errors as pg_errors
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from event_service import domain, messaging
 from event_service.domain import Event, NewEvent, SeatsMoved
-from shared import contracts, faults
+from shared import contracts, faults, sql
+from shared.clock import utc_now
 from shared.errors import Conflict, NotFound
 from shared.faults import Fault
 from shared.idempotency import Idempotency, StoredAnswer
@@ -107,8 +109,16 @@ class EventRepository:
         backoff_seconds: float = 0.005,
         max_backoff_seconds: float = 0.2,
         metrics: Metrics | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.engine = engine
+        # What a seat change writes as updatedAt, and its message announces.
+        self.clock = clock
+        # Seat changes are single statements, atomic on their own: no BEGIN/COMMIT round trips.
+        self.autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._statements: dict[tuple[bool, bool], sa.Select[Any]] = {}
+        # Where this process's requests that lost a race on an event queue (striped by id).
+        self._turns = [asyncio.Lock() for _ in range(64)]
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
@@ -208,14 +218,22 @@ class EventRepository:
             await add_to_outbox(conn, messaging.event_message(contracts.EventDeleted, event))
 
     async def book(
-        self, event_id: int, seats: int, rule: Callable[[Event], int], idem: Idempotency | None
+        self,
+        event_id: int,
+        seats: int,
+        rule: Callable[[Event], int],
+        idem: Idempotency | None,
     ) -> WriteResult[SeatsMoved]:
         """Book atomically (DB2): read, let `rule` give the new bookedSeats, write only if the
         version did not move."""
         return await self._change_seats(SCOPE_BOOK, contracts.EventSeatsBooked, event_id, seats, rule, idem)
 
     async def release(
-        self, event_id: int, seats: int, rule: Callable[[Event], int], idem: Idempotency | None
+        self,
+        event_id: int,
+        seats: int,
+        rule: Callable[[Event], int],
+        idem: Idempotency | None,
     ) -> WriteResult[SeatsMoved]:
         """Give back seats; with an Idempotency-Key a retried release is applied once."""
         return await self._change_seats(
@@ -224,8 +242,8 @@ class EventRepository:
 
     async def fence_booking(self, key: str) -> SeatsMoved | None:
         """Fence the key of a booking its caller gave up on: None when no seats were booked
-        under it and none ever will be (a late copy finds the tombstone in the transaction of
-        its change, see `_idempotent`), else the booking made (only successes are stored)."""
+        under it and none ever will be (a late copy's write fails on the tombstone, see
+        `_change_seats`), else the booking made (only successes are stored)."""
         async with self.engine.begin() as conn:
             found = await fence(conn, SCOPE_BOOK, key)
         return None if found is None else _seats_from_json(found.body)
@@ -241,26 +259,86 @@ class EventRepository:
         rule: Callable[[Event], int],
         idem: Idempotency | None,
     ) -> WriteResult[SeatsMoved]:
-        async def work(conn: AsyncConnection) -> SeatsMoved:
-            # A moved version is retried inside the transaction: under READ COMMITTED each
-            # read sees the newest committed row, and the failed UPDATE matched no row, so it
-            # holds no lock. Only the read and the guarded write are repeated, not the
-            # transaction and its idempotency lookup (on a popular event most bookings
-            # collide at least once).
-            for attempt in range(1, self.max_attempts + 1):
-                current = as_event(await _row(conn, event_id))
-                booked = rule(current)
-                updated = await _write(conn, event_id, current.version, {"booked_seats": booked})
-                if updated is not None:
-                    event = as_event(updated)
-                    await add_to_outbox(conn, messaging.seats_message(message_type, event, seats))
-                    return SeatsMoved(event_id, seats)
-                self._count_conflict(scope)
-                if attempt < self.max_attempts:
-                    await self._pause(attempt)
-            raise EventBusy(event_id)
+        """Two statements in autocommit, each atomic on its own: one reads the event with the
+        answer stored under the key, the other writes the guarded UPDATE (DB2) with the outbox
+        row and the answer hanging on its RETURNING, so nothing is written when the version
+        moved. The message announces the row as the write leaves it (its version, bookedSeats
+        and the repository's clock as updatedAt), known before it is sent.
 
-        return await self._idempotent(scope, idem, 200, work, record_to_json, _seats_from_json)
+        A moved version is retried: under READ COMMITTED each read sees the newest committed
+        row, and the failed UPDATE matched no row, so it holds no lock. A twin with the same
+        key (or the fence of its caller) that committed first makes the answer's insert fail,
+        and the whole statement with it: the next read replays the twin's answer (or refuses
+        the fenced key)."""
+        moved = SeatsMoved(event_id, seats)
+        statement = self._seats_statement(keep_answer=idem is not None)
+
+        async def attempt(conn: AsyncConnection) -> WriteResult[SeatsMoved] | None:
+            current = await _row_or_answer(conn, event_id, scope, idem)
+            if isinstance(current, StoredAnswer):
+                return WriteResult(_seats_from_json(current.body), replayed=True)
+            now = self.clock()
+            after = replace(current, booked_seats=rule(current), version=current.version + 1, updated_at=now)
+            message = messaging.seats_message(message_type, after, seats)
+            params: dict[str, Any] = {
+                "p_event": event_id,
+                "p_version": current.version,
+                "p_booked": after.booked_seats,
+                "p_now": now,
+                "p_message_id": message.message_id,
+                "p_routing_key": message.type,
+                "p_payload": message.as_document(),
+            }
+            if idem is not None:
+                params.update(
+                    p_scope=scope,
+                    p_key=idem.key,
+                    p_fingerprint=idem.fingerprint,
+                    p_status_code=200,
+                    p_response=record_to_json(moved),
+                )
+            try:
+                written = (await conn.execute(statement, params)).first()
+            except IntegrityError as exc:
+                if isinstance(exc.orig, pg_errors.CheckViolation):
+                    # The CHECK constraint caught what the rule should have: never oversell.
+                    raise SeatLimitBroken() from exc
+                if idem is None or not isinstance(exc.orig, pg_errors.UniqueViolation):
+                    raise
+                # A twin with the same key (or its caller's fence) committed first: nothing of
+                # ours was written; its answer replays (or the fenced key is refused).
+                found = await _row_or_answer(conn, event_id, scope, idem)
+                if isinstance(found, StoredAnswer):
+                    return WriteResult(_seats_from_json(found.body), replayed=True)
+                raise
+            return WriteResult(moved) if written is not None else None
+
+        async with self.autocommit.connect() as conn:
+            result = await attempt(conn)
+            tried = 1
+            while result is None:
+                self._count_conflict(scope)
+                if tried >= self.max_attempts:
+                    raise EventBusy(event_id)
+                await self._pause(tried)
+                tried += 1
+                # A request that lost the race waits for the other losers of this process on
+                # the same event before it reads again, instead of racing them once more. The
+                # version guard alone decides; this only stops the process's own requests from
+                # colliding with each other again and again.
+                async with self._turns[event_id % len(self._turns)]:
+                    result = await attempt(conn)
+            return result
+
+    def _seats_statement(self, *, keep_answer: bool) -> sa.Select[Any]:
+        """The guarded seat UPDATE with its outbox row (and the answer kept under the key),
+        built once per shape with bind parameters: building a CTE statement costs more CPU
+        than sending it."""
+        shape = (keep_answer, faults.on(Fault.LOST_UPDATE))
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = self._statements[shape] = _seats_statement(keep_answer=keep_answer)
+        return statement
 
     async def _idempotent(
         self,
@@ -350,10 +428,13 @@ async def _row(conn: AsyncConnection, event_id: int, *, lock: bool = False) -> M
     return row
 
 
-async def _write(
-    conn: AsyncConnection, event_id: int, version: int, values: Mapping[str, Any]
-) -> Mapping[Any, Any] | None:
-    """UPDATE ... WHERE id = :id AND version = :v (DB2); None when the version moved."""
+def _guarded_update(
+    event_id: sa.ColumnElement[int] | int,
+    version: sa.ColumnElement[int] | int,
+    values: Mapping[str, Any],
+) -> sa.Update:
+    """UPDATE ... WHERE id = :id AND version = :v (DB2), bumping the version, RETURNING the row:
+    it updates (and returns) nothing when the version moved."""
     # exercise DB2: begin
     values = {"updated_at": sa.func.now(), **values}
     guard = events.c.version == version
@@ -362,15 +443,87 @@ async def _write(
         # never read (two bookings read 0 booked seats, both write 1).
         guard = sa.true()
     return (
-        (
-            await conn.execute(
-                events.update()
-                .where(events.c.id == event_id, guard)
-                .values(**values, version=events.c.version + 1)
-                .returning(events)
-            )
-        )
-        .mappings()
-        .first()
+        events.update()
+        .where(events.c.id == event_id, guard)
+        .values(**values, version=events.c.version + 1)
+        .returning(events)
     )
     # exercise DB2: end
+
+
+async def _write(
+    conn: AsyncConnection, event_id: int, version: int, values: Mapping[str, Any]
+) -> Mapping[Any, Any] | None:
+    """The guarded UPDATE (DB2) run in the caller's transaction; None when the version moved."""
+    return (await conn.execute(_guarded_update(event_id, version, values))).mappings().first()
+
+
+def _seats_statement(*, keep_answer: bool) -> sa.Select[Any]:
+    """One statement: the guarded seat UPDATE as a CTE, and the outbox row (and the answer
+    kept under the key) inserted from its RETURNING, so they exist exactly when it wrote.
+    PostgreSQL runs every data-modifying CTE to completion, read or not."""
+    moved = _guarded_update(
+        sa.bindparam("p_event", type_=sa.BigInteger),
+        sa.bindparam("p_version", type_=sa.Integer),
+        {
+            "booked_seats": sa.bindparam("p_booked", type_=sa.Integer),
+            "updated_at": sa.bindparam("p_now", type_=sa.DateTime(timezone=True)),
+        },
+    ).cte("moved")
+    message = sa.select(
+        sa.bindparam("p_message_id", type_=sa.String),
+        sa.bindparam("p_routing_key", type_=sa.String),
+        sa.bindparam("p_payload", type_=JSONB),
+    ).select_from(moved)
+    writes = [
+        sql.outbox.insert().from_select(["message_id", "routing_key", "payload"], message).cte("queued")
+    ]
+    if keep_answer:
+        answer = sa.select(
+            sa.bindparam("p_scope", type_=sa.String),
+            sa.bindparam("p_key", type_=sa.String),
+            sa.bindparam("p_fingerprint", type_=sa.String),
+            sa.bindparam("p_status_code", type_=sa.Integer),
+            sa.bindparam("p_response", type_=JSONB),
+        ).select_from(moved)
+        writes.append(
+            sql.idempotency_keys.insert()
+            .from_select(["scope", "key", "fingerprint", "status_code", "response"], answer)
+            .cte("kept")
+        )
+    return sa.select(moved.c.version).add_cte(*writes)
+
+
+async def _row_or_answer(
+    conn: AsyncConnection, event_id: int, scope: str, idem: Idempotency | None
+) -> Event | StoredAnswer:
+    """The answer stored under the key if there is one, else the event, in one read; the
+    answer is judged first (422 for another body, 409 once fenced), then the event (404)."""
+    if idem is None:
+        return as_event(await _row(conn, event_id))
+    params = {"p_event": event_id, "p_scope": scope, "p_key": idem.key}
+    row = (await conn.execute(_ROW_AND_ANSWER, params)).first()
+    if row is not None and row.fingerprint is not None:
+        idem.same_request(row.fingerprint)
+        return StoredAnswer(row.status_code, row.response)
+    if row is None or row.id is None:
+        raise EventNotFound(event_id)
+    return as_event(row._mapping)
+
+
+def _row_and_answer_statement() -> sa.Select[Any]:
+    # A full join on true: one row whether the event, the answer, both or neither exist.
+    event = sa.select(events).where(events.c.id == sa.bindparam("p_event", type_=sa.BigInteger)).subquery()
+    keys = sql.idempotency_keys
+    answer = (
+        sa.select(keys.c.fingerprint, keys.c.status_code, keys.c.response)
+        .where(
+            keys.c.scope == sa.bindparam("p_scope", type_=sa.String),
+            keys.c.key == sa.bindparam("p_key", type_=sa.String),
+        )
+        .subquery()
+    )
+    return sa.select(event, answer).select_from(event.join(answer, sa.true(), full=True))
+
+
+_ROW_AND_ANSWER = _row_and_answer_statement()
