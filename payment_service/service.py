@@ -7,12 +7,14 @@ committed. They return records of the domain; the api renders them."""
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from payment_service import domain
 from payment_service.domain import NewPayment, Payment, RefundPlan, Status, StatusChange
 from payment_service.provider import SimulatedProvider
 from payment_service.store import PaymentFilters, PaymentStore
 from shared import faults
+from shared.clock import utc_now
 from shared.errors import NotFound
 from shared.faults import Fault
 from shared.idempotency import Idempotency
@@ -28,10 +30,12 @@ class Payments:
         provider: SimulatedProvider,
         *,
         published: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
         self.provider = provider
         self.published = published  # wakes the outbox relay
+        self.clock = clock
 
     async def create(self, new: NewPayment, idem: Idempotency | None) -> WriteResult[Payment]:
         """Charge through the provider and record the payment, completed or failed (declined).
@@ -40,14 +44,14 @@ class Payments:
             # Teaching fault no-idempotency: the key is ignored, so a retried charge (the saga's
             # step after a lost answer) charges the customer again.
             idem = None
-        earlier = await self.store.replay(idem)
-        if earlier is not None:
+        earlier = await self.store.replay_or_new_id(idem)
+        if isinstance(earlier, Payment):
             return WriteResult(earlier, replayed=True)
         charge = self.provider.charge(new.amount, new.currency)
         # The provider answered synchronously, so the payment is born in its final status; the
         # machine still has to allow pending -> that status.
         status = domain.transition(Status.PENDING, charge.status)
-        result = await self.store.insert(new, status, charge.failure_reason, idem)
+        result = await self.store.insert(earlier, new, status, charge.failure_reason, idem, self.clock())
         if not result.replayed:
             self.published()
         return result

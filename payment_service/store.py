@@ -7,9 +7,12 @@ the current `Payment`, and every method returns records of the domain, never RES
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -24,6 +27,7 @@ from payment_service.domain import (
     StatusChange,
 )
 from payment_service.messaging import payment_message
+from shared import sql
 from shared.errors import NotFound
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency.sql import fence, find_answer, save_answer
@@ -76,35 +80,88 @@ Decide = Callable[[Payment], Awaitable[StatusChange | None]]
 class PaymentStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # A charge's read and its write are single statements, atomic on their own: no
+        # BEGIN/COMMIT round trips.
+        self.autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    async def replay(self, idem: Idempotency | None) -> Payment | None:
-        """The stored result of an earlier creation with this key (422 if its body differed)."""
-        if idem is None:
-            return None
-        async with self.engine.connect() as conn:
-            return _payment_of(await find_answer(conn, SCOPE_CREATE, idem))
+    async def replay_or_new_id(self, idem: Idempotency | None) -> Payment | int:
+        """The stored result of an earlier creation with this key (422 if its body differed,
+        409 once fenced), or else the id the new payment will have, in one read: the message
+        announcing the payment is written with it, so it is known before the write."""
+        params = {"p_scope": SCOPE_CREATE, "p_key": idem.key if idem is not None else None}
+        async with self.autocommit.connect() as conn:
+            row = (await conn.execute(_REPLAY_OR_NEW_ID, params)).one()
+        if idem is not None and row.fingerprint is not None:
+            idem.same_request(row.fingerprint)
+            payment = _payment_of(StoredAnswer(row.status_code, row.response))
+            assert payment is not None
+            return payment
+        return int(row.next_id)
 
     async def insert(
-        self, new: NewPayment, status: Status, failure_reason: str | None, idem: Idempotency | None
+        self,
+        payment_id: int,
+        new: NewPayment,
+        status: Status,
+        failure_reason: str | None,
+        idem: Idempotency | None,
+        now: datetime,
     ) -> WriteResult[Payment]:
-        """Record a charge the provider answered, in its final status.
+        """Record a charge the provider answered, in its final status, as `payment_id`: one
+        statement inserts the payment unless the reservation already has a live charge, and
+        its outbox row and the result kept under the key from its RETURNING.
 
-        Concurrent twins with one key race on the unique idempotency_key: the loser rolls
-        back and replays the winner's result. Two charges of one reservation race on the
-        partial unique index: the loser gets 409 naming the winner."""
+        Concurrent twins with one key race on the unique idempotency_key: the loser's
+        statement fails whole and replays the winner's result. Two charges of one
+        reservation race on the partial unique index: the loser gets 409 naming the winner."""
+        payment = Payment(
+            id=payment_id,
+            reservation_id=new.reservation_id,
+            user_id=new.user_id,
+            # As NUMERIC(14, 2) stores it, so the message and the answer say what the row holds.
+            amount=new.amount.quantize(CENT, ROUND_HALF_UP),
+            currency=new.currency,
+            payment_method=new.payment_method,
+            status=status,
+            failure_reason=failure_reason,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+        message = payment_message(ANNOUNCED[status], payment)
+        params: dict[str, Any] = {
+            "p_id": payment.id,
+            "p_reservation_id": payment.reservation_id,
+            "p_user_id": payment.user_id,
+            "p_amount": payment.amount,
+            "p_currency": payment.currency,
+            "p_payment_method": payment.payment_method.value,
+            "p_status": payment.status.value,
+            "p_failure_reason": payment.failure_reason,
+            "p_idempotency_key": idem.key if idem is not None else None,
+            "p_now": now,
+            "p_message_id": message.message_id,
+            "p_routing_key": message.type,
+            "p_payload": message.as_document(),
+        }
+        if idem is not None:
+            params.update(
+                p_scope=SCOPE_CREATE,
+                p_key=idem.key,
+                p_fingerprint=idem.fingerprint,
+                p_status_code=201,
+                p_response=record_to_json(payment),
+            )
         try:
-            async with self.engine.begin() as conn:
-                replay = await _replay_in(
-                    conn, SCOPE_CREATE, idem
-                )  # a twin committed since the use case looked
-                if replay is not None:
-                    return WriteResult(replay, replayed=True)
-                await self._refuse_second_charge(conn, new.reservation_id)
-                return WriteResult(await self._insert(conn, new, status, failure_reason, idem))
-        except (IntegrityError, ReservationAlreadyCharged):
-            # Either may be a twin with our key that committed since we looked: its payment
-            # and stored result committed together, so a fresh read finds the result.
+            async with self.autocommit.connect() as conn:
+                made = (await conn.execute(_CHARGES[idem is not None], params)).scalar_one()
+            if made:
+                return WriteResult(payment)
+        except IntegrityError:
             pass
+        # Not written: a live charge of the reservation, a twin with our key (its payment
+        # and stored result committed together) or the fence of our caller. A fresh read
+        # tells which.
         async with self.engine.connect() as conn:
             replay = await _replay_in(conn, SCOPE_CREATE, idem)
             if replay is not None:
@@ -114,8 +171,8 @@ class PaymentStore:
 
     async def fence(self, key: str) -> Payment | None:
         """Fence the key of a charge its caller gave up on: None when no charge was made under
-        it and none ever will be (a late copy finds the tombstone in its own transaction, see
-        `insert`), else the payment that charge recorded."""
+        it and none ever will be (a late copy's write fails on the tombstone, see `insert`),
+        else the payment that charge recorded."""
         async with self.engine.begin() as conn:
             return _payment_of(await fence(conn, SCOPE_CREATE, key))
 
@@ -130,42 +187,6 @@ class PaymentStore:
         ).first()
         if live is not None:
             raise ReservationAlreadyCharged(reservation_id, live.id, live.status)
-
-    async def _insert(
-        self,
-        conn: AsyncConnection,
-        new: NewPayment,
-        status: Status,
-        failure_reason: str | None,
-        idem: Idempotency | None,
-    ) -> Payment:
-        row = (
-            (
-                await conn.execute(
-                    payments.insert()
-                    .values(
-                        reservation_id=new.reservation_id,
-                        user_id=new.user_id,
-                        amount=new.amount,
-                        currency=new.currency,
-                        payment_method=new.payment_method.value,
-                        status=status.value,
-                        failure_reason=failure_reason,
-                        idempotency_key=idem.key if idem else None,
-                        version=1,
-                        created_at=sa.func.now(),
-                        updated_at=sa.func.now(),
-                    )
-                    .returning(*payments.c)
-                )
-            )
-            .mappings()
-            .one()
-        )
-        payment = as_payment(row)
-        await add_to_outbox(conn, payment_message(ANNOUNCED[status], payment))
-        await _keep(conn, SCOPE_CREATE, idem, 201, payment)
-        return payment
 
     async def get(self, payment_id: int) -> Payment | None:
         async with self.engine.connect() as conn:
@@ -269,6 +290,102 @@ class PaymentStore:
             .one()
         )
         return as_payment(row)
+
+
+CENT = Decimal("0.01")
+
+
+def _replay_or_new_id_statement() -> sa.Select[Any]:
+    keys = sql.idempotency_keys
+    answer = (
+        sa.select(keys.c.fingerprint, keys.c.status_code, keys.c.response)
+        .where(
+            keys.c.scope == sa.bindparam("p_scope", type_=sa.String),
+            keys.c.key == sa.bindparam("p_key", type_=sa.String),
+        )
+        .subquery()
+    )
+    next_id = sa.func.nextval(sa.func.pg_get_serial_sequence("payments", "id"))
+    one = sa.select(next_id.label("next_id")).subquery()
+    # A left join on true: one row whether an answer is stored or not.
+    return sa.select(one.c.next_id, answer).select_from(one.outerjoin(answer, sa.true()))
+
+
+def _charge_statement(*, keep_answer: bool) -> sa.Select[Any]:
+    """The payment inserted unless the reservation holds a live charge, and its outbox row
+    (and the result kept under the key) inserted from its RETURNING: they exist exactly when
+    it does. PostgreSQL runs every data-modifying CTE to completion, read or not."""
+    live = (
+        sa.select(payments.c.id)
+        .where(
+            payments.c.reservation_id == sa.bindparam("p_reservation_id", type_=sa.String),
+            payments.c.status.in_([s.value for s in HOLDS_RESERVATION]),
+        )
+        .limit(1)
+    )
+    values = sa.select(
+        sa.bindparam("p_id", type_=sa.BigInteger),
+        sa.bindparam("p_reservation_id", type_=sa.String),
+        sa.bindparam("p_user_id", type_=sa.String),
+        sa.bindparam("p_amount", type_=sa.Numeric(14, 2)),
+        sa.bindparam("p_currency", type_=sa.String),
+        sa.bindparam("p_payment_method", type_=sa.String),
+        sa.bindparam("p_status", type_=sa.String),
+        sa.bindparam("p_failure_reason", type_=sa.Text),
+        sa.bindparam("p_idempotency_key", type_=sa.String),
+        sa.literal(1, sa.Integer),
+        sa.bindparam("p_now", type_=sa.DateTime(timezone=True)),
+        sa.bindparam("p_now", type_=sa.DateTime(timezone=True)),
+    ).where(~sa.exists(live))
+    made = (
+        payments.insert()
+        .from_select(
+            [
+                "id",
+                "reservation_id",
+                "user_id",
+                "amount",
+                "currency",
+                "payment_method",
+                "status",
+                "failure_reason",
+                "idempotency_key",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
+            values,
+        )
+        .returning(payments.c.id)
+        .cte("made")
+    )
+    message = sa.select(
+        sa.bindparam("p_message_id", type_=sa.String),
+        sa.bindparam("p_routing_key", type_=sa.String),
+        sa.bindparam("p_payload", type_=JSONB),
+    ).select_from(made)
+    writes = [
+        sql.outbox.insert().from_select(["message_id", "routing_key", "payload"], message).cte("queued")
+    ]
+    if keep_answer:
+        answer = sa.select(
+            sa.bindparam("p_scope", type_=sa.String),
+            sa.bindparam("p_key", type_=sa.String),
+            sa.bindparam("p_fingerprint", type_=sa.String),
+            sa.bindparam("p_status_code", type_=sa.Integer),
+            sa.bindparam("p_response", type_=JSONB),
+        ).select_from(made)
+        writes.append(
+            sql.idempotency_keys.insert()
+            .from_select(["scope", "key", "fingerprint", "status_code", "response"], answer)
+            .cte("kept")
+        )
+    return sa.select(sa.exists(sa.select(made.c.id)).label("made")).add_cte(*writes)
+
+
+# Built once: building a CTE statement costs more CPU than sending it.
+_REPLAY_OR_NEW_ID = _replay_or_new_id_statement()
+_CHARGES = {keep: _charge_statement(keep_answer=keep) for keep in (False, True)}
 
 
 def as_payment(row: Mapping[Any, Any]) -> Payment:
