@@ -74,6 +74,14 @@ class MongoOutboxRelay(Relay):
     @staticmethod
     async def _mark_sent(collection: AsyncCollection[dict[str, Any]], doc_id: Any, sent: list[str]) -> None:
         if sent:
+            # Most often the outbox holds exactly what was sent (nothing was pushed since it
+            # was read): one write empties it and drops the flag.
+            emptied = await collection.update_one(
+                {"_id": doc_id, "outbox": {"$size": len(sent)}, "outbox.messageId": {"$all": sent}},
+                {"$set": {"outbox": []}, "$unset": {MONGO_PENDING: ""}},
+            )
+            if emptied.matched_count:
+                return
             await collection.update_one({"_id": doc_id}, {"$pull": {"outbox": {"messageId": {"$in": sent}}}})
         # Only once the outbox is empty: a message pushed meanwhile set the flag with it.
         await collection.update_one({"_id": doc_id, "outbox": {"$size": 0}}, {"$unset": {MONGO_PENDING: ""}})

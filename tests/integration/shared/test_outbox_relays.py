@@ -161,3 +161,29 @@ async def test_documents_written_before_the_pending_flag_are_flagged_and_relayed
     finally:
         await client.drop_database(database.name)
         await client.close()
+
+
+async def test_a_message_pushed_after_the_relay_read_the_document_stays_pending():
+    client = make_client(MONGO_URL)
+    database = client[unique("shared_outbox")]
+    things = database["things"]
+    try:
+        sent = new_envelope("probe.created", "PROBE", "a", {"n": 1})
+        later = new_envelope("probe.updated", "PROBE", "a", {"n": 2})
+        await things.insert_many(
+            [
+                {"_id": "alone", **mongo_outbox(sent)},
+                # What the relay finds when a change pushed `later` after it read `sent`.
+                {"_id": "pushed", **mongo_outbox(sent, later)},
+            ]
+        )
+        for doc_id in ("alone", "pushed"):
+            await MongoOutboxRelay._mark_sent(things, doc_id, [sent.message_id])
+        assert await things.find_one({"_id": "alone"}) == {"_id": "alone", "outbox": []}
+        pushed = await things.find_one({"_id": "pushed"})
+        assert pushed is not None
+        assert [m["messageId"] for m in pushed["outbox"]] == [later.message_id]
+        assert pushed[MONGO_PENDING] is True, "the message still to send keeps the document flagged"
+    finally:
+        await client.drop_database(database.name)
+        await client.close()
