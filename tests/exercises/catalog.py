@@ -35,8 +35,8 @@ EXERCISES: tuple[Exercise, ...] = (
         "atomic booking with optimistic locking",
         "test_db2_optimistic_booking.py",
         (
-            "write the seats with UPDATE ... WHERE id = :id AND version = :v, bumping the version; the "
-            "updated row, or None when the version moved"
+            "build the guarded UPDATE ... WHERE id = :id AND version = :v that bumps the version and "
+            "RETURNING the row, so it changes (and returns) nothing when the version moved"
         ),
     ),
     Exercise(
