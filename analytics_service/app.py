@@ -16,7 +16,7 @@ from analytics_service import api
 from analytics_service.messaging import Projection
 from analytics_service.service import Analytics
 from analytics_service.settings import AnalyticsSettings
-from analytics_service.store import AnalyticsStore
+from analytics_service.store import AnalyticsStore, SearchUnavailable
 from shared.clock import utc_now
 from shared.forever import retry_forever
 from shared.problem import problem
@@ -46,7 +46,7 @@ def create_app(
             wire.on_stop(search.close)
             store = AnalyticsStore(search, settings.index)
             index_ready = asyncio.Event()
-            broker = wire.broker(settings, engine_down=(SearchUnreachable,))
+            broker = wire.broker(settings, engine_down=(SearchUnreachable, SearchUnavailable))
             projection = Projection(store, index_ready, app.state.metrics, now)
             broker.add_consumer(projection.consumer())
             app.state.search = search
@@ -80,4 +80,6 @@ def create_app(
         return problem(503, "Service unavailable", "The search engine is not reachable; retry shortly.")
 
     app.add_exception_handler(SearchUnreachable, on_search_down)
+    # Answering but unable to serve (starting, blocked, overloaded): the same to a client.
+    app.add_exception_handler(SearchUnavailable, on_search_down)
     return app

@@ -6,12 +6,14 @@ Each name in settings is an alias over a physical index `<name>-v1`, and every w
 mapping), so a write that cannot find the alias must fail instead of inventing an index.
 """
 
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from opensearchpy import AsyncOpenSearch, ConflictError, NotFoundError, RequestError
+from opensearchpy import AsyncOpenSearch, ConflictError, NotFoundError, RequestError, TransportError
+from opensearchpy.exceptions import ConnectionError as SearchUnreachable
 
 from analytics_service.domain import COUNTED_STATUSES, TWO_PLACES, Doc, ReservationTotals
 
@@ -82,6 +84,68 @@ RESERVATIONS_MAPPING = {
 _HIDDEN = [{"term": {"deleted": True}}, {"term": {"placeholder": True}}]
 
 
+# Answers meaning "the engine cannot serve right now", whatever the request: a node starting
+# (shards not yet allocated or started, the cluster state not recovered yet), an index blocked
+# (the flood-stage disk block, a block set by an operator), a node shedding load (429).
+_UNAVAILABLE_STATUSES = frozenset({429, 503})
+_UNAVAILABLE_ERRORS = frozenset(
+    {
+        "cluster_block_exception",
+        "no_shard_available_action_exception",
+        "unavailable_shards_exception",
+        "shard_not_available_exception",
+        "es_rejected_execution_exception",
+    }
+)
+
+
+class SearchUnavailable(Exception):
+    """OpenSearch answered that it cannot serve now (starting, blocked, overloaded): the engine
+    is down for the caller, not the request wrong. Registered with the broker as engine-down,
+    so a message waits for the engine instead of spending its retries."""
+
+
+def _unavailable(status: object, error: object) -> bool:
+    return status in _UNAVAILABLE_STATUSES or error in _UNAVAILABLE_ERRORS
+
+
+def _root_causes(info: object) -> list[object]:
+    error = info.get("error") if isinstance(info, dict) else None
+    causes = error.get("root_cause") if isinstance(error, dict) else None
+    return [c.get("type") for c in causes if isinstance(c, dict)] if isinstance(causes, list) else []
+
+
+def unavailable_error(exc: TransportError) -> SearchUnavailable | None:
+    """The SearchUnavailable an OpenSearch error means, None when it is about the request."""
+    if isinstance(exc, SearchUnreachable):  # no answer at all: registered on its own
+        return None
+    if _unavailable(exc.status_code, exc.error) or any(
+        _unavailable(None, cause) for cause in _root_causes(exc.info)
+    ):
+        return SearchUnavailable(str(exc))
+    return None
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _translated(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Raise SearchUnavailable for an answer meaning the engine cannot serve now."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except TransportError as exc:
+            unavailable = unavailable_error(exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
+
+    return wrapper
+
+
 def _decimal(value: float | None) -> Decimal:
     # Sums come back as floats; two places is all the money ever had.
     return Decimal(str(value or 0)).quantize(TWO_PLACES)
@@ -93,6 +157,7 @@ class AnalyticsStore:
         self.events = index
         self.reservations = f"{index}_reservations"
 
+    @_translated
     async def ensure_indexes(self) -> None:
         """Create both indices with their mappings when missing (safe to call concurrently)."""
         for alias, mapping in ((self.events, EVENTS_MAPPING), (self.reservations, RESERVATIONS_MAPPING)):
@@ -109,6 +174,7 @@ class AnalyticsStore:
                     raise
             await self.client.cluster.health(index=alias, wait_for_status="yellow")
 
+    @_translated
     async def _get(self, index: str, doc_id: str, *, realtime: bool = True) -> dict[str, Any] | None:
         # ignore=404: a missing document is an answer here, not a failure to log.
         found: dict[str, Any] = await self.client.get(index=index, id=doc_id, ignore=404, realtime=realtime)
@@ -130,6 +196,7 @@ class AnalyticsStore:
             return None
         return doc
 
+    @_translated
     async def change_event(
         self, event_id: int, change: Callable[[Doc | None], Doc | None], *, refresh: bool = True
     ) -> Doc | None:
@@ -161,14 +228,17 @@ class AnalyticsStore:
             return new
         raise RuntimeError(f"event {event_id}: too many concurrent writes")
 
+    @_translated
     async def refresh(self) -> None:
         await self.client.indices.refresh(index=f"{self.events},{self.reservations}")
 
+    @_translated
     async def refresh_events(self) -> None:
         """Make the event documents written so far visible to searches (and `get_event`) now,
         not at the next periodic refresh."""
         await self.client.indices.refresh(index=self.events)
 
+    @_translated
     async def record_reservations(self, docs: list[Doc], *, refresh: bool) -> list[bool | Exception]:
         """`record_reservation` of many in one bulk request, in order (two versions of one
         reservation apply one after the other): per document whether it was newer, or why it
@@ -193,10 +263,14 @@ class AnalyticsStore:
                 results.append(True)
             elif status == 409:  # this or a newer version is stored
                 results.append(False)
+            elif _unavailable(status, (outcome.get("error") or {}).get("type")):
+                # Not this document's fault: it waits for the engine like a refused request.
+                results.append(SearchUnavailable(f"reservation {outcome.get('_id')}: {outcome.get('error')}"))
             else:
                 results.append(RuntimeError(f"reservation {outcome.get('_id')}: {outcome.get('error')}"))
         return results
 
+    @_translated
     async def record_reservation(self, doc: Doc, *, refresh: bool = True) -> bool:
         """Store a reservation's state unless this or a newer version is stored (external
         versioning); False when it was not newer. `refresh` when a recount follows."""
@@ -215,6 +289,7 @@ class AnalyticsStore:
             return False
         return True
 
+    @_translated
     async def reservation_totals(self, event_id: int) -> ReservationTotals:
         answer = await self.client.search(
             index=self.reservations,
@@ -239,6 +314,7 @@ class AnalyticsStore:
             seq=-1 if seq is None else int(seq),
         )
 
+    @_translated
     async def _page(
         self, query: dict[str, Any], sort: list[Any], offset: int, size: int
     ) -> tuple[list[Doc], int]:
@@ -290,6 +366,7 @@ class AnalyticsStore:
             "averageRate": float(bucket["rate"]["value"] or 0.0),
         }
 
+    @_translated
     async def overview(self) -> dict[str, Any]:
         answer = await self.client.search(
             index=self.events,
@@ -302,6 +379,7 @@ class AnalyticsStore:
         )
         return self._totals(answer["aggregations"], int(answer["hits"]["total"]["value"]))
 
+    @_translated
     async def by_location(self) -> list[dict[str, Any]]:
         answer = await self.client.search(
             index=self.events,
