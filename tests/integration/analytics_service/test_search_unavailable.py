@@ -72,3 +72,20 @@ async def test_a_message_arriving_while_the_index_refuses_writes_waits_and_is_pr
     doc = await eventually(projected, timeout=30)
     assert (doc["eventVersion"], doc["availableSeats"]) == (2, 8)
     assert _consumed((await client.get("/metrics")).text, queue, "dead") == 0
+
+
+async def test_a_read_the_engine_refuses_is_answered_503_problem_json(analytics):
+    settings, _, client = analytics
+    search = AsyncOpenSearch(hosts=[OPENSEARCH_URL])
+    try:
+        await search.indices.put_settings(index=settings.index, body={"index.blocks.read": True})
+        try:
+            answer = await client.get("/api/analytics/search", params={"location": "Dakar"})
+        finally:
+            await search.indices.put_settings(index=settings.index, body={"index.blocks.read": None})
+    finally:
+        await search.close()
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["status"] == 503
+    assert (await client.get("/api/analytics/search", params={"location": "Dakar"})).status_code == 200
