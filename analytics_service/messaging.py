@@ -31,12 +31,13 @@ from analytics_service.store import AnalyticsStore
 from shared.clock import utc_now
 from shared.contracts import Envelope, EventMessage, ReservationMessage, RoutingKey, read
 from shared.messaging.broker import Consumer, Outcomes
+from shared.messaging.topology import ANALYTICS_PROJECTION
 from shared.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-CONSUMER_NAME = "analytics.projection"
-BINDINGS = ["event.*", "reservation.*", "booking.*"]
+CONSUMER_NAME = ANALYTICS_PROJECTION.name
+BINDINGS = list(ANALYTICS_PROJECTION.bindings)
 INDEX_WAIT_SECONDS = 30.0
 RECOUNTING_TYPES = frozenset(
     {RoutingKey.RESERVATION_CONFIRMED, RoutingKey.RESERVATION_CANCELLED, RoutingKey.RESERVATION_REFUNDED}

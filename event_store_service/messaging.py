@@ -12,8 +12,9 @@ from event_store_service.service import EventLog
 from event_store_service.store import NewEvent
 from shared.contracts import Envelope, read
 from shared.messaging.broker import BatchHandler, Consumer, Handler, Outcomes
+from shared.messaging.topology import EVENT_STORE_RECORDER
 
-RECORDER = "event_store.recorder"
+RECORDER = EVENT_STORE_RECORDER.name
 
 
 def recorded(envelope: Envelope) -> NewEvent:
@@ -68,4 +69,4 @@ def batch_recorder(log: EventLog) -> BatchHandler:
 
 def recorder_consumer(log: EventLog) -> Consumer:
     """Bound to "#": the event store keeps every message the platform publishes."""
-    return Consumer(RECORDER, ["#"], recorder(log), batch=batch_recorder(log))
+    return Consumer(RECORDER, list(EVENT_STORE_RECORDER.bindings), recorder(log), batch=batch_recorder(log))

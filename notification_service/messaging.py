@@ -11,9 +11,10 @@ from notification_service.domain import Draft, draft_from_message
 from notification_service.sender import Notifications
 from shared.contracts import Envelope, read
 from shared.messaging.broker import Consumer, Outcomes
+from shared.messaging.topology import NOTIFICATION_DISPATCH
 
-QUEUE = "notification.dispatch"
-BINDINGS = ["booking.*", "payment.*"]
+QUEUE = NOTIFICATION_DISPATCH.name
+BINDINGS = list(NOTIFICATION_DISPATCH.bindings)
 
 
 def dispatch_consumer(notifications: Notifications) -> Consumer:

@@ -6,7 +6,9 @@ batches (`batch`): what arrived together is written together and settled by one
 acknowledgement, each message keeping its own outcome (see `Consumer`).
 
 Topology (docs/design.md §7): one durable topic exchange; per consumer a durable queue `<q>`, a
-retry queue `<q>.retry` whose TTL dead-letters messages back to `<q>`, and `<q>.dlq`.
+retry queue `<q>.retry` whose TTL dead-letters messages back to `<q>`, and `<q>.dlq`. Every
+broker declares the fleet's consumer queues and bindings (shared.messaging.topology) before it
+publishes anything, so no message is ever published to an exchange with nothing bound.
 """
 
 import asyncio
@@ -25,6 +27,7 @@ from aio_pika.connection import make_url
 from shared.contracts import Envelope, UnreadableMessage
 from shared.forever import retry_forever
 from shared.logging import correlation_id
+from shared.messaging.topology import FLEET_QUEUES, QueueSpec, main_queue_arguments
 from shared.metrics import Metrics
 from shared.settings import ServiceSettings
 
@@ -84,8 +87,10 @@ class Broker:
         metrics: Metrics | None = None,
         *,
         engine_down: Iterable[type[BaseException]] = (),
+        topology: Iterable[QueueSpec] = FLEET_QUEUES,
     ) -> None:
         self.settings = settings
+        self.topology = tuple(topology)
         self.metrics = metrics
         self.engine_down = (*ALWAYS_ENGINE_DOWN, *engine_down)
         self.exchange_name = settings.amqp_exchange
@@ -133,10 +138,21 @@ class Broker:
         self._connecting = connection
         try:
             await connection.connect(timeout=5)
-            channel = await connection.channel(publisher_confirms=True)
+            # Published mandatory (aio-pika's default) and with on_return_raises: should a message
+            # still find no queue (its queues deleted under a running fleet, say), the broker
+            # returns it, publish() fails and the outbox keeps it, instead of a confirm for a
+            # message RabbitMQ dropped. With the topology below it always routes.
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             exchange = await channel.declare_exchange(
                 self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
             )
+            # Before anything is published (publish() waits for _exchange, set below): RabbitMQ
+            # confirms a message no queue is bound to and drops it, so a producer connecting
+            # before the consumers ever did would lose what its outbox then marks sent.
+            # Declared through the robust publish channel, they are declared again when it is
+            # restored after a reconnection, and publish() waits for that restoration.
+            for spec in self.topology:
+                await self._declare_queue(channel, exchange, spec)
             for consumer in self.consumers:
                 await self._start_consumer(connection, exchange, consumer)
         except BaseException:
@@ -150,6 +166,15 @@ class Broker:
         self._exchange = exchange
         self._connected.set()
         log.info("connected to RabbitMQ, exchange %s", self.exchange_name)
+
+    async def _declare_queue(self, channel: Any, exchange: Any, spec: QueueSpec) -> None:
+        """A consumer's main queue (with exactly its consumer's arguments), its DLQ and its
+        bindings; not its retry queue, whose TTL is the consumer's own setting."""
+        name = f"{self.settings.amqp_queue_prefix}{spec.name}"
+        await channel.declare_queue(f"{name}.dlq", durable=True)
+        queue = await channel.declare_queue(name, durable=True, arguments=main_queue_arguments(name))
+        for pattern in spec.bindings:
+            await queue.bind(exchange, routing_key=pattern)
 
     async def _start_consumer(
         self, connection: AbstractRobustConnection, exchange: Any, consumer: Consumer
@@ -170,7 +195,7 @@ class Broker:
         queue = await channel.declare_queue(
             name,
             durable=True,
-            arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": f"{name}.dlq"},
+            arguments=main_queue_arguments(name),
         )
         for pattern in consumer.bindings:
             await queue.bind(exchange, routing_key=pattern)
@@ -362,13 +387,18 @@ class Broker:
             headers={"x-aggregate-id": f"{doc['aggregateType']}-{doc['aggregateId']}"},
         )
         try:
-            await asyncio.wait_for(
-                self._exchange.publish(message, routing_key=doc["type"]), PUBLISH_TIMEOUT_SECONDS
-            )
+            await asyncio.wait_for(self._publish_routed(message, doc["type"]), PUBLISH_TIMEOUT_SECONDS)
         except Exception as exc:
             raise BrokerUnavailable(f"publish failed: {exc!r}") from exc
         if self.metrics is not None:
             self.metrics.messages_published.labels(doc["type"]).inc()
+
+    async def _publish_routed(self, message: aio_pika.Message, routing_key: str) -> None:
+        assert self._exchange is not None and self._publish_channel is not None
+        # After a reconnection the channel is usable before aio-pika has declared its queues
+        # again: wait for that, so the topology exists before the message goes out.
+        await self._publish_channel.ready()
+        await self._exchange.publish(message, routing_key=routing_key)
 
     async def close(self) -> None:
         if self._connecting is not None:
