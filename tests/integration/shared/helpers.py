@@ -11,6 +11,7 @@ import httpx
 
 from shared.contracts import Envelope
 from shared.messaging.broker import Broker, Consumer
+from shared.messaging.topology import FLEET_QUEUES
 from shared.settings import ServiceSettings
 from tests.support import AMQP_URL, RABBITMQ_API, unique
 
@@ -58,7 +59,9 @@ async def connected_broker(
         yield broker
     finally:
         await broker.close()
-        await delete_topology(settings, [broker.queue_name(c) for c in consumers])
+        # Every broker also declares the fleet's consumer queues under its prefix.
+        fleet = [f"{settings.amqp_queue_prefix}{spec.name}" for spec in FLEET_QUEUES]
+        await delete_topology(settings, [broker.queue_name(c) for c in consumers] + fleet)
 
 
 async def delete_topology(settings: ServiceSettings, queues: list[str]) -> None:
