@@ -32,6 +32,7 @@ from fleetctl.isolated import (  # noqa: F401  (the tests' names for the engines
     remove_names,
 )
 from shared.callers import Caller, caller_of
+from shared.messaging.topology import FLEET_QUEUES
 from shared.web import api_routes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,8 +90,15 @@ def create_pg_database(role: str, prefix: str = "test") -> str:
     return isolated.create_pg_database(role, prefix, name=_database_name)
 
 
-async def drop_exchange(exchange: str, queues: tuple[str, ...] = ()) -> None:
-    """Delete the queues and the exchange (absent ones are fine), over AMQP."""
+async def drop_exchange(exchange: str, queues: tuple[str, ...] = (), prefix: str | None = None) -> None:
+    """Delete the queues and the exchange (absent ones are fine), over AMQP. With `prefix`, also
+    the fleet's consumer queues under it (with their retry and dead-letter queues): every
+    service's broker declares those when it connects (shared/messaging/topology.py)."""
+    if prefix is not None:
+        queues = (
+            *queues,
+            *(f"{prefix}{spec.name}{end}" for spec in FLEET_QUEUES for end in ("", ".retry", ".dlq")),
+        )
     connection = await aio_pika.connect_robust(AMQP_URL)
     async with connection:
         channel = await connection.channel()

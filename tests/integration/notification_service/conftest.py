@@ -32,8 +32,7 @@ async def app_client(settings):
         client_ = mongo.make_client(settings.mongo_url)
         await client_.drop_database(settings.mongo_database)
         await client_.close()
-        queue = f"{settings.amqp_queue_prefix}notification.dispatch"
-        await drop_exchange(settings.amqp_exchange, (queue, f"{queue}.retry", f"{queue}.dlq"))
+        await drop_exchange(settings.amqp_exchange, prefix=settings.amqp_queue_prefix)
 
 
 @pytest.fixture

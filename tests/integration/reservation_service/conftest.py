@@ -21,7 +21,7 @@ async def event_url(tag):
         async with event_service(tag) as url:
             yield url
     finally:
-        await drop_exchange(f"{tag}.events")
+        await drop_exchange(f"{tag}.events", prefix=f"{tag}.")
 
 
 @pytest.fixture(scope="module")

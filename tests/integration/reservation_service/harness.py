@@ -104,7 +104,7 @@ async def reservation_fleet(
                 yield app, client, event_url
         finally:
             await drop_database(settings.mongo_database)
-            await drop_exchange(f"{tag}.events")
+            await drop_exchange(f"{tag}.events", prefix=f"{tag}.")
 
 
 async def drop_database(name: str) -> None:
