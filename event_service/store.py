@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from psycopg import errors as pg_errors
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -470,27 +469,7 @@ def _seats_statement(*, keep_answer: bool) -> sa.Select[Any]:
             "updated_at": sa.bindparam("p_now", type_=sa.DateTime(timezone=True)),
         },
     ).cte("moved")
-    message = sa.select(
-        sa.bindparam("p_message_id", type_=sa.String),
-        sa.bindparam("p_routing_key", type_=sa.String),
-        sa.bindparam("p_payload", type_=JSONB),
-    ).select_from(moved)
-    writes = [
-        sql.outbox.insert().from_select(["message_id", "routing_key", "payload"], message).cte("queued")
-    ]
-    if keep_answer:
-        answer = sa.select(
-            sa.bindparam("p_scope", type_=sa.String),
-            sa.bindparam("p_key", type_=sa.String),
-            sa.bindparam("p_fingerprint", type_=sa.String),
-            sa.bindparam("p_status_code", type_=sa.Integer),
-            sa.bindparam("p_response", type_=JSONB),
-        ).select_from(moved)
-        writes.append(
-            sql.idempotency_keys.insert()
-            .from_select(["scope", "key", "fingerprint", "status_code", "response"], answer)
-            .cte("kept")
-        )
+    writes = sql.writes_hung_on(moved, keep_answer=keep_answer)
     return sa.select(moved.c.version).add_cte(*writes)
 
 

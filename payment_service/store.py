@@ -12,7 +12,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -359,27 +358,7 @@ def _charge_statement(*, keep_answer: bool) -> sa.Select[Any]:
         .returning(payments.c.id)
         .cte("made")
     )
-    message = sa.select(
-        sa.bindparam("p_message_id", type_=sa.String),
-        sa.bindparam("p_routing_key", type_=sa.String),
-        sa.bindparam("p_payload", type_=JSONB),
-    ).select_from(made)
-    writes = [
-        sql.outbox.insert().from_select(["message_id", "routing_key", "payload"], message).cte("queued")
-    ]
-    if keep_answer:
-        answer = sa.select(
-            sa.bindparam("p_scope", type_=sa.String),
-            sa.bindparam("p_key", type_=sa.String),
-            sa.bindparam("p_fingerprint", type_=sa.String),
-            sa.bindparam("p_status_code", type_=sa.Integer),
-            sa.bindparam("p_response", type_=JSONB),
-        ).select_from(made)
-        writes.append(
-            sql.idempotency_keys.insert()
-            .from_select(["scope", "key", "fingerprint", "status_code", "response"], answer)
-            .cte("kept")
-        )
+    writes = sql.writes_hung_on(made, keep_answer=keep_answer)
     return sa.select(sa.exists(sa.select(made.c.id)).label("made")).add_cte(*writes)
 
 

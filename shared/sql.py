@@ -128,6 +128,33 @@ idempotency_keys = sa.Table(
 )
 
 
+def writes_hung_on(rows: sa.CTE, *, keep_answer: bool) -> list[sa.CTE]:
+    """The outbox row (and, with `keep_answer`, the answer kept under the Idempotency-Key)
+    inserted from the rows of a data-modifying CTE: they exist exactly when it wrote, in one
+    statement. Their values are the bind parameters p_message_id, p_routing_key, p_payload
+    (and p_scope, p_key, p_fingerprint, p_status_code, p_response)."""
+    message = sa.select(
+        sa.bindparam("p_message_id", type_=sa.String),
+        sa.bindparam("p_routing_key", type_=sa.String),
+        sa.bindparam("p_payload", type_=JSONB),
+    ).select_from(rows)
+    writes = [outbox.insert().from_select(["message_id", "routing_key", "payload"], message).cte("queued")]
+    if keep_answer:
+        answer = sa.select(
+            sa.bindparam("p_scope", type_=sa.String),
+            sa.bindparam("p_key", type_=sa.String),
+            sa.bindparam("p_fingerprint", type_=sa.String),
+            sa.bindparam("p_status_code", type_=sa.Integer),
+            sa.bindparam("p_response", type_=JSONB),
+        ).select_from(rows)
+        writes.append(
+            idempotency_keys.insert()
+            .from_select(["scope", "key", "fingerprint", "status_code", "response"], answer)
+            .cte("kept")
+        )
+    return writes
+
+
 def create_messaging_tables() -> None:
     """Revision 0001 of every PostgreSQL service: the outbox and idempotency keys defined
     above, and the `inbox` table of that time (never used; a later revision drops it)."""
