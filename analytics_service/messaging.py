@@ -125,7 +125,8 @@ class Projection:
         Nothing waits for a periodic refresh: the reservations are refreshed once when a
         recount follows (it must see them), the event documents once at the end, so a reader
         sees a booking as soon as its batch is done."""
-        await asyncio.wait_for(self.index_ready.wait(), INDEX_WAIT_SECONDS)
+        async with asyncio.timeout(INDEX_WAIT_SECONDS):
+            await self.index_ready.wait()
         at = self.clock()
         outcomes: list[BaseException | None] = [None] * len(envelopes)
         counted: list[tuple[int, str, str]] = []  # (index, type, outcome) once the batch stands
@@ -215,7 +216,8 @@ class Projection:
     async def handle(self, envelope: Envelope) -> None:
         # Until the index exists a write could only fail; waiting keeps the message unacked
         # (and the timeout sends it to the retry queue).
-        await asyncio.wait_for(self.index_ready.wait(), INDEX_WAIT_SECONDS)
+        async with asyncio.timeout(INDEX_WAIT_SECONDS):
+            await self.index_ready.wait()
         message = read(envelope)
         if isinstance(message, EventMessage):
             await self._on_event(message)

@@ -79,7 +79,8 @@ async def stream(
             quiet_since = time.monotonic()
             while True:
                 try:
-                    update = await asyncio.wait_for(queue.get(), DISCONNECT_CHECK_SECONDS)
+                    async with asyncio.timeout(DISCONNECT_CHECK_SECONDS):
+                        update = await queue.get()
                 except TimeoutError:
                     if await request.is_disconnected():
                         return

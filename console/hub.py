@@ -103,7 +103,8 @@ class Feed:
                     for queue in self._pages.get(view, ()):
                         queue.put_nowait((topic, html))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
 
     async def read(self, views: list[Hashable]) -> dict[Hashable, Fragments]:
         raise NotImplementedError

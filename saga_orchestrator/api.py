@@ -142,7 +142,8 @@ async def get_saga(
         settled is not None and found[0].status not in TERMINAL and (left := deadline - time.monotonic()) > 0
     ):
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(settled.wait(), min(left, REREAD_SECONDS))
+            async with asyncio.timeout(min(left, REREAD_SECONDS)):
+                await settled.wait()
         found = await store.read(key) or found
     saga, steps = found
     return saga_out(saga, steps)

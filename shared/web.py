@@ -292,7 +292,8 @@ def api_routes(routes: list[Any]) -> list[APIRoute]:
 
 async def _run_check(check: Check) -> str | None:
     try:
-        await asyncio.wait_for(check(), READY_TIMEOUT_SECONDS)
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            await check()
         return None
     except Exception as exc:  # any failure means "not ready", with its reason shown
         return f"{type(exc).__name__}: {exc}"[:300] or "failed"

@@ -121,7 +121,8 @@ class Broker:
         self._tasks.append(asyncio.create_task(self._connect_forever(), name="broker-connect"))
 
     async def wait_connected(self, timeout: float = 30.0) -> None:
-        await asyncio.wait_for(self._connected.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._connected.wait()
 
     async def ping(self) -> None:
         if not self.connected:
@@ -157,7 +158,8 @@ class Broker:
                 await self._start_consumer(connection, exchange, consumer)
         except BaseException:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(connection.close(), PUBLISH_TIMEOUT_SECONDS)
+                async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                    await connection.close()
             raise
         finally:
             self._connecting = None
@@ -367,10 +369,8 @@ class Broker:
             content_type="application/json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
-        await asyncio.wait_for(
-            self._publish_channel.default_exchange.publish(message, routing_key=queue),
-            PUBLISH_TIMEOUT_SECONDS,
-        )
+        async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+            await self._publish_channel.default_exchange.publish(message, routing_key=queue)
 
     async def publish(self, envelope: Envelope | dict[str, Any]) -> None:
         """Publish and wait for the broker's confirm; raises BrokerUnavailable otherwise."""
@@ -387,7 +387,8 @@ class Broker:
             headers={"x-aggregate-id": f"{doc['aggregateType']}-{doc['aggregateId']}"},
         )
         try:
-            await asyncio.wait_for(self._publish_routed(message, doc["type"]), PUBLISH_TIMEOUT_SECONDS)
+            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                await self._publish_routed(message, doc["type"])
         except Exception as exc:
             raise BrokerUnavailable(f"publish failed: {exc!r}") from exc
         if self.metrics is not None:
@@ -403,7 +404,8 @@ class Broker:
     async def close(self) -> None:
         if self._connecting is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._connecting.close(), PUBLISH_TIMEOUT_SECONDS)
+                async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                    await self._connecting.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -413,7 +415,8 @@ class Broker:
         if self._connection is not None:
             # A broker that is down (or paused) may never answer the close handshake.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._connection.close(), PUBLISH_TIMEOUT_SECONDS)
+                async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                    await self._connection.close()
         self._connection = None
         self._exchange = None
         self._publish_channel = None

@@ -63,12 +63,8 @@ class Relay:
             if sent >= BATCH:
                 continue  # more is waiting
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            # Python 3.11's wait_for returns normally when a cancel lands just after the wake-up
-            # (a wake() right before shutdown); without this check stop() would wait forever.
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
 
     async def relay_once(self) -> int:
         raise NotImplementedError
