@@ -122,9 +122,9 @@ class Projection:
         """Project the messages that arrived together; per message its outcome (a message that
         fails leaves the others of the batch applied). Order per event is the delivery order.
 
-        Nothing waits for a periodic refresh: the reservations are refreshed once when a
-        recount follows (it must see them), the event documents once at the end, so a reader
-        sees a booking as soon as its batch is done."""
+        When a recount follows, the reservations' write waits for the index's next periodic
+        refresh (the recount must see them; forcing one per batch cost far more); the event
+        documents are refreshed once at the end, so a reader sees the batch once it is done."""
         async with asyncio.timeout(INDEX_WAIT_SECONDS):
             await self.index_ready.wait()
         at = self.clock()

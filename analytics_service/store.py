@@ -26,8 +26,9 @@ _SETTINGS = {
     "number_of_shards": 1,
     # One node: a replica could never be allocated and the index would stay yellow.
     "number_of_replicas": 0,
-    # Writes by hand wait for the next refresh (refresh=wait_for) so readers see them; a short
-    # interval keeps that wait small. (The projection refreshes once per batch itself.)
+    # Writes wait for the next refresh (refresh=wait_for) when a reader or a recount must see
+    # them; a short interval keeps that wait small. (The projection forces a refresh of the
+    # event documents after a batch, never of the reservations: see record_reservations.)
     "refresh_interval": "250ms",
     "analysis": {
         "analyzer": {
@@ -243,7 +244,9 @@ class AnalyticsStore:
         """`record_reservation` of many in one bulk request, in order (two versions of one
         reservation apply one after the other): per document whether it was newer, or why it
         could not be written. `refresh`: searches see them all when this returns (a recount
-        follows)."""
+        follows). It waits for the index's periodic refresh rather than forcing one: a forced
+        refresh before each recount's aggregation multiplied the search node's CPU per booking
+        (docs/performance.md)."""
         body: list[Doc] = []
         for doc in docs:
             action = {
@@ -253,7 +256,7 @@ class AnalyticsStore:
             }
             body += [{"index": action}, doc]
         answer = await self.client.bulk(
-            body=body, index=self.reservations, require_alias=True, refresh="true" if refresh else "false"
+            body=body, index=self.reservations, require_alias=True, refresh="wait_for" if refresh else "false"
         )
         results: list[bool | Exception] = []
         for item in answer["items"]:
