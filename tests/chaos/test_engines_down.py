@@ -134,8 +134,11 @@ def _engine_restarted_under_load(chaos: ChaosFleet, engine: str, dependents: lis
         time.sleep(1)  # and some after
     assert set(load.refused) <= {503}, load.refused
     assert load.saga_ids
-    sagas = chaos.wait_sagas(load.saga_ids, seconds=120)
-    assert {s["status"] for s in sagas} <= {"COMPLETED", "COMPENSATED"}
+    try:
+        sagas = chaos.wait_sagas(load.saga_ids, seconds=120)
+        assert {s["status"] for s in sagas} <= {"COMPLETED", "COMPENSATED"}
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{chaos.diagnosis(dependents)}") from None
     report = chaos.check(settle_seconds=45)
     # Nothing dead-lettered either: a consumer whose engine is down waits without spending
     # its retries (Broker.engine_unreachable, with the errors each service registers).

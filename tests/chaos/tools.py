@@ -221,6 +221,26 @@ class ChaosFleet:
         except httpx.HTTPError:
             return 0
 
+    def diagnosis(self, packages: list[str], lines: int = 12) -> str:
+        """What each service says of itself (/ready, or why it did not answer) and the last
+        warnings of its log: printed with a failure, so a run that failed elsewhere (CI)
+        shows which service was stuck and on what."""
+        parts = []
+        for package in packages:
+            try:
+                answer = self.http.get(f"{self.url(package)}/ready", timeout=5)
+                ready = f"{answer.status_code} {answer.text[:400]}"
+            except httpx.HTTPError as exc:
+                ready = f"no answer ({exc!r})"
+            log = self.fleet.log_dir / f"{BY_NAME[package].name}.log"
+            noted = [
+                line[:300]
+                for line in (log.read_text(errors="replace").splitlines() if log.exists() else [])
+                if "WARNING" in line or "ERROR" in line
+            ]
+            parts.append(f"{package} /ready: {ready}\n  " + "\n  ".join(noted[-lines:]))
+        return "\n".join(parts)
+
     # -- RabbitMQ -----------------------------------------------------------------------------
 
     def queue(self, name: str) -> dict[str, Any]:
