@@ -284,18 +284,10 @@ class EventRepository:
                 "p_version": current.version,
                 "p_booked": after.booked_seats,
                 "p_now": now,
-                "p_message_id": message.message_id,
-                "p_routing_key": message.type,
-                "p_payload": message.as_document(),
+                **sql.hung_values(
+                    message, idem, scope=scope, status_code=200, response=record_to_json(moved)
+                ),
             }
-            if idem is not None:
-                params.update(
-                    p_scope=scope,
-                    p_key=idem.key,
-                    p_fingerprint=idem.fingerprint,
-                    p_status_code=200,
-                    p_response=record_to_json(moved),
-                )
             try:
                 written = (await conn.execute(statement, params)).first()
             except IntegrityError as exc:

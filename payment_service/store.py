@@ -139,18 +139,10 @@ class PaymentStore:
             "p_failure_reason": payment.failure_reason,
             "p_idempotency_key": idem.key if idem is not None else None,
             "p_now": now,
-            "p_message_id": message.message_id,
-            "p_routing_key": message.type,
-            "p_payload": message.as_document(),
+            **sql.hung_values(
+                message, idem, scope=SCOPE_CREATE, status_code=201, response=record_to_json(payment)
+            ),
         }
-        if idem is not None:
-            params.update(
-                p_scope=SCOPE_CREATE,
-                p_key=idem.key,
-                p_fingerprint=idem.fingerprint,
-                p_status_code=201,
-                p_response=record_to_json(payment),
-            )
         try:
             async with self.autocommit.connect() as conn:
                 made = (await conn.execute(_CHARGES[idem is not None], params)).scalar_one()

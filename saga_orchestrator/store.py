@@ -370,7 +370,7 @@ class SagaStore:
             )
             writes = [finished, self._started(touched)] if then_begin is not None else [finished]
             if message is not None:
-                writes.append(self._queued(touched))
+                writes.extend(sql.writes_hung_on(touched, keep_answer=False))
             return sa.select(touched).add_cte(*writes)
 
         statement = self._statement(("finish", then_begin is not None, message is not None, *values), build)
@@ -385,7 +385,7 @@ class SagaStore:
         if then_begin is not None:
             params.update(p_step=then_begin[0], p_kind=then_begin[1].value)
         if message is not None:
-            params.update(_message_params(message))
+            params.update(sql.message_values(message))
         return await self._write(saga_id, statement, params)
 
     async def change_status(
@@ -408,28 +408,10 @@ class SagaStore:
             touched = self._touched(list(values))
             if message is None:
                 return sa.select(touched)
-            return sa.select(touched).add_cte(self._queued(touched))
+            return sa.select(touched).add_cte(*sql.writes_hung_on(touched, keep_answer=False))
 
         statement = self._statement(("status", message is not None, *values), build)
         params = self._params(saga_id, values)
         if message is not None:
-            params.update(_message_params(message))
+            params.update(sql.message_values(message))
         return await self._write(saga_id, statement, params)
-
-    @staticmethod
-    def _queued(touched: sa.CTE) -> sa.CTE:
-        """The outbox row of p_message_id, if the saga update happened."""
-        row = sa.select(
-            sa.bindparam("p_message_id", type_=sa.String),
-            sa.bindparam("p_routing_key", type_=sa.String),
-            sa.bindparam("p_payload", type_=JSONB),
-        ).select_from(touched)
-        return sql.outbox.insert().from_select(["message_id", "routing_key", "payload"], row).cte("queued")
-
-
-def _message_params(message: Envelope) -> dict[str, Any]:
-    return {
-        "p_message_id": message.message_id,
-        "p_routing_key": message.type,
-        "p_payload": message.as_document(),
-    }

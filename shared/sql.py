@@ -6,11 +6,16 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from shared.contracts import Envelope
+    from shared.idempotency import Idempotency
 
 # What a consumer's handler raises when PostgreSQL cannot be reached (Broker's engine_down).
 ENGINE_DOWN: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
@@ -153,6 +158,32 @@ def writes_hung_on(rows: sa.CTE, *, keep_answer: bool) -> list[sa.CTE]:
             .cte("kept")
         )
     return writes
+
+
+def message_values(message: "Envelope") -> dict[str, Any]:
+    """The bind parameters of the outbox row `writes_hung_on` inserts."""
+    return {
+        "p_message_id": message.message_id,
+        "p_routing_key": message.type,
+        "p_payload": message.as_document(),
+    }
+
+
+def hung_values(
+    message: "Envelope", idem: "Idempotency | None", *, scope: str, status_code: int, response: Any
+) -> dict[str, Any]:
+    """The bind parameters of `writes_hung_on`'s rows: the message, and the answer kept under
+    the caller's key (none without one)."""
+    values = message_values(message)
+    if idem is not None:
+        values.update(
+            p_scope=scope,
+            p_key=idem.key,
+            p_fingerprint=idem.fingerprint,
+            p_status_code=status_code,
+            p_response=response,
+        )
+    return values
 
 
 def create_messaging_tables() -> None:
