@@ -12,6 +12,7 @@ from typing import Any
 
 from console import render
 from console.sources import EVENT_STORE, RABBITMQ, Sources, Unreachable
+from shared.forever import stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class Feed:
 
     async def _run(self) -> None:
         while self._pages:
+            stop_if_cancelled()
             # Cleared before the read: a page that subscribes meanwhile gets the next read at once.
             self._wake.clear()
             views = list(self._pages)

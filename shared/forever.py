@@ -13,12 +13,25 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def stop_if_cancelled() -> None:
+    """Raise CancelledError when the current task was asked to stop. Called at the top of
+    every background loop: a library awaited inside the loop may swallow the cancel (turn it
+    into its own error, or finish the await anyway), after which the task is still marked
+    cancelling but nothing would ever end it, and the shutdown awaiting it hangs. Python
+    3.11's asyncio.timeout does not stop it either: it counts a cancel already pending when it
+    was entered as not its own, and raises TimeoutError again on every expiry."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def retry_forever(
     step: Callable[[], Awaitable[T]], *, what: str, first_delay: float = 0.2, max_delay: float = 5.0
 ) -> T:
     """`step()`'s result once it succeeds; the wait doubles after each failure, up to max_delay."""
     delay = first_delay
     while True:
+        stop_if_cancelled()
         try:
             return await step()
         except asyncio.CancelledError:
@@ -39,6 +52,7 @@ async def every(
     """Run `one_pass` forever, `interval` seconds apart (sooner when `wake` is set); a pass that
     fails is logged and the next one runs all the same."""
     while True:
+        stop_if_cancelled()
         try:
             await one_pass()
         except asyncio.CancelledError:

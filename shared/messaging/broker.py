@@ -25,7 +25,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, Abstrac
 from aio_pika.connection import make_url
 
 from shared.contracts import Envelope, UnreadableMessage
-from shared.forever import retry_forever
+from shared.forever import retry_forever, stop_if_cancelled
 from shared.logging import correlation_id
 from shared.messaging.topology import FLEET_QUEUES, QueueSpec, main_queue_arguments
 from shared.metrics import Metrics
@@ -225,6 +225,7 @@ class Broker:
         self, consumer: Consumer, name: str, pending: asyncio.Queue[AbstractIncomingMessage]
     ) -> None:
         while True:
+            stop_if_cancelled()
             message = await pending.get()
             try:
                 await self._handle(consumer, name, message)
@@ -239,6 +240,7 @@ class Broker:
         size = max(1, consumer.batch_size or self.settings.consumer_batch_size)
         linger = self.settings.consumer_batch_linger_ms / 1000
         while True:
+            stop_if_cancelled()
             batch = [await arrived.get()]
             _take(arrived, batch, size)
             if len(batch) < size and linger > 0:

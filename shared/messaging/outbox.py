@@ -16,6 +16,7 @@ from typing import Any, cast
 from shared import faults
 from shared.contracts import Envelope
 from shared.faults import Fault
+from shared.forever import stop_if_cancelled
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.metrics import Metrics
 
@@ -50,6 +51,7 @@ class Relay:
 
     async def _run(self) -> None:
         while True:
+            stop_if_cancelled()
             # Cleared before the pass, not after: a wake() during the pass (a commit after its
             # SELECT) must trigger another pass at once, not wait for the next interval.
             self._wake.clear()
