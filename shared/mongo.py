@@ -12,7 +12,13 @@ ENGINE_DOWN: tuple[type[BaseException], ...] = (ConnectionFailure,)
 
 
 def make_client(url: str) -> AsyncMongoClient[dict[str, Any]]:
-    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000)
+    # socketTimeoutMS: no single read from the engine waits forever. The driver's own
+    # monitoring notices an engine that stopped answering altogether; this bounds an
+    # operation whose answer never comes on a connection that otherwise looks alive (a
+    # request or a shutdown would wait on it for good). Our callers give up after seconds.
+    return AsyncMongoClient(
+        url, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, socketTimeoutMS=20_000
+    )
 
 
 async def ping(database: AsyncDatabase[dict[str, Any]]) -> None:
