@@ -169,7 +169,7 @@ class Broker:
         self._connected.set()
         log.info("connected to RabbitMQ, exchange %s", self.exchange_name)
 
-    async def _declare_queue(self, channel: Any, exchange: Any, spec: QueueSpec) -> None:
+    async def _declare_queue(self, channel: Any, exchange: Any, spec: QueueSpec) -> Any:
         """A consumer's main queue (with exactly its consumer's arguments), its DLQ and its
         bindings; not its retry queue, whose TTL is the consumer's own setting."""
         name = f"{self.settings.amqp_queue_prefix}{spec.name}"
@@ -177,6 +177,7 @@ class Broker:
         queue = await channel.declare_queue(name, durable=True, arguments=main_queue_arguments(name))
         for pattern in spec.bindings:
             await queue.bind(exchange, routing_key=pattern)
+        return queue
 
     async def _start_consumer(
         self, connection: AbstractRobustConnection, exchange: Any, consumer: Consumer
@@ -184,7 +185,6 @@ class Broker:
         name = self.queue_name(consumer)
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=self.settings.consumer_prefetch)
-        await channel.declare_queue(f"{name}.dlq", durable=True)
         await channel.declare_queue(
             f"{name}.retry",
             durable=True,
@@ -194,13 +194,8 @@ class Broker:
                 "x-dead-letter-routing-key": name,
             },
         )
-        queue = await channel.declare_queue(
-            name,
-            durable=True,
-            arguments=main_queue_arguments(name),
-        )
-        for pattern in consumer.bindings:
-            await queue.bind(exchange, routing_key=pattern)
+        spec = QueueSpec(consumer.name, tuple(consumer.bindings))
+        queue = await self._declare_queue(channel, exchange, spec)
         if consumer.batch is not None:
             arrived: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
             self._tasks.append(
