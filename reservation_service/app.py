@@ -15,12 +15,17 @@ from reservation_service.settings import ReservationSettings
 from reservation_service.store import ReservationStore
 from shared import mongo
 from shared.http import ServiceClient
+from shared.peers import Peers
+from shared.settings import require_service_token
 from shared.web import create_service_app
 from shared.wiring import wired
 
 
 def create_app(settings: ReservationSettings | None = None) -> FastAPI:
     settings = settings or ReservationSettings()
+    # Seats are booked and released at the event service's internal endpoints: without the
+    # token, every direct booking would be refused and every seat held waits forever.
+    require_service_token(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,6 +46,11 @@ def create_app(settings: ReservationSettings | None = None) -> FastAPI:
 
             events = client(settings.event_service_url)
             sagas = client(settings.saga_orchestrator_url) if settings.saga_orchestrator_url else None
+            # The event service refusing our token: not ready until it accepts it (shared/peers.py).
+            # Not the orchestrator: what this service asks of it is public.
+            peers = Peers([events], settings)
+            wire.required("service-token", peers.check)
+            wire.background(peers.watch(), name="service-token-watch")
             wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
             relay = wire.mongo_relay([store.reservations], settings.outbox_poll_seconds)
             desk = Reservations(

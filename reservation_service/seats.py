@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from shared.http import ServiceClient, ServiceUnreachable
+from shared.http import TOKEN_REFUSED, ServiceClient, ServiceUnreachable
 
 
 class Verdict(StrEnum):
@@ -64,6 +64,10 @@ class EventSeats:
             return Verdict.REFUSED, _detail(body, "the event service refused the booking")
         if status in (400, 422):
             return Verdict.INVALID, _detail(body, "the event service refused the request")
+        if status in TOKEN_REFUSED:
+            # A configuration fault, not a refusal: the seats' request stays pending and the
+            # sweep asks again once the tokens agree (/ready says so meanwhile).
+            return Verdict.UNREACHABLE, f"event service answered {status}: it refuses our service token"
         return Verdict.UNREACHABLE, f"event service answered {status}"
 
     async def price(self, event_id: int) -> EventServiceAnswer:

@@ -20,6 +20,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 
+# Every service answers it (shared/web.py): 204 when the bearer token is the fleet's
+# SERVICE_TOKEN, 401/403 if not, and does nothing else: how a service asks a peer whether it
+# accepts its token (shared/peers.py).
+AUTH_CHECK_PATH = "/auth/check"
+
 
 class Caller(StrEnum):
     PUBLIC = "public"

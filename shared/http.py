@@ -15,11 +15,14 @@ from typing import Any
 import aiohttp
 from pydantic import SecretStr
 
+from shared.callers import AUTH_CHECK_PATH
 from shared.logging import CORRELATION_HEADER, current_correlation_id
 
 log = logging.getLogger(__name__)
 
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+# How a peer refuses our SERVICE_TOKEN (shared/callers.py): missing, unknown, or the other class's.
+TOKEN_REFUSED = frozenset({401, 403})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # Below uvicorn's 5 s keep-alive: a connection is never reused just as the server closes it.
 KEEPALIVE_SECONDS = 4.0
@@ -74,6 +77,16 @@ class ServiceUnreachable(Exception):
     """The other service did not answer (connection refused, timeout) after every retry."""
 
 
+class TokenRefused(Exception):
+    """The other service answered 401/403: it refuses our SERVICE_TOKEN. A configuration
+    fault, not an answer: nothing was done, and nothing will be until the tokens agree.
+    Deliberately not a ServiceUnreachable: silence makes a saga compensate, this must not."""
+
+    def __init__(self, status: int, what: str) -> None:
+        super().__init__(f"{what}: {status} refused our service token")
+        self.status = status
+
+
 class ServiceClient:
     """One other service. A POST is retried only when it carries an Idempotency-Key, since
     otherwise a retry after a lost answer could do the work twice."""
@@ -86,8 +99,14 @@ class ServiceClient:
         retries: int = 3,
         backoff: float = 0.1,
         token: SecretStr | None = None,
+        raise_on_refused_token: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # Why this peer refuses our token (its last 401/403), None while it accepts it: what
+        # /ready reports (shared/peers.py). `raise_on_refused_token`: such an answer raises
+        # TokenRefused instead of being returned (the saga's participants never judge it).
+        self.refused: str | None = None
+        self._raise_on_refused = raise_on_refused_token
         # The fleet's service token, sent on every call: internal endpoints require it.
         self._auth = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
         self.retries = retries
@@ -130,6 +149,9 @@ class ServiceClient:
                     "%s %s%s failed (attempt %d/%d): %r", method, self.base_url, path, attempt, attempts, exc
                 )
             else:
+                self._note_token(method.upper(), path, response.status_code)
+                if response.status_code in TOKEN_REFUSED and self._raise_on_refused:
+                    raise TokenRefused(response.status_code, f"{method.upper()} {self.base_url}{path}")
                 if response.status_code not in TRANSIENT_STATUSES or attempt == attempts:
                     return response
                 log.warning(
@@ -145,6 +167,26 @@ class ServiceClient:
                 await asyncio.sleep(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
         reason = f"{type(last_error).__name__} {last_error or ''}".strip()
         raise ServiceUnreachable(f"{method} {self.base_url}{path}: {reason}")
+
+    def _note_token(self, method: str, path: str, status: int) -> None:
+        """Track whether the peer accepts our token. Every GET but the auth check is public
+        (docs/security.md), so only a non-GET call or the check proves the token was accepted."""
+        if status in TOKEN_REFUSED:
+            if self.refused is None:
+                log.error(
+                    "%s answered %d to %s %s: it refuses our SERVICE_TOKEN (missing, or not the "
+                    "fleet's); start every service with the tokens of .data/tokens.env: "
+                    ".venv/bin/fleet restart",
+                    self.base_url,
+                    status,
+                    method,
+                    path,
+                )
+            self.refused = f"{self.base_url} answered {status} to {method} {path}"
+        elif status not in TRANSIENT_STATUSES and (method != "GET" or path == AUTH_CHECK_PATH):
+            if self.refused is not None:
+                log.info("%s accepts our SERVICE_TOKEN again", self.base_url)
+            self.refused = None
 
     async def aclose(self) -> None:
         if self._session is not None:

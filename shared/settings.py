@@ -56,3 +56,27 @@ class ServiceSettings(BaseSettings):
     # operator's repairs. Unset, the guarded endpoints refuse every call.
     service_token: SecretStr | None = _common("SERVICE_TOKEN", None)  # type: ignore[assignment]
     operator_token: SecretStr | None = _common("OPERATOR_TOKEN", None)  # type: ignore[assignment]
+    # While a peer refuses our SERVICE_TOKEN, it is asked again after this long, then twice as
+    # long each time up to the cap (shared/peers.py): the service resumes soon after the fix.
+    token_retry_seconds: float = _common("TOKEN_RETRY_SECONDS", 1.0)  # type: ignore[assignment]
+    token_retry_max_seconds: float = _common("TOKEN_RETRY_MAX_SECONDS", 15.0)  # type: ignore[assignment]
+
+
+TOKEN_FIX = (
+    "start every service with the tokens of .data/tokens.env: `.venv/bin/fleet start` (or "
+    "`.venv/bin/fleet restart` for a fleet already running); by hand, `set -a; . .data/tokens.env; "
+    "set +a` first"
+)
+
+
+class MissingServiceToken(Exception):
+    """The service makes internal calls and has no SERVICE_TOKEN: it must not start."""
+
+
+def require_service_token(settings: ServiceSettings) -> None:
+    token = settings.service_token
+    if token is None or not token.get_secret_value():
+        raise MissingServiceToken(
+            f"{settings.service_name} refuses to start: SERVICE_TOKEN is not set, and every call it "
+            f"makes to another service's internal endpoints would be refused (401); {TOKEN_FIX}"
+        )

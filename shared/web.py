@@ -21,7 +21,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import faults
-from shared.callers import PUBLIC, Caller, caller_of
+from shared.callers import AUTH_CHECK_PATH, INTERNAL, PUBLIC, Caller, caller_of
 from shared.errors import field_error
 from shared.logging import CORRELATION_HEADER, correlation_id
 from shared.metrics import Metrics
@@ -339,6 +339,12 @@ def _probes() -> APIRouter:
             "teachingFaults": _fault_names(request),
         }
         return JSONResponse(body, status_code=503 if failed else 200)
+
+    @router.get(AUTH_CHECK_PATH, status_code=204, dependencies=[INTERNAL])
+    async def auth_check() -> Response:
+        """204 when the bearer token is the fleet's SERVICE_TOKEN (401/403 when not); does
+        nothing else. How a service asks a peer whether it accepts its token (shared/peers.py)."""
+        return Response(status_code=204)
 
     @router.get("/metrics", dependencies=[PUBLIC])
     async def metrics(request: Request) -> Response:
