@@ -1,5 +1,5 @@
 """HTTP routes of the saga orchestrator: start a booking or a cancellation saga (202),
-inspect one, list them."""
+inspect one, list them; an operator resumes a COMPENSATION_FAILED one."""
 
 import asyncio
 import contextlib
@@ -67,6 +67,25 @@ async def start_cancellation(
     reservation is not confirmed; 403 when `userId` is not the reservation's user."""
     idem = Idempotency.of(idempotency_key, body.model_dump(mode="json", by_alias=True))
     saga = await _service(request).start_cancellation(body, idem)
+    return _started(saga, response)
+
+
+@router.post(
+    "/{saga_id}/resume", status_code=202, response_model=SagaStarted, dependencies=[callers.OPERATOR]
+)
+async def resume_saga(saga_id: str, request: Request, response: Response) -> SagaStarted:
+    """Operator: resume a COMPENSATION_FAILED saga once its cause is fixed (a participant back,
+    the service tokens agreeing). Its failed calls get a new round of passes and run again
+    under their idempotency keys: a booking saga goes back to COMPENSATING and ends
+    COMPENSATED; a cancellation saga whose step got no answer goes back to RUNNING (one whose
+    refund was refused cannot be resumed: docs/saga.md). 409 when the saga is not
+    COMPENSATION_FAILED or cannot be resumed, 404 when unknown; it runs in the background:
+    poll the Location."""
+    try:
+        key = uuid.UUID(saga_id)
+    except ValueError:
+        raise NotFound(f"Saga {saga_id} not found.") from None
+    saga = await _service(request).resume(key)
     return _started(saga, response)
 
 

@@ -17,6 +17,8 @@ from saga_orchestrator.service import SagaService
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import SagaStore
 from shared import sql
+from shared.peers import Peers
+from shared.settings import require_service_token
 from shared.web import create_service_app
 from shared.wiring import wired
 
@@ -25,6 +27,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: SagaSettings | None = None) -> FastAPI:
     settings = settings or SagaSettings()
+    # Every participant call needs the token: without it, every saga would wait forever.
+    require_service_token(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,7 +40,10 @@ def create_app(settings: SagaSettings | None = None) -> FastAPI:
             owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
             store = SagaStore(engine, owner, settings.lease_seconds)
             participants = Participants(settings)
-            orchestrator = Orchestrator(store, participants, settings, relay, app.state.metrics)
+            # A participant refusing our token: not ready, and no saga taken (shared/peers.py).
+            peers = Peers(participants.clients, settings)
+            wire.required("service-token", peers.check)
+            orchestrator = Orchestrator(store, participants, settings, relay, app.state.metrics, peers)
             app.state.saga_store = store
             app.state.participants = participants
             app.state.orchestrator = orchestrator
@@ -45,6 +52,7 @@ def create_app(settings: SagaSettings | None = None) -> FastAPI:
             wire.on_stop(participants.aclose)
             orchestrator.start()
             wire.on_stop(orchestrator.stop)
+            wire.background(peers.watch(), name="service-token-watch")
             yield
 
     app = create_service_app(

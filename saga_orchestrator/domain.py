@@ -397,6 +397,50 @@ def cancellation_failure(log: list[StepRecord], name: str) -> str:
     return f"{reason}; the payment was refunded (or may have been), so the cancellation cannot be undone"
 
 
+# --- an operator's resume ------------------------------------------------------------------
+
+
+class NotResumable(Conflict):
+    """Only a COMPENSATION_FAILED saga whose failed calls may still succeed is resumed (409)."""
+
+    def __init__(self, saga_id: object, detail: str, status: SagaStatus) -> None:
+        super().__init__(
+            f"Saga {saga_id} cannot be resumed: {detail}.",
+            extra={"sagaId": str(saga_id), "sagaStatus": status.value},
+        )
+
+
+def resume_status(
+    saga_id: object, saga_type: SagaType, status: SagaStatus, log: list[StepRecord]
+) -> SagaStatus:
+    """Where an operator's resume takes a COMPENSATION_FAILED saga once the cause is fixed
+    (a participant back, the tokens agreeing): its failed calls get a new round of passes
+    (the store resets their attempts) and run again under their idempotency keys.
+
+    - booking: back to COMPENSATING; the compensations still to run run again, it ends
+      COMPENSATED (or COMPENSATION_FAILED again, if the cause is not fixed);
+    - cancellation whose REINSTATE_RESERVATION kept failing: back to COMPENSATING likewise;
+    - cancellation whose forward step got no answer after every pass (the refund's, the
+      seats' release): back to RUNNING, the step runs again, and the cancellation completes;
+    - any other cancellation (the provider refused the refund, or a participant refused a
+      step after money went back): NotResumable, a person settles it with the provider.
+    """
+    if status is not SagaStatus.COMPENSATION_FAILED:
+        raise NotResumable(saga_id, f"it is {status.value}, not COMPENSATION_FAILED", status)
+    if saga_type is SagaType.BOOKING or cancellation_compensation_plan(log):
+        return SagaStatus.COMPENSATING
+    failed = failed_step(log)
+    refund = _cancel_record(log, CancelStep.REFUND_PAYMENT)
+    if failed is not None and failed.uncertain and not (refund is not None and refund.irreversible):
+        return SagaStatus.RUNNING
+    raise NotResumable(
+        saga_id,
+        "this cancellation was refused, not left unanswered, and money went back (or the "
+        "provider refused the refund): running it again cannot change that; settle it by hand",
+        status,
+    )
+
+
 # --- who may cancel, and until when -------------------------------------------------------
 
 

@@ -8,6 +8,11 @@ its own committed writes to that copy (`_touch` RETURNING gives the saga row), s
 `decide()` sees what a reload would show. Any error ends the drive; the next one reloads: the
 log, not memory, is the truth, so a saga resumes exactly where it stopped. Between two steps
 one transaction finishes the first and begins the next, still before the next call.
+
+A participant that refuses our SERVICE_TOKEN (401/403) did nothing and answered nothing about
+the saga: the step or compensation is neither failed nor counted. It stays started, its error
+says why, and the saga is handed back (no owner, no lease) for an orchestrator whose token is
+accepted; this one takes no saga until its peers accept its token again (shared/peers.py).
 """
 
 import asyncio
@@ -50,9 +55,11 @@ from shared.contracts import (
 )
 from shared.faults import Fault
 from shared.forever import every
+from shared.http import TokenRefused
 from shared.logging import correlation_id
 from shared.messaging.outbox import Relay
 from shared.metrics import Metrics
+from shared.peers import Peers
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +72,10 @@ class Orchestrator:
         settings: SagaSettings,
         relay: Relay,
         metrics: Metrics,
+        peers: Peers | None = None,
     ) -> None:
         self.store = store
+        self.peers = peers or Peers(participants.clients, settings)
         self.participants = participants
         self.settings = settings
         self.relay = relay
@@ -125,6 +134,11 @@ class Orchestrator:
 
         async def recovery_pass() -> None:
             nonlocal last_renewal
+            if (reason := self.peers.refused()) is not None:
+                # No work without the means to do it: no saga claimed, no lease renewed, so an
+                # orchestrator whose token is accepted takes this one's sagas over.
+                log.debug("taking no saga: %s", reason)
+                return
             room = self.settings.max_concurrent_sagas - len(self._tasks)
             # Teaching fault forgetful-orchestrator: sagas whose orchestrator died are never
             # taken over, as if their state had lived in its memory only (the handout's design).
@@ -242,7 +256,7 @@ class Orchestrator:
         if self.settings.step_delay_ms > 0:
             await asyncio.sleep(self.settings.step_delay_ms / 1000)
 
-    async def _run_step(self, state: "_State", status: SagaStatus, step: str) -> "_State":
+    async def _run_step(self, state: "_State", status: SagaStatus, step: str) -> "_State | None":
         earlier = record_of(state.steps, step, Kind.STEP)
         retried = earlier is not None and earlier.status == StepStatus.FAILED
         if retried and earlier is not None:
@@ -252,7 +266,11 @@ class Orchestrator:
         state = await self._begin(state, step, Kind.STEP, wanted)
         saga = state.saga
         await self._slow_motion()
-        outcome = await self.participants.run_step(step, saga)
+        try:
+            outcome = await self.participants.run_step(step, saga)
+        except TokenRefused as exc:
+            await self._wait_for_token(saga, step, exc)
+            return None
         fields = dict(outcome.fields)
         if not outcome.ok:
             fields["error"] = outcome.error
@@ -276,7 +294,7 @@ class Orchestrator:
         log.info("saga %s %s %s", saga.id, step, "succeeded" if outcome.ok else f"failed: {outcome.error}")
         return state
 
-    async def _run_compensation(self, state: "_State", compensation: str) -> "_State":
+    async def _run_compensation(self, state: "_State", compensation: str) -> "_State | None":
         seats = record_of(state.steps, Step.RESERVE_SEATS, Kind.STEP)
         uncertain_seats = seats is None or seats.status != StepStatus.SUCCEEDED
         state = await self._begin(state, compensation, Kind.COMPENSATION, None)
@@ -284,9 +302,13 @@ class Orchestrator:
         begun = record_of(state.steps, compensation, Kind.COMPENSATION)
         attempts = begun.attempts if begun else 1
         await self._slow_motion()
-        outcome = await self.participants.run_compensation(
-            compensation, saga, uncertain_seats=uncertain_seats
-        )
+        try:
+            outcome = await self.participants.run_compensation(
+                compensation, saga, uncertain_seats=uncertain_seats
+            )
+        except TokenRefused as exc:
+            await self._wait_for_token(saga, compensation, exc)
+            return None
         state = await self._settle(
             state,
             compensation,
@@ -301,6 +323,19 @@ class Orchestrator:
             if attempts < self.settings.compensation_attempts:
                 await asyncio.sleep(self.settings.compensation_retry_seconds * attempts)
         return state
+
+    async def _wait_for_token(self, saga: Saga, name: str, exc: TokenRefused) -> None:
+        """A participant refused our token: a configuration fault, not a refusal nor silence,
+        so the saga neither compensates nor spends a pass. The call stays started (it runs
+        again under its key), its error says why, and the saga is handed back: taken over at
+        once by an orchestrator whose token is accepted, else by this one once its peers
+        accept its token again (asked with a doubling wait, shared/peers.py)."""
+        error = (
+            f"{name}: {exc.status} refused our service token — configuration fault, retrying "
+            "(the orchestrator's /ready says which service; fix: .venv/bin/fleet restart)"
+        )
+        await self.store.wait_for_token(saga.id, name, error)
+        log.warning("saga %s waits for the service tokens to agree: %s", saga.id, exc)
 
     async def _finish(self, saga: Saga, status: SagaStatus, steps: list[StepRecord], action: Action) -> None:
         booking = saga.type is SagaType.BOOKING

@@ -3,7 +3,10 @@
 Every call carries `Idempotency-Key: <sagaId>:<STEP>`, has a timeout and is retried with
 backoff on transient errors (shared.http.ServiceClient). Each answer is turned into an
 Outcome: succeeded, refused by the participant (a business answer: nothing was done), or
-uncertain (no answer after every retry: the participant may have acted).
+uncertain (no answer after every retry: the participant may have acted). A 401/403 is none
+of these: the participant refuses our SERVICE_TOKEN, a configuration fault (nothing was done);
+the clients raise TokenRefused, which no judgement here catches, and the orchestrator waits
+for the fix instead of compensating (orchestrator.py, `_wait_for_token`).
 
 "Nothing was done" is never concluded from silence, nor from asking whether something was
 done under the key: a copy of the call may still be in flight (a participant that was
@@ -119,11 +122,16 @@ class Participants:
                 retries=settings.http_retries,
                 backoff=settings.http_backoff_seconds,
                 token=settings.service_token,
+                raise_on_refused_token=True,
             )
 
         self.events = client(settings.event_service_url)
         self.reservations = client(settings.reservation_service_url)
         self.payments = client(settings.payment_service_url)
+
+    @property
+    def clients(self) -> list[ServiceClient]:
+        return [self.events, self.reservations, self.payments]
 
     async def aclose(self) -> None:
         for c in (self.events, self.reservations, self.payments):

@@ -11,6 +11,7 @@ from typing import Any
 from saga_orchestrator.domain import (
     TERMINAL,
     Booked,
+    NotResumable,
     Saga,
     SagaStatus,
     SagaType,
@@ -18,6 +19,8 @@ from saga_orchestrator.domain import (
     check_cancellation,
     check_not_started,
     check_price,
+    failed_step,
+    resume_status,
 )
 from saga_orchestrator.orchestrator import Orchestrator
 from saga_orchestrator.participants import (
@@ -98,6 +101,29 @@ class SagaService:
         existing = await self.store.find_by_key(idem.key)
         return None if existing is None else self._same_request(existing, idem)
 
+    def _can_take_work(self) -> None:
+        """503 while a participant refuses this orchestrator's token: a saga it started could
+        only wait (shared/peers.py)."""
+        if (reason := self.orchestrator.peers.refused()) is not None:
+            raise Unavailable(f"This orchestrator takes no saga now: {reason}.")
+
+    async def resume(self, saga_id: uuid.UUID) -> Saga:
+        """An operator's resume of a COMPENSATION_FAILED saga (domain.resume_status), driven
+        by this process from now; 404 unknown, 409 not resumable."""
+        self._can_take_work()
+        found = await self.store.find(saga_id)
+        if found is None:
+            raise NotFound(f"Saga {saga_id} not found.")
+        saga, steps = found
+        status = resume_status(saga.id, saga.type, saga.status, steps)
+        failed = failed_step(steps)
+        # The error that made it compensate (a booking), not "kept failing", which is over.
+        resumed = await self.store.resume(saga.id, status, failed.error if failed else None)
+        if resumed is None:  # another operator resumed it meanwhile
+            raise NotResumable(saga.id, "it is not COMPENSATION_FAILED any more", saga.status)
+        self.orchestrator.drive_soon(resumed.id)
+        return resumed
+
     async def start_booking(self, body: BookingIn, idem: Idempotency | None) -> Saga:
         """A booking saga (SAGA1), leased to this process and driven in the background; the
         one already started under the Idempotency-Key when there is one. Nothing is booked when the event
@@ -107,6 +133,7 @@ class SagaService:
         key = idem.key if idem is not None else None
         if (existing := await self._started_under(idem)) is not None:
             return existing
+        self._can_take_work()
         try:
             event = await self.participants.event(body.event_id)
         except EventNotFound:
@@ -147,6 +174,7 @@ class SagaService:
         key = idem.key if idem is not None else None
         if (existing := await self._started_under(idem)) is not None:
             return existing
+        self._can_take_work()
         rid = body.reservation_id
         try:
             reservation = await self.participants.reservation(rid)

@@ -169,9 +169,16 @@ class SagaStore:
 
     async def load(self, saga_id: uuid.UUID) -> tuple[Saga, list[StepRecord]]:
         """The saga and its step log, as the driver decides from them."""
-        found = await self.read(saga_id)
+        found = await self.find(saga_id)
         if found is None:
             raise sa.exc.NoResultFound(f"saga {saga_id}")
+        return found
+
+    async def find(self, saga_id: uuid.UUID) -> tuple[Saga, list[StepRecord]] | None:
+        """As `load`, None when there is no such saga."""
+        found = await self.read(saga_id)
+        if found is None:
+            return None
         saga, rows = found
         return saga, [_record(r) for r in rows]
 
@@ -387,6 +394,67 @@ class SagaStore:
         if message is not None:
             params.update(sql.message_values(message))
         return await self._write(saga_id, statement, params)
+
+    async def wait_for_token(self, saga_id: uuid.UUID, name: str, error: str) -> Saga:
+        """A participant refused our token on the call `name` (shared/peers.py): the call stays
+        started (nothing was done; it runs again under its key), shows `error`, and this pass
+        is not counted; the saga is handed back (no owner, no lease) to whichever orchestrator
+        can call its participants. LeaseLost when this process no longer held it."""
+        values: dict[str, Any] = {"owner": None, "lease_until": None}
+
+        def build() -> sa.Select[Any]:
+            touched = self._touched(list(values))
+            waiting = (
+                saga_steps.update()
+                .where(
+                    saga_steps.c.saga_id == sa.bindparam("p_saga"),
+                    saga_steps.c.name == sa.bindparam("p_step"),
+                    sa.exists(sa.select(touched.c.id)),
+                )
+                .values(
+                    error=sa.bindparam("set_step_error"),
+                    attempts=sa.func.greatest(saga_steps.c.attempts - 1, 0),
+                )
+                .cte("waiting")
+            )
+            return sa.select(touched).add_cte(waiting)
+
+        statement = self._statement(("wait_for_token",), build)
+        params = self._params(saga_id, values, p_step=name, set_step_error=error)
+        return await self._write(saga_id, statement, params)
+
+    async def resume(self, saga_id: uuid.UUID, status: SagaStatus, error: str | None) -> Saga | None:
+        """An operator's resume of a COMPENSATION_FAILED saga (domain.resume_status): moved to
+        `status` and leased to this process, every failed call of its log given a new round
+        of passes (attempts back to 0; status and error kept, so the log still shows what
+        happened). None when the saga was not COMPENSATION_FAILED any more."""
+        touched = (
+            sagas.update()
+            .where(sagas.c.id == saga_id, sagas.c.status == SagaStatus.COMPENSATION_FAILED.value)
+            .values(
+                status=status.value,
+                error=error,
+                owner=self.owner,
+                lease_until=self._lease_end(),
+                version=sagas.c.version + 1,
+                updated_at=sa.func.now(),
+            )
+            .returning(*sagas.c)
+            .cte("touched")
+        )
+        new_round = (
+            saga_steps.update()
+            .where(
+                saga_steps.c.saga_id == saga_id,
+                saga_steps.c.status == StepStatus.FAILED.value,
+                sa.exists(sa.select(touched.c.id)),
+            )
+            .values(attempts=0)
+            .cte("new_round")
+        )
+        async with self.autocommit.connect() as conn:
+            row = (await conn.execute(sa.select(touched).add_cte(new_round))).first()
+        return Saga.of(row._mapping) if row else None
 
     async def change_status(
         self,
