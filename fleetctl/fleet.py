@@ -307,11 +307,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fleet", description="Run the ticketing fleet as local processes.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in (
-        ("start", "start the services that are down and wait until ready"),
+        (
+            "start",
+            "start the services that are down, with the tokens of the data folder's tokens.env, "
+            "and wait until ready",
+        ),
         ("stop", "stop the services started here"),
-        ("restart", "stop then start"),
+        ("restart", "stop then start (every service gets the same tokens: the fix for a 401 between them)"),
         ("status", "one line per service"),
-        ("tokens", "make the service and operator tokens once (data folder), print where"),
+        (
+            "tokens",
+            "make the service and operator tokens once (data folder), print where; a service that "
+            "calls others refuses to start without SERVICE_TOKEN",
+        ),
     ):
         cmd = sub.add_parser(name, help=text)
         if name not in ("status", "tokens"):
@@ -338,10 +346,11 @@ def main(argv: list[str] | None = None) -> int:
     check.add_command(sub)
     # Imported here: the labs and the nemesis drive fleets of this module (a top-level import
     # would be circular).
-    from fleetctl import labs, nemesis
+    from fleetctl import labs, nemesis, resume
 
     labs.add_command(sub)
     nemesis.add_command(sub)
+    resume.add_command(sub)
     args = parser.parse_args(argv)
     if args.command == "check":
         return check.run_command(args)
@@ -349,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
         return labs.run_command(args)
     if args.command == "nemesis":
         return nemesis.run(args)
+    if args.command == "resume":
+        return resume.run_command(args)
     if args.command in ("seed", "demo"):
         return demo.run_command(args)
     if args.command == "tokens":

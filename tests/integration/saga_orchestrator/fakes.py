@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from tests.support import serving
 
@@ -49,7 +49,8 @@ class Fakes:
     calls: list[Call] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     # route -> "error" (500) | "refuse" (409) | "hang" (wait for `unhang`) | "lost" (acts,
-    # then answers 500 as if the answer was lost on the way back)
+    # then answers 500 as if the answer was lost on the way back) | "unauthorized" (401, as a
+    # participant refusing the orchestrator's token; GET /auth/check then answers 401 too)
     modes: dict[str, str] = field(default_factory=dict)
     unhang: asyncio.Event = field(default_factory=asyncio.Event)
     # The provider refuses refunds: a refund leaves the payment refund_failed (answered 200).
@@ -98,6 +99,8 @@ def build_app(fakes: Fakes) -> FastAPI:
             return _problem(500, "fake failure")
         elif mode == "refuse":
             return _problem(409, "fake refusal")
+        elif mode == "unauthorized":
+            return _problem(401, "This endpoint is internal: it needs `Authorization: Bearer <token>`.")
         if key and key in fakes.answers:
             if mode == "lost":
                 return _problem(500, "answer lost")
@@ -111,6 +114,12 @@ def build_app(fakes: Fakes) -> FastAPI:
         if fakes.modes.get(route) == "lost":
             return _problem(500, "answer lost")
         return JSONResponse(body, status_code=status)
+
+    @app.get("/auth/check")
+    async def auth_check() -> Response:
+        if "unauthorized" in fakes.modes.values():
+            return _problem(401, "This endpoint is internal: it needs `Authorization: Bearer <token>`.")
+        return Response(status_code=204)
 
     @app.get("/api/events/{event_id}")
     async def get_event(event_id: int) -> JSONResponse:
