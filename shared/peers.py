@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from shared.forever import stop_if_cancelled
 from shared.http import AUTH_CHECK_PATH, ServiceClient, ServiceUnreachable, TokenRefused
-from shared.settings import TOKEN_FIX, ServiceSettings
+from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +36,15 @@ class Peers:
 
     def refused(self) -> str | None:
         """Why this service takes no work now (a peer refuses its token), or None."""
-        reasons = [c.refused for c in self.clients if c.refused is not None]
+        # dict: once per peer (clients may share a base URL)
+        reasons = list(dict.fromkeys(c.refused for c in self.clients if c.refused is not None))
         if not reasons:
             return None
-        return f"our SERVICE_TOKEN is refused: {'; '.join(reasons)}; {TOKEN_FIX}"
+        # Short: /ready shows the first 300 characters of a check's failure.
+        return (
+            f"our SERVICE_TOKEN is refused ({'; '.join(reasons)}); fix: the tokens of "
+            ".data/tokens.env for every service, `.venv/bin/fleet restart`"
+        )
 
     async def check(self) -> None:
         """The readiness check: fails while a peer refuses our token."""
