@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from shared.http import ServiceClient, ServiceUnreachable
+from shared.http import ServiceClient, ServiceUnreachable, TokenRefused
 from shared.logging import correlation_id
 from tests.support import serving
 
@@ -87,3 +87,39 @@ async def test_a_closed_port_raises_service_unreachable():
             await client.request("GET", "/api/things/1")
     finally:
         await client.aclose()
+
+
+async def test_a_peer_refusing_the_token_is_noted_until_a_guarded_call_is_accepted():
+    """401/403 mark the peer as refusing our token (what /ready reports); a public GET proves
+    nothing, a non-GET call or the auth check answered otherwise clears it."""
+    answers = {"POST /api/book": 401, "GET /api/public": 200, "GET /auth/check": 401}
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=["GET", "POST"])
+    async def handle(path: str, request: Request) -> JSONResponse:
+        status = answers[f"{request.method} /{path}"]
+        return JSONResponse({"detail": "refused" if status == 401 else "ok"}, status_code=status)
+
+    async with serving(app) as url:
+        plain = ServiceClient(url, timeout=2, retries=0)
+        raising = ServiceClient(url, timeout=2, retries=0, raise_on_refused_token=True)
+        try:
+            assert (await plain.request("POST", "/api/book")).status_code == 401
+            assert plain.refused == f"{url} answered 401 to POST /api/book"
+            with pytest.raises(TokenRefused, match="401 refused our service token"):
+                await raising.request("POST", "/api/book", idempotency_key="k")
+            assert raising.refused is not None
+
+            await plain.request("GET", "/api/public")
+            assert plain.refused is not None  # a public GET says nothing of the token
+            await plain.request("GET", "/auth/check")
+            assert plain.refused == f"{url} answered 401 to GET /auth/check"
+
+            answers.update({"GET /auth/check": 204, "POST /api/book": 422})
+            await plain.request("GET", "/auth/check")
+            assert plain.refused is None
+            await raising.request("POST", "/api/book", idempotency_key="k")
+            assert raising.refused is None
+        finally:
+            await plain.aclose()
+            await raising.aclose()
