@@ -2,8 +2,8 @@
 it: it needs the fleet's SERVICE_TOKEN, and its peers must accept it (docs/security.md).
 
 - No token at all: the service does not start (shared.settings.require_service_token,
-  called by its create_app; shared/runner.py turns it into one log line and exit status 2). Every one of its
-  internal calls would be refused, so it would only take work it cannot finish.
+  called by its create_app; shared/runner.py turns it into one log line and exit status 2).
+  Every one of its internal calls would be refused: it would only take work it cannot finish.
 - A token a peer refuses (401/403, tracked per peer by shared.http.ServiceClient): /ready
   answers 503 naming the peer (`Peers.check`), and `Peers.watch` asks the refusing peers again
   (`GET /auth/check`, which does nothing) with a doubling wait, so the service is ready again
