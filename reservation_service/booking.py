@@ -165,7 +165,8 @@ class Reservations:
             quoted = price.ticket_price
         doc["sagaId"] = saga_id
         doc["announced"] = True
-        doc["bookingDetails"]["totalAmount"] = domain.total_amount(doc["bookingDetails"]["seats"], quoted)
+        details = doc["bookingDetails"]
+        details["totalAmount"] = domain.total_amount(details["seats"], quoted, details["currency"])
         doc["timeline"] = [
             domain.created(at=at, reason=f"created by saga {saga_id}", updated_by="saga").as_document()
         ]
@@ -188,7 +189,7 @@ class Reservations:
         if price.verdict is not Verdict.DONE or price.ticket_price is None:
             # Nothing was booked yet: no hold to settle.
             raise await self._abandon(inserted, price, SeatHold.REFUSED)
-        total = domain.total_amount(seats, price.ticket_price)
+        total = domain.total_amount(seats, price.ticket_price, inserted["bookingDetails"]["currency"])
 
         booked = await self.seats.book(event_id, rid, seats)
         if booked.verdict is Verdict.UNREACHABLE:

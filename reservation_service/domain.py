@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.contracts import RoutingKey
 from shared.errors import Conflict
+from shared.money import Money
 
 
 class Status(StrEnum):
@@ -178,8 +179,9 @@ def message_type(status: Status) -> RoutingKey:
     )
 
 
-def total_amount(seats: int, ticket_price: Decimal) -> Decimal:
-    return (ticket_price * seats).quantize(Decimal("0.01"))
+def total_amount(seats: int, ticket_price: Decimal, currency: str) -> Decimal:
+    """The booking's total: Money.total, the amount the saga charges too."""
+    return Money.of(ticket_price, currency).total(seats).amount
 
 
 def parse_if_match(value: str) -> int | None:

@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from shared.errors import AppError, Conflict, EventStarted, field_error
-from shared.money import decimal_text
+from shared.money import Money, decimal_text
 
 
 class SagaStatus(StrEnum):
@@ -206,9 +206,10 @@ def check_price(asked: Decimal, event_price: Decimal) -> None:
         raise PriceMismatch(asked, event_price)
 
 
-def booking_amount(seats: int, ticket_price: Decimal) -> Decimal:
-    """What the payment step charges: seats x the event's price."""
-    return (ticket_price * seats).quantize(CENT, rounding=ROUND_HALF_UP)
+def booking_amount(seats: int, ticket_price: Decimal, currency: str) -> Decimal:
+    """What the payment step charges: the total of `seats` at the event's price (Money.total,
+    the reservation's total too)."""
+    return Money.of(ticket_price, currency).total(seats).amount
 
 
 def _record(log: list[StepRecord], name: str, kind: Kind) -> StepRecord | None:

@@ -154,7 +154,7 @@ class SagaService:
                 "request": payload,
                 "event_id": body.event_id,
                 "seats": body.seats,
-                "amount": booking_amount(body.seats, price),
+                "amount": booking_amount(body.seats, price, self.settings.currency),
                 "currency": self.settings.currency,
                 "idempotency_key": key,
             }

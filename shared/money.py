@@ -153,6 +153,17 @@ class Money(BaseModel):
     def of(cls, amount: Any, currency: str) -> "Money":
         return cls(amount=amount, currency=currency)
 
+    def total(self, seats: int) -> "Money":
+        """The price of `seats` tickets at this unit price: the one booking total of the
+        platform (the saga charges it, the reservation records it).
+
+        No rounding mode is chosen because none is needed: a Money holds at most its
+        currency's minor unit, so a whole number of tickets costs an exact amount in that unit
+        (two rounding modes that never apply are how two totals once drifted apart)."""
+        if isinstance(seats, bool) or not isinstance(seats, int) or seats < 0:
+            raise ValueError(f"a total is for a whole, non-negative number of seats, not {seats!r}")
+        return Money(amount=in_currency(self.amount * seats, self.currency), currency=self.currency)
+
     @property
     def text(self) -> str:
         """The amount as JSON carries it: "30000", "12.50"."""

@@ -69,7 +69,7 @@ def test_ending_a_reservation_that_booked_its_seats_releases_them():
 
 
 def test_totals_and_message_types():
-    assert total_amount(3, Decimal("12.50")) == Decimal("37.50")
+    assert total_amount(3, Decimal("12.50"), "EUR") == Decimal("37.50")
     assert message_type(Status.PENDING) == "reservation.created"
     assert message_type(Status.REFUNDED) == "reservation.refunded"
 

@@ -141,7 +141,8 @@ def test_the_events_price_is_the_truth():
 
 
 def test_the_amount_is_seats_times_the_events_price():
-    assert booking_amount(3, Decimal("2500.50")) == Decimal("7501.50")
+    assert booking_amount(3, Decimal("2500.50"), "EUR") == Decimal("7501.50")
+    assert booking_amount(3, Decimal("15000"), "XOF") == Decimal("45000")
 
 
 def test_a_saga_row_becomes_a_typed_record_and_learns_what_a_step_taught_it():

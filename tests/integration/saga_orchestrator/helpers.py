@@ -67,7 +67,7 @@ def booking_saga(body: dict[str, Any], currency: str = "XOF", **fields: Any) -> 
         request=request,
         event_id=int(body["eventId"]),
         seats=int(body["seats"]),
-        amount=booking_amount(int(body["seats"]), Decimal(str(body["ticketPrice"]))),
+        amount=booking_amount(int(body["seats"]), Decimal(str(body["ticketPrice"])), currency),
         currency=currency,
         **fields,
     )
