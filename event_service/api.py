@@ -20,30 +20,24 @@ from event_service.schemas import (
 from event_service.service import Events
 from event_service.store import EventFilter
 from shared import callers
+from shared.contracts.calls import FenceAnswer, SeatsRequest
 from shared.errors import BadRequest, RuleBroken, field_error
 from shared.idempotency import Idempotency
 from shared.idempotency.header import FencedKey, idempotency_key_header
 from shared.paging import page_params
-from shared.schemas import FenceOut, Page, PageParams, UtcDateTime
+from shared.schemas import Page, PageParams, UtcDateTime
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 
 EventId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the event's id")]
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
+# The body is read loosely (_seats), and documented as the call contract its callers send.
 SEATS_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["seats"],
-                    "properties": {"seats": {"type": "integer", "minimum": 1}},
-                    "additionalProperties": False,
-                },
-                "example": {"seats": 2},
-            }
+            "application/json": {"schema": SeatsRequest.model_json_schema(), "example": {"seats": 2}}
         },
     }
 }
@@ -166,8 +160,8 @@ async def book_seats(
     return _send(seats_answer(result.value, booked=True), 200, replayed=result.replayed)
 
 
-@router.put("/{event_id}/book/fences/{key}", response_model=FenceOut, dependencies=[callers.INTERNAL])
-async def fence_booking(event_id: EventId, key: FencedKey, events: UseCases) -> FenceOut:
+@router.put("/{event_id}/book/fences/{key}", response_model=FenceAnswer, dependencies=[callers.INTERNAL])
+async def fence_booking(event_id: EventId, key: FencedKey, events: UseCases) -> FenceAnswer:
     """For a caller that got no answer to a booking after its retries, before it concludes
     that no seats were booked: either the booking under this key was done (`fenced` false,
     its answer given: the caller must count it, or release the seats), or the key is fenced
@@ -175,8 +169,8 @@ async def fence_booking(event_id: EventId, key: FencedKey, events: UseCases) -> 
     the booking; the event id keeps the path beside the call it fences."""
     moved = await events.fence_booking(key)
     if moved is None:
-        return FenceOut(idempotency_key=key, fenced=True)
-    return FenceOut(
+        return FenceAnswer(idempotency_key=key, fenced=True)
+    return FenceAnswer(
         idempotency_key=key, fenced=False, status_code=200, answer=seats_answer(moved, booked=True)
     )
 

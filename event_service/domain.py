@@ -7,12 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from shared.contracts.calls import MAX_SEATS_PER_REQUEST
 from shared.errors import BadRequest, Conflict, EventStarted, RuleBroken, field_error
 
 # DB1: 5 % of the capacity, rounded up, is never sold (overbooking cushion for the venue).
 SAFETY_MARGIN_PERCENT = 5
-# Upper bound of one request's seats; also keeps every value inside a PostgreSQL integer.
-MAX_SEATS_PER_REQUEST = 1_000_000
 
 INVALID_SEATS = "Invalid number of seats"
 NOT_ENOUGH_AVAILABILITY = "Could not book seats. Not enough availability."

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from event_service.domain import Event, SeatsMoved
+from shared.contracts.calls import EventAnswer
 from shared.money import EVENT_PRICE_CHECK, Amount, EventMoney
 from shared.schemas import ApiInput, ApiModel, UtcDateTime
 
@@ -48,7 +49,7 @@ class EventChange(ApiInput):
     version: Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)] | None = None
 
 
-class EventOut(ApiModel):
+class EventOut(EventAnswer):
     id: int
     name: str
     description: str | None

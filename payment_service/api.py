@@ -18,13 +18,14 @@ from payment_service.schemas import (
 from payment_service.service import Payments
 from payment_service.store import PaymentFilters
 from shared import callers, faults
+from shared.contracts.calls import FenceAnswer
 from shared.errors import BadRequest, field_error
 from shared.faults import Fault
 from shared.idempotency import Idempotency
 from shared.idempotency.header import FencedKey, idempotency_key_header
 from shared.paging import page_params
 from shared.results import WriteResult
-from shared.schemas import FenceOut, Page, PageParams
+from shared.schemas import Page, PageParams
 
 # A bigint id: anything outside is a 422, never an overflow in PostgreSQL.
 PaymentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -89,8 +90,8 @@ async def create_payment(
     return await _answer(request, result, created=True, cache=not result.replayed)
 
 
-@router.put("/fences/{key}", response_model=FenceOut, dependencies=[callers.INTERNAL])
-async def fence_payment(key: FencedKey, request: Request) -> FenceOut:
+@router.put("/fences/{key}", response_model=FenceAnswer, dependencies=[callers.INTERNAL])
+async def fence_payment(key: FencedKey, request: Request) -> FenceAnswer:
     """For a caller that got no answer to a charge after its retries, before it concludes that
     no payment was made: either the charge under this key was made (`fenced` false, its
     answer given: the caller must count it, or refund it), or the key is fenced and a late
@@ -98,8 +99,8 @@ async def fence_payment(key: FencedKey, request: Request) -> FenceOut:
     this key?" could not tell a charge still in flight from no charge."""
     payment = await _payments(request).fence(key)
     if payment is None:
-        return FenceOut(idempotency_key=key, fenced=True)
-    return FenceOut(idempotency_key=key, fenced=False, status_code=201, answer=payment_view(payment))
+        return FenceAnswer(idempotency_key=key, fenced=True)
+    return FenceAnswer(idempotency_key=key, fenced=False, status_code=201, answer=payment_view(payment))
 
 
 @router.get("", response_model=Page[PaymentOut], dependencies=[callers.PUBLIC])

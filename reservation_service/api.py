@@ -19,11 +19,12 @@ from reservation_service.schemas import (
     new_reservation,
 )
 from shared import callers
+from shared.contracts.calls import FenceAnswer
 from shared.errors import BadRequest, field_error
 from shared.idempotency import Idempotency
 from shared.idempotency.header import FencedKey, idempotency_key_header
 from shared.paging import page_params
-from shared.schemas import FenceOut, Page, PageParams
+from shared.schemas import Page, PageParams
 
 router = APIRouter(prefix="/api/reservations", tags=["reservations"])
 
@@ -66,18 +67,20 @@ async def create_reservation(
     return JSONResponse(as_wire(doc), status_code=201, headers=_location(doc["id"]))
 
 
-@router.put("/fences/{key}", response_model=FenceOut, dependencies=[callers.INTERNAL])
-async def fence_reservation(key: FencedKey, desk: Reservations = Depends(reservations)) -> FenceOut:
+@router.put("/fences/{key}", response_model=FenceAnswer, dependencies=[callers.INTERNAL])
+async def fence_reservation(key: FencedKey, desk: Reservations = Depends(reservations)) -> FenceAnswer:
     """For a caller that got no answer to a creation after its retries, before it concludes
     that no reservation was made: either the reservation under this key exists (`fenced`
     false, its answer given: the caller must count it, or cancel it), or the key is fenced
     and a late copy of the creation is refused with 409, creating nothing."""
     first = await desk.fence(key)
     if first is None:
-        return FenceOut(idempotency_key=key, fenced=True)
+        return FenceAnswer(idempotency_key=key, fenced=True)
     if first.status_code != 201:
-        return FenceOut(idempotency_key=key, fenced=False, status_code=first.status_code, answer=first.body)
-    return FenceOut(idempotency_key=key, fenced=False, status_code=201, answer=as_wire(first.body))
+        return FenceAnswer(
+            idempotency_key=key, fenced=False, status_code=first.status_code, answer=first.body
+        )
+    return FenceAnswer(idempotency_key=key, fenced=False, status_code=201, answer=as_wire(first.body))
 
 
 @router.get("", response_model=Page[ReservationOut], dependencies=[callers.PUBLIC])
@@ -131,7 +134,7 @@ async def change_status(
     live booking a saga made is not ended here (409): POST /cancel runs its cancellation saga."""
     doc = await desk.set_status(
         reservation_id,
-        body.status,
+        Status(body.status),
         reason=body.reason,
         updated_by=body.updated_by,
         expected_version=_expected_version(body.version, if_match),

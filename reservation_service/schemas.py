@@ -2,11 +2,20 @@
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, EmailStr, Field, StrictInt
+from pydantic import AfterValidator, Field
 
 from reservation_service.domain import NewReservation, SeatHold, Status
-from shared.money import PRICING_CURRENCY, Amount, Currency, EventPriceIn, priced_in
-from shared.schemas import ApiInput, ApiModel, UtcDateTime
+from shared.contracts.calls import (
+    BookingDetailsAnswer,
+    ReinstateRequest,
+    ReservationAnswer,
+    ReservationCancelRequest,
+    ReservationRequest,
+    ReservationStatusRequest,
+    UserDetailsAnswer,
+)
+from shared.money import Amount, priced_in
+from shared.schemas import ApiModel, UtcDateTime
 
 MAX_INT64 = 2**63 - 1
 
@@ -30,59 +39,26 @@ def _storable(value: Any, depth: int = 0) -> Any:
 
 
 Metadata = Annotated[dict[str, Any], AfterValidator(_storable)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Reason = Annotated[str, Field(max_length=500)]
 
 
-class UserDetailsIn(ApiInput):
-    name: Name
-    email: EmailStr
-    phone: Annotated[str, Field(max_length=40)] | None = None
+# The bodies the saga sends are the call contracts (shared/contracts/calls.py).
+StatusChange = ReservationStatusRequest
+Cancellation = ReservationCancelRequest
+Reinstatement = ReinstateRequest
 
 
-class BookingDetailsIn(ApiInput):
-    # StrictInt: "2" or 2.5 is refused, never coerced into a seat count.
-    seats: Annotated[StrictInt, Field(ge=1, le=10_000)]
-    currency: Currency = PRICING_CURRENCY
-    # Only with a sagaId: the price the saga checked against the event service when it began
-    # and charges; the reservation then records the amount actually paid. An event's price.
-    ticket_price: EventPriceIn | None = None
-
-
-class ReservationIn(ApiInput):
-    event_id: Annotated[StrictInt, Field(ge=1, le=MAX_INT64)]
-    user_id: Annotated[str, Field(min_length=1, max_length=100)]
-    user_details: UserDetailsIn
-    booking_details: BookingDetailsIn
-    saga_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+class ReservationIn(ReservationRequest):
+    # Only a client's reservation carries metadata; the saga's carries none.
     metadata: Metadata = Field(default_factory=dict, max_length=50)
 
 
-class StatusChange(ApiInput):
-    status: Status
-    reason: Reason = ""
-    updated_by: Annotated[str, Field(min_length=1, max_length=100)] = "api"
-    version: Annotated[StrictInt, Field(ge=1)] | None = None
-
-
-class Cancellation(ApiInput):
-    reason: Reason = ""
-    updated_by: Annotated[str, Field(min_length=1, max_length=100)] = "api"
-    version: Annotated[StrictInt, Field(ge=1)] | None = None
-
-
-class Reinstatement(Cancellation):
-    # The Idempotency-Key of a cancel (…/compensate) its caller gave up on: refused from now on.
-    fence_key: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[\x21-\x7E]+$")] | None = None
-
-
-class UserDetailsOut(ApiModel):
+class UserDetailsOut(UserDetailsAnswer):
     name: str
     email: str
     phone: str | None = None
 
 
-class BookingDetailsOut(ApiModel):
+class BookingDetailsOut(BookingDetailsAnswer):
     seats: int
     currency: str
     total_amount: Annotated[Amount, priced_in("currency")] | None
@@ -95,7 +71,7 @@ class TimelineEntryOut(ApiModel):
     updated_by: str
 
 
-class ReservationOut(ApiModel):
+class ReservationOut(ReservationAnswer):
     id: str
     event_id: int
     user_id: str

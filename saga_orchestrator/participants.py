@@ -19,9 +19,11 @@ key, atomically with its idempotency store, so a late copy of the call is refuse
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 from urllib.parse import quote
+
+from pydantic import ValidationError
 
 from saga_orchestrator.domain import (
     CancelCompensation,
@@ -35,6 +37,22 @@ from saga_orchestrator.domain import (
 from saga_orchestrator.settings import SagaSettings
 from shared.clock import utc_now
 from shared.contracts import RoutingKey
+from shared.contracts.calls import (
+    CallAnswer,
+    CallRequest,
+    EventAnswer,
+    FenceAnswer,
+    PaymentAnswer,
+    PaymentRequest,
+    PaymentsAnswer,
+    RefundRequest,
+    ReinstateRequest,
+    ReservationAnswer,
+    ReservationCancelRequest,
+    ReservationRequest,
+    ReservationStatusRequest,
+    SeatsRequest,
+)
 from shared.errors import EventStarted
 from shared.http import TRANSIENT_STATUSES, Answer, ServiceClient, ServiceUnreachable
 from shared.money import Money
@@ -58,10 +76,16 @@ class ReservationNotFound(Exception):
     pass
 
 
-def event_date(event: dict[str, Any]) -> datetime:
-    """The event's date as the event service answers it (ISO 8601; without a zone: UTC)."""
-    moment = datetime.fromisoformat(str(event["eventDate"]))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+A = TypeVar("A", bound=CallAnswer)
+
+
+def _read(model: type[A], response: Answer, what: str) -> A:
+    """A success answer read through its call contract; ServiceUnreachable when it is not one
+    (the participant answered something this saga cannot act on)."""
+    try:
+        return model.model_validate(response.json())
+    except (ValueError, ValidationError) as exc:
+        raise ServiceUnreachable(f"{what}: an answer outside its contract ({exc})") from None
 
 
 def _body(response: Answer) -> dict[str, Any]:
@@ -137,16 +161,17 @@ class Participants:
         for c in (self.events, self.reservations, self.payments):
             await c.aclose()
 
-    async def event(self, event_id: int) -> dict[str, Any]:
+    async def event(self, event_id: int) -> EventAnswer:
         """The event as its service answers it; EventNotFound, or ServiceUnreachable."""
-        response = await self.events.request("GET", f"/api/events/{event_id}")
+        path = f"/api/events/{event_id}"
+        response = await self.events.request("GET", path)
         if response.status_code == 404:
             raise EventNotFound(str(event_id))
         if not response.is_success:
-            raise ServiceUnreachable(f"GET /api/events/{event_id}: {_detail(response)}")
-        return _body(response)
+            raise ServiceUnreachable(f"GET {path}: {_detail(response)}")
+        return _read(EventAnswer, response, f"GET {path}")
 
-    async def reservation(self, reservation_id: str) -> dict[str, Any]:
+    async def reservation(self, reservation_id: str) -> ReservationAnswer:
         """The reservation as its service answers it; ReservationNotFound, or ServiceUnreachable."""
         path = f"/api/reservations/{reservation_id}"
         response = await self.reservations.request("GET", path)
@@ -154,18 +179,16 @@ class Participants:
             raise ReservationNotFound(reservation_id)
         if not response.is_success:
             raise ServiceUnreachable(f"GET {path}: {_detail(response)}")
-        return _body(response)
+        return _read(ReservationAnswer, response, f"GET {path}")
 
-    async def payments_of(self, reservation_id: str) -> list[dict[str, Any]]:
+    async def payments_of(self, reservation_id: str) -> list[PaymentAnswer]:
         """The reservation's payments (any status); ServiceUnreachable."""
         response = await self.payments.request(
             "GET", "/api/payments", params={"reservationId": reservation_id}
         )
         if not response.is_success:
             raise ServiceUnreachable(f"GET /api/payments?reservationId: {_detail(response)}")
-        body = response.json()
-        items = body.get("items", []) if isinstance(body, dict) else body
-        return list(items)
+        return _read(PaymentsAnswer, response, "GET /api/payments?reservationId").items
 
     # --- forward steps ---------------------------------------------------------------------
 
@@ -230,16 +253,16 @@ class Participants:
         response = await client.request("PUT", path)
         if not response.is_success:
             raise ServiceUnreachable(f"PUT {path}: {_detail(response)}")
-        body = _body(response)
-        if body.get("fenced"):
+        fence = _read(FenceAnswer, response, f"PUT {path}")
+        if fence.fenced or fence.status_code is None:
             return Fence(False)
-        return Fence(True, int(body["statusCode"]), dict(body.get("answer") or {}))
+        return Fence(True, fence.status_code, dict(fence.answer or {}))
 
     async def _reserve_seats(self, saga: Saga) -> Outcome:
         response = await self.events.request(
             "POST",
             f"/api/events/{saga.event_id}/book",
-            json={"seats": saga.seats},
+            json=SeatsRequest(seats=saga.seats).wire(),
             idempotency_key=key(saga.id, Step.RESERVE_SEATS),
         )
         return self._step_outcome(Step.RESERVE_SEATS, response.status_code, _body(response))
@@ -247,16 +270,15 @@ class Participants:
     async def _create_reservation(self, saga: Saga) -> Outcome:
         # exercise SAGA2: begin
         request = saga.request
-        user_details = {"name": request["userName"], "email": request["userEmail"]}
-        if request.get("userPhone"):
-            user_details["phone"] = request["userPhone"]
-        response = await self.reservations.request(
-            "POST",
-            "/api/reservations",
-            json={
+        body = ReservationRequest.model_validate(
+            {
                 "eventId": saga.event_id,
                 "userId": request["userId"],
-                "userDetails": user_details,
+                "userDetails": {
+                    "name": request["userName"],
+                    "email": request["userEmail"],
+                    **({"phone": request["userPhone"]} if request.get("userPhone") else {}),
+                },
                 # The price this saga checked at its start and charges: the reservation's
                 # total is then the amount paid.
                 "bookingDetails": {
@@ -265,7 +287,12 @@ class Participants:
                     "ticketPrice": request["ticketPrice"],
                 },
                 "sagaId": str(saga.id),
-            },
+            }
+        )
+        response = await self.reservations.request(
+            "POST",
+            "/api/reservations",
+            json=body.wire(),
             idempotency_key=key(saga.id, Step.CREATE_RESERVATION),
         )
         return self._step_outcome(Step.CREATE_RESERVATION, response.status_code, _body(response))
@@ -296,13 +323,13 @@ class Participants:
         response = await self.payments.request(
             "POST",
             "/api/payments",
-            json={
-                "reservationId": saga.reservation_id,
-                "userId": saga.request["userId"],
-                "amount": Money.of(saga.amount, saga.currency).text,
-                "currency": saga.currency,
-                "paymentMethod": saga.request["paymentMethod"],
-            },
+            json=PaymentRequest(
+                reservation_id=str(saga.reservation_id),
+                user_id=saga.request["userId"],
+                currency=saga.currency,
+                amount=Money.of(saga.amount, saga.currency).amount,
+                payment_method=saga.request["paymentMethod"],
+            ).wire(),
             idempotency_key=key(saga.id, Step.PROCESS_PAYMENT),
         )
         return self._step_outcome(Step.PROCESS_PAYMENT, response.status_code, _body(response))
@@ -313,13 +340,13 @@ class Participants:
         response = await self.reservations.request(
             "PUT",
             f"{path}/status",
-            json={"status": "confirmed", "reason": f"saga {saga.id} paid"},
+            json=ReservationStatusRequest(status="confirmed", reason=f"saga {saga.id} paid").wire(),
             idempotency_key=key(saga.id, Step.CONFIRM_RESERVATION),
         )
         if response.status_code == 409:
             # A replay after a crash: the reservation may already be confirmed by us.
             current = await self.reservations.request("GET", path)
-            if current.is_success and _body(current).get("status") == "confirmed":
+            if current.is_success and _read(ReservationAnswer, current, path).status == "confirmed":
                 return Outcome(True, response=_body(current))
         return _answered(response, Step.CONFIRM_RESERVATION)
 
@@ -352,6 +379,7 @@ class Participants:
         return await self._compensate(
             self.payments,
             f"/api/payments/{payment_id}",
+            RefundRequest(reason=f"saga {saga.id} compensated"),
             saga,
             Compensation.REFUND,
             {"payment_id": str(payment_id)},
@@ -369,6 +397,7 @@ class Participants:
         return await self._compensate(
             self.reservations,
             f"/api/reservations/{reservation_id}",
+            ReservationCancelRequest(reason=f"saga {saga.id} compensated"),
             saga,
             Compensation.CANCEL_RESERVATION,
             {"reservation_id": str(reservation_id)},
@@ -381,14 +410,17 @@ class Participants:
         return fence.answer if fence.done and 200 <= fence.status_code < 300 else None
 
     async def _compensate(
-        self, client: ServiceClient, path: str, saga: Saga, compensation: Compensation, fields: dict[str, str]
+        self,
+        client: ServiceClient,
+        path: str,
+        body: CallRequest,
+        saga: Saga,
+        compensation: Compensation,
+        fields: dict[str, str],
     ) -> Outcome:
         """POST {path}/compensate under the compensation's key; the outcome records `fields`."""
         response = await client.request(
-            "POST",
-            f"{path}/compensate",
-            json={"reason": f"saga {saga.id} compensated"},
-            idempotency_key=key(saga.id, compensation),
+            "POST", f"{path}/compensate", json=body.wire(), idempotency_key=key(saga.id, compensation)
         )
         outcome = _answered(response, compensation)
         return Outcome(outcome.ok, outcome.error, response=outcome.response, fields=fields)
@@ -405,7 +437,7 @@ class Participants:
         response = await self.events.request(
             "POST",
             f"/api/events/{saga.event_id}/release",
-            json={"seats": saga.seats},
+            json=SeatsRequest(seats=saga.seats).wire(),
             idempotency_key=key(saga.id, Compensation.RELEASE_SEATS),
         )
         return _answered(response, Compensation.RELEASE_SEATS)
@@ -436,7 +468,7 @@ class Participants:
         try:
             event = await self.event(saga.event_id)
             check_not_started(
-                saga.event_id, event_date(event), self.clock(), "its bookings can no longer be cancelled"
+                saga.event_id, event.event_date, self.clock(), "its bookings can no longer be cancelled"
             )
         except EventNotFound:
             return Outcome(False, f"{CancelStep.CANCEL_RESERVATION}: event {saga.event_id} not found")
@@ -445,7 +477,7 @@ class Participants:
         response = await self.reservations.request(
             "POST",
             f"/api/reservations/{saga.reservation_id}/compensate",
-            json={"reason": self._reason(saga), "updatedBy": "saga"},
+            json=ReservationCancelRequest(reason=self._reason(saga), updated_by="saga").wire(),
             idempotency_key=key(saga.id, CancelStep.CANCEL_RESERVATION),
         )
         return _answered(response, CancelStep.CANCEL_RESERVATION)
@@ -475,7 +507,7 @@ class Participants:
         response = await self.payments.request(
             "POST",
             f"/api/payments/{saga.payment_id}/compensate",
-            json={"reason": self._reason(saga)},
+            json=RefundRequest(reason=self._reason(saga)).wire(),
             idempotency_key=key(saga.id, CancelStep.REFUND_PAYMENT),
         )
         if response.is_success:
@@ -498,7 +530,7 @@ class Participants:
         response = await self.events.request(
             "POST",
             f"/api/events/{saga.event_id}/release",
-            json={"seats": saga.seats},
+            json=SeatsRequest(seats=saga.seats).wire(),
             idempotency_key=key(saga.id, CancelStep.RELEASE_SEATS),
         )
         return _answered(response, CancelStep.RELEASE_SEATS)
@@ -509,10 +541,10 @@ class Participants:
             f"/api/reservations/{saga.reservation_id}/reinstate",
             # The cancel got no answer, or was undone: a late copy of it must not cancel the
             # booking this confirms again (the reservation refuses its key from now on).
-            json={
-                "reason": f"cancellation saga {saga.id} undone",
-                "fenceKey": key(saga.id, CancelStep.CANCEL_RESERVATION),
-            },
+            json=ReinstateRequest(
+                reason=f"cancellation saga {saga.id} undone",
+                fence_key=key(saga.id, CancelStep.CANCEL_RESERVATION),
+            ).wire(),
             idempotency_key=key(saga.id, CancelCompensation.REINSTATE_RESERVATION),
         )
         return _answered(response, CancelCompensation.REINSTATE_RESERVATION)

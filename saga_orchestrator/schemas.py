@@ -2,20 +2,14 @@
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import EmailStr, Field, StrictInt
 
 from saga_orchestrator.domain import Saga
+from shared.contracts.calls import CancellationRequest, PaymentMethod
 from shared.money import Amount, EventPriceIn, priced_in
 from shared.schemas import ApiInput, ApiModel
-
-
-class PaymentMethod(StrEnum):
-    CARD = "card"
-    MOBILE_MONEY = "mobile_money"
-    BANK_TRANSFER = "bank_transfer"
 
 
 class BookingIn(ApiInput):
@@ -31,11 +25,8 @@ class BookingIn(ApiInput):
     preferences: dict[str, Any] | None = None
 
 
-class CancellationIn(ApiInput):
-    reservation_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
-    reason: Annotated[str, Field(max_length=500)] = ""
-    # When given, the reservation's user must be this one (403 otherwise).
-    user_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+# The body the reservation service sends is the call contract (shared/contracts/calls.py).
+CancellationIn = CancellationRequest
 
 
 class SagaStarted(ApiModel):

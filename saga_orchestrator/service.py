@@ -27,7 +27,6 @@ from saga_orchestrator.participants import (
     EventNotFound,
     Participants,
     ReservationNotFound,
-    event_date,
 )
 from saga_orchestrator.schemas import BookingIn, CancellationIn
 from saga_orchestrator.settings import SagaSettings
@@ -65,10 +64,6 @@ class AlreadyCancelled(Conflict):
             errors=[field_error("reservationId", f"cancelled by saga {saga.id}")],
             extra={"sagaId": str(saga.id), "sagaStatus": saga.status.value},
         )
-
-
-def _decimal(value: Any) -> Decimal:
-    return Decimal(str(value)) if value is not None else Decimal("0")
 
 
 class SagaService:
@@ -143,9 +138,9 @@ class SagaService:
             ) from None
         except ServiceUnreachable:
             raise Unavailable("The event service cannot be reached; nothing was booked.") from None
-        check_not_started(body.event_id, event_date(event), self.clock(), "it can no longer be booked")
+        check_not_started(body.event_id, event.event_date, self.clock(), "it can no longer be booked")
         # The event's price is the truth: a client quoting another price books nothing.
-        price = Decimal(str(event["ticketPrice"]))
+        price = event.ticket_price
         check_price(body.ticket_price, price)
         # exercise SAGA1: begin
         saga, created = await self.store.create(
@@ -185,7 +180,7 @@ class SagaService:
             ) from None
         except ServiceUnreachable:
             raise Unavailable("The reservation service cannot be reached; nothing was cancelled.") from None
-        booking_saga = await self._booking_saga(reservation.get("sagaId"))
+        booking_saga = await self._booking_saga(reservation.saga_id)
         if booking_saga is not None and booking_saga.status not in TERMINAL:
             raise SagaStillRunning(booking_saga, "booking")
         live = await self.store.live_cancellation(rid)
@@ -196,30 +191,30 @@ class SagaService:
         if live is not None:
             raise SagaStillRunning(live, "cancellation")
         try:
-            event = await self.participants.event(int(reservation["eventId"]))
+            event = await self.participants.event(reservation.event_id)
             payments = await self.participants.payments_of(rid)
         except EventNotFound:
-            raise NotFound(f"The reservation's event {reservation['eventId']} no longer exists.") from None
+            raise NotFound(f"The reservation's event {reservation.event_id} no longer exists.") from None
         except ServiceUnreachable:
             raise Unavailable("A participant cannot be reached; nothing was cancelled.") from None
-        paid = next((p for p in payments if p.get("status") != "failed"), None)
-        details = reservation["bookingDetails"]
+        paid = next((p for p in payments if p.status != "failed"), None)
+        details = reservation.booking_details
         booked = Booked(
             reservation_id=rid,
-            status=str(reservation["status"]),
-            user_id=str(reservation["userId"]),
-            booking_saga_id=reservation.get("sagaId"),
-            event_id=int(reservation["eventId"]),
-            seats=int(details["seats"]),
-            total_amount=_decimal(details.get("totalAmount")),
-            currency=str(details.get("currency") or self.settings.currency),
-            event_date=event_date(event),
-            payment_id=str(paid["id"]) if paid else None,
-            payment_status=str(paid["status"]) if paid else None,
-            payment_amount=_decimal(paid["amount"]) if paid else None,
+            status=reservation.status,
+            user_id=reservation.user_id,
+            booking_saga_id=reservation.saga_id,
+            event_id=reservation.event_id,
+            seats=details.seats,
+            total_amount=details.total_amount or Decimal(0),
+            currency=details.currency or self.settings.currency,
+            event_date=event.event_date,
+            payment_id=str(paid.id) if paid else None,
+            payment_status=paid.status if paid else None,
+            payment_amount=paid.amount if paid else None,
         )
         refund = check_cancellation(booked, asked_by=body.user_id, now=self.clock())
-        user = reservation.get("userDetails") or {}
+        user = reservation.user_details
         try:
             saga, created = await self.store.create(
                 {
@@ -235,8 +230,8 @@ class SagaService:
                     "idempotency_key": key,
                     "context": {
                         "userId": booked.user_id,
-                        "userName": user.get("name"),
-                        "userEmail": user.get("email"),
+                        "userName": user.name,
+                        "userEmail": user.email,
                         "bookingSagaId": booked.booking_saga_id,
                     },
                 }

@@ -4,7 +4,7 @@ input fields refused, dates in UTC with their zone, capped pages."""
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, field_validator
 from pydantic.alias_generators import to_camel
 
 MAX_PAGE_SIZE = 100
@@ -109,15 +109,3 @@ class PageParams(BaseModel):
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.size
-
-
-class FenceOut(ApiModel):
-    """A participant's word on a keyed call its caller gave up on (PUT …/fences/{key})."""
-
-    idempotency_key: str
-    fenced: bool = Field(
-        description="true: nothing was done under the key, and a late copy of the call will be "
-        "refused (409); false: the call was done, `statusCode` and `answer` are its answer"
-    )
-    status_code: int | None = None
-    answer: dict[str, Any] | None = None
