@@ -6,8 +6,8 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from reservation_service.booking import Reservations
+from reservation_service.clients import SagaAnswer
 from reservation_service.domain import ENDED, Status, parse_if_match
-from reservation_service.sagas import SagaAnswer
 from reservation_service.schemas import (
     Cancellation,
     Reinstatement,

@@ -9,8 +9,7 @@ from fastapi import FastAPI
 
 from reservation_service import api
 from reservation_service.booking import Reservations
-from reservation_service.sagas import Orchestrator
-from reservation_service.seats import EventSeats
+from reservation_service.clients import EventSeats, Orchestrator
 from reservation_service.settings import ReservationSettings
 from reservation_service.store import ReservationStore
 from shared import mongo

@@ -16,10 +16,16 @@ from typing import Any
 from bson import ObjectId
 
 from reservation_service import domain
+from reservation_service.clients import (
+    EventSeats,
+    EventServiceAnswer,
+    Orchestrator,
+    SagaAnswer,
+    Verdict,
+    cancel_key,
+)
 from reservation_service.domain import UNSETTLED, NewReservation, SeatHold, StaleVersion, Status
 from reservation_service.messaging import created_message, reservation_message
-from reservation_service.sagas import Orchestrator, SagaAnswer, cancel_key
-from reservation_service.seats import EventSeats, EventServiceAnswer, Verdict
 from reservation_service.store import Doc, ReservationStore, preview
 from shared.clock import utc_now_ms
 from shared.errors import AppError, Conflict, NotFound, RuleBroken, Unavailable, field_error

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from fastapi import FastAPI, Request, Response
 
-from reservation_service import seats
+from reservation_service import clients
 from shared.clock import utc_now_ms
 from tests.integration.reservation_service.harness import (
     booked_seats,
@@ -197,7 +197,7 @@ async def test_the_sweep_finishes_a_booking_whose_process_died(app, event_url):
         landed = await http.post(
             f"/api/events/{event['id']}/book",
             json={"seats": 2},
-            headers={"Idempotency-Key": seats.book_key(rid)},
+            headers={"Idempotency-Key": clients.book_key(rid)},
         )
         assert landed.status_code == 200
         # The book's own answer: the sweep may already give the seats back before a later read.
