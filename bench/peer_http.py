@@ -23,8 +23,8 @@ from bench.core import PG_ADMIN, Config, LoopResult, Report, closed_loop, http_c
 from bench.fleetapi import EXPENSIVE_PRICE, PRICE, create_event, get_event
 from bench.footprint import cpu_snapshot, cpu_spent
 from bench.peer import destroy_dbos
+from saga_orchestrator.clients import key
 from saga_orchestrator.domain import Compensation, Step, booking_amount
-from saga_orchestrator.participants import key
 from saga_orchestrator.settings import SagaSettings
 from shared.http import Answer, ServiceClient
 from shared.money import Money
@@ -172,7 +172,7 @@ def _build(calls: Participants) -> Any:
     async def booking(event_id: int, user_id: str, seats: int) -> tuple[str, str | None]:
         wf = str(DBOS.workflow_id)
         price = await event_price(event_id)
-        amount = Money.of(booking_amount(seats, Decimal(price)), calls.currency).text
+        amount = Money.of(booking_amount(seats, Decimal(price), calls.currency), calls.currency).text
         if not await reserve_seats(wf, event_id, seats):
             return "COMPENSATED", None
         reservation_id = await create_reservation(wf, event_id, user_id, seats, price)

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from notification_service.domain import Draft, Kind
 from notification_service.schemas import BookingNotificationIn, NotificationOut, PaymentNotificationIn
-from notification_service.sender import Notifications
+from notification_service.service import Notifications
 from notification_service.store import Doc
 from shared import callers
 from shared.idempotency import Idempotency, fingerprint

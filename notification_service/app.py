@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from notification_service import api
 from notification_service.messaging import dispatch_consumer
-from notification_service.sender import Notifications
+from notification_service.service import Notifications
 from notification_service.settings import NotificationSettings
 from notification_service.store import NotificationStore
 from shared import mongo

@@ -8,7 +8,7 @@ each message keeping its own outcome."""
 from collections.abc import Sequence
 
 from notification_service.domain import Draft, draft_from_message
-from notification_service.sender import Notifications
+from notification_service.service import Notifications
 from shared.contracts import Envelope, read
 from shared.messaging.broker import Consumer, Outcomes
 from shared.messaging.topology import NOTIFICATION_DISPATCH

@@ -5,7 +5,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from reservation_service.booking import Reservations
 from reservation_service.clients import SagaAnswer
 from reservation_service.domain import ENDED, Status, parse_if_match
 from reservation_service.schemas import (
@@ -18,6 +17,7 @@ from reservation_service.schemas import (
     as_wire,
     new_reservation,
 )
+from reservation_service.service import Reservations
 from shared import callers
 from shared.contracts.calls import FenceAnswer
 from shared.errors import BadRequest, field_error

@@ -8,8 +8,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from reservation_service import api
-from reservation_service.booking import Reservations
 from reservation_service.clients import EventSeats, Orchestrator
+from reservation_service.service import Reservations
 from reservation_service.settings import ReservationSettings
 from reservation_service.store import ReservationStore
 from shared import mongo

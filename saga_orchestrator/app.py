@@ -11,8 +11,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from saga_orchestrator import api
+from saga_orchestrator.clients import Participants
 from saga_orchestrator.orchestrator import Orchestrator
-from saga_orchestrator.participants import Participants
 from saga_orchestrator.service import SagaService
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import SagaStore

@@ -24,6 +24,7 @@ import weakref
 from dataclasses import replace
 from typing import Any
 
+from saga_orchestrator.clients import Participants
 from saga_orchestrator.domain import (
     Action,
     ActionKind,
@@ -42,7 +43,6 @@ from saga_orchestrator.domain import (
     transition,
 )
 from saga_orchestrator.messaging import booking_message, cancellation_message
-from saga_orchestrator.participants import Participants
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import LeaseLost, SagaStore
 from shared import faults

@@ -8,6 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from saga_orchestrator.clients import (
+    EventNotFound,
+    Participants,
+    ReservationNotFound,
+)
 from saga_orchestrator.domain import (
     TERMINAL,
     Booked,
@@ -23,11 +28,6 @@ from saga_orchestrator.domain import (
     resume_status,
 )
 from saga_orchestrator.orchestrator import Orchestrator
-from saga_orchestrator.participants import (
-    EventNotFound,
-    Participants,
-    ReservationNotFound,
-)
 from saga_orchestrator.schemas import BookingIn, CancellationIn
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import CancellationRunning, SagaStore

@@ -6,8 +6,8 @@ The first test runs the step itself, so it needs no other exercise; the others r
 sagas (SAGA1 starts them)."""
 
 from saga_orchestrator.app import create_app
+from saga_orchestrator.clients import Participants
 from saga_orchestrator.domain import Step
-from saga_orchestrator.participants import Participants
 from tests.integration.saga_orchestrator.fakes import serve_fakes
 from tests.integration.saga_orchestrator.helpers import (
     booking,

@@ -8,8 +8,8 @@ sagas (SAGA1 starts them, SAGA2 makes the reservation paid for)."""
 from decimal import Decimal
 
 from saga_orchestrator.app import create_app
+from saga_orchestrator.clients import Participants
 from saga_orchestrator.domain import Step
-from saga_orchestrator.participants import Participants
 from tests.integration.saga_orchestrator.fakes import serve_fakes
 from tests.integration.saga_orchestrator.helpers import (
     booking,
