@@ -65,7 +65,7 @@ def same_event(
     return (
         stored["aggregateId"] == aggregate_id
         and stored["aggregateType"] == aggregate_type_key(aggregate_type)
-        and stored["eventType"] == event_type
+        and event_type_name(stored["eventType"]) == event_type_name(event_type)
         and stored["eventData"] == event_data
     )
 
@@ -90,17 +90,19 @@ def aggregate_type_key(aggregate_type: str) -> str:
     return aggregate_type.strip().upper()
 
 
-def event_type_key(event_type: str) -> str:
-    """One spelling per event type: routing keys ("reservation.created") and upper-case names
-    ("RESERVATION_CREATED") both become "reservation_created"."""
-    return re.sub(r"[.:\-]", "_", event_type.strip()).lower()
+# AGGREGATE_ACTION: the upper-case name of a routing key ("RESERVATION_CREATED").
+UPPER_CASE_NAME = re.compile(r"^[A-Z][A-Z0-9-]*(_[A-Z0-9-]+)+$")
 
 
-def event_type_spellings(event_type: str) -> list[str]:
-    """The spellings one event type is stored under: as given, its routing key
-    ("reservation.created") and its upper-case name ("RESERVATION_CREATED")."""
-    key = event_type_key(event_type)
-    return sorted({event_type.strip(), key.upper(), key.replace("_", ".", 1)})
+def event_type_name(event_type: str) -> str:
+    """The one spelling of an event type, the message contract's (RoutingKey): an upper-case
+    name ("RESERVATION_CREATED", "SAGA_STARTED") is written as its routing key
+    ("reservation.created", "saga.started"); any other type is kept as given. Appends store
+    it, queries match it, and the store rewrites older spellings once (EventStore.ensure_indexes)."""
+    name = event_type.strip()
+    if UPPER_CASE_NAME.match(name):
+        return name.lower().replace("_", ".", 1)
+    return name
 
 
 def stream_id(aggregate_type: str, aggregate_id: str) -> str:
@@ -133,10 +135,10 @@ def check_event_data(value: Any, path: str = "eventData") -> None:
 
 
 def routing_key_of(event_type: str) -> RoutingKey | None:
-    """The message an event type names, whichever of its spellings a client used
-    ("reservation.created", "RESERVATION_CREATED"); None for a type outside the contract."""
+    """The message an event type names ("reservation.created", or "RESERVATION_CREATED" as an
+    older append spelt it); None for a type outside the contract."""
     try:
-        return RoutingKey(event_type_key(event_type).replace("_", ".", 1))
+        return RoutingKey(event_type_name(event_type))
     except ValueError:
         return None
 
@@ -210,9 +212,9 @@ AGGREGATE_OF = {"event": "EVENT", "reservation": "RESERVATION", "payment": "PAYM
 
 
 def _saga_step(state: State, event_type: str, data: Mapping[str, Any]) -> State:
-    # Step events (SAGA_STARTED, SAGA_STEP_COMPLETED, ...) add to the step log.
+    # Step events (saga.started, saga.step_completed, ...) add to the step log.
     new = merge(state, {k: v for k, v in data.items() if k != "steps"})
-    new["steps"] = [*state.get("steps", []), {"event": event_type.strip().upper(), **data}]
+    new["steps"] = [*state.get("steps", []), {"event": event_type_name(event_type), **data}]
     return new
 
 
@@ -224,7 +226,7 @@ def apply_event(aggregate_type: str, state: State, event_type: str, data: Mappin
     key = routing_key_of(event_type)
     if key is not None and AGGREGATE_OF[key.aggregate] == aggregate:
         return REDUCERS.get(key, merge)(state, data)
-    if aggregate == "SAGA" and event_type_key(event_type).startswith("saga_"):
+    if aggregate == "SAGA" and event_type_name(event_type).startswith("saga."):
         return _saga_step(state, event_type, data)
     return merge(state, data)
 

@@ -25,7 +25,7 @@ from event_store_service.domain import (
     aggregate_type_key,
     apply_event,
     check_event_data,
-    event_type_spellings,
+    event_type_name,
     next_version,
     same_event,
     snapshot_due,
@@ -172,6 +172,16 @@ class EventStore:
         await self._snapshots.create_index(
             [("aggregateId", ASCENDING), ("version", ASCENDING)], unique=True, name="aggregate_version"
         )
+        await self._one_spelling()
+
+    async def _one_spelling(self) -> None:
+        # Events appended before event types had one spelling (event_type_name) are rewritten
+        # to it once, so every query matches one value. Idempotent: a second run finds none.
+        for stored in await self._events.distinct("eventType"):
+            if isinstance(stored, str) and event_type_name(stored) != stored:
+                await self._events.update_many(
+                    {"eventType": stored}, {"$set": {"eventType": event_type_name(stored)}}
+                )
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -197,7 +207,7 @@ class EventStore:
             "eventId": event_id,
             "aggregateId": new.aggregate_id,
             "aggregateType": aggregate_type_key(new.aggregate_type),
-            "eventType": new.event_type,
+            "eventType": event_type_name(new.event_type),
             "eventData": new.event_data,
             "metadata": new.metadata,
             "version": version,
@@ -415,7 +425,7 @@ class EventStore:
     ) -> list[Doc]:
         """ES2: events of one type (any spelling) in [from_date, to_date], newest first."""
         # exercise ES2: begin
-        query = {"eventType": {"$in": event_type_spellings(event_type)}, **_time_range(from_date, to_date)}
+        query = {"eventType": event_type_name(event_type), **_time_range(from_date, to_date)}
         cursor = (
             self._events.find(query, projection={"_id": 0})
             .sort([("occurredAt", DESCENDING), ("recordedAt", DESCENDING), ("version", DESCENDING)])
@@ -431,7 +441,7 @@ class EventStore:
         if filters.aggregate_type is not None:
             query["aggregateType"] = aggregate_type_key(filters.aggregate_type)
         if filters.event_type is not None:
-            query["eventType"] = {"$in": event_type_spellings(filters.event_type)}
+            query["eventType"] = event_type_name(filters.event_type)
         cursor = (
             self._events.find(query, projection={"_id": 0})
             .sort([("occurredAt", DESCENDING), ("recordedAt", DESCENDING), ("version", DESCENDING)])

@@ -137,8 +137,8 @@ EXERCISES: tuple[Exercise, ...] = (
         "events of a type in a time range",
         "test_es2_events_by_type.py",
         (
-            "read the events of a type (any spelling) with occurredAt in [fromDate, toDate], newest "
-            "first, at most limit"
+            "read the events of a type (in its one spelling, event_type_name) with occurredAt in "
+            "[fromDate, toDate], newest first, at most limit"
         ),
     ),
     Exercise(

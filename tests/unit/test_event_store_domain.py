@@ -6,13 +6,13 @@ from event_store_service.domain import (
     VersionConflict,
     apply_event,
     check_event_data,
-    event_type_key,
-    event_type_spellings,
+    event_type_name,
     fold_events,
     next_version,
     snapshot_due,
     stream_id,
 )
+from shared.contracts import RoutingKey
 from shared.errors import RuleBroken
 
 
@@ -45,11 +45,16 @@ def test_an_expected_version_ahead_of_the_stream_is_a_conflict_too():
 # --- names -------------------------------------------------------------------------------
 
 
-def test_routing_keys_and_upper_case_names_are_one_event_type():
-    assert event_type_key("reservation.created") == event_type_key("RESERVATION_CREATED")
-    assert event_type_key("event.seats_booked") == "event_seats_booked"
-    assert set(event_type_spellings("RESERVATION_CREATED")) == {"RESERVATION_CREATED", "reservation.created"}
-    assert set(event_type_spellings("event.seats_booked")) == {"event.seats_booked", "EVENT_SEATS_BOOKED"}
+def test_an_event_type_has_one_spelling_the_routing_keys():
+    assert event_type_name("RESERVATION_CREATED") == "reservation.created"
+    assert event_type_name(" EVENT_SEATS_BOOKED ") == "event.seats_booked"
+    assert event_type_name("event.seats_booked") == "event.seats_booked"
+    assert event_type_name("SAGA_STEP_COMPLETED") == "saga.step_completed"
+    # Types outside that form are the client's own names, kept as given.
+    assert event_type_name("SeatsHeld") == "SeatsHeld"
+    assert event_type_name("bench.counted") == "bench.counted"
+    assert {event_type_name(t) for t in RoutingKey} == {t.value for t in RoutingKey}
+    assert {event_type_name(t.name) for t in RoutingKey} == {t.value for t in RoutingKey}
 
 
 def test_a_message_becomes_an_event_of_its_typed_aggregate():
@@ -136,7 +141,7 @@ def test_a_saga_keeps_its_steps_and_ends_with_its_outcome():
         ),
     )
     assert state["status"] == "COMPENSATED"
-    assert [s["event"] for s in state["steps"]] == ["SAGA_STARTED", "SAGA_STEP_COMPLETED"]
+    assert [s["event"] for s in state["steps"]] == ["saga.started", "saga.step_completed"]
     assert state["reason"] == "declined"
     assert apply_event("SAGA", {}, "booking.confirmed", {"sagaId": "s"})["status"] == "COMPLETED"
 

@@ -4,7 +4,8 @@ import asyncio
 
 import pytest
 
-from tests.integration.event_store_service.helpers import event_body, event_store
+from shared import mongo
+from tests.integration.event_store_service.helpers import event_body, event_store, store_settings
 from tests.support import unique
 
 
@@ -159,3 +160,38 @@ async def test_racing_deliveries_of_one_event_id_append_once(client):
     assert {a.json()["eventId"] for a in answers} == {body["eventId"]}
     assert {a.json()["version"] for a in answers} == {1}
     assert (await client.get(f"/api/aggregates/{aggregate}/history")).json()["count"] == 1
+
+
+async def test_an_event_type_has_one_spelling_and_older_spellings_are_rewritten_once():
+    settings = store_settings()
+    aggregate = unique("RESERVATION")
+    async with event_store(settings, clean=False) as (_, client):
+        answer = await client.post("/api/events", json=event_body(aggregate, "RESERVATION_CREATED"))
+        assert answer.status_code == 201
+        assert answer.json()["eventType"] == "reservation.created"
+    # An event an older version stored under the upper-case name, and a client's own type.
+    db = mongo.make_client(settings.mongo_url)[settings.mongo_database]
+    try:
+        old = (await client_doc(db, aggregate)) | {"eventId": unique("old"), "version": 2}
+        await db["events"].insert_many(
+            [
+                old | {"eventType": "RESERVATION_CONFIRMED"},
+                old | {"eventType": "SeatsHeld", "eventId": unique("own"), "version": 3},
+            ]
+        )
+        async with event_store(settings) as (_, client):
+            stored = sorted(await db["events"].distinct("eventType", {"aggregateId": aggregate}))
+            assert stored == ["SeatsHeld", "reservation.confirmed", "reservation.created"]
+            for spelling in ("reservation.confirmed", "RESERVATION_CONFIRMED"):
+                found = (await client.get(f"/api/events/type/{spelling}")).json()["events"]
+                assert [(e["aggregateId"], e["eventType"]) for e in found] == [
+                    (aggregate, "reservation.confirmed")
+                ]
+    finally:
+        await db.client.close()
+
+
+async def client_doc(db, aggregate: str) -> dict:
+    doc = await db["events"].find_one({"aggregateId": aggregate}, projection={"_id": 0})
+    assert doc is not None
+    return doc
