@@ -91,7 +91,7 @@ async def run(config: Config, report: Report) -> None:
                     if answer.status_code != 200:
                         return None
                     for item in answer.json()["items"]:
-                        if item["type"] == "booking_confirmed":
+                        if item["type"] == "booking.confirmed":
                             return dict(item)
                     return None
 

@@ -779,10 +779,10 @@ def check(
             "notification_service", f"/api/notifications/user/{quote(str(saga['userId']), safe='')}"
         )
         if not any(
-            n["type"] == "booking_confirmed" and n.get("relatedIds", {}).get("sagaId") == saga["sagaId"]
+            n["type"] == "booking.confirmed" and n.get("relatedIds", {}).get("sagaId") == saga["sagaId"]
             for n in notes
         ):
-            row.failures.append(f"saga {saga['sagaId']}: no booking_confirmed notification")
+            row.failures.append(f"saga {saga['sagaId']}: no booking.confirmed notification")
 
     # Queues: drained; dead letters only the injected poison, each with its reason.
     row = rows["queues"]

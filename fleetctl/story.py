@@ -376,9 +376,9 @@ class Story:
         url = f"{self.urls.notification}/api/notifications/user/{self.user_id}"
         found = poll(
             lambda: items_of(self.client.call("GET", url)),
-            lambda found: any(n.get("type") == "booking_confirmed" for n in found),
+            lambda found: any(n.get("type") == "booking.confirmed" for n in found),
             self.deadline_s,
-            f"a booking_confirmed notification for {self.user_id}",
+            f"a booking.confirmed notification for {self.user_id}",
         )
         kinds = sorted({str(n.get("type") or n.get("kind") or "?") for n in found})
         return f"{len(found)} stored ({', '.join(kinds)})"
@@ -464,11 +464,11 @@ class Story:
         url = f"{self.urls.notification}/api/notifications/user/{self.user_id}"
         found = poll(
             lambda: items_of(self.client.call("GET", url)),
-            lambda found: any(n.get("type") == "cancellation_confirmed" for n in found),
+            lambda found: any(n.get("type") == "booking.cancelled" for n in found),
             self.deadline_s,
             f"a cancellation_confirmed notification for {self.user_id}",
         )
-        note = next(n for n in found if n.get("type") == "cancellation_confirmed")
+        note = next(n for n in found if n.get("type") == "booking.cancelled")
         return f"{note.get('subject')} ({note.get('status')})"
 
     def analytics_after_cancellation(self) -> str:

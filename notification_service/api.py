@@ -17,7 +17,8 @@ from shared.schemas import Page, PageParams
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
-BOOKING_KINDS = {"confirmed": Kind.BOOKING_CONFIRMED, "cancelled": Kind.BOOKING_CANCELLED}
+# A booking "cancelled" here is one that could not be completed (the saga's compensation).
+BOOKING_KINDS = {"confirmed": Kind.BOOKING_CONFIRMED, "cancelled": Kind.BOOKING_COMPENSATED}
 PAYMENT_KINDS = {
     "completed": Kind.PAYMENT_COMPLETED,
     "refunded": Kind.PAYMENT_REFUNDED,

@@ -13,13 +13,33 @@ from shared.money import display
 
 
 class Kind(StrEnum):
-    BOOKING_CONFIRMED = "booking_confirmed"
-    BOOKING_CANCELLED = "booking_cancelled"
-    CANCELLATION_CONFIRMED = "cancellation_confirmed"
-    CANCELLATION_FAILED = "cancellation_failed"
-    PAYMENT_COMPLETED = "payment_completed"
-    PAYMENT_REFUNDED = "payment_refunded"
-    PAYMENT_FAILED = "payment_failed"
+    """What a notification announces, spelt as the message that announces it (RoutingKey)."""
+
+    BOOKING_CONFIRMED = RoutingKey.BOOKING_CONFIRMED.value
+    BOOKING_COMPENSATED = RoutingKey.BOOKING_COMPENSATED.value  # the booking could not be completed
+    BOOKING_CANCELLED = RoutingKey.BOOKING_CANCELLED.value  # cancelled as its user asked
+    BOOKING_CANCELLATION_FAILED = RoutingKey.BOOKING_CANCELLATION_FAILED.value
+    PAYMENT_COMPLETED = RoutingKey.PAYMENT_COMPLETED.value
+    PAYMENT_REFUNDED = RoutingKey.PAYMENT_REFUNDED.value
+    PAYMENT_FAILED = RoutingKey.PAYMENT_FAILED.value
+
+
+# The spellings notifications were stored under before they took the routing key's: a stored
+# notification is read through this (notifications are never queried by type).
+LEGACY_KINDS: dict[str, Kind] = {
+    "booking_confirmed": Kind.BOOKING_CONFIRMED,
+    "booking_cancelled": Kind.BOOKING_COMPENSATED,
+    "cancellation_confirmed": Kind.BOOKING_CANCELLED,
+    "cancellation_failed": Kind.BOOKING_CANCELLATION_FAILED,
+    "payment_completed": Kind.PAYMENT_COMPLETED,
+    "payment_refunded": Kind.PAYMENT_REFUNDED,
+    "payment_failed": Kind.PAYMENT_FAILED,
+}
+
+
+def kind_of(stored: object) -> object:
+    """A stored notification's type in its one spelling (older documents hold a legacy one)."""
+    return LEGACY_KINDS.get(stored, stored) if isinstance(stored, str) else stored
 
 
 class Delivery(StrEnum):
@@ -30,15 +50,18 @@ class Delivery(StrEnum):
 
 CHANNEL = "email"
 
-# Routing key -> notification kind (the queue notification.dispatch binds booking.*, payment.*).
-KIND_OF_MESSAGE: dict[RoutingKey, Kind] = {
-    RoutingKey.BOOKING_CONFIRMED: Kind.BOOKING_CONFIRMED,
-    RoutingKey.BOOKING_COMPENSATED: Kind.BOOKING_CANCELLED,
-    RoutingKey.BOOKING_CANCELLED: Kind.CANCELLATION_CONFIRMED,
-    RoutingKey.BOOKING_CANCELLATION_FAILED: Kind.CANCELLATION_FAILED,
-    RoutingKey.PAYMENT_COMPLETED: Kind.PAYMENT_COMPLETED,
-    RoutingKey.PAYMENT_REFUNDED: Kind.PAYMENT_REFUNDED,
-}
+# The messages notified (the queue notification.dispatch binds booking.*, payment.*); a failed
+# payment is notified when a client asks for it, not from its message.
+NOTIFIED: frozenset[RoutingKey] = frozenset(
+    {
+        RoutingKey.BOOKING_CONFIRMED,
+        RoutingKey.BOOKING_COMPENSATED,
+        RoutingKey.BOOKING_CANCELLED,
+        RoutingKey.BOOKING_CANCELLATION_FAILED,
+        RoutingKey.PAYMENT_COMPLETED,
+        RoutingKey.PAYMENT_REFUNDED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -94,16 +117,16 @@ def render(kind: Kind, facts: dict[str, Any]) -> Rendered:
         seats = f"{e['seats']} seat(s)" if e.get("seats") else "your seats"
         total = f", total {money}" if e.get("amount") else ""
         body = f"{hello}<p>Your booking for {event} is confirmed: {seats}{total}.</p>{reservation}"
-    elif kind is Kind.BOOKING_CANCELLED:
+    elif kind is Kind.BOOKING_COMPENSATED:
         subject = f"Booking cancelled: {_event_label(facts)}"
         body = f"{hello}<p>Your booking for {event} could not be completed.</p>{reason}{reservation}"
-    elif kind is Kind.CANCELLATION_CONFIRMED:
+    elif kind is Kind.BOOKING_CANCELLED:
         subject = f"Booking cancelled: {_event_label(facts)}"
         seats = f"{e['seats']} seat(s)" if e.get("seats") else "your seats"
         refund = f" {money} will be refunded to you." if e.get("amount") else ""
         body = f"{hello}<p>Your booking for {event} is cancelled as you asked: {seats} released.{refund}</p>"
         body += f"{reason}{reservation}"
-    elif kind is Kind.CANCELLATION_FAILED:
+    elif kind is Kind.BOOKING_CANCELLATION_FAILED:
         subject = f"Cancellation not completed: {_event_label(facts)}"
         body = f"{hello}<p>Your booking for {event} could not be cancelled.</p>{reason}{reservation}"
     elif kind is Kind.PAYMENT_COMPLETED:
@@ -124,9 +147,9 @@ def _ids(**ids: str | None) -> dict[str, str]:
 
 def draft_from_message(message: Message) -> Draft | None:
     """The notification a domain message calls for, or None for messages not notified."""
-    kind = KIND_OF_MESSAGE.get(message.routing_key)
-    if kind is None:
+    if message.routing_key not in NOTIFIED:
         return None
+    kind = Kind(message.routing_key.value)
     if isinstance(message, BookingMessage | CancellationMessage):
         if not message.user_id:
             return None

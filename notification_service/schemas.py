@@ -4,9 +4,9 @@ service used (user_id, user_email, reservation_id, event_name, amount…); `emai
 
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, EmailStr, Field, StrictInt
+from pydantic import AliasChoices, BeforeValidator, EmailStr, Field, StrictInt
 
-from notification_service.domain import Delivery, Kind
+from notification_service.domain import Delivery, Kind, kind_of
 from shared.money import Amount, Currency, priced_in
 from shared.schemas import ApiInput, ApiModel, UtcDateTime
 
@@ -48,7 +48,7 @@ class NotificationOut(ApiModel):
     user_id: str
     channel: str
     recipient: str | None
-    type: Kind
+    type: Annotated[Kind, BeforeValidator(kind_of)]
     subject: str
     content: str
     status: Delivery

@@ -50,7 +50,7 @@ def test_writes_while_rabbitmq_is_down_reach_every_read_model_once(chaos: ChaosF
         notes = wait_until(lambda b=booking: _notifications(chaos, b["userId"]), 30, "notifications")
         message_ids = [n["messageId"] for n in notes if n.get("messageId")]
         assert len(message_ids) == len(set(message_ids)), notes
-        booking_notes = [n for n in notes if n["type"] == "booking_confirmed"]
+        booking_notes = [n for n in notes if n["type"] == "booking.confirmed"]
         assert len(booking_notes) == 1, (saga["sagaId"], notes)
 
 
@@ -164,4 +164,4 @@ def test_search_node_restarted_under_load(chaos: ChaosFleet):
 def _notifications(chaos: ChaosFleet, user_id: str) -> list[dict[str, Any]] | None:
     answer = chaos.http.get(f"{chaos.url('notification_service')}/api/notifications/user/{user_id}")
     items = answer.json()["items"] if answer.status_code == 200 else []
-    return items if any(n["type"] == "booking_confirmed" for n in items) else None
+    return items if any(n["type"] == "booking.confirmed" for n in items) else None

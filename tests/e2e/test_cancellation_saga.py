@@ -76,7 +76,7 @@ def test_a_completed_booking_cancelled_releases_refunds_and_every_read_model_fol
     def told() -> list[dict[str, Any]]:
         url = f"{fleet.url('notification_service')}/api/notifications/user/{booked['userId']}"
         items = fleet.http.get(url).json()["items"]
-        return [n for n in items if n["type"] == "cancellation_confirmed" and n["status"] == "sent"]
+        return [n for n in items if n["type"] == "booking.cancelled" and n["status"] == "sent"]
 
     (note,) = wait_until(told, 30, "the cancellation notification")
     assert note["relatedIds"]["reservationId"] == booked["reservationId"]

@@ -195,7 +195,7 @@ async def _consumed(
     async def notified() -> bool | None:
         url = f"{fleet.url('notification_service')}/api/notifications/user/{USER}"
         kinds = {n["type"] for n in (await client.get(url)).json()["items"]}
-        return {"booking_confirmed", "cancellation_confirmed", "booking_cancelled"} <= kinds or None
+        return {"booking.confirmed", "booking.cancelled", "booking.compensated"} <= kinds or None
 
     async def projected() -> bool | None:
         # The booked then cancelled event, at its last version: no confirmed reservation left.

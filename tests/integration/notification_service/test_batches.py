@@ -24,7 +24,7 @@ async def test_a_batch_with_an_unreadable_message_and_a_duplicate_in_the_middle(
     outcomes = await handle_batch(batch)
     assert [type(o) if o is not None else None for o in outcomes] == [None, UnreadableMessage, None, None]
     mine = await notifications_of(client, ada)
-    assert [(n["type"], n["messageId"]) for n in mine] == [("booking_confirmed", confirmed.message_id)]
+    assert [(n["type"], n["messageId"]) for n in mine] == [("booking.confirmed", confirmed.message_id)]
     assert [n["messageId"] for n in await notifications_of(client, lin)] == [paid.message_id]
 
     again = await handle_batch(batch)
@@ -45,5 +45,5 @@ async def test_a_batch_remembers_the_address_a_later_payment_is_sent_to(app, cli
     )
     assert outcomes == [None, None]
     kinds = {n["type"]: n for n in await notifications_of(client, user)}
-    assert set(kinds) == {BookingConfirmed.routing_key.value.replace(".", "_"), "payment_completed"}
+    assert set(kinds) == {BookingConfirmed.routing_key.value, "payment.completed"}
     assert await app.state.notifications.store.contact_email(user) == "sam@example.com"

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from bson import ObjectId
+
 from shared.contracts import BookingCompensated, BookingConfirmed, Envelope, PaymentCompleted
 from tests.messages import a_booking, a_payment
 from tests.support import eventually, unique
@@ -34,7 +36,7 @@ async def test_a_message_delivered_twice_makes_one_notification(app, client):
         return items if any(n["messageId"] == marker.message_id for n in items) else None
 
     items = await eventually(marker_seen, timeout=10)
-    confirmed = [n for n in items if n["type"] == "booking_confirmed"]
+    confirmed = [n for n in items if n["type"] == "booking.confirmed"]
     assert len(confirmed) == 1
     assert confirmed[0]["messageId"] == envelope.message_id
     assert confirmed[0]["relatedIds"] == {
@@ -78,7 +80,7 @@ async def test_a_bouncing_address_fails_after_bounded_retries(client, settings):
     done = await eventually(failed, timeout=10)
     assert done["attempts"] == settings.send_max_attempts
     assert "fail.example" in done["lastError"]
-    assert done["type"] == "payment_refunded"
+    assert done["type"] == "payment.refunded"
 
 
 async def test_user_supplied_values_are_html_escaped(client):
@@ -107,7 +109,7 @@ async def test_a_payment_message_finds_the_address_the_user_left_before(app, cli
 
     async def paid():
         items = await notifications_of(client, user)
-        found = [n for n in items if n["type"] == "payment_completed" and n["status"] == "sent"]
+        found = [n for n in items if n["type"] == "payment.completed" and n["status"] == "sent"]
         return found[0] if found else None
 
     done = await eventually(paid, timeout=10)
@@ -124,6 +126,19 @@ async def test_same_idempotency_key_gives_the_same_notification(client):
     assert first.json()["id"] == again.json()["id"]
     other = await client.post("/api/notifications/payment", json={**body, "amount": 13}, headers=key)
     assert other.status_code == 422
+
+
+async def test_a_notification_stored_under_an_older_type_spelling_reads_as_its_message(app, client):
+    body = {"userId": unique("u"), "userEmail": "kim@example.com", "amount": 12.5, "currency": "EUR"}
+    made = (await client.post("/api/notifications/payment", json=body)).json()
+    assert made["type"] == "payment.completed"
+    store = app.state.notifications.store
+    changed = await store.notifications.update_one(
+        {"_id": ObjectId(made["id"])}, {"$set": {"type": "payment_completed"}}
+    )
+    assert changed.modified_count == 1
+    read = (await client.get(f"/api/notifications/{made['id']}")).json()
+    assert read["type"] == "payment.completed"
 
 
 async def test_bad_input_and_unknown_ids_are_problems_not_500s(client):
