@@ -1,9 +1,9 @@
 """HTTP routes of the analytics service: the read model's documents, searches and totals."""
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from analytics_service.domain import TWO_PLACES, occupancy_rate
 from analytics_service.schemas import (
@@ -15,17 +15,16 @@ from analytics_service.schemas import (
 )
 from analytics_service.service import Analytics
 from shared import callers
-from shared.paging import search_page_params
+from shared.paging import SearchPaging
 from shared.schemas import Page, PageParams
+from shared.web import from_state
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
 EventIdPath = Path(alias="eventId", ge=1, le=2**62, description="the event service's id")
 
 
-async def get_analytics(request: Request) -> Analytics:
-    analytics: Analytics = request.app.state.analytics
-    return analytics
+UseCases = Annotated[Analytics, from_state("analytics")]
 
 
 def _totals(raw: dict[str, Any]) -> dict[str, Any]:
@@ -48,22 +47,21 @@ def _page(docs: list[dict[str, Any]], total: int, paging: PageParams) -> Page[Ev
 
 
 @router.get("", response_model=Totals, dependencies=[callers.PUBLIC])
-async def overview(analytics: Analytics = Depends(get_analytics)) -> Totals:
+async def overview(analytics: UseCases) -> Totals:
     """Totals over every event: events, capacity, booked seats, revenue, occupancy."""
     return Totals(**_totals(await analytics.overview()))
 
 
 @router.get("/events/{eventId}", response_model=EventAnalyticsOut, dependencies=[callers.PUBLIC])
 async def get_event(
-    event_id: int = EventIdPath, analytics: Analytics = Depends(get_analytics)
+    analytics: UseCases,
+    event_id: int = EventIdPath,
 ) -> EventAnalyticsOut:
     return EventAnalyticsOut.of(await analytics.get_event(event_id))
 
 
 @router.post("/events", response_model=EventAnalyticsOut, status_code=201, dependencies=[callers.OPERATOR])
-async def index_event(
-    body: EventAnalyticsIn, response: Response, analytics: Analytics = Depends(get_analytics)
-) -> EventAnalyticsOut:
+async def index_event(body: EventAnalyticsIn, response: Response, analytics: UseCases) -> EventAnalyticsOut:
     """Index an event document by hand (201 when new, 200 when it replaced one); the
     projection does the same from event messages."""
     given = body.model_dump(mode="json", by_alias=True, exclude={"version"})
@@ -78,8 +76,8 @@ async def index_event(
 @router.post("/events/{eventId}/update", response_model=EventAnalyticsOut, dependencies=[callers.OPERATOR])
 async def update_metrics(
     body: MetricsUpdate,
+    analytics: UseCases,
     event_id: int = EventIdPath,
-    analytics: Analytics = Depends(get_analytics),
 ) -> EventAnalyticsOut:
     """Correct an event's counters by hand; occupancy and available seats follow."""
     change = body.model_dump(by_alias=True, exclude_none=True)
@@ -91,11 +89,11 @@ async def update_metrics(
 
 @router.get("/search", response_model=Page[EventAnalyticsOut], dependencies=[callers.PUBLIC])
 async def search(
+    paging: SearchPaging,
+    analytics: UseCases,
     name: str | None = Query(None, max_length=200, description="words of the name"),
     location: str | None = Query(None, max_length=200),
     category: str | None = Query(None, max_length=100),
-    paging: PageParams = Depends(search_page_params),
-    analytics: Analytics = Depends(get_analytics),
 ) -> Page[EventAnalyticsOut]:
     """Full-text search ignoring case and accents; every given criterion must match; no
     criterion lists every event, paged."""
@@ -110,9 +108,9 @@ async def search(
 
 @router.get("/high-occupancy", response_model=Page[EventAnalyticsOut], dependencies=[callers.PUBLIC])
 async def high_occupancy(
+    paging: SearchPaging,
+    analytics: UseCases,
     min_rate: float = Query(80.0, alias="minRate", ge=0, le=100, description="percentage, 0 to 100"),
-    paging: PageParams = Depends(search_page_params),
-    analytics: Analytics = Depends(get_analytics),
 ) -> Page[EventAnalyticsOut]:
     """Events at or above an occupancy rate, fullest first."""
     docs, total = await analytics.high_occupancy(min_rate, paging.offset, paging.size)
@@ -120,6 +118,6 @@ async def high_occupancy(
 
 
 @router.get("/by-location", response_model=list[LocationTotals], dependencies=[callers.PUBLIC])
-async def by_location(analytics: Analytics = Depends(get_analytics)) -> list[LocationTotals]:
+async def by_location(analytics: UseCases) -> list[LocationTotals]:
     """Per location: events, capacity, booked seats, revenue, occupancy."""
     return [LocationTotals(location=raw["location"], **_totals(raw)) for raw in await analytics.by_location()]

@@ -3,13 +3,12 @@
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from event_service import domain
 from event_service.domain import Event, NewEvent
 from event_service.schemas import (
-    MAX_VERSION,
     EventChange,
     EventIn,
     EventOut,
@@ -23,14 +22,15 @@ from shared import callers
 from shared.contracts.calls import FenceAnswer, SeatsRequest
 from shared.errors import BadRequest, RuleBroken, field_error
 from shared.idempotency import Idempotency
-from shared.idempotency.header import FencedKey, idempotency_key_header
-from shared.paging import page_params
+from shared.idempotency.header import FencedKey, IdempotencyKey
+from shared.paging import Paging
 from shared.schemas import Page, PageParams, UtcDateTime
+from shared.versions import IfMatch, expected_version
+from shared.web import from_state
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 
 EventId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the event's id")]
-IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
 # The body is read loosely (_seats), and documented as the call contract its callers send.
 SEATS_BODY = {
@@ -49,12 +49,7 @@ SEAT_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def get_events(request: Request) -> Events:
-    events: Events = request.app.state.events
-    return events
-
-
-UseCases = Annotated[Events, Depends(get_events)]
+UseCases = Annotated[Events, from_state("events")]
 
 
 def _send(
@@ -78,7 +73,7 @@ def _page(events: list[Event], total: int, paging: PageParams) -> dict[str, Any]
 @router.get("", response_model=Page[EventOut], dependencies=[callers.PUBLIC])
 async def list_events(
     events: UseCases,
-    paging: Annotated[PageParams, Depends(page_params)],
+    paging: Paging,
     location: Annotated[str | None, Query(max_length=200, description="part of the location")] = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
     date_from: Annotated[UtcDateTime | None, Query(alias="dateFrom")] = None,
@@ -95,9 +90,7 @@ async def list_events(
 
 
 @router.get("/available", response_model=Page[EventOut], dependencies=[callers.PUBLIC])
-async def list_available_events(
-    events: UseCases, paging: Annotated[PageParams, Depends(page_params)]
-) -> dict[str, Any]:
+async def list_available_events(events: UseCases, paging: Paging) -> dict[str, Any]:
     """Future events with availableSeats > 0 (the safety margin already set aside)."""
     found, total = await events.list(EventFilter(), available=True, offset=paging.offset, limit=paging.size)
     return _page(found, total, paging)
@@ -123,11 +116,11 @@ async def update_event(
     event_id: EventId,
     body: EventChange,
     events: UseCases,
-    if_match: Annotated[str | None, Header(max_length=64)] = None,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     """Change the given fields. The version read (body `version` or `If-Match`) must still be
     the current one, else 409; without either, the write applies to the current version."""
-    expected = _expected_version(body.version, if_match)
+    expected = expected_version(body.version, if_match)
     changes = body.model_dump(by_alias=False, exclude_unset=True, exclude={"version"})
     for field in ("name", "location", "event_date", "total_capacity", "ticket_price"):
         if field in changes and changes[field] is None:
@@ -208,19 +201,3 @@ async def _seats(request: Request) -> int:
             errors=[field_error(name, "unknown field") for name in unknown],
         )
     return domain.parse_seats(body.get("seats"))
-
-
-def _expected_version(in_body: int | None, if_match: str | None) -> int | None:
-    from_header = None
-    if if_match is not None:
-        text = if_match.strip().removeprefix("W/").strip('"')
-        if not text.isdigit() or not 1 <= int(text) <= MAX_VERSION:
-            raise RuleBroken(
-                "If-Match must be a version number.", errors=[field_error("If-Match", "not a version")]
-            )
-        from_header = int(text)
-    if in_body is not None and from_header is not None and in_body != from_header:
-        raise RuleBroken(
-            "version and If-Match disagree.", errors=[field_error("version", "differs from If-Match")]
-        )
-    return in_body if in_body is not None else from_header

@@ -9,9 +9,9 @@ from event_service.domain import Event, SeatsMoved
 from shared.contracts.calls import EventAnswer
 from shared.money import EVENT_PRICE_CHECK, Amount, EventMoney
 from shared.schemas import ApiInput, ApiModel, UtcDateTime
+from shared.versions import MAX_VERSION
 
 MAX_CAPACITY = 1_000_000
-MAX_VERSION = 2**31 - 1  # the version column is a PostgreSQL integer
 # ticket_price is NUMERIC(12,2): a larger price would fail in the database, so refuse it here.
 MAX_PRICE = Decimal("9999999999.99")
 

@@ -1,9 +1,10 @@
 """HTTP routes of the Event store: append, history (ES1), by type (ES2), replay, metrics."""
 
 from datetime import datetime
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from event_store_service.schemas import (
     EventIn,
@@ -18,8 +19,9 @@ from event_store_service.store import EventFilter, NewEvent
 from shared import callers
 from shared.errors import RuleBroken, field_error
 from shared.logging import current_correlation_id
-from shared.paging import page_params
-from shared.schemas import Page, PageParams, UtcDateTime
+from shared.paging import Paging
+from shared.schemas import Page, UtcDateTime
+from shared.web import from_state
 
 router = APIRouter(prefix="/api", tags=["event-store"])
 
@@ -28,9 +30,7 @@ MAX_LIMIT = 1000
 MAX_VERSION = 2**62
 
 
-def _log(request: Request) -> EventLog:
-    log: EventLog = request.app.state.log
-    return log
+UseCases = Annotated[EventLog, from_state("log")]
 
 
 def _check_range(from_date: datetime | None, to_date: datetime | None) -> None:
@@ -42,13 +42,13 @@ def _check_range(from_date: datetime | None, to_date: datetime | None) -> None:
 
 
 @router.post("/events", response_model=EventOut, status_code=201, dependencies=[callers.INTERNAL])
-async def append_event(body: EventIn, request: Request, response: Response) -> EventOut:
+async def append_event(body: EventIn, log: UseCases, response: Response) -> EventOut:
     """Append an event at the aggregate's next version (ES3): 409 when `expectedVersion` is not
     the current version; the same `eventId` twice returns the stored event (200)."""
     metadata = dict(body.metadata or {})
     if not metadata.get("correlationId"):
         metadata["correlationId"] = current_correlation_id()
-    stored, created = await _log(request).append(
+    stored, created = await log.append(
         NewEvent(
             aggregate_id=body.aggregate_id,
             aggregate_type=body.aggregate_type,
@@ -68,18 +68,19 @@ async def append_event(body: EventIn, request: Request, response: Response) -> E
 
 @router.get("/events", response_model=Page[EventOut], dependencies=[callers.PUBLIC])
 async def list_events(
-    request: Request,
+    log: UseCases,
+    paging: Paging,
     aggregate_id: str | None = Query(None, alias="aggregateId", min_length=1),
     aggregate_type: str | None = Query(None, alias="aggregateType", min_length=1),
     event_type: str | None = Query(None, alias="eventType", min_length=1),
     from_date: UtcDateTime | None = Query(None, alias="fromDate"),
     to_date: UtcDateTime | None = Query(None, alias="toDate"),
-    paging: PageParams = Depends(page_params),
 ) -> Page[EventOut]:
-    """Stored events, newest first, filtered; `eventType` matches any spelling of the type."""
+    """Stored events, newest first, filtered; `eventType` is read in its one spelling
+    (an upper-case name, RESERVATION_CREATED, as its routing key)."""
     _check_range(from_date, to_date)
     filters = EventFilter(aggregate_id, aggregate_type, event_type, from_date, to_date)
-    items, total = await _log(request).search(filters, paging.offset, paging.size)
+    items, total = await log.search(filters, paging.offset, paging.size)
     return Page[EventOut](
         items=[EventOut.of(e) for e in items], total=total, page=paging.page, size=paging.size
     )
@@ -87,7 +88,7 @@ async def list_events(
 
 @router.get("/events/type/{event_type}", response_model=EventsByTypeOut, dependencies=[callers.PUBLIC])
 async def events_by_type(
-    request: Request,
+    log: UseCases,
     event_type: str = Path(min_length=1, max_length=128),
     from_date: UtcDateTime | None = Query(None, alias="fromDate"),
     to_date: UtcDateTime | None = Query(None, alias="toDate"),
@@ -96,7 +97,7 @@ async def events_by_type(
     """Events of one type within [fromDate, toDate], newest first (ES2). The type matches
     whatever its spelling: "reservation.created" or "RESERVATION_CREATED"."""
     _check_range(from_date, to_date)
-    events = await _log(request).by_type(event_type, from_date, to_date, limit)
+    events = await log.by_type(event_type, from_date, to_date, limit)
     return EventsByTypeOut(
         event_type=event_type,
         from_date=from_date,
@@ -108,13 +109,13 @@ async def events_by_type(
 
 
 @router.get("/events/{event_id}", response_model=EventOut, dependencies=[callers.PUBLIC])
-async def get_event(request: Request, event_id: str) -> EventOut:
-    return EventOut.of(await _log(request).event(event_id))
+async def get_event(log: UseCases, event_id: str) -> EventOut:
+    return EventOut.of(await log.event(event_id))
 
 
 @router.get("/aggregates/{aggregate_id}/history", response_model=HistoryOut, dependencies=[callers.PUBLIC])
 async def aggregate_history(
-    request: Request,
+    log: UseCases,
     aggregate_id: str,
     from_version: int = Query(
         0, alias="fromVersion", ge=0, le=MAX_VERSION, description="events AFTER this version"
@@ -123,7 +124,7 @@ async def aggregate_history(
 ) -> HistoryOut:
     """The aggregate's events with version > fromVersion, oldest first (ES1); 404 when the
     aggregate has no event at all. Page with fromVersion = the last version received."""
-    aggregate_type, current, events = await _log(request).history(aggregate_id, from_version, limit)
+    aggregate_type, current, events = await log.history(aggregate_id, from_version, limit)
     return HistoryOut(
         aggregate_id=aggregate_id,
         aggregate_type=aggregate_type,
@@ -138,7 +139,7 @@ async def aggregate_history(
     "/aggregates/{aggregate_id}/reconstruct", response_model=ReconstructOut, dependencies=[callers.PUBLIC]
 )
 async def reconstruct(
-    request: Request,
+    log: UseCases,
     aggregate_id: str,
     to_version: int | None = Query(
         None, alias="toVersion", ge=1, le=MAX_VERSION, description="default: the latest"
@@ -146,9 +147,7 @@ async def reconstruct(
 ) -> ReconstructOut:
     """The aggregate's state folded up to toVersion (time travel); beyond the latest version it
     folds everything and `version` says where it stopped."""
-    replay = await _log(request).reconstruct(
-        aggregate_id, to_version if to_version is not None else MAX_VERSION
-    )
+    replay = await log.reconstruct(aggregate_id, to_version if to_version is not None else MAX_VERSION)
     return ReconstructOut(
         aggregate_id=replay.aggregate_id,
         aggregate_type=replay.aggregate_type,
@@ -161,6 +160,6 @@ async def reconstruct(
 
 
 @router.get("/metrics", response_model=StoreMetricsOut, dependencies=[callers.PUBLIC])
-async def store_metrics(request: Request) -> StoreMetricsOut:
+async def store_metrics(log: UseCases) -> StoreMetricsOut:
     """Counts for dashboards (JSON); /metrics is the Prometheus exposition."""
-    return StoreMetricsOut(**await _log(request).metrics())
+    return StoreMetricsOut(**await log.metrics())

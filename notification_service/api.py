@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from notification_service.domain import Draft, Kind
@@ -11,9 +11,10 @@ from notification_service.service import Notifications
 from notification_service.store import Doc
 from shared import callers
 from shared.idempotency import Idempotency, fingerprint
-from shared.idempotency.header import idempotency_key_header
-from shared.paging import page_params
-from shared.schemas import Page, PageParams
+from shared.idempotency.header import IdempotencyKey
+from shared.paging import Paging
+from shared.schemas import Page
+from shared.web import from_state
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
@@ -26,9 +27,7 @@ PAYMENT_KINDS = {
 }
 
 
-async def notifications(request: Request) -> Notifications:
-    found: Notifications = request.app.state.notifications
-    return found
+UseCases = Annotated[Notifications, from_state("notifications")]
 
 
 def as_wire(doc: Doc) -> dict[str, Any]:
@@ -47,8 +46,8 @@ async def _create(desk: Notifications, draft: Draft, body: Any, key: str | None,
 @router.post("/booking", status_code=201, response_model=NotificationOut, dependencies=[callers.INTERNAL])
 async def notify_booking(
     body: BookingNotificationIn,
-    desk: Notifications = Depends(notifications),
-    key: str | None = Depends(idempotency_key_header),
+    desk: UseCases,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A booking notification (confirmed or cancelled), sent in the background."""
     draft = Draft(
@@ -77,8 +76,8 @@ async def notify_booking(
 @router.post("/payment", status_code=201, response_model=NotificationOut, dependencies=[callers.INTERNAL])
 async def notify_payment(
     body: PaymentNotificationIn,
-    desk: Notifications = Depends(notifications),
-    key: str | None = Depends(idempotency_key_header),
+    desk: UseCases,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A payment notification (completed, refunded or failed), sent in the background."""
     draft = Draft(
@@ -104,13 +103,13 @@ async def notify_payment(
 @router.get("/user/{user_id}", response_model=Page[NotificationOut], dependencies=[callers.PUBLIC])
 async def notifications_of_user(
     user_id: Annotated[str, Path(min_length=1, max_length=100)],
-    paging: PageParams = Depends(page_params),
-    desk: Notifications = Depends(notifications),
+    paging: Paging,
+    desk: UseCases,
 ) -> dict[str, Any]:
     docs, total = await desk.of_user(user_id, offset=paging.offset, limit=paging.size)
     return {"items": [as_wire(d) for d in docs], "total": total, "page": paging.page, "size": paging.size}
 
 
 @router.get("/{notification_id}", response_model=NotificationOut, dependencies=[callers.PUBLIC])
-async def get_notification(notification_id: str, desk: Notifications = Depends(notifications)) -> Any:
+async def get_notification(notification_id: str, desk: UseCases) -> Any:
     return as_wire(await desk.get(notification_id))

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from payment_service.cache import PaymentCache
@@ -19,13 +19,14 @@ from payment_service.service import Payments
 from payment_service.store import PaymentFilters
 from shared import callers, faults
 from shared.contracts.calls import FenceAnswer
-from shared.errors import BadRequest, field_error
 from shared.faults import Fault
 from shared.idempotency import Idempotency
-from shared.idempotency.header import FencedKey, idempotency_key_header
-from shared.paging import page_params
+from shared.idempotency.header import FencedKey, IdempotencyKey
+from shared.paging import Paging
 from shared.results import WriteResult
-from shared.schemas import Page, PageParams
+from shared.schemas import Page
+from shared.versions import IfMatch, expected_version
+from shared.web import from_state
 
 # A bigint id: anything outside is a 422, never an overflow in PostgreSQL.
 PaymentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -33,14 +34,8 @@ PaymentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
 
-def _payments(request: Request) -> Payments:
-    payments: Payments = request.app.state.payments
-    return payments
-
-
-def _cache(request: Request) -> PaymentCache:
-    cache: PaymentCache = request.app.state.cache
-    return cache
+UseCases = Annotated[Payments, from_state("payments")]
+Cache = Annotated[PaymentCache, from_state("cache")]
 
 
 async def _answer(
@@ -52,25 +47,14 @@ async def _answer(
     # Teaching fault stale-cache: a change leaves the cached answer as it was, so the
     # cache-aside read keeps serving the old status until the entry expires.
     if cache and not faults.on(Fault.STALE_CACHE):
-        await _cache(request).put(body)
+        cached: PaymentCache = request.app.state.cache
+        await cached.put(body)
     headers = {"ETag": f'"{payment.version}"'}
     if created:
         headers["Location"] = str(request.url_for("get_payment", payment_id=payment.id))
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(body, status_code=201 if created else 200, headers=headers)
-
-
-def _version_from(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or int(text) < 1:
-        raise BadRequest(
-            'If-Match must carry the version last read, e.g. If-Match: "3".',
-            errors=[field_error("If-Match", "expected a positive version number")],
-        )
-    return int(text)
 
 
 @router.post(
@@ -81,23 +65,23 @@ def _version_from(if_match: str | None) -> int | None:
     dependencies=[callers.INTERNAL],
 )
 async def create_payment(
-    body: PaymentIn, request: Request, key: str | None = Depends(idempotency_key_header)
+    body: PaymentIn, request: Request, payments: UseCases, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Charge through the simulated provider: 201 completed, or 201 failed (declined, with
     failureReason). The same Idempotency-Key and body replays the first answer."""
     idem = Idempotency.of(key, body.model_dump(mode="json"))
-    result = await _payments(request).create(new_payment(body), idem)
+    result = await payments.create(new_payment(body), idem)
     return await _answer(request, result, created=True, cache=not result.replayed)
 
 
 @router.put("/fences/{key}", response_model=FenceAnswer, dependencies=[callers.INTERNAL])
-async def fence_payment(key: FencedKey, request: Request) -> FenceAnswer:
+async def fence_payment(key: FencedKey, payments: UseCases) -> FenceAnswer:
     """For a caller that got no answer to a charge after its retries, before it concludes that
     no payment was made: either the charge under this key was made (`fenced` false, its
     answer given: the caller must count it, or refund it), or the key is fenced and a late
     copy of the charge is refused with 409, taking nothing. Asking "is there a payment under
     this key?" could not tell a charge still in flight from no charge."""
-    payment = await _payments(request).fence(key)
+    payment = await payments.fence(key)
     if payment is None:
         return FenceAnswer(idempotency_key=key, fenced=True)
     return FenceAnswer(idempotency_key=key, fenced=False, status_code=201, answer=payment_view(payment))
@@ -105,26 +89,25 @@ async def fence_payment(key: FencedKey, request: Request) -> FenceAnswer:
 
 @router.get("", response_model=Page[PaymentOut], dependencies=[callers.PUBLIC])
 async def list_payments(
-    request: Request,
+    payments: UseCases,
+    paging: Paging,
     reservation_id: str | None = Query(None, alias="reservationId", max_length=64),
     user_id: str | None = Query(None, alias="userId", max_length=128),
     status: Status | None = Query(None),
     idempotency_key: str | None = Query(
         None, alias="idempotencyKey", max_length=255, description="find the payment a lost answer made"
     ),
-    paging: PageParams = Depends(page_params),
 ) -> dict[str, Any]:
     filters = PaymentFilters(reservation_id, user_id, status, idempotency_key)
-    found, total = await _payments(request).page(filters, paging.offset, paging.size)
+    found, total = await payments.page(filters, paging.offset, paging.size)
     items = [payment_view(payment) for payment in found]
     return {"items": items, "total": total, "page": paging.page, "size": paging.size}
 
 
 @router.get("/{payment_id}", response_model=PaymentOut, name="get_payment", dependencies=[callers.PUBLIC])
-async def get_payment(payment_id: PaymentId, request: Request, response: Response) -> Any:
+async def get_payment(payment_id: PaymentId, payments: UseCases, cache: Cache, response: Response) -> Any:
     """Cache-aside (POLY3): Redis first; on a miss PostgreSQL, then fill the cache."""
     # exercise POLY3: begin
-    cache = _cache(request)
     hit = await cache.get_answer(payment_id)
     if hit is not None:
         # The cache holds this route's answer exactly as it was sent (PaymentCache.put of
@@ -132,7 +115,7 @@ async def get_payment(payment_id: PaymentId, request: Request, response: Respons
         # them again. A change to PaymentOut's shape must therefore flush `payment:*`.
         raw, cached = hit
         return Response(raw, media_type="application/json", headers={"ETag": f'"{cached["version"]}"'})
-    doc = payment_view(await _payments(request).get(payment_id))
+    doc = payment_view(await payments.get(payment_id))
     await cache.put(doc)
     # exercise POLY3: end
     response.headers["ETag"] = f'"{doc["version"]}"'
@@ -144,14 +127,15 @@ async def change_status(
     payment_id: PaymentId,
     body: StatusChangeIn,
     request: Request,
-    if_match: str | None = Header(None, alias="If-Match"),
-    key: str | None = Depends(idempotency_key_header),
+    payments: UseCases,
+    if_match: IfMatch = None,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     """A legal transition only (409 otherwise); with `version` or If-Match, only if the payment
     is still at that version (409 when stale)."""
-    expected = body.version if body.version is not None else _version_from(if_match)
+    expected = expected_version(body.version, if_match)
     idem = Idempotency.of(key, body.model_dump(mode="json"))
-    result = await _payments(request).change_status(payment_id, body.status, body.reason, expected, idem)
+    result = await payments.change_status(payment_id, body.status, body.reason, expected, idem)
     return await _answer(request, result, cache=not result.replayed)
 
 
@@ -159,12 +143,13 @@ async def change_status(
 async def compensate_payment(
     payment_id: PaymentId,
     request: Request,
+    payments: UseCases,
     body: CompensationIn | None = None,
-    key: str | None = Depends(idempotency_key_header),
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Refund (the saga's compensation), idempotent: completed -> refunded; refunded again or
     failed (nothing was taken) -> 200 unchanged; pending -> 409."""
     payload = body.model_dump(mode="json") if body else {}
     idem = Idempotency.of(key, payload)
-    result = await _payments(request).compensate(payment_id, body.reason if body else None, idem)
+    result = await payments.compensate(payment_id, body.reason if body else None, idem)
     return await _answer(request, result)

@@ -2,11 +2,11 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse
 
 from reservation_service.clients import SagaAnswer
-from reservation_service.domain import ENDED, Status, parse_if_match
+from reservation_service.domain import ENDED, Status
 from reservation_service.schemas import (
     Cancellation,
     Reinstatement,
@@ -20,11 +20,12 @@ from reservation_service.schemas import (
 from reservation_service.service import Reservations
 from shared import callers
 from shared.contracts.calls import FenceAnswer
-from shared.errors import BadRequest, field_error
 from shared.idempotency import Idempotency
-from shared.idempotency.header import FencedKey, idempotency_key_header
-from shared.paging import page_params
+from shared.idempotency.header import FencedKey, IdempotencyKey
+from shared.paging import Paging
 from shared.schemas import Page, PageParams
+from shared.versions import IfMatch, expected_version
+from shared.web import from_state
 
 router = APIRouter(prefix="/api/reservations", tags=["reservations"])
 
@@ -32,33 +33,18 @@ EventId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 UserId = Annotated[str, Path(min_length=1, max_length=100)]
 
 
-async def reservations(request: Request) -> Reservations:
-    desk: Reservations = request.app.state.reservations
-    return desk
+UseCases = Annotated[Reservations, from_state("reservations")]
 
 
 def _location(reservation_id: str) -> dict[str, str]:
     return {"Location": f"/api/reservations/{reservation_id}"}
 
 
-def _expected_version(body_version: int | None, if_match: str | None) -> int | None:
-    if body_version is not None:
-        return body_version
-    if if_match is None:
-        return None
-    version = parse_if_match(if_match)
-    if version is None:
-        raise BadRequest(
-            "If-Match must be a version number.", errors=[field_error("If-Match", "not a version")]
-        )
-    return version
-
-
 @router.post("", status_code=201, response_model=ReservationOut, dependencies=[callers.INTERNAL])
 async def create_reservation(
     body: ReservationIn,
-    desk: Reservations = Depends(reservations),
-    key: str | None = Depends(idempotency_key_header),
+    desk: UseCases,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Create a reservation (pending). Without `sagaId` it books its seats at the event service
     itself and answers 409/404/422 when they refuse, 503 when they cannot be reached."""
@@ -68,7 +54,7 @@ async def create_reservation(
 
 
 @router.put("/fences/{key}", response_model=FenceAnswer, dependencies=[callers.INTERNAL])
-async def fence_reservation(key: FencedKey, desk: Reservations = Depends(reservations)) -> FenceAnswer:
+async def fence_reservation(key: FencedKey, desk: UseCases) -> FenceAnswer:
     """For a caller that got no answer to a creation after its retries, before it concludes
     that no reservation was made: either the reservation under this key exists (`fenced`
     false, its answer given: the caller must count it, or cancel it), or the key is fenced
@@ -85,17 +71,17 @@ async def fence_reservation(key: FencedKey, desk: Reservations = Depends(reserva
 
 @router.get("", response_model=Page[ReservationOut], dependencies=[callers.PUBLIC])
 async def list_reservations(
+    paging: Paging,
+    desk: UseCases,
     event_id: Annotated[int | None, Query(alias="eventId", ge=1, le=2**63 - 1)] = None,
     user_id: Annotated[str | None, Query(alias="userId", min_length=1, max_length=100)] = None,
     status: Status | None = None,
-    paging: PageParams = Depends(page_params),
-    desk: Reservations = Depends(reservations),
 ) -> dict[str, Any]:
     return await _page(desk, paging, event_id=event_id, user_id=user_id, status=status)
 
 
 @router.get("/stats/{event_id}", response_model=ReservationStats, dependencies=[callers.PUBLIC])
-async def reservation_stats(event_id: EventId, desk: Reservations = Depends(reservations)) -> dict[str, Any]:
+async def reservation_stats(event_id: EventId, desk: UseCases) -> dict[str, Any]:
     """DB3: statistics of one event's reservations by aggregation. totalReservations and
     totalSeats count live reservations (pending, confirmed); cancelled and refunded ones are
     reported apart; revenue sums confirmed reservations only. Direct reservations the event
@@ -104,21 +90,17 @@ async def reservation_stats(event_id: EventId, desk: Reservations = Depends(rese
 
 
 @router.get("/user/{user_id}", response_model=Page[ReservationOut], dependencies=[callers.PUBLIC])
-async def reservations_of_user(
-    user_id: UserId, paging: PageParams = Depends(page_params), desk: Reservations = Depends(reservations)
-) -> dict[str, Any]:
+async def reservations_of_user(user_id: UserId, paging: Paging, desk: UseCases) -> dict[str, Any]:
     return await _page(desk, paging, user_id=user_id)
 
 
 @router.get("/event/{event_id}", response_model=Page[ReservationOut], dependencies=[callers.PUBLIC])
-async def reservations_of_event(
-    event_id: EventId, paging: PageParams = Depends(page_params), desk: Reservations = Depends(reservations)
-) -> dict[str, Any]:
+async def reservations_of_event(event_id: EventId, paging: Paging, desk: UseCases) -> dict[str, Any]:
     return await _page(desk, paging, event_id=event_id)
 
 
 @router.get("/{reservation_id}", response_model=ReservationOut, dependencies=[callers.PUBLIC])
-async def get_reservation(reservation_id: str, desk: Reservations = Depends(reservations)) -> Any:
+async def get_reservation(reservation_id: str, desk: UseCases) -> Any:
     return as_wire(await desk.get(reservation_id))
 
 
@@ -126,8 +108,8 @@ async def get_reservation(reservation_id: str, desk: Reservations = Depends(rese
 async def change_status(
     reservation_id: str,
     body: StatusChange,
-    if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
-    desk: Reservations = Depends(reservations),
+    desk: UseCases,
+    if_match: IfMatch = None,
 ) -> Any:
     """Legal transitions only (409 otherwise): pending → confirmed | cancelled; confirmed →
     cancelled | refunded. With `version` (body) or `If-Match`, a stale version is a 409. A
@@ -137,7 +119,7 @@ async def change_status(
         Status(body.status),
         reason=body.reason,
         updated_by=body.updated_by,
-        expected_version=_expected_version(body.version, if_match),
+        expected_version=expected_version(body.version, if_match),
     )
     return as_wire(doc)
 
@@ -150,10 +132,10 @@ async def change_status(
 )
 async def cancel_reservation(
     reservation_id: str,
+    desk: UseCases,
     body: Annotated[Cancellation | None, Body()] = None,
-    if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
-    desk: Reservations = Depends(reservations),
-    key: str | None = Depends(idempotency_key_header),
+    if_match: IfMatch = None,
+    key: IdempotencyKey = None,
 ) -> Any:
     """Cancel. A pending or confirmed booking made by a saga starts the orchestrator's
     cancellation saga (202 with its `sagaId`: it refunds the payment and releases the seats;
@@ -166,7 +148,7 @@ async def cancel_reservation(
         reservation_id,
         reason=body.reason or "cancelled on request",
         updated_by=body.updated_by,
-        expected_version=_expected_version(body.version, if_match),
+        expected_version=expected_version(body.version, if_match),
         key=key,
     )
     if isinstance(done, SagaAnswer):
@@ -178,9 +160,9 @@ async def cancel_reservation(
 @router.post("/{reservation_id}/reinstate", response_model=ReservationOut, dependencies=[callers.INTERNAL])
 async def reinstate_reservation(
     reservation_id: str,
+    desk: UseCases,
     body: Annotated[Reinstatement | None, Body()] = None,
-    desk: Reservations = Depends(reservations),
-    _key: str | None = Depends(idempotency_key_header),
+    _key: IdempotencyKey = None,
 ) -> Any:
     """A cancellation saga's compensation: the booking it cancelled is confirmed again (no
     money went back). Idempotent: a confirmed reservation answers 200 unchanged. `fenceKey`:
@@ -192,9 +174,9 @@ async def reinstate_reservation(
 @router.post("/{reservation_id}/compensate", response_model=ReservationOut, dependencies=[callers.INTERNAL])
 async def compensate_reservation(
     reservation_id: str,
+    desk: UseCases,
     body: Annotated[Cancellation | None, Body()] = None,
-    desk: Reservations = Depends(reservations),
-    key: str | None = Depends(idempotency_key_header),
+    key: IdempotencyKey = None,
 ) -> Any:
     """The saga's compensation: cancel, idempotently. A reservation already cancelled or
     refunded answers 200 unchanged; a key a reinstatement fenced is refused (409)."""

@@ -182,12 +182,3 @@ def message_type(status: Status) -> RoutingKey:
 def total_amount(seats: int, ticket_price: Decimal, currency: str) -> Decimal:
     """The booking's total: Money.total, the amount the saga charges too."""
     return Money.of(ticket_price, currency).total(seats).amount
-
-
-def parse_if_match(value: str) -> int | None:
-    """`If-Match: "3"`, `W/"3"` or `3` -> 3; anything else -> None."""
-    text = value.strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    text = text.strip('"')
-    return int(text) if text.isdigit() else None

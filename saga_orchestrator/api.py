@@ -6,8 +6,9 @@ import contextlib
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from saga_orchestrator.domain import TERMINAL, Saga, SagaStatus
 from saga_orchestrator.schemas import BookingIn, CancellationIn, SagaOut, SagaStarted, SagaSummary, saga_out
@@ -17,23 +18,18 @@ from shared import callers
 from shared.clock import utc_now
 from shared.errors import NotFound, RuleBroken, field_error
 from shared.idempotency import Idempotency
-from shared.idempotency.header import idempotency_key_header
-from shared.paging import page_params
-from shared.schemas import Page, PageParams, parse_utc
+from shared.idempotency.header import IdempotencyKey
+from shared.paging import Paging
+from shared.schemas import Page, parse_utc
+from shared.web import from_state
 
 router = APIRouter(prefix="/api/saga", tags=["saga"])
 
 MAX_WAIT_SECONDS = 30
 
 
-def _store(request: Request) -> SagaStore:
-    store: SagaStore = request.app.state.saga_store
-    return store
-
-
-def _service(request: Request) -> SagaService:
-    service: SagaService = request.app.state.sagas
-    return service
+UseCases = Annotated[SagaService, from_state("sagas")]
+Log = Annotated[SagaStore, from_state("saga_store")]
 
 
 def _started(saga: Saga, response: Response) -> SagaStarted:
@@ -44,29 +40,29 @@ def _started(saga: Saga, response: Response) -> SagaStarted:
 @router.post("/booking", status_code=202, response_model=SagaStarted, dependencies=[callers.PUBLIC])
 async def start_booking(
     body: BookingIn,
-    request: Request,
+    sagas: UseCases,
     response: Response,
-    idempotency_key: str | None = Depends(idempotency_key_header),
+    idempotency_key: IdempotencyKey = None,
 ) -> SagaStarted:
     """Start a booking saga (SAGA1); it runs in the background: poll the Location."""
     idem = Idempotency.of(idempotency_key, body.model_dump(mode="json", by_alias=True))
-    saga = await _service(request).start_booking(body, idem)
+    saga = await sagas.start_booking(body, idem)
     return _started(saga, response)
 
 
 @router.post("/cancellation", status_code=202, response_model=SagaStarted, dependencies=[callers.PUBLIC])
 async def start_cancellation(
     body: CancellationIn,
-    request: Request,
+    sagas: UseCases,
     response: Response,
-    idempotency_key: str | None = Depends(idempotency_key_header),
+    idempotency_key: IdempotencyKey = None,
 ) -> SagaStarted:
     """Start the cancellation saga of a confirmed booking (cancel the reservation, refund the
     payment, release the seats, tell the user); it runs in the background: poll the Location.
     409 while the booking's saga still runs, once the event has started, or when the
     reservation is not confirmed; 403 when `userId` is not the reservation's user."""
     idem = Idempotency.of(idempotency_key, body.model_dump(mode="json", by_alias=True))
-    saga = await _service(request).start_cancellation(body, idem)
+    saga = await sagas.start_cancellation(body, idem)
     return _started(saga, response)
 
 
@@ -114,15 +110,15 @@ def _cutoff(older_than: str | None, now: datetime) -> datetime | None:
 
 @router.get("", response_model=Page[SagaSummary], dependencies=[callers.PUBLIC])
 async def list_sagas(
-    request: Request,
+    store: Log,
+    paging: Paging,
     status: SagaStatus | None = Query(None, description="only sagas in this status"),
     older_than: str | None = Query(
         None, alias="olderThan", description="created before: seconds ago, or an ISO date-time"
     ),
-    paging: PageParams = Depends(page_params),
 ) -> Page[SagaSummary]:
     cutoff = _cutoff(older_than, utc_now())
-    rows, total = await _store(request).page(
+    rows, total = await store.page(
         status=status.value if status else None, older_than=cutoff, offset=paging.offset, limit=paging.size
     )
     return Page[SagaSummary](
@@ -138,6 +134,7 @@ REREAD_SECONDS = 0.5
 async def get_saga(
     saga_id: str,
     request: Request,
+    store: Log,
     wait: float = Query(
         0,
         ge=0,
@@ -151,7 +148,6 @@ async def get_saga(
         key = uuid.UUID(saga_id)
     except ValueError:
         raise NotFound(f"Saga {saga_id} not found.") from None
-    store = _store(request)
     settled = request.app.state.orchestrator.watch(key) if wait else None
     found = await store.read(key)
     if found is None:

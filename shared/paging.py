@@ -1,6 +1,8 @@
 """The paging query parameters (`page`, `size`) as FastAPI dependencies of the list routes."""
 
-from fastapi import Query
+from typing import Annotated
+
+from fastapi import Depends, Query
 
 from shared.schemas import MAX_PAGE_DEPTH, MAX_PAGE_SIZE, PageParams
 
@@ -23,3 +25,8 @@ async def search_page_params(
 ) -> PageParams:
     """Paging of search-engine results: OpenSearch serves at most MAX_PAGE_DEPTH of them."""
     return PageParams(page=page, size=size)
+
+
+# A list route's paging parameters: `paging: Paging` (a search's: `paging: SearchPaging`).
+Paging = Annotated[PageParams, Depends(page_params)]
+SearchPaging = Annotated[PageParams, Depends(search_page_params)]

@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
@@ -162,6 +162,16 @@ class BodyTooLarge(StarletteHTTPException):
     # handlers render it as a 413 problem.
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"Request bodies are limited to {limit} bytes.")
+
+
+def from_state(name: str) -> Any:
+    """A route's dependency on what the lifespan put in `app.state.<name>` (the use cases, a
+    cache): `UseCases = Annotated[Events, from_state("events")]`, then `events: UseCases`."""
+
+    def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return Depends(get)
 
 
 def create_service_app(

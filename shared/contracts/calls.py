@@ -175,8 +175,9 @@ class PaymentAnswer(CallAnswer):
 
     id: int
     status: str  # pending, completed, failed, refunding, refunded, refund_failed
-    amount: Amount
+    # The currency first: an answer model that extends this one checks the amount against it.
     currency: str
+    amount: Amount
     failure_reason: str | None = None
 
 

@@ -3,7 +3,7 @@ and the key of a fence route's path."""
 
 from typing import Annotated
 
-from fastapi import Header, Path
+from fastapi import Depends, Header, Path
 
 from shared.idempotency import IDEMPOTENCY_HEADER, MAX_KEY_LENGTH
 
@@ -30,3 +30,7 @@ async def idempotency_key_header(
     ),
 ) -> str | None:
     return idempotency_key
+
+
+# A route's Idempotency-Key parameter: `key: IdempotencyKey`.
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]

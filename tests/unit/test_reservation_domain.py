@@ -13,7 +13,6 @@ from reservation_service.domain import (
     created,
     hold_after,
     message_type,
-    parse_if_match,
     total_amount,
     transition,
 )
@@ -72,10 +71,3 @@ def test_totals_and_message_types():
     assert total_amount(3, Decimal("12.50"), "EUR") == Decimal("37.50")
     assert message_type(Status.PENDING) == "reservation.created"
     assert message_type(Status.REFUNDED) == "reservation.refunded"
-
-
-def test_if_match_forms():
-    assert parse_if_match('"3"') == 3
-    assert parse_if_match('W/"4"') == 4
-    assert parse_if_match("5") == 5
-    assert parse_if_match("abc") is None

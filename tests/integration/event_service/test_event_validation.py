@@ -60,4 +60,5 @@ async def test_a_put_cannot_move_an_event_into_the_past(client):
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "name"
     bad_if_match = await client.put(f"/api/events/{created['id']}", json={}, headers={"If-Match": "abc"})
-    assert bad_if_match.status_code == 422
+    assert bad_if_match.status_code == 400
+    assert bad_if_match.json()["errors"][0]["field"] == "If-Match"
