@@ -26,6 +26,7 @@ ADAPTERS = {
     "shared/callers.py": {"fastapi", "starlette"},
     "shared/paging.py": {"fastapi"},
     "shared/idempotency/header.py": {"fastapi"},
+    "shared/versions.py": {"fastapi"},
     "shared/idempotency/sql.py": {"sqlalchemy"},
     "shared/idempotency/mongo.py": {"pymongo"},
     "shared/sql.py": {"sqlalchemy", "alembic"},
