@@ -3,8 +3,7 @@ answers) and the projection consumer."""
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import FastAPI, Request
@@ -20,8 +19,7 @@ from analytics_service.store import AnalyticsStore, SearchUnavailable
 from shared.clock import utc_now
 from shared.forever import retry_forever
 from shared.problem import problem
-from shared.web import create_service_app
-from shared.wiring import wired
+from shared.wiring import Wiring, service_app
 
 log = logging.getLogger(__name__)
 
@@ -39,39 +37,36 @@ def create_app(
     settings = settings or AnalyticsSettings()
     now = clock or utc_now
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with wired(app) as wire:
-            search = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=5)
-            wire.on_stop(search.close)
-            store = AnalyticsStore(search, settings.index)
-            index_ready = asyncio.Event()
-            broker = wire.broker(settings, engine_down=(SearchUnreachable, SearchUnavailable))
-            projection = Projection(store, index_ready, app.state.metrics, now)
-            broker.add_consumer(projection.consumer())
-            app.state.search = search
-            app.state.store = store
-            app.state.index_ready = index_ready
-            app.state.projection = projection
-            app.state.analytics = Analytics(store, index_ready, now)
+    async def start(wire: Wiring) -> None:
+        search = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=5)
+        wire.on_stop(search.close)
+        store = AnalyticsStore(search, settings.index)
+        index_ready = asyncio.Event()
+        broker = wire.broker(settings, engine_down=(SearchUnreachable, SearchUnavailable))
+        projection = Projection(store, index_ready, wire.state.metrics, now)
+        broker.add_consumer(projection.consumer())
+        wire.state.search = search
+        wire.state.store = store
+        wire.state.index_ready = index_ready
+        wire.state.projection = projection
+        wire.state.analytics = Analytics(store, index_ready, now)
 
-            async def search_health() -> None:
-                health = await search.cluster.health()
-                if health.get("status") not in ("green", "yellow"):
-                    raise RuntimeError(f"cluster status {health.get('status')}")
-                if not index_ready.is_set():
-                    raise RuntimeError(f"index {settings.index} not created yet")
+        async def search_health() -> None:
+            health = await search.cluster.health()
+            if health.get("status") not in ("green", "yellow"):
+                raise RuntimeError(f"cluster status {health.get('status')}")
+            if not index_ready.is_set():
+                raise RuntimeError(f"index {settings.index} not created yet")
 
-            wire.required("opensearch", search_health)
-            await wire.start_messaging()
-            wire.background(_ensure_forever(store, index_ready), name="analytics-ensure-index")
-            yield
+        wire.required("opensearch", search_health)
+        await wire.start_messaging()
+        wire.background(_ensure_forever(store, index_ready), name="analytics-ensure-index")
 
-    app = create_service_app(
+    app = service_app(
         settings,
         title="Analytics service",
         description="Search and occupancy metrics of events, projected from domain messages.",
-        lifespan=lifespan,
+        start=start,
         routers=[api.router],
     )
 

@@ -1,7 +1,5 @@
 """The event service app: PostgreSQL engine, migrations, outbox relay (DB1, DB2, REST1)."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -11,8 +9,7 @@ from event_service.service import Events
 from event_service.settings import EventSettings
 from event_service.store import EventRepository
 from shared import sql
-from shared.web import create_service_app
-from shared.wiring import wired
+from shared.wiring import Wiring, service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,28 +17,25 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: EventSettings | None = None) -> FastAPI:
     settings = settings or EventSettings()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with wired(app) as wire:
-            engine = await wire.postgres(settings.database_url, MIGRATIONS)
-            wire.broker(settings, engine_down=sql.ENGINE_DOWN)
-            relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
-            app.state.events = Events(
-                EventRepository(
-                    engine,
-                    max_attempts=settings.booking_max_attempts,
-                    backoff_seconds=settings.booking_backoff_seconds,
-                    metrics=app.state.metrics,
-                ),
-                published=relay.wake,
-            )
-            await wire.start_messaging()
-            yield
+    async def start(wire: Wiring) -> None:
+        engine = await wire.postgres(settings.database_url, MIGRATIONS)
+        wire.broker(settings, engine_down=sql.ENGINE_DOWN)
+        relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
+        wire.state.events = Events(
+            EventRepository(
+                engine,
+                max_attempts=settings.booking_max_attempts,
+                backoff_seconds=settings.booking_backoff_seconds,
+                metrics=wire.state.metrics,
+            ),
+            published=relay.wake,
+        )
+        await wire.start_messaging()
 
-    return create_service_app(
+    return service_app(
         settings,
         title="Event service",
         description="Events and seats in PostgreSQL: atomic booking with optimistic locking.",
-        lifespan=lifespan,
+        start=start,
         routers=[api.router],
     )

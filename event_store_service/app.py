@@ -1,9 +1,6 @@
 """The Event store app: its MongoDB database, indexes, and the recorder consumer that appends
 every domain message from RabbitMQ."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from event_store_service import api
@@ -12,35 +9,31 @@ from event_store_service.service import EventLog
 from event_store_service.settings import EventStoreSettings
 from event_store_service.store import EventStore
 from shared import mongo
-from shared.web import create_service_app
-from shared.wiring import wired
+from shared.wiring import Wiring, service_app
 
 
 def create_app(settings: EventStoreSettings | None = None) -> FastAPI:
     settings = settings or EventStoreSettings()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with wired(app) as wire:
-            database = wire.mongodb(settings.mongo_url, settings.mongo_database)
-            store = EventStore(
-                database,
-                snapshot_every=settings.snapshot_every,
-                append_attempts=settings.append_attempts,
-            )
-            await store.ensure_indexes()
-            broker = wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
-            log = EventLog(store)
-            broker.add_consumer(recorder_consumer(log))
-            app.state.store = store
-            app.state.log = log
-            await wire.start_messaging()
-            yield
+    async def start(wire: Wiring) -> None:
+        database = wire.mongodb(settings.mongo_url, settings.mongo_database)
+        store = EventStore(
+            database,
+            snapshot_every=settings.snapshot_every,
+            append_attempts=settings.append_attempts,
+        )
+        await store.ensure_indexes()
+        broker = wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
+        log = EventLog(store)
+        broker.add_consumer(recorder_consumer(log))
+        wire.state.store = store
+        wire.state.log = log
+        await wire.start_messaging()
 
-    return create_service_app(
+    return service_app(
         settings,
         title="Event store",
         description="Event sourcing in MongoDB: append with expected version, history, replay.",
-        lifespan=lifespan,
+        start=start,
         routers=[api.router],
     )

@@ -1,7 +1,5 @@
 """The payment service app: PostgreSQL, Redis cache, outbox relay (POLY1-POLY3)."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -15,8 +13,7 @@ from payment_service.service import Payments
 from payment_service.settings import PaymentSettings
 from payment_service.store import PaymentStore
 from shared import sql
-from shared.web import create_service_app
-from shared.wiring import wired
+from shared.wiring import Wiring, service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -24,37 +21,34 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: PaymentSettings | None = None) -> FastAPI:
     settings = settings or PaymentSettings()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with wired(app) as wire:
-            engine = await wire.postgres(settings.database_url, MIGRATIONS)
-            redis = aioredis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            wire.on_stop(redis.aclose)
-            app.state.redis = redis
+    async def start(wire: Wiring) -> None:
+        engine = await wire.postgres(settings.database_url, MIGRATIONS)
+        redis = aioredis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        wire.on_stop(redis.aclose)
+        wire.state.redis = redis
 
-            async def redis_ping() -> None:
-                await redis.ping()
+        async def redis_ping() -> None:
+            await redis.ping()
 
-            # Redis down degrades the service (reads fall back to PostgreSQL) but never stops it.
-            wire.optional("redis", redis_ping)
-            wire.broker(settings, engine_down=(*sql.ENGINE_DOWN, RedisUnreachable))
-            relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
-            app.state.payments = Payments(
-                PaymentStore(engine),
-                SimulatedProvider(settings.decline_above, settings.refuse_refunds_above),
-                published=relay.wake,
-            )
-            app.state.cache = PaymentCache(
-                CacheManager(redis, app.state.metrics, retry_after=settings.cache_retry_after_seconds),
-                settings.cache_ttl_seconds,
-            )
-            await wire.start_messaging()
-            yield
+        # Redis down degrades the service (reads fall back to PostgreSQL) but never stops it.
+        wire.optional("redis", redis_ping)
+        wire.broker(settings, engine_down=(*sql.ENGINE_DOWN, RedisUnreachable))
+        relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
+        wire.state.payments = Payments(
+            PaymentStore(engine),
+            SimulatedProvider(settings.decline_above, settings.refuse_refunds_above),
+            published=relay.wake,
+        )
+        wire.state.cache = PaymentCache(
+            CacheManager(redis, wire.state.metrics, retry_after=settings.cache_retry_after_seconds),
+            settings.cache_ttl_seconds,
+        )
+        await wire.start_messaging()
 
-    return create_service_app(
+    return service_app(
         settings,
         title="Payment service",
         description="Payments in PostgreSQL with a Redis cache-aside read path.",
-        lifespan=lifespan,
+        start=start,
         routers=[api.router],
     )

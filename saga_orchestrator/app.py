@@ -4,8 +4,6 @@ participants' HTTP clients and the orchestrator that drives and recovers sagas."
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -19,8 +17,7 @@ from saga_orchestrator.store import SagaStore
 from shared import sql
 from shared.peers import Peers
 from shared.settings import require_service_token
-from shared.web import create_service_app
-from shared.wiring import wired
+from shared.wiring import Wiring, service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -30,37 +27,34 @@ def create_app(settings: SagaSettings | None = None) -> FastAPI:
     # Every participant call needs the token: without it, every saga would wait forever.
     require_service_token(settings)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with wired(app) as wire:
-            engine = await wire.postgres(settings.database_url, MIGRATIONS)
-            wire.broker(settings, engine_down=sql.ENGINE_DOWN)
-            relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
-            # One lease owner per app instance: two orchestrators never drive the same saga at once.
-            owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-            store = SagaStore(engine, owner, settings.lease_seconds)
-            participants = Participants(settings)
-            # A participant refusing our token: not ready, and no saga taken (shared/peers.py).
-            peers = Peers(participants.clients, settings)
-            wire.required("service-token", peers.check)
-            orchestrator = Orchestrator(store, participants, settings, relay, app.state.metrics, peers)
-            app.state.saga_store = store
-            app.state.participants = participants
-            app.state.orchestrator = orchestrator
-            app.state.sagas = SagaService(store, participants, orchestrator, settings)
-            await wire.start_messaging()
-            wire.on_stop(participants.aclose)
-            orchestrator.start()
-            wire.on_stop(orchestrator.stop)
-            wire.background(peers.watch(), name="service-token-watch")
-            yield
+    async def start(wire: Wiring) -> None:
+        engine = await wire.postgres(settings.database_url, MIGRATIONS)
+        wire.broker(settings, engine_down=sql.ENGINE_DOWN)
+        relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
+        # One lease owner per app instance: two orchestrators never drive the same saga at once.
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        store = SagaStore(engine, owner, settings.lease_seconds)
+        participants = Participants(settings)
+        # A participant refusing our token: not ready, and no saga taken (shared/peers.py).
+        peers = Peers(participants.clients, settings)
+        wire.required("service-token", peers.check)
+        orchestrator = Orchestrator(store, participants, settings, relay, wire.state.metrics, peers)
+        wire.state.saga_store = store
+        wire.state.participants = participants
+        wire.state.orchestrator = orchestrator
+        wire.state.sagas = SagaService(store, participants, orchestrator, settings)
+        await wire.start_messaging()
+        wire.on_stop(participants.aclose)
+        orchestrator.start()
+        wire.on_stop(orchestrator.stop)
+        wire.background(peers.watch(), name="service-token-watch")
 
-    app = create_service_app(
+    app = service_app(
         settings,
         title="Saga orchestrator",
         description="The booking saga: reserve seats, create the reservation, charge, confirm; "
         "compensations in reverse order.",
-        lifespan=lifespan,
+        start=start,
         routers=[api.router],
     )
     # A console shows that slow motion is on.

@@ -1,15 +1,15 @@
 """What every service's lifespan does: open its engines, register their readiness checks,
 start the broker, relays and background loops, and at shutdown stop them in reverse order.
+A service says only what it opens and starts:
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with wired(app) as wire:
-            engine = await wire.postgres(settings.database_url, MIGRATIONS)
-            broker = wire.broker(settings, engine_down=sql.ENGINE_DOWN)
-            relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
-            ...
-            await wire.start_messaging()
-            yield
+    async def start(wire: Wiring) -> None:
+        engine = await wire.postgres(settings.database_url, MIGRATIONS)
+        broker = wire.broker(settings, engine_down=sql.ENGINE_DOWN)
+        relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
+        wire.state.events = Events(...)  # what its routes take (shared.web.from_state)
+        await wire.start_messaging()
+
+    return service_app(settings, title=..., description=..., routers=[api.router], start=start)
 """
 
 import asyncio
@@ -27,7 +27,7 @@ from shared.settings import ServiceSettings
 # service then loads only the database clients it uses (each costs megabytes of memory in
 # every process that imports it; tests/unit/test_service_imports.py holds the line).
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fastapi import APIRouter, FastAPI
     from pymongo.asynchronous.collection import AsyncCollection
     from pymongo.asynchronous.database import AsyncDatabase
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -145,3 +145,26 @@ async def wired(app: "FastAPI") -> AsyncIterator[Wiring]:
     """A Wiring whose registered stops run when the block ends (in reverse order)."""
     async with AsyncExitStack() as stack:
         yield Wiring(app, stack)
+
+
+def service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: "list[APIRouter]",
+    start: Callable[[Wiring], Awaitable[None]],
+) -> "FastAPI":
+    """A service's app (shared.web.create_service_app) whose lifespan runs `start`, serves,
+    then stops whatever `start` registered, in reverse order."""
+    from shared.web import create_service_app
+
+    @asynccontextmanager
+    async def lifespan(app: "FastAPI") -> AsyncIterator[None]:
+        async with wired(app) as wire:
+            await start(wire)
+            yield
+
+    return create_service_app(
+        settings, title=title, description=description, lifespan=lifespan, routers=routers
+    )
