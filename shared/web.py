@@ -15,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +32,10 @@ log = logging.getLogger("access")
 
 Check = Callable[[], Awaitable[Any]]
 READY_TIMEOUT_SECONDS = 2.0
+# What generate_latest writes: the text exposition format 0.0.4, said as such (recent
+# prometheus_client releases label their output 1.0.0, which differs only in how it escapes
+# non-ASCII metric names, and the fleet names none).
+METRICS_MEDIA_TYPE = "text/plain; version=0.0.4"
 
 
 class RequestContext:
@@ -356,8 +360,20 @@ def _probes() -> APIRouter:
         nothing else. How a service asks a peer whether it accepts its token (shared/peers.py)."""
         return Response(status_code=204)
 
-    @router.get("/metrics", dependencies=[PUBLIC])
+    @router.get(
+        "/metrics",
+        dependencies=[PUBLIC],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The service's metrics in Prometheus' text exposition format",
+                "content": {METRICS_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        """Prometheus metrics (text, not JSON)."""
+        body = generate_latest(request.app.state.metrics.registry)
+        return Response(body, media_type=f"{METRICS_MEDIA_TYPE}; charset=utf-8")
 
     return router

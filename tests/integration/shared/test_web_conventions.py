@@ -160,3 +160,14 @@ async def test_docs_load_their_assets_from_the_service_itself():
             served = await client.get(asset)
             assert served.status_code == 200, asset
             assert len(served.content) > 1000
+
+
+async def test_metrics_are_documented_and_served_as_the_prometheus_text_format():
+    async with running(build_app(Switch(), Switch())) as client:
+        await client.get("/health")
+        answer = await client.get("/metrics")
+        documented = (await client.get("/openapi.json")).json()["paths"]["/metrics"]["get"]["responses"]
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert 'http_requests_total{method="GET",route="/health",status="200"} 1.0' in answer.text
+    assert list(documented["200"]["content"]) == ["text/plain; version=0.0.4"]
