@@ -69,7 +69,7 @@ async def start_cancellation(
 @router.post(
     "/{saga_id}/resume", status_code=202, response_model=SagaStarted, dependencies=[callers.OPERATOR]
 )
-async def resume_saga(saga_id: str, request: Request, response: Response) -> SagaStarted:
+async def resume_saga(saga_id: str, sagas: UseCases, response: Response) -> SagaStarted:
     """Operator: resume a COMPENSATION_FAILED saga once its cause is fixed (a participant back,
     the service tokens agreeing). Its failed calls get a new round of passes and run again
     under their idempotency keys: a booking saga goes back to COMPENSATING and ends
@@ -81,7 +81,7 @@ async def resume_saga(saga_id: str, request: Request, response: Response) -> Sag
         key = uuid.UUID(saga_id)
     except ValueError:
         raise NotFound(f"Saga {saga_id} not found.") from None
-    saga = await _service(request).resume(key)
+    saga = await sagas.resume(key)
     return _started(saga, response)
 
 
