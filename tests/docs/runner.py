@@ -1,0 +1,306 @@
+"""Runs the shell blocks of the README and the docs as typed, one bash session per page.
+
+Which blocks run:
+- ```bash and ```sh blocks: every line, as a script typed into the shell;
+- ```console blocks: a transcript; the lines starting with `$ ` are commands (with the lines
+  after one ending in a backslash), every other line is output shown for reading, not checked;
+- every other language (json, text, mermaid, …) is never run. A fence without a language is
+  refused by the test, so no command can hide from it.
+
+A block is marked, in the page, by an HTML comment on the line before its fence:
+- `<!-- doc-test: skip — <why> -->`: not run (destructive, long, containers, starts the
+  fleet the test already runs); the reason is reported;
+- `<!-- doc-test: expect-http-error -->`: the block shows a refusal: at least one of its curl
+  calls must answer a status >= 400 (and those calls do not fail the block).
+
+Each page runs in its own `bash` session, blocks in order (variables carry over), from the
+checkout, with a PATH that has no `.venv/bin` and without the fleet's tokens (as a new
+user's shell), but with a `curl` first on PATH that adds `--fail-with-body`: `curl -s` on a
+401 exits 22 instead of 0. A command that exits non-zero fails its block (an ERR trap with
+`pipefail`). Also `python -m tests.docs.runner [PAGE...]` against a running fleet.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNNABLE = ("bash", "sh", "console")
+MARKER = re.compile(r"^\s*<!--\s*doc-test:\s*(?P<kind>[\w-]+)\s*(?:[—:-]+\s*(?P<reason>.*?))?\s*-->\s*$")
+KINDS = ("skip", "expect-http-error")
+FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[^\s`]*)\s*$")
+# A command typed as `fleet …` or `python …` (not `python3`): neither is on a new user's PATH.
+BARE_COMMAND = re.compile(r"(?:^|[;&|(]|\$\()\s*(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?P<cmd>fleet|python)(?=\s|$)")
+# HTTPie's `:8081/path` shorthand given to curl.
+HTTPIE_SHORTHAND = re.compile(r"\bcurl\b[^|;]*\s:\d+/")
+
+
+def pages() -> list[Path]:
+    """README.md, docs/*.md and docs/fr/*.md, in that order."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "docs/fr").glob("*.md"))]
+
+
+@dataclass
+class Block:
+    page: Path
+    line: int  # of the opening fence, 1-based
+    lang: str
+    text: str  # the block's body (fence indentation removed)
+    marker: str | None = None
+    reason: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.page.relative_to(ROOT)}:{self.line}"
+
+    @property
+    def runnable(self) -> bool:
+        return self.lang in RUNNABLE
+
+    def commands(self) -> list[str]:
+        """The commands as typed: the whole body of a bash block; the `$ ` lines of a console
+        block, joined with their backslash continuations."""
+        if self.lang != "console":
+            return [self.text]
+        found: list[str] = []
+        current: list[str] | None = None
+        for line in self.text.splitlines():
+            if current is not None:
+                current.append(line)
+            elif line.startswith("$ "):
+                current = [line[2:]]
+            if current is not None and not line.rstrip().endswith("\\"):
+                found.append("\n".join(current))
+                current = None
+        if current is not None:
+            found.append("\n".join(current))
+        return found
+
+    def script(self) -> str:
+        return "\n".join(self.commands()) + "\n"
+
+
+def parse(page: Path) -> list[Block]:
+    """Every fenced block of a page, with the doc-test marker of the line before its fence."""
+    lines = page.read_text().splitlines()
+    blocks: list[Block] = []
+    i = 0
+    while i < len(lines):
+        fence = FENCE.match(lines[i])
+        if not fence:
+            i += 1
+            continue
+        indent, start = len(fence["indent"]), i
+        body: list[str] = []
+        i += 1
+        while i < len(lines) and not re.match(r"^\s*```\s*$", lines[i]):
+            body.append(lines[i][indent:] if lines[i][:indent].strip() == "" else lines[i])
+            i += 1
+        block = Block(page, start + 1, fence["lang"], "\n".join(body))
+        previous = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
+        marker = MARKER.match(previous)
+        if marker:
+            block.marker, block.reason = marker["kind"], (marker["reason"] or "").strip()
+        blocks.append(block)
+        i += 1
+    return blocks
+
+
+def problems(block: Block) -> list[str]:
+    """What is wrong with a block whatever it does when run (checked for skipped ones too)."""
+    found = []
+    if not block.lang:
+        found.append("a fence without a language: mark commands bash/console and output text/json")
+    if block.marker is not None and block.marker not in KINDS:
+        found.append(f"unknown doc-test marker {block.marker!r} (known: {', '.join(KINDS)})")
+    if block.marker == "skip" and not block.reason:
+        found.append("`doc-test: skip` needs a reason: `<!-- doc-test: skip — why -->`")
+    if block.marker and not block.runnable:
+        found.append(f"a doc-test marker on a {block.lang or 'plain'} block, which never runs")
+    if block.runnable:
+        for command in block.commands():
+            for line in command.splitlines():
+                code = line.split(" #", 1)[0]
+                bare = BARE_COMMAND.search(code)
+                if bare:
+                    found.append(f"`{bare['cmd']}` is not on PATH: type .venv/bin/{bare['cmd']} ({line.strip()})")
+                if HTTPIE_SHORTHAND.search(code):
+                    found.append(f"curl takes a full URL, not HTTPie's `:port/…` ({line.strip()})")
+    return found
+
+
+# --- running ---------------------------------------------------------------------------------
+
+_CURL = """#!/usr/bin/env bash
+# doc-test: curl that fails on an HTTP status >= 400, as `curl -s` does not.
+"{real}" --fail-with-body "$@"
+rc=$?
+if [ "$rc" = 22 ]; then
+  if [ "${{DOC_TEST_EXPECT_HTTP_ERROR:-0}}" = 1 ]; then
+    echo "http-error $DOC_TEST_BLOCK" >> "$DOC_TEST_STATUS"
+    exit 0
+  fi
+  echo "doc-test: curl: the answer's HTTP status was >= 400" >&2
+fi
+exit $rc
+"""
+
+
+@dataclass
+class BlockResult:
+    block: Block
+    seconds: float | None = None  # None: not reached
+    failures: list[str] = field(default_factory=list)
+    http_errors: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class PageResult:
+    page: Path
+    results: list[BlockResult]
+    output: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def skipped(self) -> list[Block]:
+        return [r.block for r in self.results if r.block.marker == "skip"]
+
+    def report(self) -> str:
+        lines = [f"{self.page.relative_to(ROOT)} ({self.seconds:.1f} s)"]
+        for r in self.results:
+            timing = "not reached" if r.seconds is None else f"{r.seconds:6.2f} s"
+            if r.block.marker == "skip":
+                timing = f"skipped: {r.block.reason}"
+            lines.append(f"  {'✓' if r.ok else '✗'} {r.block.where:<45} {timing}")
+            lines.extend(f"      {failure}" for failure in r.failures)
+        if not self.ok:
+            tail = self.output[-6000:]
+            lines.append("  --- the session's output (end) ---")
+            lines.extend(f"  | {line}" for line in tail.splitlines())
+        return "\n".join(lines)
+
+
+def session_env(tools: Path, status: Path) -> dict[str, str]:
+    """A new user's shell: no virtualenv on PATH, no fleet tokens in the environment."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SERVICE_TOKEN", "OPERATOR_TOKEN", "VIRTUAL_ENV")}
+    venv_bins = {str(ROOT / ".venv" / "bin"), str(Path(sys.prefix) / "bin")}
+    path = [p for p in env.get("PATH", "/usr/bin:/bin").split(os.pathsep) if p not in venv_bins]
+    env["PATH"] = os.pathsep.join([str(tools), *path])
+    env["DOC_TEST_STATUS"] = str(status)
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def run_page(page: Path, *, timeout: float = 300.0) -> PageResult:
+    blocks = parse(page)
+    results = [BlockResult(b) for b in blocks if b.runnable]
+    with tempfile.TemporaryDirectory(prefix="doc-test-") as tmp:
+        tools, status, script = Path(tmp) / "bin", Path(tmp) / "status", Path(tmp) / "page.sh"
+        tools.mkdir()
+        real_curl = shutil.which("curl") or "/usr/bin/curl"
+        (tools / "curl").write_text(_CURL.format(real=real_curl))
+        (tools / "curl").chmod(0o755)
+        status.touch()
+        parts = [
+            "set -E -o pipefail",
+            # Every failing command, with its block; the session goes on (as a typed one would).
+            "trap '__dt_rc=$?; printf \"fail %s %s %s\\n\" \"$DOC_TEST_BLOCK\" \"$__dt_rc\" "
+            '"${BASH_COMMAND//$\'\\n\'/ }" >> "$DOC_TEST_STATUS"\' ERR',
+        ]
+        for index, result in enumerate(results):
+            block = result.block
+            if block.marker == "skip":
+                continue
+            expect = 1 if block.marker == "expect-http-error" else 0
+            parts += [
+                f"export DOC_TEST_BLOCK={index} DOC_TEST_EXPECT_HTTP_ERROR={expect}",
+                f'printf "begin {index} %s\\n" "$(date +%s%N)" >> "$DOC_TEST_STATUS"',
+                f"echo '### {block.where}'",
+                block.script(),
+                f'printf "end {index} %s\\n" "$(date +%s%N)" >> "$DOC_TEST_STATUS"',
+            ]
+        script.write_text("\n".join(parts) + "\n")
+        started = time.monotonic()
+        process = subprocess.Popen(
+            ["bash", str(script)],
+            cwd=ROOT,
+            env=session_env(tools, status),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        timed_out = False
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+        else:
+            # Whatever a block left running in the background (it should have stopped it).
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        seconds = time.monotonic() - started
+        _read_status(status.read_text(), results)
+    if timed_out:
+        running = next((r for r in results if r.seconds is None and r.block.marker != "skip"), None)
+        if running is not None:
+            running.failures.append(f"still running after the page's {timeout:.0f} s")
+    for result in results:
+        if result.block.marker == "expect-http-error" and result.seconds is not None and not result.http_errors:
+            result.failures.append("marked expect-http-error, but no curl call answered a status >= 400")
+    return PageResult(page, results, output.decode(errors="replace"), seconds)
+
+
+def _read_status(text: str, results: list[BlockResult]) -> None:
+    begun: dict[int, int] = {}
+    for line in text.splitlines():
+        kind, _, rest = line.partition(" ")
+        number, _, detail = rest.partition(" ")
+        if not number.isdigit() or int(number) >= len(results):
+            continue
+        result = results[int(number)]
+        if kind == "begin":
+            begun[int(number)] = int(detail)
+        elif kind == "end" and int(number) in begun:
+            result.seconds = (int(detail) - begun[int(number)]) / 1e9
+        elif kind == "fail":
+            rc, _, command = detail.partition(" ")
+            result.failures.append(f"exit {rc}: {command}")
+        elif kind == "http-error":
+            result.http_errors += 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the pages named (default: all) against the fleet running on the default ports."""
+    chosen = [Path(p).resolve() for p in (argv if argv is not None else sys.argv[1:])] or pages()
+    failed = 0
+    for page in chosen:
+        result = run_page(page)
+        print(result.report(), flush=True)
+        failed += not result.ok
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
