@@ -10,14 +10,18 @@ Which blocks run:
 A block is marked, in the page, by an HTML comment on the line before its fence:
 - `<!-- doc-test: skip — <why> -->`: not run (destructive, long, containers, starts the
   fleet the test already runs); the reason is reported;
-- `<!-- doc-test: expect-http-error -->`: the block shows a refusal: at least one of its curl
-  calls must answer a status >= 400 (and those calls do not fail the block).
+- `<!-- doc-test: expect-http-error -->`: the block shows refusals: at least one of its curl
+  calls must answer a status >= 400, and such answers do not fail it, except 401 and 403 (an
+  example without its token); `<!-- doc-test: expect-http-error 401 403 -->` names the
+  statuses allowed instead.
 
 Each page runs in its own `bash` session, blocks in order (variables carry over), from the
 checkout, with a PATH that has no `.venv/bin` and without the fleet's tokens (as a new
-user's shell), but with a `curl` first on PATH that adds `--fail-with-body`: `curl -s` on a
-401 exits 22 instead of 0. A command that exits non-zero fails its block (an ERR trap with
-`pipefail`). Also `python -m tests.docs.runner [PAGE...]` against a running fleet.
+user's shell), but with a `curl` first on PATH that reads each answer's status: `curl -s` on
+a 401 exits 22 instead of 0. A command that exits non-zero fails its block (an ERR trap with
+`pipefail`); a curl answered >= 400 also fails it, with its status.
+
+Also a command: `.venv/bin/python -m tests.docs.runner [PAGE...]` against a running fleet.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNABLE = ("bash", "sh", "console")
-MARKER = re.compile(r"^\s*<!--\s*doc-test:\s*(?P<kind>[\w-]+)\s*(?:[—:-]+\s*(?P<reason>.*?))?\s*-->\s*$")
+MARKER = re.compile(r"^\s*<!--\s*doc-test:\s*(?P<kind>[\w-]+)(?:(?:\s*[—:]\s*|\s+)(?P<reason>.*?))?\s*-->\s*$")
 KINDS = ("skip", "expect-http-error")
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[^\s`]*)\s*$")
 # A command typed as `fleet …` or `python …` (not `python3`): neither is on a new user's PATH.
@@ -46,7 +50,8 @@ HTTPIE_SHORTHAND = re.compile(r"\bcurl\b[^|;]*\s:\d+/")
 
 def pages() -> list[Path]:
     """README.md, docs/*.md and docs/fr/*.md, in that order."""
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "docs/fr").glob("*.md"))]
+    docs = ROOT / "docs"
+    return [ROOT / "README.md", *sorted(docs.glob("*.md")), *sorted((docs / "fr").glob("*.md"))]
 
 
 @dataclass
@@ -110,6 +115,8 @@ def parse(page: Path) -> list[Block]:
         marker = MARKER.match(previous)
         if marker:
             block.marker, block.reason = marker["kind"], (marker["reason"] or "").strip()
+        elif "doc-test" in previous:
+            block.marker = f"unreadable: {previous.strip()}"
         blocks.append(block)
         i += 1
     return blocks
@@ -122,6 +129,8 @@ def problems(block: Block) -> list[str]:
         found.append("a fence without a language: mark commands bash/console and output text/json")
     if block.marker is not None and block.marker not in KINDS:
         found.append(f"unknown doc-test marker {block.marker!r} (known: {', '.join(KINDS)})")
+    if block.marker == "expect-http-error" and not re.fullmatch(r"(\d{3}\s*)*", block.reason):
+        found.append("`doc-test: expect-http-error` takes nothing or HTTP statuses: `... 401 403 -->`")
     if block.marker == "skip" and not block.reason:
         found.append("`doc-test: skip` needs a reason: `<!-- doc-test: skip — why -->`")
     if block.marker and not block.runnable:
@@ -132,7 +141,8 @@ def problems(block: Block) -> list[str]:
                 code = line.split(" #", 1)[0]
                 bare = BARE_COMMAND.search(code)
                 if bare:
-                    found.append(f"`{bare['cmd']}` is not on PATH: type .venv/bin/{bare['cmd']} ({line.strip()})")
+                    name = bare["cmd"]
+                    found.append(f"`{name}` is not on PATH: type .venv/bin/{name} ({line.strip()})")
                 if HTTPIE_SHORTHAND.search(code):
                     found.append(f"curl takes a full URL, not HTTPie's `:port/…` ({line.strip()})")
     return found
@@ -141,17 +151,29 @@ def problems(block: Block) -> list[str]:
 # --- running ---------------------------------------------------------------------------------
 
 _CURL = """#!/usr/bin/env bash
-# doc-test: curl that fails on an HTTP status >= 400, as `curl -s` does not.
-"{real}" --fail-with-body "$@"
-rc=$?
-if [ "$rc" = 22 ]; then
-  if [ "${{DOC_TEST_EXPECT_HTTP_ERROR:-0}}" = 1 ]; then
-    echo "http-error $DOC_TEST_BLOCK" >> "$DOC_TEST_STATUS"
-    exit 0
-  fi
-  echo "doc-test: curl: the answer's HTTP status was >= 400" >&2
+# doc-test: curl, failing on an HTTP status >= 400 as `curl -s` does not (its headers are
+# dumped aside to read the status; the output is curl's own).
+# Only the page's own commands: a script or a tool the page runs (test-system.sh asks for
+# refusals on purpose) gets curl as it is.
+if ! tr '\\0' ' ' < /proc/$PPID/cmdline 2>/dev/null | grep -qF "$DOC_TEST_SCRIPT"; then
+  exec "{real}" "$@"
 fi
-exit $rc
+headers=$(mktemp)
+"{real}" -D "$headers" "$@"
+rc=$?
+status=$(grep -aoE '^HTTP/[0-9.]+ [0-9]{{3}}' "$headers" | cut -d' ' -f2 | awk '$1 >= 400' | tail -1)
+rm -f "$headers"
+[ "$rc" = 0 ] && [ -n "$status" ] || exit $rc
+allowed="${{DOC_TEST_EXPECT_HTTP_ERROR:-}}"
+if [ "$allowed" = any ] && [ "$status" != 401 ] && [ "$status" != 403 ]; then allowed=$status; fi
+if [[ " $allowed " == *" $status "* ]]; then
+  echo "http-error $DOC_TEST_BLOCK $status" >> "$DOC_TEST_STATUS"
+  exit 0
+fi
+echo "http-refused $DOC_TEST_BLOCK $status curl $*" | tr '\\n' ' ' >> "$DOC_TEST_STATUS"
+echo >> "$DOC_TEST_STATUS"
+echo "doc-test: curl: HTTP $status" >&2
+exit 22
 """
 
 
@@ -204,6 +226,7 @@ def session_env(tools: Path, status: Path) -> dict[str, str]:
     path = [p for p in env.get("PATH", "/usr/bin:/bin").split(os.pathsep) if p not in venv_bins]
     env["PATH"] = os.pathsep.join([str(tools), *path])
     env["DOC_TEST_STATUS"] = str(status)
+    env["DOC_TEST_SCRIPT"] = str(status.parent / "page.sh")
     env.pop("PYTHONPATH", None)
     return env
 
@@ -221,16 +244,16 @@ def run_page(page: Path, *, timeout: float = 300.0) -> PageResult:
         parts = [
             "set -E -o pipefail",
             # Every failing command, with its block; the session goes on (as a typed one would).
-            "trap '__dt_rc=$?; printf \"fail %s %s %s\\n\" \"$DOC_TEST_BLOCK\" \"$__dt_rc\" "
+            'trap \'__dt_rc=$?; printf "fail %s %s %s\\n" "$DOC_TEST_BLOCK" "$__dt_rc" '
             '"${BASH_COMMAND//$\'\\n\'/ }" >> "$DOC_TEST_STATUS"\' ERR',
         ]
         for index, result in enumerate(results):
             block = result.block
             if block.marker == "skip":
                 continue
-            expect = 1 if block.marker == "expect-http-error" else 0
+            expect = (block.reason or "any") if block.marker == "expect-http-error" else ""
             parts += [
-                f"export DOC_TEST_BLOCK={index} DOC_TEST_EXPECT_HTTP_ERROR={expect}",
+                f"export DOC_TEST_BLOCK={index} DOC_TEST_EXPECT_HTTP_ERROR='{expect}'",
                 f'printf "begin {index} %s\\n" "$(date +%s%N)" >> "$DOC_TEST_STATUS"',
                 f"echo '### {block.where}'",
                 block.script(),
@@ -267,7 +290,8 @@ def run_page(page: Path, *, timeout: float = 300.0) -> PageResult:
         if running is not None:
             running.failures.append(f"still running after the page's {timeout:.0f} s")
     for result in results:
-        if result.block.marker == "expect-http-error" and result.seconds is not None and not result.http_errors:
+        expected = result.block.marker == "expect-http-error"
+        if expected and result.seconds is not None and not result.http_errors:
             result.failures.append("marked expect-http-error, but no curl call answered a status >= 400")
     return PageResult(page, results, output.decode(errors="replace"), seconds)
 
@@ -289,6 +313,10 @@ def _read_status(text: str, results: list[BlockResult]) -> None:
             result.failures.append(f"exit {rc}: {command}")
         elif kind == "http-error":
             result.http_errors += 1
+        elif kind == "http-refused":
+            status, _, command = detail.partition(" ")
+            command = re.sub(r"Bearer \S+", "Bearer …", command.strip())
+            result.failures.append(f"HTTP {status} from: {command}")
 
 
 def main(argv: list[str] | None = None) -> int:
