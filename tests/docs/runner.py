@@ -138,7 +138,7 @@ def problems(block: Block) -> list[str]:
     if block.runnable:
         for command in block.commands():
             for line in command.splitlines():
-                code = line.split(" #", 1)[0]
+                code = "" if line.lstrip().startswith("#") else line.split(" #", 1)[0]
                 bare = BARE_COMMAND.search(code)
                 if bare:
                     name = bare["cmd"]
@@ -161,7 +161,8 @@ fi
 headers=$(mktemp)
 "{real}" -D "$headers" "$@"
 rc=$?
-status=$(grep -aoE '^HTTP/[0-9.]+ [0-9]{{3}}' "$headers" | cut -d' ' -f2 | awk '$1 >= 400' | tail -1)
+# The last answer's status (earlier ones: redirects, or retries of `--retry`).
+status=$(grep -aoE '^HTTP/[0-9.]+ [0-9]{{3}}' "$headers" | tail -1 | cut -d' ' -f2 | awk '$1 >= 400')
 rm -f "$headers"
 [ "$rc" = 0 ] && [ -n "$status" ] || exit $rc
 allowed="${{DOC_TEST_EXPECT_HTTP_ERROR:-}}"
