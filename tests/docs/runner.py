@@ -39,7 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNABLE = ("bash", "sh", "console")
-MARKER = re.compile(r"^\s*<!--\s*doc-test:\s*(?P<kind>[\w-]+)(?:(?:\s*[—:]\s*|\s+)(?P<reason>.*?))?\s*-->\s*$")
+MARKER = re.compile(
+    r"^\s*<!--\s*doc-test:\s*(?P<kind>[\w-]+)(?:(?:\s*[—:]\s*|\s+)(?P<reason>.*?))?\s*-->\s*$"
+)
 KINDS = ("skip", "expect-http-error")
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[^\s`]*)\s*$")
 # A command typed as `fleet …` or `python …` (not `python3`): neither is on a new user's PATH.
