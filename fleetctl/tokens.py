@@ -3,8 +3,8 @@
 `.data/tokens.env` (never committed: .data/ is ignored) holds SERVICE_TOKEN, sent by the
 services to each other's internal endpoints, and OPERATOR_TOKEN, for repairs by hand. `fleet
 tokens` makes the file when it is missing and prints where it is; `fleet start` hands both
-tokens to the services it starts. An operator reads them with
-`. .data/tokens.env && curl -H "Authorization: Bearer $OPERATOR_TOKEN" ...`.
+tokens to the services it starts. A shell loads them with
+`set -a; . .data/tokens.env; set +a`, then `curl -H "Authorization: Bearer $OPERATOR_TOKEN" ...`.
 """
 
 import os
