@@ -234,7 +234,7 @@ def session_env(tools: Path, status: Path) -> dict[str, str]:
     return env
 
 
-def run_page(page: Path, *, timeout: float = 300.0) -> PageResult:
+def run_page(page: Path, *, timeout: float = 600.0) -> PageResult:
     blocks = parse(page)
     results = [BlockResult(b) for b in blocks if b.runnable]
     with tempfile.TemporaryDirectory(prefix="doc-test-") as tmp:
