@@ -328,11 +328,11 @@ payment_completed() {
 
 has_notification() {
   http GET "$NOTIFICATION_URL/api/notifications/user/$USER_ID"
-  [[ "$STATUS" == 200 && "$(jv 'any(n.get("type") == "booking_confirmed" for n in items(d))')" == true ]]
+  [[ "$STATUS" == 200 && "$(jv 'any(n.get("type") == "booking.confirmed" for n in items(d))')" == true ]]
 }
 notification_stored() {
   [[ -n "$RESERVATION_ID" ]] || { DETAIL="skipped: needs a completed saga"; return 1; }
-  poll has_notification "a booking_confirmed notification for $USER_ID" || return 1
+  poll has_notification "a booking.confirmed notification for $USER_ID" || return 1
   DETAIL="$(jv 'len(items(d))') stored ($(jv '", ".join(sorted({str(n.get("type")) for n in items(d)}))'))"
 }
 
@@ -403,12 +403,12 @@ cancellation_settled() {
 
 has_cancellation_notice() {
   http GET "$NOTIFICATION_URL/api/notifications/user/$USER_ID"
-  [[ "$STATUS" == 200 && "$(jv 'any(n.get("type") == "cancellation_confirmed" for n in items(d))')" == true ]]
+  [[ "$STATUS" == 200 && "$(jv 'any(n.get("type") == "booking.cancelled" for n in items(d))')" == true ]]
 }
 cancellation_told() {
   [[ -n "$CANCEL_SAGA_ID" ]] || { DETAIL="skipped: needs a cancellation"; return 1; }
-  poll has_cancellation_notice "a cancellation_confirmed notification for $USER_ID" || return 1
-  DETAIL="$(jv '[n.get("subject") for n in items(d) if n.get("type") == "cancellation_confirmed"][0]')"
+  poll has_cancellation_notice "a booking.cancelled notification for $USER_ID" || return 1
+  DETAIL="$(jv '[n.get("subject") for n in items(d) if n.get("type") == "booking.cancelled"][0]')"
 }
 
 analytics_dropped() {
@@ -591,10 +591,10 @@ mongosh_event_store() {
 
 mongosh_notifications() {
   [[ -n "$RESERVATION_ID" ]] || { DETAIL="skipped: needs a completed saga"; return 1; }
-  tool mongosh notifications --quiet --eval "db.notifications.countDocuments({userId: '$USER_ID', type: 'booking_confirmed'})" \
+  tool mongosh notifications --quiet --eval "db.notifications.countDocuments({userId: '$USER_ID', type: 'booking.confirmed'})" \
     || { tool_fails mongosh notifications; return 1; }
   [[ "$OUT" == 1 ]] || { tool_fails "mongosh notifications"; return 1; }
-  DETAIL="1 booking_confirmed notification for $USER_ID"
+  DETAIL="1 booking.confirmed notification for $USER_ID"
 }
 
 redis_cli_payment() {
