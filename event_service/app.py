@@ -22,13 +22,11 @@ def create_app(settings: EventSettings | None = None) -> FastAPI:
         wire.broker(settings, engine_down=sql.ENGINE_DOWN)
         relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
         wire.state.events = Events(
-            EventRepository(
-                engine,
-                max_attempts=settings.booking_max_attempts,
-                backoff_seconds=settings.booking_backoff_seconds,
-                metrics=wire.state.metrics,
-            ),
+            EventRepository(engine),
             published=relay.wake,
+            max_attempts=settings.booking_max_attempts,
+            backoff_seconds=settings.booking_backoff_seconds,
+            metrics=wire.state.metrics,
         )
         await wire.start_messaging()
 

@@ -1,32 +1,32 @@
-"""The events table in PostgreSQL: reads, conditional writes under optimistic locking (DB2),
-idempotent seat changes, and the outbox row of every change, all in one transaction each.
+"""The events table in PostgreSQL: reads, and the statements of a write (the guarded UPDATE
+of optimistic locking, DB2; the seat change with its outbox row and kept answer in one
+statement; the outbox row and the answer of every other change in its transaction).
 
-Persistence only: the rules come in as functions of the current `Event` (the use case passes
-the domain's), and every method returns records of the domain, never REST answers."""
+Persistence only: the use case (service.py) opens the transaction, applies the domain's
+rules, chooses the message and retries a lost race; every method here is one statement, or
+a read, and returns records of the domain, never REST answers."""
 
-import asyncio
-import random
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from event_service import domain, messaging
+from event_service import domain
 from event_service.domain import Event, NewEvent, SeatsMoved
-from shared import contracts, faults, sql
-from shared.clock import utc_now
+from shared import faults, sql
+from shared.contracts import Envelope
 from shared.errors import Conflict, NotFound
 from shared.faults import Fault
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency.sql import fence, find_answer, save_answer
 from shared.messaging.sql_outbox import add_to_outbox
-from shared.metrics import Metrics
-from shared.results import WriteResult, record_from_json, record_to_json
+from shared.results import record_from_json
 
 events = sa.Table(
     "events",
@@ -57,29 +57,10 @@ SCOPE_CREATE = "events.create"
 SCOPE_BOOK = "events.book"
 SCOPE_RELEASE = "events.release"
 
-R = TypeVar("R")
-
 
 class EventNotFound(NotFound):
     def __init__(self, event_id: int) -> None:
         super().__init__(f"Event {event_id} not found.", extra={"success": False})
-
-
-class StaleVersion(Conflict):
-    def __init__(self, event_id: int, expected: int, current: int) -> None:
-        super().__init__(
-            f"Event {event_id} is at version {current}, not {expected}: read it again and retry.",
-            extra={"currentVersion": current},
-        )
-
-
-class EventBusy(Conflict):
-    """Optimistic locking lost every attempt (DB2): many writers on one event; retry later."""
-
-    def __init__(self, event_id: int) -> None:
-        super().__init__(
-            f"Event {event_id} is busy; retry the request.", extra={"success": False, "retryable": True}
-        )
 
 
 class SeatLimitBroken(Conflict):
@@ -99,35 +80,28 @@ class EventFilter:
     available_at: datetime | None = None  # only events still bookable and after this instant
 
 
+class KeyTaken(Exception):
+    """A twin request with the same Idempotency-Key (or the fence of its caller) committed
+    first: nothing of this write was kept. Reading again finds its answer (or the fence)."""
+
+
+def _translated(exc: IntegrityError) -> Exception:
+    if isinstance(exc.orig, pg_errors.CheckViolation):
+        # The CHECK constraint caught what the rule should have: never oversell.
+        return SeatLimitBroken()
+    if isinstance(exc.orig, pg_errors.UniqueViolation):
+        return KeyTaken()
+    return exc
+
+
 class EventRepository:
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        max_attempts: int = 10,
-        backoff_seconds: float = 0.005,
-        max_backoff_seconds: float = 0.2,
-        metrics: Metrics | None = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
+    """Reads, and the statements of a write: the use case opens the transaction (or the
+    connection of a seat change), decides, and asks for each statement in turn."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        # What a seat change writes as updatedAt, and its message announces.
-        self.clock = clock
         # Seat changes are single statements, atomic on their own: no BEGIN/COMMIT round trips.
         self.autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._statements: dict[tuple[bool, bool], sa.Select[Any]] = {}
-        # Where this process's requests that lost a race on an event queue (striped by id).
-        self._turns = [asyncio.Lock() for _ in range(64)]
-        self.max_attempts = max_attempts
-        self.backoff_seconds = backoff_seconds
-        self.max_backoff_seconds = max_backoff_seconds
-        self._conflicts = (
-            metrics.counter(
-                "event_version_conflicts_total", "Optimistic-lock conflicts (DB2)", ("operation",)
-            )
-            if metrics
-            else None
-        )
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -165,217 +139,124 @@ class EventRepository:
 
     # -- writes ------------------------------------------------------------------------------
 
-    async def create(self, new: NewEvent, idem: Idempotency | None) -> WriteResult[Event]:
-        async def work(conn: AsyncConnection) -> Event:
-            row = (
-                (await conn.execute(events.insert().values(**asdict(new)).returning(events))).mappings().one()
-            )
-            event = as_event(row)
-            await add_to_outbox(conn, messaging.event_message(contracts.EventCreated, event))
-            return event
-
-        return await self._idempotent(SCOPE_CREATE, idem, 201, work, record_to_json, _event_from_json)
-
-    async def update(
-        self,
-        event_id: int,
-        changes: Mapping[str, Any],
-        expected_version: int | None,
-        now: datetime,
-        check: Callable[[Event], None],
-    ) -> Event:
-        """Apply `changes` if `check` accepts them against the current event, conditional on
-        `expected_version` (409 when stale); without one, on whatever version is current."""
-        # Without an expected version the client accepts any current one, so a race with a
-        # booking is retried rather than answered 409.
-        attempts = 1 if expected_version is not None else self.max_attempts
-        for attempt in range(1, attempts + 1):
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator["EventWrites"]:
+        """One transaction, committed when the block ends without an exception. A duplicate
+        key surfaces as KeyTaken, a broken seat CHECK as SeatLimitBroken."""
+        try:
             async with self.engine.begin() as conn:
-                current = as_event(await _row(conn, event_id))
-                version = current.version if expected_version is None else expected_version
-                if current.version != version:
-                    raise StaleVersion(event_id, version, current.version)
-                check(current)
-                updated = await _write(conn, event_id, version, {**changes, "updated_at": now})
-                if updated is not None:
-                    event = as_event(updated)
-                    await add_to_outbox(conn, messaging.event_message(contracts.EventUpdated, event))
-                    return event
-            self._count_conflict("update")
-            if expected_version is not None:
-                current_version = await self._current_version(event_id)
-                raise StaleVersion(event_id, expected_version, current_version)
-            await self._pause(attempt)
-        raise EventBusy(event_id)
+                yield EventWrites(conn)
+        except IntegrityError as exc:
+            raise _translated(exc) from exc
 
-    async def delete(self, event_id: int, check: Callable[[Event], None]) -> None:
-        async with self.engine.begin() as conn:
-            # FOR UPDATE: a booking racing this delete waits, then finds no row (404).
-            event = as_event(await _row(conn, event_id, lock=True))
-            check(event)
-            await conn.execute(events.delete().where(events.c.id == event_id))
-            await add_to_outbox(conn, messaging.event_message(contracts.EventDeleted, event))
-
-    async def book(
-        self,
-        event_id: int,
-        seats: int,
-        rule: Callable[[Event], int],
-        idem: Idempotency | None,
-    ) -> WriteResult[SeatsMoved]:
-        """Book atomically (DB2): read, let `rule` give the new bookedSeats, write only if the
-        version did not move."""
-        return await self._change_seats(SCOPE_BOOK, contracts.EventSeatsBooked, event_id, seats, rule, idem)
-
-    async def release(
-        self,
-        event_id: int,
-        seats: int,
-        rule: Callable[[Event], int],
-        idem: Idempotency | None,
-    ) -> WriteResult[SeatsMoved]:
-        """Give back seats; with an Idempotency-Key a retried release is applied once."""
-        return await self._change_seats(
-            SCOPE_RELEASE, contracts.EventSeatsReleased, event_id, seats, rule, idem
-        )
+    @asynccontextmanager
+    async def seat_changes(self) -> AsyncIterator["SeatWrites"]:
+        """One connection in autocommit for a seat change and its retries: each of its
+        statements is atomic on its own."""
+        async with self.autocommit.connect() as conn:
+            yield SeatWrites(conn)
 
     async def fence_booking(self, key: str) -> SeatsMoved | None:
         """Fence the key of a booking its caller gave up on: None when no seats were booked
         under it and none ever will be (a late copy's write fails on the tombstone, see
-        `_change_seats`), else the booking made (only successes are stored)."""
+        `SeatWrites.write`), else the booking made (only successes are stored)."""
         async with self.engine.begin() as conn:
             found = await fence(conn, SCOPE_BOOK, key)
-        return None if found is None else _seats_from_json(found.body)
+        return None if found is None else seats_from_json(found.body)
 
-    # -- helpers -----------------------------------------------------------------------------
 
-    async def _change_seats(
+class EventWrites:
+    """The statements of one transaction (EventRepository.transaction)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def answer(self, scope: str, idem: Idempotency | None) -> StoredAnswer | None:
+        """The answer kept under the caller's key (422 for another body, 409 once fenced)."""
+        return None if idem is None else await find_answer(self.conn, scope, idem)
+
+    async def read(self, event_id: int, *, lock: bool = False) -> Event:
+        """The event (404 if none); `lock`: FOR UPDATE, until the transaction ends."""
+        return as_event(await _row(self.conn, event_id, lock=lock))
+
+    async def insert(self, new: NewEvent) -> Event:
+        row = (
+            (await self.conn.execute(events.insert().values(**asdict(new)).returning(events)))
+            .mappings()
+            .one()
+        )
+        return as_event(row)
+
+    async def write(self, event_id: int, version: int, values: Mapping[str, Any]) -> Event | None:
+        """The guarded UPDATE (DB2); None when the version moved."""
+        row = (await self.conn.execute(_guarded_update(event_id, version, values))).mappings().first()
+        return None if row is None else as_event(row)
+
+    async def delete(self, event_id: int) -> None:
+        await self.conn.execute(events.delete().where(events.c.id == event_id))
+
+    async def queue(self, message: Envelope) -> None:
+        """The outbox row of the change, published by the relay once committed."""
+        await add_to_outbox(self.conn, message)
+
+    async def keep(
+        self, scope: str, idem: Idempotency | None, status_code: int, body: dict[str, Any]
+    ) -> None:
+        """The answer kept under the caller's key; a twin's that committed first: KeyTaken."""
+        if idem is not None:
+            await save_answer(self.conn, scope, idem, StoredAnswer(status_code, body))
+
+
+class SeatWrites:
+    """The two statements of a seat change (EventRepository.seat_changes), each atomic."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def read(self, event_id: int, scope: str, idem: Idempotency | None) -> Event | StoredAnswer:
+        """The answer stored under the key if there is one, else the event, in one read: the
+        answer is judged first (422 for another body, 409 once fenced), then the event (404).
+        Under READ COMMITTED it sees the newest committed row."""
+        conn = self.conn
+        if idem is None:
+            return as_event(await _row(conn, event_id))
+        params = {"p_event": event_id, "p_scope": scope, "p_key": idem.key}
+        row = (await conn.execute(_ROW_AND_ANSWER, params)).first()
+        if row is not None and row.fingerprint is not None:
+            idem.same_request(row.fingerprint)
+            return StoredAnswer(row.status_code, row.response)
+        if row is None or row.id is None:
+            raise EventNotFound(event_id)
+        return as_event(row._mapping)
+
+    async def write(
         self,
-        scope: str,
-        message_type: type[contracts.SeatsMoved],
-        event_id: int,
-        seats: int,
-        rule: Callable[[Event], int],
+        after: Event,
+        read_version: int,
+        message: Envelope,
         idem: Idempotency | None,
-    ) -> WriteResult[SeatsMoved]:
-        """Two statements in autocommit, each atomic on its own: one reads the event with the
-        answer stored under the key, the other writes the guarded UPDATE (DB2) with the outbox
-        row and the answer hanging on its RETURNING, so nothing is written when the version
-        moved. The message announces the row as the write leaves it (its version, bookedSeats
-        and the repository's clock as updatedAt), known before it is sent.
-
-        A moved version is retried: under READ COMMITTED each read sees the newest committed
-        row, and the failed UPDATE matched no row, so it holds no lock. A twin with the same
-        key (or the fence of its caller) that committed first makes the answer's insert fail,
-        and the whole statement with it: the next read replays the twin's answer (or refuses
-        the fenced key)."""
-        moved = SeatsMoved(event_id, seats)
-        statement = self._seats_statement(keep_answer=idem is not None)
-
-        async def attempt(conn: AsyncConnection) -> WriteResult[SeatsMoved] | None:
-            current = await _row_or_answer(conn, event_id, scope, idem)
-            if isinstance(current, StoredAnswer):
-                return WriteResult(_seats_from_json(current.body), replayed=True)
-            now = self.clock()
-            after = replace(current, booked_seats=rule(current), version=current.version + 1, updated_at=now)
-            message = messaging.seats_message(message_type, after, seats)
-            params: dict[str, Any] = {
-                "p_event": event_id,
-                "p_version": current.version,
-                "p_booked": after.booked_seats,
-                "p_now": now,
-                **sql.hung_values(
-                    message, idem, scope=scope, status_code=200, response=record_to_json(moved)
-                ),
-            }
-            try:
-                written = (await conn.execute(statement, params)).first()
-            except IntegrityError as exc:
-                if isinstance(exc.orig, pg_errors.CheckViolation):
-                    # The CHECK constraint caught what the rule should have: never oversell.
-                    raise SeatLimitBroken() from exc
-                if idem is None or not isinstance(exc.orig, pg_errors.UniqueViolation):
-                    raise
-                # A twin with the same key (or its caller's fence) committed first: nothing of
-                # ours was written; its answer replays (or the fenced key is refused).
-                found = await _row_or_answer(conn, event_id, scope, idem)
-                if isinstance(found, StoredAnswer):
-                    return WriteResult(_seats_from_json(found.body), replayed=True)
-                raise
-            return WriteResult(moved) if written is not None else None
-
-        async with self.autocommit.connect() as conn:
-            result = await attempt(conn)
-            tried = 1
-            while result is None:
-                self._count_conflict(scope)
-                if tried >= self.max_attempts:
-                    raise EventBusy(event_id)
-                await self._pause(tried)
-                tried += 1
-                # A request that lost the race waits for the other losers of this process on
-                # the same event before it reads again, instead of racing them once more. The
-                # version guard alone decides; this only stops the process's own requests from
-                # colliding with each other again and again.
-                async with self._turns[event_id % len(self._turns)]:
-                    result = await attempt(conn)
-            return result
-
-    def _seats_statement(self, *, keep_answer: bool) -> sa.Select[Any]:
-        """The guarded seat UPDATE with its outbox row (and the answer kept under the key),
-        built once per shape with bind parameters: building a CTE statement costs more CPU
-        than sending it."""
-        shape = (keep_answer, faults.on(Fault.LOST_UPDATE))
-        statement = self._statements.get(shape)
-        if statement is None:
-            statement = self._statements[shape] = _seats_statement(keep_answer=keep_answer)
-        return statement
-
-    async def _idempotent(
-        self,
+        *,
         scope: str,
-        idem: Idempotency | None,
-        status_code: int,
-        work: Callable[[AsyncConnection], Awaitable[R]],
-        encode: Callable[[R], dict[str, Any]],
-        decode: Callable[[dict[str, Any]], R],
-    ) -> WriteResult[R]:
-        """Run `work` in one transaction that also stores its result under the key; a key seen
-        before replays the stored result (or 422 when the body differs)."""
-        for _ in range(2):
-            try:
-                async with self.engine.begin() as conn:
-                    if idem is not None:
-                        found = await find_answer(conn, scope, idem)
-                        if found is not None:
-                            return WriteResult(decode(found.body), replayed=True)
-                    result = await work(conn)
-                    if idem is not None:
-                        await save_answer(conn, scope, idem, StoredAnswer(status_code, encode(result)))
-                    return WriteResult(result)
-            except IntegrityError as exc:
-                if isinstance(exc.orig, pg_errors.CheckViolation):
-                    # The CHECK constraint caught what the code above should have: never oversell.
-                    raise SeatLimitBroken() from exc
-                if idem is None or not isinstance(exc.orig, pg_errors.UniqueViolation):
-                    raise
-                # A concurrent twin with the same key committed first: ours rolled back
-                # whole; the next pass replays the twin's answer.
-        key = idem.key if idem is not None else ""
-        raise Conflict(f"Idempotency-Key '{key}' is in use by a concurrent request; retry.")
-
-    async def _current_version(self, event_id: int) -> int:
-        async with self.engine.connect() as conn:
-            return int((await _row(conn, event_id))["version"])
-
-    async def _pause(self, attempt: int) -> None:
-        # Full jitter: writers that collided spread out instead of colliding again in step.
-        ceiling = min(self.max_backoff_seconds, self.backoff_seconds * 2**attempt)
-        await asyncio.sleep(random.uniform(0, ceiling))
-
-    def _count_conflict(self, operation: str) -> None:
-        if self._conflicts is not None:
-            self._conflicts.labels(operation).inc()
+        response: dict[str, Any],
+    ) -> bool:
+        """One statement: the guarded UPDATE to `after`'s bookedSeats and updatedAt if the
+        event is still at `read_version` (DB2), with the outbox row and the answer kept
+        under the key hanging on its RETURNING, so nothing is written when the version
+        moved (False; the failed UPDATE matched no row, so it holds no lock). A twin's
+        answer (or the caller's fence) that committed first fails the whole statement:
+        KeyTaken. The CHECK on bookedSeats: SeatLimitBroken."""
+        params: dict[str, Any] = {
+            "p_event": after.id,
+            "p_version": read_version,
+            "p_booked": after.booked_seats,
+            "p_now": after.updated_at,
+            **sql.hung_values(message, idem, scope=scope, status_code=200, response=response),
+        }
+        try:
+            written = (await self.conn.execute(_seat_statement(keep_answer=idem is not None), params)).first()
+        except IntegrityError as exc:
+            raise _translated(exc) from exc
+        return written is not None
 
 
 def as_event(row: Mapping[Any, Any]) -> Event:
@@ -395,18 +276,12 @@ def as_event(row: Mapping[Any, Any]) -> Event:
     )
 
 
-# The result kept under an Idempotency-Key is stored with the field names of the answer it
-# produced, so a result stored before records were kept (the answer itself) still replays.
-
-
-def _event_from_json(doc: dict[str, Any]) -> Event:
+def event_from_json(doc: dict[str, Any]) -> Event:
     return record_from_json(Event, doc)
 
 
-def _seats_from_json(doc: dict[str, Any]) -> SeatsMoved:
-    # An answer stored before records were kept names the seats seatsBooked or seatsReleased.
-    seats = doc["seats"] if "seats" in doc else doc.get("seatsBooked") or doc["seatsReleased"]
-    return SeatsMoved(doc["eventId"], int(seats))
+def seats_from_json(doc: dict[str, Any]) -> SeatsMoved:
+    return SeatsMoved(doc["eventId"], int(doc["seats"]))
 
 
 async def _row(conn: AsyncConnection, event_id: int, *, lock: bool = False) -> Mapping[Any, Any]:
@@ -442,13 +317,6 @@ def _guarded_update(
     # exercise DB2: end
 
 
-async def _write(
-    conn: AsyncConnection, event_id: int, version: int, values: Mapping[str, Any]
-) -> Mapping[Any, Any] | None:
-    """The guarded UPDATE (DB2) run in the caller's transaction; None when the version moved."""
-    return (await conn.execute(_guarded_update(event_id, version, values))).mappings().first()
-
-
 def _seats_statement(*, keep_answer: bool) -> sa.Select[Any]:
     """One statement: the guarded seat UPDATE as a CTE, and the outbox row (and the answer
     kept under the key) inserted from its RETURNING, so they exist exactly when it wrote.
@@ -463,23 +331,6 @@ def _seats_statement(*, keep_answer: bool) -> sa.Select[Any]:
     ).cte("moved")
     writes = sql.writes_hung_on(moved, keep_answer=keep_answer)
     return sa.select(moved.c.version).add_cte(*writes)
-
-
-async def _row_or_answer(
-    conn: AsyncConnection, event_id: int, scope: str, idem: Idempotency | None
-) -> Event | StoredAnswer:
-    """The answer stored under the key if there is one, else the event, in one read; the
-    answer is judged first (422 for another body, 409 once fenced), then the event (404)."""
-    if idem is None:
-        return as_event(await _row(conn, event_id))
-    params = {"p_event": event_id, "p_scope": scope, "p_key": idem.key}
-    row = (await conn.execute(_ROW_AND_ANSWER, params)).first()
-    if row is not None and row.fingerprint is not None:
-        idem.same_request(row.fingerprint)
-        return StoredAnswer(row.status_code, row.response)
-    if row is None or row.id is None:
-        raise EventNotFound(event_id)
-    return as_event(row._mapping)
 
 
 def _row_and_answer_statement() -> sa.Select[Any]:
@@ -498,3 +349,16 @@ def _row_and_answer_statement() -> sa.Select[Any]:
 
 
 _ROW_AND_ANSWER = _row_and_answer_statement()
+
+
+# The seat statement per shape (an answer kept or not, the lost-update fault on or not), built
+# once with bind parameters: building a CTE statement costs more CPU than sending it.
+_SEAT_STATEMENTS: dict[tuple[bool, bool], sa.Select[Any]] = {}
+
+
+def _seat_statement(*, keep_answer: bool) -> sa.Select[Any]:
+    shape = (keep_answer, faults.on(Fault.LOST_UPDATE))
+    statement = _SEAT_STATEMENTS.get(shape)
+    if statement is None:
+        statement = _SEAT_STATEMENTS[shape] = _seats_statement(keep_answer=keep_answer)
+    return statement

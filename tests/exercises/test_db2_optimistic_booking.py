@@ -1,16 +1,20 @@
 """DB2: booking is an UPDATE ... WHERE id = :id AND version = :v with bounded retries; many
 simultaneous writers never oversell, and each success moves the version once.
 
-The first test drives the repository with a rule of its own (one more seat), so it needs
-neither DB1's rule nor REST1's body check: racing writers must each land exactly once."""
+The first test drives the store's conditional write itself (one more seat on the version it
+read, no retry), so it needs neither DB1's rule nor REST1's body check: of the racing writers,
+each that is told it wrote must have landed exactly once."""
 
 import asyncio
+from dataclasses import replace
 
 import sqlalchemy as sa
 
+from event_service import messaging
 from event_service.domain import Event
 from event_service.service import Events
-from event_service.store import EventBusy, EventRepository
+from event_service.store import SCOPE_BOOK, EventRepository
+from shared import contracts
 from tests.integration.event_service.helpers import create_event, event_app
 
 
@@ -19,15 +23,13 @@ async def test_racing_writes_through_the_repository_never_lose_an_update():
         event = await create_event(svc.client, totalCapacity=100)
         repository = EventRepository(svc.app.state.engine)
 
-        def one_more(current: Event) -> int:
-            return current.booked_seats + 1
-
         async def book_one() -> bool:
-            try:
-                await repository.book(event["id"], 1, one_more, None)
-            except EventBusy:
-                return False  # every attempt lost the race: nothing was written
-            return True
+            async with repository.seat_changes() as tx:
+                current = await tx.read(event["id"], SCOPE_BOOK, None)
+                assert isinstance(current, Event)
+                after = replace(current, booked_seats=current.booked_seats + 1, version=current.version + 1)
+                message = messaging.seats_message(contracts.EventSeatsBooked, after, 1)
+                return await tx.write(after, current.version, message, None, scope=SCOPE_BOOK, response={})
 
         won = sum(await asyncio.gather(*(book_one() for _ in range(30))))
         assert won > 0
@@ -68,8 +70,8 @@ async def test_a_write_against_a_moved_version_changes_nothing():
 async def test_when_every_attempt_loses_the_answer_is_409_busy_retry():
     async with event_app() as svc:
         event = await create_event(svc.client)
-        # A repository allowed a single attempt, against writers holding the row: some must lose.
-        events = Events(EventRepository(svc.app.state.engine, max_attempts=1))
+        # A use case allowed a single attempt, against writers holding the row: some must lose.
+        events = Events(EventRepository(svc.app.state.engine), max_attempts=1)
         results = await asyncio.gather(
             *(events.book(event["id"], 1, None) for _ in range(20)), return_exceptions=True
         )

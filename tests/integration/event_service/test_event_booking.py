@@ -6,10 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from event_service.schemas import EventIn
-from shared import sql
-from shared.idempotency import fingerprint
-from tests.integration.event_service.helpers import create_event, event_body
+from tests.integration.event_service.helpers import create_event
 
 
 async def _booked(client, event_id: int) -> int:
@@ -123,48 +120,6 @@ async def test_the_check_constraint_refuses_an_oversold_row(svc, client):
                 await conn.rollback()
             else:
                 raise AssertionError(f"booked_seats={bad} was accepted")
-
-
-async def test_answers_stored_in_the_earlier_format_still_replay(client, svc):
-    # Before results were stored as records, the stored value was the answer itself.
-    event = await create_event(client)
-    created_body = event_body(name="Created earlier")
-    url = f"/api/events/{event['id']}/book"
-    earlier = {
-        "success": True,
-        "message": "Successfully booked 2 seats",
-        "eventId": event["id"],
-        "seatsBooked": 2,
-    }
-    body_print = fingerprint({"eventId": event["id"], "seats": 2})
-    async with svc.app.state.engine.begin() as conn:
-        await conn.execute(
-            sql.idempotency_keys.insert().values(
-                scope="events.book",
-                key="stored-earlier",
-                fingerprint=body_print,
-                status_code=200,
-                response=earlier,
-            )
-        )
-        await conn.execute(
-            sql.idempotency_keys.insert().values(
-                scope="events.create",
-                key="created-earlier",
-                fingerprint=fingerprint(EventIn.model_validate(created_body).model_dump(mode="json")),
-                status_code=201,
-                response=event,
-            )
-        )
-    replayed = await client.post(url, json={"seats": 2}, headers={"Idempotency-Key": "stored-earlier"})
-    assert replayed.json() == earlier
-    assert replayed.headers["idempotent-replayed"] == "true"
-    assert await _booked(client, event["id"]) == 0
-    created = await client.post(
-        "/api/events", json=created_body, headers={"Idempotency-Key": "created-earlier"}
-    )
-    assert created.status_code == 201
-    assert created.json() == event
 
 
 async def test_booking_a_started_event_is_a_409_naming_eventDate_and_its_date_is_then_fixed(client, svc):
