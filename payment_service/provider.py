@@ -25,6 +25,10 @@ class SimulatedProvider:
     def __init__(self, decline_above: Decimal, refuse_refunds_above: Decimal | None = None) -> None:
         self.decline_above = decline_above
         self.refuse_refunds_above = refuse_refunds_above
+        # Refund key -> answer: a refund asked again under its key is answered, not made
+        # again, as a real provider deduplicates on the key its caller sends.
+        self._refunds: dict[str, bool] = {}
+        self.refunds_made = 0
 
     def charge(self, amount: Decimal, currency: str) -> ChargeOutcome:
         if amount > self.decline_above:
@@ -35,5 +39,13 @@ class SimulatedProvider:
             )
         return ChargeOutcome(Status.COMPLETED)
 
-    def refund(self, amount: Decimal, currency: str) -> bool:
-        return self.refuse_refunds_above is None or amount <= self.refuse_refunds_above
+    def refund(self, amount: Decimal, currency: str, *, key: str | None = None) -> bool:
+        """Whether `amount` was given back; under a `key` seen before, the first answer."""
+        if key is not None and key in self._refunds:
+            return self._refunds[key]
+        refunded = self.refuse_refunds_above is None or amount <= self.refuse_refunds_above
+        if refunded:
+            self.refunds_made += 1
+        if key is not None:
+            self._refunds[key] = refunded
+        return refunded

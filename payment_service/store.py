@@ -1,11 +1,12 @@
-"""Payments in PostgreSQL: insertion with its idempotency key, status changes under the row
-lock, filtered pages; every change writes its outbox message and the result kept under its
+"""Payments in PostgreSQL: insertion with its idempotency key, conditional status changes,
+filtered pages; every change writes its outbox message and the result kept under its
 idempotency key in the same transaction. The only module that names the payments table.
 
-Persistence only: the provider is called by the use case, the rules come in as a function of
-the current `Payment`, and every method returns records of the domain, never REST answers."""
+Persistence only: the use case (service.py) calls the provider, applies the rules, chooses
+the message and retries a lost race; every method here is a read or one conditional write,
+and returns records of the domain, never REST answers."""
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,10 +24,10 @@ from payment_service.domain import (
     Payment,
     ReservationAlreadyCharged,
     Status,
-    StatusChange,
 )
 from payment_service.messaging import payment_message
 from shared import sql
+from shared.contracts import Envelope
 from shared.errors import NotFound
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency.sql import fence, find_answer, save_answer
@@ -56,11 +57,11 @@ payments = sa.Table(
 SCOPE_CREATE = "payments.create"
 
 
-def _status_scope(payment_id: int) -> str:
+def status_scope(payment_id: int) -> str:
     return f"payments.status:{payment_id}"
 
 
-def _compensate_scope(payment_id: int) -> str:
+def compensate_scope(payment_id: int) -> str:
     return f"payments.compensate:{payment_id}"
 
 
@@ -72,8 +73,9 @@ class PaymentFilters:
     idempotency_key: str | None = None
 
 
-# Decides the change of a payment from its current state, under its row lock; None: unchanged.
-Decide = Callable[[Payment], Awaitable[StatusChange | None]]
+class KeyTaken(Exception):
+    """A twin request with the same Idempotency-Key committed its answer first: nothing of
+    this write was kept. Reading again finds its answer."""
 
 
 class PaymentStore:
@@ -92,9 +94,7 @@ class PaymentStore:
             row = (await conn.execute(_REPLAY_OR_NEW_ID, params)).one()
         if idem is not None and row.fingerprint is not None:
             idem.same_request(row.fingerprint)
-            payment = _payment_of(StoredAnswer(row.status_code, row.response))
-            assert payment is not None
-            return payment
+            return payment_of(StoredAnswer(row.status_code, row.response))
         return int(row.next_id)
 
     async def insert(
@@ -165,7 +165,8 @@ class PaymentStore:
         it and none ever will be (a late copy's write fails on the tombstone, see `insert`),
         else the payment that charge recorded."""
         async with self.engine.begin() as conn:
-            return _payment_of(await fence(conn, SCOPE_CREATE, key))
+            found = await fence(conn, SCOPE_CREATE, key)
+        return None if found is None else payment_of(found)
 
     async def _refuse_second_charge(self, conn: AsyncConnection, reservation_id: str) -> None:
         live = (
@@ -217,70 +218,73 @@ class PaymentStore:
             )
         return [as_payment(r) for r in rows], total
 
-    async def change_status(
-        self, payment_id: int, idem: Idempotency | None, decide: Decide
-    ) -> WriteResult[Payment]:
-        """A status change as `decide` says (see `_change`)."""
-        result, _ = await self._change(_status_scope(payment_id), payment_id, idem, decide)
-        return result
-
-    async def refund(
-        self, payment_id: int, idem: Idempotency | None, decide: Decide
-    ) -> tuple[WriteResult[Payment], bool]:
-        """A refund as `decide` says (see `_change`). Second value: whether the payment changed."""
-        return await self._change(_compensate_scope(payment_id), payment_id, idem, decide)
-
-    async def _change(
-        self, scope: str, payment_id: int, idem: Idempotency | None, decide: Decide
-    ) -> tuple[WriteResult[Payment], bool]:
-        """Change a payment as `decide` says, under its row lock, so changes of one payment
-        take turns and each is decided on the status it changes. A key seen before replays
-        its result first. Second value: whether the payment changed."""
-        async with self.engine.begin() as conn:
-            current = as_payment(await self._lock(conn, payment_id))
-            replay = await _replay_in(conn, scope, idem)
-            if replay is not None:
-                return WriteResult(replay, replayed=True), False
-            change = await decide(current)
-            payment = current
-            if change is not None:
-                payment = await self._update(conn, payment_id, change.status, change.failure_reason)
-                if change.routing_key is not None:
-                    await add_to_outbox(conn, payment_message(change.routing_key, payment))
-            await _keep(conn, scope, idem, 200, payment)
-            return WriteResult(payment), change is not None
-
-    async def _lock(self, conn: AsyncConnection, payment_id: int) -> Mapping[Any, Any]:
-        row = (
-            (await conn.execute(sa.select(payments).where(payments.c.id == payment_id).with_for_update()))
-            .mappings()
-            .first()
-        )
+    async def current(self, payment_id: int, scope: str, idem: Idempotency | None) -> Payment | StoredAnswer:
+        """The answer kept under the caller's key for `scope` (422 for another body) if there
+        is one, else the payment (404 if none)."""
+        async with self.engine.connect() as conn:
+            if idem is not None:
+                found = await find_answer(conn, scope, idem)
+                if found is not None:
+                    return found
+            row = (
+                (await conn.execute(sa.select(payments).where(payments.c.id == payment_id)))
+                .mappings()
+                .first()
+            )
         if row is None:
             raise NotFound(f"Payment {payment_id} not found.")
-        return row
-
-    async def _update(
-        self, conn: AsyncConnection, payment_id: int, status: Status, failure_reason: str | None
-    ) -> Payment:
-        row = (
-            (
-                await conn.execute(
-                    payments.update()
-                    .where(payments.c.id == payment_id)
-                    .values(
-                        status=status.value,
-                        failure_reason=failure_reason,
-                        version=payments.c.version + 1,
-                        updated_at=sa.func.now(),
-                    )
-                    .returning(*payments.c)
-                )
-            )
-            .mappings()
-            .one()
-        )
         return as_payment(row)
+
+    async def write(
+        self,
+        after: Payment,
+        read_version: int,
+        message: Envelope | None,
+        scope: str,
+        idem: Idempotency | None,
+        *,
+        keep_answer: bool = True,
+    ) -> bool:
+        """One conditional write, in one transaction: the payment's status, failure reason
+        and updatedAt as `after` has them, only if it is still at `read_version` (False, and
+        nothing written, when another change came first), with `message` in the outbox and,
+        with `keep_answer`, `after` kept as the answer under the caller's key. A twin's
+        answer that committed first: KeyTaken (nothing written)."""
+        try:
+            async with self.engine.begin() as conn:
+                written = (
+                    await conn.execute(
+                        payments.update()
+                        .where(payments.c.id == after.id, payments.c.version == read_version)
+                        .values(
+                            status=after.status.value,
+                            failure_reason=after.failure_reason,
+                            version=payments.c.version + 1,
+                            updated_at=after.updated_at,
+                        )
+                        .returning(payments.c.id)
+                    )
+                ).first()
+                if written is None:
+                    return False
+                if message is not None:
+                    await add_to_outbox(conn, message)
+                if keep_answer:
+                    await _keep(conn, scope, idem, 200, after)
+        except IntegrityError as exc:
+            raise KeyTaken() from exc
+        return True
+
+    async def keep_answer(self, scope: str, idem: Idempotency | None, payment: Payment) -> None:
+        """Keep `payment` as the answer under the caller's key, for a request that changed
+        nothing; a twin's answer that committed first: KeyTaken."""
+        if idem is None:
+            return
+        try:
+            async with self.engine.begin() as conn:
+                await _keep(conn, scope, idem, 200, payment)
+        except IntegrityError as exc:
+            raise KeyTaken() from exc
 
 
 CENT = Decimal("0.01")
@@ -375,12 +379,8 @@ def as_payment(row: Mapping[Any, Any]) -> Payment:
     )
 
 
-# The result kept under an Idempotency-Key is stored with the field names of the answer it
-# produced, so a result stored before records were kept (the answer itself) still replays.
-
-
-def _payment_of(found: StoredAnswer | None) -> Payment | None:
-    return record_from_json(Payment, found.body) if found is not None else None
+def payment_of(found: StoredAnswer) -> Payment:
+    return record_from_json(Payment, found.body)
 
 
 async def _keep(
@@ -392,6 +392,5 @@ async def _keep(
 
 
 async def _replay_in(conn: AsyncConnection, scope: str, idem: Idempotency | None) -> Payment | None:
-    if idem is None:
-        return None
-    return _payment_of(await find_answer(conn, scope, idem))
+    found = None if idem is None else await find_answer(conn, scope, idem)
+    return None if found is None else payment_of(found)

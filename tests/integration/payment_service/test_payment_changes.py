@@ -1,11 +1,14 @@
 """Status changes (legal, versioned), refunds (idempotent), and the outbox rows they write."""
 
 import asyncio
+from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from payment_service.domain import Payment, Status
 from tests.integration.payment_service.helpers import charge
 from tests.support import unique
 
@@ -53,18 +56,47 @@ async def test_refunding_twice_is_one_refund(client: httpx.AsyncClient, app: Fas
     )
     assert first.status_code == second.status_code == 200
     assert first.json()["status"] == "refunded"
-    assert first.json()["version"] == 2
+    assert first.json()["version"] == 3  # completed -> refunding -> refunded
     assert second.json() == first.json()
     assert await _outbox_types(app, payment["id"]) == ["payment.completed", "payment.refunded"]
 
 
 async def test_concurrent_refunds_refund_once(client: httpx.AsyncClient, app: FastAPI):
     payment = await _completed(client)
+    provider = app.state.payments.provider
+    made = provider.refunds_made
     answers = await asyncio.gather(
         *(client.post(f"/api/payments/{payment['id']}/compensate") for _ in range(6))
     )
     assert {a.status_code for a in answers} == {200}
-    assert {(a.json()["status"], a.json()["version"]) for a in answers} == {("refunded", 2)}
+    assert {(a.json()["status"], a.json()["version"]) for a in answers} == {("refunded", 3)}
+    assert (await _outbox_types(app, payment["id"])).count("payment.refunded") == 1
+    assert provider.refunds_made == made + 1
+
+
+async def test_a_refund_interrupted_after_the_provider_call_is_finished_without_a_second_refund(
+    client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+):
+    payment = await _completed(client)
+    payments = app.state.payments
+    made = payments.provider.refunds_made
+    write = payments.store.write
+
+    async def crash_before_the_outcome(after: Payment, *args: object, **kwargs: Any) -> bool:
+        if after.status is Status.REFUNDED:
+            raise RuntimeError("the process died before recording the refund")
+        return await write(after, *args, **kwargs)
+
+    monkeypatch.setattr(payments.store, "write", crash_before_the_outcome)
+    with pytest.raises(RuntimeError):
+        await payments.compensate(payment["id"], None, None)
+    # The provider refunded, the payment says refunding, no row was held locked meanwhile.
+    assert payments.provider.refunds_made == made + 1
+    assert (await payments.store.get(payment["id"])).status is Status.REFUNDING
+    monkeypatch.setattr(payments.store, "write", write)
+    again = await client.post(f"/api/payments/{payment['id']}/compensate")
+    assert (again.status_code, again.json()["status"]) == (200, "refunded")
+    assert payments.provider.refunds_made == made + 1  # the same refund key: answered, not made again
     assert (await _outbox_types(app, payment["id"])).count("payment.refunded") == 1
 
 

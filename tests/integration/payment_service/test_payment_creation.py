@@ -3,11 +3,7 @@
 import asyncio
 
 import httpx
-from fastapi import FastAPI
 
-from payment_service.schemas import PaymentIn
-from shared import sql
-from shared.idempotency import fingerprint
 from tests.integration.payment_service.helpers import charge, payment_app
 from tests.support import unique
 
@@ -133,29 +129,6 @@ async def test_the_decline_limit_comes_from_the_settings():
         "Declined: amount 100.01 EUR exceeds the single-charge limit of 100.00 EUR"
     )
     assert approved["status"] == "completed"
-
-
-async def test_an_answer_stored_in_the_earlier_format_still_replays(client: httpx.AsyncClient, app: FastAPI):
-    # Before results were stored as records, the stored value was the answer itself.
-    body = charge()
-    payment = (await client.post("/api/payments", json=body)).json()
-    body_print = fingerprint(PaymentIn.model_validate(body).model_dump(mode="json"))
-    async with app.state.engine.begin() as conn:
-        await conn.execute(
-            sql.idempotency_keys.insert().values(
-                scope="payments.create",
-                key="stored-earlier",
-                fingerprint=body_print,
-                status_code=201,
-                response=payment,
-            )
-        )
-    again = await client.post("/api/payments", json=body, headers={"Idempotency-Key": "stored-earlier"})
-    assert again.status_code == 201
-    assert again.json() == payment
-    assert again.headers["idempotent-replayed"] == "true"
-    listed = await client.get("/api/payments", params={"reservationId": body["reservationId"]})
-    assert listed.json()["total"] == 1
 
 
 async def test_an_amount_is_checked_against_its_currency_minor_unit(client: httpx.AsyncClient):
