@@ -285,8 +285,7 @@ class ReservationStore:
 def _read_answer(found: StoredAnswer) -> StoredAnswer:
     if found.status_code != 201:
         return found
-    # A reservation kept before records were stored is its answer (JSON types): the same
-    # fields, read alike.
+    # The amount was kept as Decimal128; the code reads a Decimal.
     return StoredAnswer(201, _with_amount(found.body, _to_decimal))
 
 

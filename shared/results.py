@@ -48,8 +48,7 @@ def record_to_json(record: "DataclassInstance") -> dict[str, Any]:
 
 
 def record_from_json(cls: type[R], doc: Mapping[str, Any]) -> R:
-    """The record `record_to_json` wrote; also reads an answer of the same fields (a number
-    for a decimal), so a result kept as its answer reads alike."""
+    """The record `record_to_json` wrote."""
     return cls(**{name: _typed(doc[camel(name)], target) for name, target in _field_types(cls)})
 
 

@@ -1,12 +1,9 @@
 """Reservation service on the real MongoDB-wire engine (saga reservations: no seat booking)."""
 
 import json
-from datetime import UTC, datetime
 
 import aio_pika
 
-from reservation_service.schemas import ReservationIn
-from shared.idempotency import fingerprint
 from tests.integration.reservation_service.harness import create_event, reservation_body
 from tests.support import AMQP_URL, eventually, unique
 
@@ -146,28 +143,6 @@ async def test_same_idempotency_key_gives_the_same_reservation(client, event_url
     assert first.json() == again.json()
     other = await client.post("/api/reservations", json={**body, "userId": "someone-else"}, headers=key)
     assert other.status_code == 422
-
-
-async def test_an_answer_stored_in_the_earlier_format_still_replays(client, app, event_url):
-    # Before results were stored as records, the stored value was the answer itself.
-    event = await create_event(event_url)
-    body = reservation_body(event["id"], saga_id=unique("s"))
-    first = (await client.post("/api/reservations", json=body)).json()
-    key = unique("key")
-    request = ReservationIn.model_validate(body).model_dump(mode="json", by_alias=True)
-    await app.state.store.answers.insert_one(
-        {
-            "_id": f"reservations.create:{key}",
-            "fingerprint": fingerprint(request),
-            "statusCode": 201,
-            "response": first,
-            "createdAt": datetime.now(UTC),
-        }
-    )
-    again = await client.post("/api/reservations", json=body, headers={"Idempotency-Key": key})
-    assert again.status_code == 201
-    assert again.json() == first
-    assert again.headers["location"] == f"/api/reservations/{first['id']}"
 
 
 async def test_a_saga_creates_one_reservation_even_without_a_key(client, event_url):
