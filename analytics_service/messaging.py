@@ -27,6 +27,7 @@ from analytics_service.domain import (
     event_id_of,
     reservation_fields,
 )
+from analytics_service.service import change_event
 from analytics_service.store import AnalyticsStore
 from shared.clock import utc_now
 from shared.contracts import Envelope, EventMessage, ReservationMessage, RoutingKey, read
@@ -50,8 +51,8 @@ async def recount_reservations(
     """Refresh an event's confirmedReservations and revenue from the reservations index;
     False when a newer count was already stored. `refresh`: wait until searches see it."""
     totals = await store.reservation_totals(event_id)
-    written = await store.change_event(
-        event_id, partial(apply_totals, event_id=event_id, totals=totals, at=at), refresh=refresh
+    written = await change_event(
+        store, event_id, partial(apply_totals, event_id=event_id, totals=totals, at=at), refresh=refresh
     )
     return written is not None
 
@@ -202,7 +203,7 @@ class Projection:
                 )
                 return doc
 
-            written = await self.store.change_event(event_id, change, refresh=False)
+            written = await change_event(self.store, event_id, change, refresh=False)
         except Exception as exc:
             for index in [*(i for i, _ in messages), *recounting]:
                 outcomes[index] = exc
@@ -230,7 +231,8 @@ class Projection:
 
     async def _on_event(self, message: EventMessage) -> None:
         kind = message.routing_key
-        written = await self.store.change_event(
+        written = await change_event(
+            self.store,
             event_id_of(message.id),
             partial(apply_event, event=message, deleted=kind is RoutingKey.EVENT_DELETED, at=self.clock()),
             refresh=False,

@@ -17,6 +17,7 @@ from opensearchpy import AsyncOpenSearch
 
 from analytics_service.domain import apply_event, event_id_of
 from analytics_service.messaging import recount_reservations
+from analytics_service.service import change_event
 from analytics_service.settings import AnalyticsSettings
 from analytics_service.store import AnalyticsStore
 from shared.clock import utc_now
@@ -51,8 +52,8 @@ async def rebuild(
             event_id = event_id_of(item.get("id"))
             event = _as_message(item)
             # No refresh per write (one at the end): a rebuild writes thousands of documents.
-            written = await store.change_event(
-                event_id, partial(apply_event, event=event, deleted=False, at=clock()), refresh=False
+            written = await change_event(
+                store, event_id, partial(apply_event, event=event, deleted=False, at=clock()), refresh=False
             )
             await recount_reservations(store, event_id, clock(), refresh=False)
             counts["read"] += 1

@@ -51,7 +51,7 @@ class Analytics:
         """Index an event document as given; second value: whether it was new."""
         store, at = self.store, self.clock()
         existed = await store.get_event(event_id) is not None
-        doc = await store.change_event(event_id, lambda current: indexed_by_hand(current, given, at=at))
+        doc = await change_event(store, event_id, lambda current: indexed_by_hand(current, given, at=at))
         assert doc is not None
         return doc, not existed
 
@@ -67,7 +67,26 @@ class Analytics:
                 return None
             return updated_by_hand(current, change, at=at)
 
-        doc = await store.change_event(event_id, apply)
+        doc = await change_event(store, event_id, apply)
         if doc is None or missing:
             raise NotFound(f"No analytics for event {event_id}.")
         return doc
+
+
+# Writes of one event document lost to another writer before giving up.
+WRITE_ATTEMPTS = 20
+
+
+async def change_event(
+    store: AnalyticsStore, event_id: int, change: Callable[[Doc | None], Doc | None], *, refresh: bool = True
+) -> Doc | None:
+    """Read, let `change` decide, write back only if nothing wrote in between, and read again
+    when something did. None when `change` declined; the written document otherwise."""
+    for _ in range(WRITE_ATTEMPTS):
+        found = await store.read_event(event_id)
+        new = change(found.doc if found is not None else None)
+        if new is None:
+            return None
+        if await store.write_event(event_id, new, found, refresh=refresh):
+            return new
+    raise RuntimeError(f"event {event_id}: too many concurrent writes")

@@ -9,6 +9,7 @@ mapping), so a write that cannot find the alias must fail instead of inventing a
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
@@ -19,7 +20,6 @@ from analytics_service.domain import COUNTED_STATUSES, TWO_PLACES, Doc, Reservat
 
 log = logging.getLogger(__name__)
 
-WRITE_ATTEMPTS = 20
 MAX_LOCATIONS = 1000
 
 _SETTINGS = {
@@ -152,6 +152,15 @@ def _decimal(value: float | None) -> Decimal:
     return Decimal(str(value or 0)).quantize(TWO_PLACES)
 
 
+@dataclass(frozen=True)
+class Versioned:
+    """A document as read, with what its conditional write checks."""
+
+    doc: Doc
+    seq_no: int
+    primary_term: int
+
+
 class AnalyticsStore:
     def __init__(self, client: AsyncOpenSearch, index: str) -> None:
         self.client = client
@@ -198,36 +207,39 @@ class AnalyticsStore:
         return doc
 
     @_translated
-    async def change_event(
-        self, event_id: int, change: Callable[[Doc | None], Doc | None], *, refresh: bool = True
-    ) -> Doc | None:
-        """Read, let `change` decide, write back only if nothing wrote in between (optimistic
-        concurrency on _seq_no/_primary_term), retrying on conflict. None when `change`
-        declined; the written document otherwise."""
-        for _ in range(WRITE_ATTEMPTS):
-            found = await self._get(self.events, str(event_id))
-            new = change(found["_source"] if found else None)
-            if new is None:
-                return None
-            guard: dict[str, Any] = (
-                {"if_seq_no": found["_seq_no"], "if_primary_term": found["_primary_term"]}
-                if found
-                else {"op_type": "create"}
+    async def read_event(self, event_id: int) -> "Versioned | None":
+        """An event's document as stored now (real-time), with the sequence numbers its
+        conditional write names; None when there is none."""
+        found = await self._get(self.events, str(event_id))
+        return (
+            None if found is None else Versioned(found["_source"], found["_seq_no"], found["_primary_term"])
+        )
+
+    @_translated
+    async def write_event(
+        self, event_id: int, doc: Doc, read: "Versioned | None", *, refresh: bool = True
+    ) -> bool:
+        """Write `doc` only if nothing wrote since `read` (optimistic concurrency on
+        _seq_no/_primary_term; with no `read`, only if there is still no document). False
+        when something did, and nothing was written."""
+        guard: dict[str, Any] = (
+            {"if_seq_no": read.seq_no, "if_primary_term": read.primary_term}
+            if read is not None
+            else {"op_type": "create"}
+        )
+        try:
+            await self.client.index(
+                index=self.events,
+                id=str(event_id),
+                body=doc,
+                require_alias=True,
+                # A reader searching right after a booking sees it.
+                refresh="wait_for" if refresh else "false",
+                **guard,
             )
-            try:
-                await self.client.index(
-                    index=self.events,
-                    id=str(event_id),
-                    body=new,
-                    require_alias=True,
-                    # A reader searching right after a booking sees it.
-                    refresh="wait_for" if refresh else "false",
-                    **guard,
-                )
-            except ConflictError:
-                continue
-            return new
-        raise RuntimeError(f"event {event_id}: too many concurrent writes")
+        except ConflictError:
+            return False
+        return True
 
     @_translated
     async def refresh(self) -> None:
