@@ -17,14 +17,12 @@ def create_app(settings: EventStoreSettings | None = None) -> FastAPI:
 
     async def start(wire: Wiring) -> None:
         database = wire.mongodb(settings.mongo_url, settings.mongo_database)
-        store = EventStore(
-            database,
-            snapshot_every=settings.snapshot_every,
-            append_attempts=settings.append_attempts,
-        )
+        store = EventStore(database)
         await store.ensure_indexes()
         broker = wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
-        log = EventLog(store)
+        log = EventLog(
+            store, snapshot_every=settings.snapshot_every, append_attempts=settings.append_attempts
+        )
         broker.add_consumer(recorder_consumer(log))
         wire.state.store = store
         wire.state.log = log

@@ -27,8 +27,9 @@ async def stores():
     client = mongo.make_client(settings.mongo_url)
     database = client[settings.mongo_database]
     try:
-        first, second = EventStore(database, snapshot_every=3), EventStore(database, snapshot_every=3)
-        await first.ensure_indexes()
+        first = EventLog(EventStore(database), snapshot_every=3)
+        second = EventLog(EventStore(database), snapshot_every=3)
+        await first.store.ensure_indexes()
         yield first, second
     finally:
         await client.drop_database(settings.mongo_database)
@@ -45,7 +46,7 @@ def event(aggregate_id: str, n: int, *, kind: str = "EVENT", data: dict | None =
     )
 
 
-async def versions(store: EventStore, aggregate_id: str) -> list[tuple[int, str]]:
+async def versions(store: EventLog, aggregate_id: str) -> list[tuple[int, str]]:
     _, _, events = await store.history(aggregate_id, 0, 1000)
     return [(e["version"], e["eventId"]) for e in events]
 

@@ -1,4 +1,4 @@
-"""Two stores on one database (two processes): what one process remembers of an aggregate's
+"""Two event logs on one database (two processes): what one process remembers of an aggregate's
 head is only a lower bound, and every guarantee holds when the other process appends."""
 
 import asyncio
@@ -6,6 +6,7 @@ import asyncio
 import pytest
 
 from event_store_service.domain import VersionConflict
+from event_store_service.service import EventLog
 from event_store_service.store import EventStore, NewEvent
 from shared import mongo
 from tests.integration.event_store_service.helpers import store_settings
@@ -18,8 +19,9 @@ async def stores():
     client = mongo.make_client(settings.mongo_url)
     database = client[settings.mongo_database]
     try:
-        first, second = EventStore(database, snapshot_every=5), EventStore(database, snapshot_every=5)
-        await first.ensure_indexes()
+        first = EventLog(EventStore(database), snapshot_every=5)
+        second = EventLog(EventStore(database), snapshot_every=5)
+        await first.store.ensure_indexes()
         yield first, second
     finally:
         await client.drop_database(settings.mongo_database)
@@ -82,5 +84,5 @@ async def test_racing_appends_from_two_processes_are_gapless_and_snapshots_equal
     assert [e["version"] for e in history[2]] == list(range(1, 81))
     with_snapshots = await second.reconstruct(aggregate, 80)
     assert with_snapshots.from_snapshot is not None
-    plain = EventStore(first._events.database, snapshot_every=0)
+    plain = EventLog(first.store, snapshot_every=0)
     assert (await plain.reconstruct(aggregate, 80)).state == with_snapshots.state
