@@ -119,10 +119,19 @@ class Reservations:
         """For a caller that gave up on a creation: the first result under `key` (201 with the
         reservation, or the refusal kept), or None once the key is fenced (no reservation under
         it, ever). 409 while the reservation is still booking its seats."""
-        fenced = await self.store.fence(key)
-        if fenced is None:
+        # A few rounds: a direct creation the event service could not serve frees its key
+        # between the tombstone's refused insert and the read of the holder.
+        for _ in range(3):
+            if await self.store.fence(key):
+                return None
+            held = await self.store.holder_of(key)
+            if held is not None:
+                break
+        else:
+            raise RuntimeError(f"key {key} kept changing hands while it was fenced")
+        doc, stored = held
+        if doc.get("fenced"):
             return None
-        doc, stored = fenced
         if stored is not None:
             return stored
         if doc.get("seatHold") == SeatHold.REQUESTED.value:

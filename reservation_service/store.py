@@ -234,36 +234,30 @@ class ReservationStore:
         )
         return _public(doc) if doc else None
 
-    async def fence(self, key: str) -> tuple[Doc, StoredAnswer | None] | None:
-        """Fence the key of a creation its caller gave up on: None when no reservation was made
-        under it and none ever will be, else the reservation and its stored answer (None while
-        it is not stored yet).
+    async def fence(self, key: str) -> bool:
+        """Write the tombstone that fences `key`; False when a document holds the key already
+        (a reservation made under it, or an earlier tombstone).
 
         MongoDB-wire writes one document atomically, so the tombstone is a document of this
         collection holding the key: it and a creation's insert meet on the unique
         `idempotencyKey` index, and whichever comes second fails (a late creation then finds
         the tombstone, see `Reservations._existing`)."""
-        for _ in range(3):
-            tombstone = {
-                "_id": ObjectId(),
-                "idempotencyKey": key,
-                "fenced": True,
-                "createdAt": datetime.now(UTC),
-            }
-            try:
-                await self.reservations.insert_one(tombstone)
-                return None
-            except DuplicateKeyError:
-                pass
-            doc = await self.reservations.find_one({"idempotencyKey": key}, {"outbox": 0})
-            if doc is None:
-                continue  # a direct creation the event service could not serve freed the key
-            if doc.get("fenced"):
-                return None
-            stored = await self.answers.find_one({"_id": f"{IDEMPOTENCY_SCOPE}:{key}"})
-            answer = _read_answer(StoredAnswer(stored["statusCode"], stored["response"])) if stored else None
-            return _public(doc), answer
-        raise RuntimeError(f"key {key} kept changing hands while it was fenced")
+        tombstone = {"_id": ObjectId(), "idempotencyKey": key, "fenced": True, "createdAt": datetime.now(UTC)}
+        try:
+            await self.reservations.insert_one(tombstone)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def holder_of(self, key: str) -> tuple[Doc, StoredAnswer | None] | None:
+        """The document holding `key` (a reservation, or a tombstone: `fenced`) with the answer
+        stored under the key (None while it is not stored yet); None when nothing holds it."""
+        doc = await self.reservations.find_one({"idempotencyKey": key}, {"outbox": 0})
+        if doc is None:
+            return None
+        stored = await self.answers.find_one({"_id": f"{IDEMPOTENCY_SCOPE}:{key}"})
+        answer = _read_answer(StoredAnswer(stored["statusCode"], stored["response"])) if stored else None
+        return _public(doc), answer
 
     # -- idempotent answers ---------------------------------------------------------------
 
