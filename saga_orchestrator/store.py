@@ -11,7 +11,7 @@ it saves: docs/performance.md).
 """
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -251,12 +251,6 @@ class SagaStore:
     # step begins, whether a message is queued) is built once with bind parameters and reused.
     # Parameters are named p_* and set_*: SQLAlchemy reserves the column names in SET clauses.
 
-    def _statement(self, shape: tuple[Any, ...], build: Callable[[], sa.Select[Any]]) -> sa.Select[Any]:
-        statement = self._statements.get(shape)
-        if statement is None:
-            statement = self._statements[shape] = build()
-        return statement
-
     @staticmethod
     def _touched(columns: Sequence[str]) -> sa.CTE:
         """The saga row's guarded update (p_saga held by p_owner), as a CTE the statement's
@@ -331,7 +325,10 @@ class SagaStore:
             touched = self._touched(list(values))
             return sa.select(touched).add_cte(self._started(touched))
 
-        statement = self._statement(("begin", *values), build)
+        shape = ("begin", *values)
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = self._statements[shape] = build()
         params = self._params(saga_id, values, p_step=name, p_kind=kind.value)
         return await self._write(saga_id, statement, params)
 
@@ -380,7 +377,10 @@ class SagaStore:
                 writes.extend(sql.writes_hung_on(touched, keep_answer=False))
             return sa.select(touched).add_cte(*writes)
 
-        statement = self._statement(("finish", then_begin is not None, message is not None, *values), build)
+        shape = ("finish", then_begin is not None, message is not None, *values)
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = self._statements[shape] = build()
         params = self._params(
             saga_id,
             values,
@@ -478,7 +478,10 @@ class SagaStore:
                 return sa.select(touched)
             return sa.select(touched).add_cte(*sql.writes_hung_on(touched, keep_answer=False))
 
-        statement = self._statement(("status", message is not None, *values), build)
+        shape = ("status", message is not None, *values)
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = self._statements[shape] = build()
         params = self._params(saga_id, values)
         if message is not None:
             params.update(sql.message_values(message))
