@@ -13,7 +13,7 @@ recount, then one refresh so that readers see the batch at once.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 
@@ -21,10 +21,8 @@ from analytics_service.domain import (
     Doc,
     ReservationTotals,
     apply_batch,
-    apply_event,
     apply_totals,
     event_fields,
-    event_id_of,
     reservation_fields,
 )
 from analytics_service.service import change_event
@@ -57,37 +55,6 @@ async def recount_reservations(
     return written is not None
 
 
-class Coalesced:
-    """`await run(key)` returns once `work(key)` has run from start to end AFTER the call began;
-    callers that ask while a run is waiting to start share it. So under load one recount
-    serves every confirmation of an event stored before it started (the confirmations that
-    waited for the same index refresh arrive together), instead of one recount each."""
-
-    def __init__(self, work: Callable[[int], Awaitable[object]]) -> None:
-        self._work = work
-        self._running: dict[int, asyncio.Task[None]] = {}
-        self._waiting: dict[int, asyncio.Task[None]] = {}
-
-    async def run(self, key: int) -> None:
-        task = self._waiting.get(key)
-        if task is None:
-            task = asyncio.create_task(self._after(key, self._running.get(key)))
-            self._waiting[key] = task
-        # Shielded: one caller giving up (its delivery cancelled) does not cancel the others'.
-        await asyncio.shield(task)
-
-    async def _after(self, key: int, running: "asyncio.Task[None] | None") -> None:
-        if running is not None:
-            await asyncio.wait([running])  # its outcome is its own callers'
-        me = self._waiting.pop(key)  # from now on, new callers wait for the next run
-        self._running[key] = me
-        try:
-            await self._work(key)
-        finally:
-            if self._running.get(key) is me:
-                del self._running[key]
-
-
 class Projection:
     """The handler of the analytics.projection queue."""
 
@@ -101,9 +68,6 @@ class Projection:
         self.store = store
         self.index_ready = index_ready
         self.clock = clock
-        self._recount = Coalesced(
-            lambda event_id: recount_reservations(store, event_id, self.clock(), refresh=False)
-        )
         self.outcomes = (
             metrics.counter(
                 "analytics_projection_total", "Projected messages by outcome", ("type", "outcome")
@@ -113,7 +77,7 @@ class Projection:
         )
 
     def consumer(self) -> Consumer:
-        return Consumer(CONSUMER_NAME, BINDINGS, self.handle, batch=self.handle_batch)
+        return Consumer(CONSUMER_NAME, BINDINGS, batch=self.handle_batch)
 
     def _count(self, kind: str, outcome: str) -> None:
         if self.outcomes is not None:
@@ -142,6 +106,8 @@ class Projection:
                 elif isinstance(message, ReservationMessage):
                     reservations.append((index, message, reservation_fields(message, at=at)))
                 else:
+                    # booking.* carry no version; the reservation.* messages of the same
+                    # booking hold the same facts, versioned, so they alone feed the totals.
                     counted.append((index, envelope.type, "ignored"))
             except Exception as exc:
                 outcomes[index] = exc
@@ -213,42 +179,3 @@ class Projection:
             counted.append((index, message.routing_key, outcome))
             log.info("%s event %s version %s: %s", message.routing_key, message.id, message.version, outcome)
         return written is not None
-
-    async def handle(self, envelope: Envelope) -> None:
-        # Until the index exists a write could only fail; waiting keeps the message unacked
-        # (and the timeout sends it to the retry queue).
-        async with asyncio.timeout(INDEX_WAIT_SECONDS):
-            await self.index_ready.wait()
-        message = read(envelope)
-        if isinstance(message, EventMessage):
-            await self._on_event(message)
-        elif isinstance(message, ReservationMessage):
-            await self._on_reservation(message)
-        else:
-            # booking.* carry no version; the reservation.* messages of the same booking hold
-            # the same facts, versioned, so they alone feed the totals.
-            self._count(envelope.type, "ignored")
-
-    async def _on_event(self, message: EventMessage) -> None:
-        kind = message.routing_key
-        written = await change_event(
-            self.store,
-            event_id_of(message.id),
-            partial(apply_event, event=message, deleted=kind is RoutingKey.EVENT_DELETED, at=self.clock()),
-            refresh=False,
-        )
-        outcome = "applied" if written is not None else "stale"
-        self._count(kind, outcome)
-        log.info("%s event %s version %s: %s", kind, message.id, message.version, outcome)
-
-    async def _on_reservation(self, message: ReservationMessage) -> None:
-        doc = reservation_fields(message, at=self.clock())
-        # Only a change to or from "confirmed" moves the totals; a pending reservation is
-        # stored (for the version order) without the refresh and recount a total needs.
-        counts = message.routing_key in RECOUNTING_TYPES
-        newer = await self.store.record_reservation(doc, refresh=counts)
-        if counts:
-            # Recount even when this version was already stored: a previous delivery may
-            # have stored it and then failed before the recount.
-            await self._recount.run(doc["eventId"])
-        self._count(message.routing_key, "applied" if newer else "stale")

@@ -253,8 +253,9 @@ class AnalyticsStore:
 
     @_translated
     async def record_reservations(self, docs: list[Doc], *, refresh: bool) -> list[bool | Exception]:
-        """`record_reservation` of many in one bulk request, in order (two versions of one
-        reservation apply one after the other): per document whether it was newer, or why it
+        """Store reservations' states in one bulk request, in order (two versions of one
+        reservation apply one after the other), each unless this or a newer version of it is
+        stored (external versioning): per document whether it was newer, or why it
         could not be written. `refresh`: searches see them all when this returns (a recount
         follows). It waits for the index's periodic refresh rather than forcing one: a forced
         refresh before each recount's aggregation multiplied the search node's CPU per booking
@@ -284,25 +285,6 @@ class AnalyticsStore:
             else:
                 results.append(RuntimeError(f"reservation {outcome.get('_id')}: {outcome.get('error')}"))
         return results
-
-    @_translated
-    async def record_reservation(self, doc: Doc, *, refresh: bool = True) -> bool:
-        """Store a reservation's state unless this or a newer version is stored (external
-        versioning); False when it was not newer. `refresh` when a recount follows."""
-        try:
-            await self.client.index(
-                index=self.reservations,
-                id=doc["reservationId"],
-                body=doc,
-                version=doc["version"],
-                version_type="external",
-                require_alias=True,
-                # The recount that follows must see it.
-                refresh="wait_for" if refresh else "false",
-            )
-        except ConflictError:
-            return False
-        return True
 
     @_translated
     async def reservation_totals(self, event_id: int) -> ReservationTotals:

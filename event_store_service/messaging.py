@@ -2,7 +2,7 @@
 as an event of its aggregate; one it cannot parse goes to the recorder's DLQ.
 
 The broker hands over what arrived together, in delivery order: the events are appended in
-one insert where their streams allow it (`EventStore.append_many`), each message keeping its
+one insert where their streams allow it (`EventLog.append_many`), each message keeping its
 own outcome."""
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from event_store_service.domain import aggregate_type_key, stream_id
 from event_store_service.service import EventLog
 from event_store_service.store import NewEvent
 from shared.contracts import Envelope, read
-from shared.messaging.broker import BatchHandler, Consumer, Handler, Outcomes
+from shared.messaging.broker import BatchHandler, Consumer, Outcomes
 from shared.messaging.topology import EVENT_STORE_RECORDER
 
 RECORDER = EVENT_STORE_RECORDER.name
@@ -42,13 +42,6 @@ def recorded(envelope: Envelope) -> NewEvent:
     )
 
 
-def recorder(log: EventLog) -> Handler:
-    async def record(envelope: Envelope) -> None:
-        await log.append(recorded(envelope))
-
-    return record
-
-
 def batch_recorder(log: EventLog) -> BatchHandler:
     async def record_all(envelopes: Sequence[Envelope]) -> Outcomes:
         outcomes: list[BaseException | None] = [None] * len(envelopes)
@@ -69,4 +62,4 @@ def batch_recorder(log: EventLog) -> BatchHandler:
 
 def recorder_consumer(log: EventLog) -> Consumer:
     """Bound to "#": the event store keeps every message the platform publishes."""
-    return Consumer(RECORDER, list(EVENT_STORE_RECORDER.bindings), recorder(log), batch=batch_recorder(log))
+    return Consumer(RECORDER, list(EVENT_STORE_RECORDER.bindings), batch=batch_recorder(log))

@@ -18,11 +18,6 @@ BINDINGS = list(NOTIFICATION_DISPATCH.bindings)
 
 
 def dispatch_consumer(notifications: Notifications) -> Consumer:
-    async def handle(envelope: Envelope) -> None:
-        draft = draft_from_message(read(envelope))
-        if draft is not None:
-            await notifications.record(draft, message_id=envelope.message_id)
-
     async def handle_batch(envelopes: Sequence[Envelope]) -> Outcomes:
         outcomes: list[BaseException | None] = [None] * len(envelopes)
         drafts: list[tuple[int, Draft, str]] = []
@@ -40,4 +35,4 @@ def dispatch_consumer(notifications: Notifications) -> Consumer:
                 outcomes[index] = result if isinstance(result, Exception) else None
         return outcomes
 
-    return Consumer(QUEUE, bindings=BINDINGS, handler=handle, batch=handle_batch)
+    return Consumer(QUEUE, bindings=BINDINGS, batch=handle_batch)

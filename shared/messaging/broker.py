@@ -56,12 +56,14 @@ ALWAYS_ENGINE_DOWN: tuple[type[BaseException], ...] = (ConnectionError, TimeoutE
 
 @dataclass
 class Consumer:
-    """A durable queue bound to routing-key patterns, and the handler of its messages.
+    """A durable queue bound to routing-key patterns, and the handler of its messages: exactly
+    one of `handler` (one message at a time; the shared tests' probes) and `batch` (what every
+    service gives).
 
-    Messages of one aggregate go to the same worker, so they are handled in order while
-    different aggregates are handled concurrently.
+    With `handler`, messages of one aggregate go to the same worker, so they are handled in
+    order while different aggregates are handled concurrently.
 
-    With `batch`, the broker uses it instead of `handler`: one loop takes what has arrived
+    With `batch`, one loop takes what has arrived
     (up to `batch_size`, the settings' `consumer_batch_size` when 0; once the first message is
     there it waits `consumer_batch_linger_ms` for others), hands them over in the order they
     were delivered (so per aggregate in order; the handler keeps that order), forwards each
@@ -73,11 +75,15 @@ class Consumer:
 
     name: str
     bindings: list[str]
-    handler: Handler
+    handler: Handler | None = None
     workers: int = 4
     batch: BatchHandler | None = None
     batch_size: int = 0
     _queues: list[asyncio.Queue[AbstractIncomingMessage]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if (self.handler is None) == (self.batch is None):
+            raise ValueError(f"consumer {self.name}: give a handler or a batch handler, exactly one")
 
 
 class Broker:
@@ -329,6 +335,7 @@ class Broker:
             envelope = Envelope.from_bytes(message.body)
             token = correlation_id.set(envelope.correlation_id)
             try:
+                assert consumer.handler is not None
                 await consumer.handler(envelope)
             finally:
                 correlation_id.reset(token)

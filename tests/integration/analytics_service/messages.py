@@ -3,6 +3,7 @@ services publish about them (the models of shared.contracts)."""
 
 from typing import Any
 
+from analytics_service.messaging import Projection
 from shared.contracts import MESSAGES, Envelope, ReservationMessage, RoutingKey
 from shared.money import Money
 from tests.messages import a_reservation
@@ -44,3 +45,11 @@ def reservation_message(
     return a_reservation(
         model, reservation_id, event_id, version=version, seats=seats, amount=amount
     ).envelope()
+
+
+async def project(projection: Projection, *envelopes: Envelope) -> None:
+    """Hand messages to the projection as the broker does (one batch); a message whose outcome
+    is a failure raises it."""
+    for outcome in await projection.handle_batch(list(envelopes)):
+        if outcome is not None:
+            raise outcome

@@ -9,6 +9,7 @@ from shared.contracts import BookingConfirmed
 from tests.integration.analytics_service.messages import (
     event_data,
     event_message,
+    project,
     reservation_message,
 )
 from tests.messages import a_booking
@@ -68,12 +69,12 @@ async def test_a_message_delivered_twice_is_applied_once(analytics, publisher):
 async def test_a_deleted_event_is_not_resurrected_by_a_late_update(analytics):
     _, app, client = analytics
     projection = app.state.projection
-    await projection.handle(event_message("created", event_data(EVENT_ID, 1)))
-    await projection.handle(event_message("deleted", event_data(EVENT_ID, 2)))
+    await project(projection, event_message("created", event_data(EVENT_ID, 1)))
+    await project(projection, event_message("deleted", event_data(EVENT_ID, 2)))
     assert await _document(app, client, EVENT_ID) is None
 
-    await projection.handle(event_message("updated", event_data(EVENT_ID, 2, name="Late")))
-    await projection.handle(event_message("created", event_data(EVENT_ID, 1)))
+    await project(projection, event_message("updated", event_data(EVENT_ID, 2, name="Late")))
+    await project(projection, event_message("created", event_data(EVENT_ID, 1)))
     assert await _document(app, client, EVENT_ID) is None
     listed = (await client.get("/api/analytics/search")).json()
     assert listed["total"] == 0
@@ -81,22 +82,23 @@ async def test_a_deleted_event_is_not_resurrected_by_a_late_update(analytics):
 
 async def test_a_delete_at_the_same_version_still_deletes(analytics):
     _, app, client = analytics
-    await app.state.projection.handle(event_message("updated", event_data(EVENT_ID, 4)))
-    await app.state.projection.handle(event_message("deleted", event_data(EVENT_ID, 4)))
+    await project(app.state.projection, event_message("updated", event_data(EVENT_ID, 4)))
+    await project(app.state.projection, event_message("deleted", event_data(EVENT_ID, 4)))
     assert await _document(app, client, EVENT_ID) is None
 
 
 async def test_seat_messages_carry_the_event_and_update_occupancy(analytics):
     _, app, client = analytics
     projection = app.state.projection
-    await projection.handle(event_message("created", event_data(EVENT_ID, 1, totalCapacity=3)))
-    await projection.handle(
-        event_message("seats_booked", event_data(EVENT_ID, 2, totalCapacity=3, bookedSeats=2), 2)
+    await project(projection, event_message("created", event_data(EVENT_ID, 1, totalCapacity=3)))
+    await project(
+        projection, event_message("seats_booked", event_data(EVENT_ID, 2, totalCapacity=3, bookedSeats=2), 2)
     )
     doc = await _document(app, client, EVENT_ID)
     assert (doc["bookedSeats"], doc["availableSeats"], doc["occupancyRate"]) == (2, 1, 66.67)
-    await projection.handle(
-        event_message("seats_released", event_data(EVENT_ID, 3, totalCapacity=3, bookedSeats=1), 1)
+    await project(
+        projection,
+        event_message("seats_released", event_data(EVENT_ID, 3, totalCapacity=3, bookedSeats=1), 1),
     )
     doc = await _document(app, client, EVENT_ID)
     assert (doc["bookedSeats"], doc["occupancyRate"]) == (1, 33.33)
@@ -105,17 +107,17 @@ async def test_seat_messages_carry_the_event_and_update_occupancy(analytics):
 async def test_a_cancellation_of_a_confirmed_reservation_takes_its_money_back(analytics):
     _, app, client = analytics
     projection = app.state.projection
-    await projection.handle(event_message("created", event_data(EVENT_ID, 1)))
+    await project(projection, event_message("created", event_data(EVENT_ID, 1)))
     kept, cancelled = unique("r"), unique("r")
-    await projection.handle(
-        reservation_message("confirmed", kept, EVENT_ID, version=2, seats=1, amount=15000)
+    await project(
+        projection, reservation_message("confirmed", kept, EVENT_ID, version=2, seats=1, amount=15000)
     )
-    await projection.handle(
-        reservation_message("confirmed", cancelled, EVENT_ID, version=2, seats=3, amount=45000)
+    await project(
+        projection, reservation_message("confirmed", cancelled, EVENT_ID, version=2, seats=3, amount=45000)
     )
     assert Decimal((await _document(app, client, EVENT_ID))["revenue"]) == 60000
-    await projection.handle(
-        reservation_message("cancelled", cancelled, EVENT_ID, version=3, seats=3, amount=45000)
+    await project(
+        projection, reservation_message("cancelled", cancelled, EVENT_ID, version=3, seats=3, amount=45000)
     )
     doc = await _document(app, client, EVENT_ID)
     assert (doc["confirmedReservations"], Decimal(doc["revenue"])) == (1, 15000)
@@ -124,10 +126,14 @@ async def test_a_cancellation_of_a_confirmed_reservation_takes_its_money_back(an
 async def test_a_cancellation_arriving_before_its_confirmation_wins(analytics):
     _, app, client = analytics
     projection = app.state.projection
-    await projection.handle(event_message("created", event_data(EVENT_ID, 1)))
+    await project(projection, event_message("created", event_data(EVENT_ID, 1)))
     rid = unique("r")
-    await projection.handle(reservation_message("refunded", rid, EVENT_ID, version=4, seats=2, amount=30000))
-    await projection.handle(reservation_message("confirmed", rid, EVENT_ID, version=3, seats=2, amount=30000))
+    await project(
+        projection, reservation_message("refunded", rid, EVENT_ID, version=4, seats=2, amount=30000)
+    )
+    await project(
+        projection, reservation_message("confirmed", rid, EVENT_ID, version=3, seats=2, amount=30000)
+    )
     doc = await _document(app, client, EVENT_ID)
     assert (doc["confirmedReservations"], Decimal(doc["revenue"])) == (0, 0)
 
@@ -135,9 +141,9 @@ async def test_a_cancellation_arriving_before_its_confirmation_wins(analytics):
 async def test_a_pending_reservation_counts_nothing(analytics):
     _, app, client = analytics
     projection = app.state.projection
-    await projection.handle(event_message("created", event_data(EVENT_ID, 1)))
-    await projection.handle(
-        reservation_message("created", unique("r"), EVENT_ID, version=1, seats=2, amount=30000)
+    await project(projection, event_message("created", event_data(EVENT_ID, 1)))
+    await project(
+        projection, reservation_message("created", unique("r"), EVENT_ID, version=1, seats=2, amount=30000)
     )
     doc = await _document(app, client, EVENT_ID)
     assert (doc["confirmedReservations"], Decimal(doc["revenue"])) == (0, 0)
@@ -146,13 +152,13 @@ async def test_a_pending_reservation_counts_nothing(analytics):
 async def test_reservations_arriving_before_their_event_are_kept_for_it(analytics):
     _, app, client = analytics
     projection = app.state.projection
-    await projection.handle(
-        reservation_message("confirmed", unique("r"), EVENT_ID, version=2, seats=2, amount=30000)
+    await project(
+        projection, reservation_message("confirmed", unique("r"), EVENT_ID, version=2, seats=2, amount=30000)
     )
     assert await _document(app, client, EVENT_ID) is None
     assert (await client.get("/api/analytics")).json()["totalEvents"] == 0
 
-    await projection.handle(event_message("created", event_data(EVENT_ID, 1)))
+    await project(projection, event_message("created", event_data(EVENT_ID, 1)))
     doc = await _document(app, client, EVENT_ID)
     assert (doc["name"], doc["confirmedReservations"], Decimal(doc["revenue"])) == (
         "Concert Youssou N'Dour",
@@ -164,12 +170,12 @@ async def test_reservations_arriving_before_their_event_are_kept_for_it(analytic
 async def test_concurrent_confirmations_of_one_event_all_count(analytics):
     _, app, client = analytics
     projection = app.state.projection
-    await projection.handle(event_message("created", event_data(EVENT_ID, 1)))
+    await project(projection, event_message("created", event_data(EVENT_ID, 1)))
     messages = [
         reservation_message("confirmed", unique("r"), EVENT_ID, version=2, seats=1, amount=1000 + i)
         for i in range(12)
     ]
-    await asyncio.gather(*(projection.handle(m) for m in messages))
+    await asyncio.gather(*(project(projection, m) for m in messages))
     doc = await _document(app, client, EVENT_ID)
     assert doc["confirmedReservations"] == 12
     assert Decimal(doc["revenue"]) == sum(1000 + i for i in range(12))
@@ -178,7 +184,7 @@ async def test_concurrent_confirmations_of_one_event_all_count(analytics):
 async def test_booking_messages_change_nothing(analytics):
     _, app, client = analytics
     projection = app.state.projection
-    await projection.handle(event_message("created", event_data(EVENT_ID, 1)))
+    await project(projection, event_message("created", event_data(EVENT_ID, 1)))
     before = await _document(app, client, EVENT_ID)
-    await projection.handle(a_booking(BookingConfirmed, "s1", event_id=EVENT_ID, seats=2).envelope())
+    await project(projection, a_booking(BookingConfirmed, "s1", event_id=EVENT_ID, seats=2).envelope())
     assert await _document(app, client, EVENT_ID) == before

@@ -8,7 +8,12 @@ from fastapi import FastAPI
 
 from analytics_service.rebuild import rebuild
 from shared.http import ServiceClient
-from tests.integration.analytics_service.messages import event_data, event_message, reservation_message
+from tests.integration.analytics_service.messages import (
+    event_data,
+    event_message,
+    project,
+    reservation_message,
+)
 from tests.support import serving, unique
 
 EVENTS = [event_data(i, 2, name=f"Event {i}", bookedSeats=i % 50) for i in range(1, 106)]
@@ -36,9 +41,9 @@ async def test_rebuild_projects_every_page_and_keeps_newer_documents(analytics):
     _, app, client = analytics
     projection = app.state.projection
     # Already projected at a newer version than the event service's list says: kept.
-    await projection.handle(event_message("updated", event_data(7, 5, name="Newer")))
-    await projection.handle(
-        reservation_message("confirmed", unique("r"), 9, version=2, seats=1, amount=15000)
+    await project(projection, event_message("updated", event_data(7, 5, name="Newer")))
+    await project(
+        projection, reservation_message("confirmed", unique("r"), 9, version=2, seats=1, amount=15000)
     )
 
     counts = await _rebuild(app)

@@ -141,7 +141,7 @@ async def test_a_batch_recorded_but_not_acknowledged_before_a_crash_is_recorded_
         pid = int(unique().rsplit("_", 1)[-1], 16)
         messages = [a_payment(PaymentCompleted, pid).envelope(), a_payment(PaymentRefunded, pid).envelope()]
         crashing = Broker(settings)
-        crashing.add_consumer(Consumer(RECORDER, ["#"], _unused, batch=record_then_crash))
+        crashing.add_consumer(Consumer(RECORDER, ["#"], batch=record_then_crash))
         await crashing.start()
         await crashing.wait_connected()
         for message in messages:
@@ -150,7 +150,7 @@ async def test_a_batch_recorded_but_not_acknowledged_before_a_crash_is_recorded_
         await crashing.close()
 
         survivor = Broker(settings)
-        survivor.add_consumer(Consumer(RECORDER, ["#"], _unused, batch=survive))
+        survivor.add_consumer(Consumer(RECORDER, ["#"], batch=survive))
         await survivor.start()
         try:
             await survivor.wait_connected()
@@ -169,7 +169,3 @@ async def test_a_batch_recorded_but_not_acknowledged_before_a_crash_is_recorded_
 
 async def _true(value: object) -> bool | None:
     return bool(value) or None
-
-
-async def _unused(envelope: Envelope) -> None:
-    raise AssertionError("a batching consumer never calls its single-message handler")

@@ -42,10 +42,6 @@ class Batches:
         return outcomes
 
 
-async def _unused(envelope: Envelope) -> None:
-    raise AssertionError("a batching consumer never calls its single-message handler")
-
-
 async def _drain_dlq(queue: str, count: int) -> dict[str, aio_pika.abc.AbstractIncomingMessage]:
     connection = await aio_pika.connect(AMQP_URL)
     buried: dict[str, aio_pika.abc.AbstractIncomingMessage] = {}
@@ -76,7 +72,7 @@ async def _queue_settled(queue: str) -> bool | None:
 async def test_a_poison_in_the_middle_of_a_batch_is_dead_lettered_and_the_rest_applied_once():
     settings = broker_settings(consumer_max_retries=1, consumer_retry_delay_ms=100)
     batches = Batches(poison=frozenset({"poison"}))
-    consumer = Consumer("batch-probe", ["probe.#"], _unused, batch=batches)
+    consumer = Consumer("batch-probe", ["probe.#"], batch=batches)
     async with connected_broker(settings, consumer) as broker:
         first = new_envelope("probe.first", "PROBE", 1, {})
         await broker.publish(first)
@@ -132,7 +128,7 @@ async def test_a_batch_failing_whole_with_its_engine_down_waits_without_spending
             raise pymongo.errors.ServerSelectionTimeoutError("no server")
         return [None] * len(envelopes)
 
-    consumer = Consumer("batch-engine-probe", ["probe.#"], _unused, batch=engine_down_for_a_while)
+    consumer = Consumer("batch-engine-probe", ["probe.#"], batch=engine_down_for_a_while)
     async with connected_broker(settings, consumer, engine_down=mongo.ENGINE_DOWN) as broker:
         message = new_envelope("probe.engine", "PROBE", 9, {})
         await broker.publish(message)
@@ -146,7 +142,7 @@ async def test_a_batch_failing_whole_with_its_engine_down_waits_without_spending
 async def test_a_batch_not_acknowledged_before_a_crash_is_delivered_again_whole():
     settings = broker_settings()
     crashed = Batches()  # holds its first batch forever: the process dies before the ack
-    consumer = Consumer("batch-crash-probe", ["probe.#"], _unused, batch=crashed)
+    consumer = Consumer("batch-crash-probe", ["probe.#"], batch=crashed)
     envelopes = [new_envelope("probe.crash", "PROBE", n, {"n": n}) for n in range(5)]
     survivor = Batches()
     survivor.release.set()
@@ -155,9 +151,7 @@ async def test_a_batch_not_acknowledged_before_a_crash_is_delivered_again_whole(
             await broker.publish(envelope)
         await eventually(lambda: _true(crashed.batches))
         await broker.close()  # the crash: nothing of what it was handling was acknowledged
-        async with connected_broker(
-            settings, Consumer("batch-crash-probe", ["probe.#"], _unused, batch=survivor)
-        ):
+        async with connected_broker(settings, Consumer("batch-crash-probe", ["probe.#"], batch=survivor)):
             await eventually(lambda: _true(len(survivor.applied) >= len(envelopes)))
     assert sorted(survivor.applied) == sorted(e.message_id for e in envelopes)
     assert crashed.applied == []
