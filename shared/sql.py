@@ -187,19 +187,12 @@ def hung_values(
 
 
 def create_messaging_tables() -> None:
-    """Revision 0001 of every PostgreSQL service: the outbox and idempotency keys defined
-    above, and the `inbox` table of that time (never used; a later revision drops it)."""
+    """In the baseline revision of every PostgreSQL service: the outbox and idempotency keys
+    defined above."""
     from alembic import op
 
     bind = op.get_bind()
-    inbox_0001 = sa.Table(
-        "inbox",
-        sa.MetaData(),
-        sa.Column("message_id", sa.String(64), primary_key=True),
-        sa.Column("consumer", sa.String(128), nullable=False),
-        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    )
-    for table in (outbox, inbox_0001, idempotency_keys):
+    for table in (outbox, idempotency_keys):
         table.create(bind, checkfirst=True)
     op.create_index(
         "ix_outbox_unpublished", "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL")

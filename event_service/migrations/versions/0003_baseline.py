@@ -1,19 +1,29 @@
-"""Events and their seats; CHECK constraints are the last line of defence against overselling.
+"""The event service's schema: the outbox and idempotency keys, and the events table with its
+CHECK constraints, the last line of defence against overselling.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises:
 """
+
+# Squashed: this one revision replaces revisions 0001 (messaging tables), 0002 (events) and
+# 0003 (drop inbox). Its id is the old head's, "0003", so a database migrated to the old head
+# is already at this revision and upgrades to nothing; a new database gets the same schema in
+# one step (the `inbox` table the old first revision created and its last dropped is never
+# made).
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+from shared.sql import create_messaging_tables
+
+revision = "0003"
+down_revision = None
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
+    create_messaging_tables()
     op.create_table(
         "events",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),

@@ -1,21 +1,30 @@
-"""Payments: money as numeric(14,2), a version for optimistic concurrency, the caller's
-idempotency key (unique: a lost answer is found by it), and at most one live charge per
-reservation (partial unique index; a failed payment does not count).
+"""The payment service's schema: the outbox and idempotency keys, and the payments table (money
+as numeric(14,2), a version, the caller's idempotency key, at most one live charge per
+reservation).
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises:
 """
+
+# Squashed: this one revision replaces revisions 0001 (messaging tables), 0002 (payments) and
+# 0003 (drop inbox). Its id is the old head's, "0003", so a database migrated to the old head
+# is already at this revision and upgrades to nothing; a new database gets the same schema in
+# one step (the `inbox` table the old first revision created and its last dropped is never
+# made).
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+from shared.sql import create_messaging_tables
+
+revision = "0003"
+down_revision = None
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
+    create_messaging_tables()
     op.create_table(
         "payments",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),

@@ -1,20 +1,30 @@
-"""The durable saga log: saga instances and their step rows.
+"""The saga log's schema: the outbox and idempotency keys, saga instances (booking or
+cancellation, one live cancellation per reservation) and their step rows.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0004
+Revises:
 """
+
+# Squashed: this one revision replaces revisions 0001 (messaging tables), 0002 (sagas), 0003
+# (cancellation) and 0004 (drop inbox). Its id is the old head's, "0004", so a database
+# migrated to the old head is already at this revision and upgrades to nothing; a new database
+# gets the same schema in one step (the `inbox` table the old first revision created and its
+# last dropped is never made).
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-revision = "0002"
-down_revision = "0001"
+from shared.sql import create_messaging_tables
+
+revision = "0004"
+down_revision = None
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
+    create_messaging_tables()
     op.create_table(
         "sagas",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),
@@ -57,6 +67,19 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True)),
         sa.UniqueConstraint("saga_id", "name", name="uq_saga_steps_saga_name"),
     )
+
+    op.add_column("sagas", sa.Column("type", sa.String(16), nullable=False, server_default="booking"))
+    op.add_column("sagas", sa.Column("context", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")))
+    # Two cancellations of one reservation racing: the second insert fails here. A refused
+    # (COMPENSATED) cancellation leaves room for a new one.
+    op.create_index(
+        "uq_sagas_live_cancellation",
+        "sagas",
+        ["reservation_id"],
+        unique=True,
+        postgresql_where=sa.text("type = 'cancellation' AND status <> 'COMPENSATED'"),
+    )
+    op.create_index("ix_sagas_reservation", "sagas", ["reservation_id"])
 
 
 def downgrade() -> None:
