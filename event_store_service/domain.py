@@ -2,7 +2,7 @@
 the reducers that fold an aggregate's events into its state. Plain code: no I/O, no clock."""
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared.contracts import RoutingKey
@@ -15,8 +15,6 @@ Reducer = Callable[[State, Mapping[str, Any]], State]
 # since a snapshot is only a cache of what the reducers would compute.
 SNAPSHOT_SCHEMA = 1
 
-IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-EVENT_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]{0,127}$")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -229,13 +227,6 @@ def apply_event(aggregate_type: str, state: State, event_type: str, data: Mappin
     if aggregate == "SAGA" and event_type_name(event_type).startswith("saga."):
         return _saga_step(state, event_type, data)
     return merge(state, data)
-
-
-def fold_events(aggregate_type: str, state: State, events: Iterable[Mapping[str, Any]]) -> State:
-    """Fold stored events (dicts with eventType and eventData), oldest first, into `state`."""
-    for event in events:
-        state = apply_event(aggregate_type, state, str(event["eventType"]), event.get("eventData") or {})
-    return state
 
 
 def snapshot_due(version: int, every: int) -> bool:

@@ -12,10 +12,6 @@ class ChargeOutcome:
     status: Status  # completed or failed
     failure_reason: str | None = None
 
-    @property
-    def approved(self) -> bool:
-        return self.status is Status.COMPLETED
-
 
 class SimulatedProvider:
     """Approves every charge up to `decline_above` (inclusive) and declines the rest; refunds

@@ -67,7 +67,6 @@ COMPENSATION_OF: dict[Step, Compensation | None] = {
     Step.PROCESS_PAYMENT: Compensation.REFUND,
     Step.CONFIRM_RESERVATION: None,
 }
-STEP_OF: dict[Compensation, Step] = {c: s for s, c in COMPENSATION_OF.items() if c is not None}
 
 
 class CancelStep(StrEnum):

@@ -7,13 +7,19 @@ from event_store_service.domain import (
     apply_event,
     check_event_data,
     event_type_name,
-    fold_events,
     next_version,
     snapshot_due,
     stream_id,
 )
 from shared.contracts import RoutingKey
 from shared.errors import RuleBroken
+
+
+def fold_events(aggregate_type: str, state: dict, events: list[dict]) -> dict:
+    """Stored events (eventType, eventData), oldest first, folded into `state` as a replay does."""
+    for event in events:
+        state = apply_event(aggregate_type, state, str(event["eventType"]), event.get("eventData") or {})
+    return state
 
 
 def events(*pairs: tuple[str, dict]) -> list[dict]:

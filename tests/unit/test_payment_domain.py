@@ -69,8 +69,8 @@ def test_a_status_change_announces_completed_failed_and_refunded_only():
 
 def test_the_provider_declines_above_the_limit_only():
     provider = SimulatedProvider(Decimal("1000000"))
-    assert provider.charge(Decimal("1000000.00"), "XOF").approved
-    assert provider.charge(Decimal("0.01"), "XOF").approved
+    assert provider.charge(Decimal("1000000.00"), "XOF").status is Status.COMPLETED
+    assert provider.charge(Decimal("0.01"), "XOF").status is Status.COMPLETED
     declined = provider.charge(Decimal("1500000"), "XOF")
     assert declined.status is Status.FAILED
     assert declined.failure_reason == (
@@ -84,3 +84,16 @@ def test_the_provider_refuses_refunds_above_its_refund_limit_when_one_is_set():
     assert provider.refund(Decimal("50000"), "XOF")
     assert not provider.refund(Decimal("50000.01"), "XOF")
     assert SimulatedProvider(Decimal("1000000")).refund(Decimal("999999"), "XOF")
+
+
+def test_a_refund_asked_again_under_its_key_is_answered_not_made_again():
+    provider = SimulatedProvider(Decimal("1000000"), refuse_refunds_above=Decimal("50000"))
+    assert provider.refund(Decimal("10"), "XOF", key="payment:1:refund")
+    assert provider.refund(Decimal("10"), "XOF", key="payment:1:refund")
+    assert provider.refunds_made == 1
+    assert provider.refund(Decimal("10"), "XOF", key="payment:2:refund")
+    assert provider.refunds_made == 2
+    # A refused refund is refused again under its key, and makes nothing.
+    assert not provider.refund(Decimal("60000"), "XOF", key="payment:3:refund")
+    assert not provider.refund(Decimal("60000"), "XOF", key="payment:3:refund")
+    assert provider.refunds_made == 2
