@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from payment_service import domain
-from payment_service.domain import NewPayment, Payment, RefundPlan, Status, StatusChange
+from payment_service.domain import ANNOUNCED, NewPayment, Payment, RefundPlan, Status, StatusChange
 from payment_service.messaging import payment_message
 from payment_service.provider import SimulatedProvider
 from payment_service.store import (
@@ -22,6 +22,7 @@ from payment_service.store import (
     compensate_scope,
     payment_of,
     status_scope,
+    stored_amount,
 )
 from shared import faults
 from shared.clock import utc_now
@@ -71,7 +72,21 @@ class Payments:
         # The provider answered synchronously, so the payment is born in its final status; the
         # machine still has to allow pending -> that status.
         status = domain.transition(Status.PENDING, charge.status)
-        result = await self.store.insert(earlier, new, status, charge.failure_reason, idem, self.clock())
+        now = self.clock()
+        payment = Payment(
+            id=earlier,
+            reservation_id=new.reservation_id,
+            user_id=new.user_id,
+            amount=stored_amount(new.amount),
+            currency=new.currency,
+            payment_method=new.payment_method,
+            status=status,
+            failure_reason=charge.failure_reason,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+        result = await self.store.insert(payment, payment_message(ANNOUNCED[status], payment), idem)
         if not result.replayed:
             self.published()
         return result

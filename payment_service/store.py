@@ -8,7 +8,6 @@ and returns records of the domain, never REST answers."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -17,15 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from payment_service.domain import (
-    ANNOUNCED,
     HOLDS_RESERVATION,
     Method,
-    NewPayment,
     Payment,
     ReservationAlreadyCharged,
     Status,
 )
-from payment_service.messaging import payment_message
 from shared import sql
 from shared.contracts import Envelope
 from shared.errors import NotFound
@@ -98,36 +94,15 @@ class PaymentStore:
         return int(row.next_id)
 
     async def insert(
-        self,
-        payment_id: int,
-        new: NewPayment,
-        status: Status,
-        failure_reason: str | None,
-        idem: Idempotency | None,
-        now: datetime,
+        self, payment: Payment, message: Envelope, idem: Idempotency | None
     ) -> WriteResult[Payment]:
-        """Record a charge the provider answered, in its final status, as `payment_id`: one
-        statement inserts the payment unless the reservation already has a live charge, and
-        its outbox row and the result kept under the key from its RETURNING.
+        """Record a charge the provider answered, in its final status: one statement inserts
+        the payment unless the reservation already has a live charge, and `message`'s outbox
+        row and the result kept under the key from its RETURNING.
 
         Concurrent twins with one key race on the unique idempotency_key: the loser's
         statement fails whole and replays the winner's result. Two charges of one
         reservation race on the partial unique index: the loser gets 409 naming the winner."""
-        payment = Payment(
-            id=payment_id,
-            reservation_id=new.reservation_id,
-            user_id=new.user_id,
-            # As NUMERIC(14, 2) stores it, so the message and the answer say what the row holds.
-            amount=new.amount.quantize(CENT, ROUND_HALF_UP),
-            currency=new.currency,
-            payment_method=new.payment_method,
-            status=status,
-            failure_reason=failure_reason,
-            created_at=now,
-            updated_at=now,
-            version=1,
-        )
-        message = payment_message(ANNOUNCED[status], payment)
         params: dict[str, Any] = {
             "p_id": payment.id,
             "p_reservation_id": payment.reservation_id,
@@ -138,7 +113,7 @@ class PaymentStore:
             "p_status": payment.status.value,
             "p_failure_reason": payment.failure_reason,
             "p_idempotency_key": idem.key if idem is not None else None,
-            "p_now": now,
+            "p_now": payment.created_at,
             **sql.hung_values(
                 message, idem, scope=SCOPE_CREATE, status_code=201, response=record_to_json(payment)
             ),
@@ -157,7 +132,7 @@ class PaymentStore:
             replay = await _replay_in(conn, SCOPE_CREATE, idem)
             if replay is not None:
                 return WriteResult(replay, replayed=True)
-            await self._refuse_second_charge(conn, new.reservation_id)
+            await self._refuse_second_charge(conn, payment.reservation_id)
         raise RuntimeError("payment insert conflicted with neither its key nor its reservation")
 
     async def fence(self, key: str) -> Payment | None:
@@ -288,6 +263,12 @@ class PaymentStore:
 
 
 CENT = Decimal("0.01")
+
+
+def stored_amount(amount: Decimal) -> Decimal:
+    """`amount` as NUMERIC(14, 2) stores it, so the message and the answer say what the row
+    will hold."""
+    return amount.quantize(CENT, ROUND_HALF_UP)
 
 
 def _replay_or_new_id_statement() -> sa.Select[Any]:
