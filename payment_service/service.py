@@ -12,7 +12,15 @@ from dataclasses import replace
 from datetime import datetime
 
 from payment_service import domain
-from payment_service.domain import ANNOUNCED, NewPayment, Payment, RefundPlan, Status, StatusChange
+from payment_service.domain import (
+    ANNOUNCED,
+    NewPayment,
+    Payment,
+    RefundPlan,
+    ReservationAlreadyCharged,
+    Status,
+    StatusChange,
+)
 from payment_service.messaging import payment_message
 from payment_service.provider import SimulatedProvider
 from payment_service.store import (
@@ -86,10 +94,18 @@ class Payments:
             updated_at=now,
             version=1,
         )
-        result = await self.store.insert(payment, payment_message(ANNOUNCED[status], payment), idem)
-        if not result.replayed:
+        if await self.store.insert(payment, payment_message(ANNOUNCED[status], payment), idem):
             self.published()
-        return result
+            return WriteResult(payment)
+        # Not written: a twin with our key (its payment and stored result committed together),
+        # the fence of our caller, or a live charge of the reservation. A fresh read tells which.
+        replay = await self.store.created_under(idem)
+        if replay is not None:
+            return WriteResult(replay, replayed=True)
+        live = await self.store.live_charge(new.reservation_id)
+        if live is not None:
+            raise ReservationAlreadyCharged(new.reservation_id, *live)
+        raise RuntimeError("payment insert conflicted with neither its key nor its reservation")
 
     async def fence(self, key: str) -> Payment | None:
         """For a caller that gave up on a charge: the payment made under `key`, or None once the

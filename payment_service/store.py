@@ -19,7 +19,6 @@ from payment_service.domain import (
     HOLDS_RESERVATION,
     Method,
     Payment,
-    ReservationAlreadyCharged,
     Status,
 )
 from shared import sql
@@ -28,7 +27,7 @@ from shared.errors import NotFound
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency.sql import fence, find_answer, save_answer
 from shared.messaging.sql_outbox import add_to_outbox
-from shared.results import WriteResult, record_from_json, record_to_json
+from shared.results import record_from_json, record_to_json
 
 metadata = sa.MetaData()
 
@@ -93,16 +92,14 @@ class PaymentStore:
             return payment_of(StoredAnswer(row.status_code, row.response))
         return int(row.next_id)
 
-    async def insert(
-        self, payment: Payment, message: Envelope, idem: Idempotency | None
-    ) -> WriteResult[Payment]:
+    async def insert(self, payment: Payment, message: Envelope, idem: Idempotency | None) -> bool:
         """Record a charge the provider answered, in its final status: one statement inserts
         the payment unless the reservation already has a live charge, and `message`'s outbox
-        row and the result kept under the key from its RETURNING.
-
-        Concurrent twins with one key race on the unique idempotency_key: the loser's
-        statement fails whole and replays the winner's result. Two charges of one
-        reservation race on the partial unique index: the loser gets 409 naming the winner."""
+        row and the result kept under the key from its RETURNING. False, and nothing
+        written, when the reservation has a live charge, or a twin with the same key (or the
+        fence of the caller) committed first: concurrent twins race on the unique
+        idempotency_key, two charges of one reservation on the partial unique index, and the
+        loser's statement fails whole."""
         params: dict[str, Any] = {
             "p_id": payment.id,
             "p_reservation_id": payment.reservation_id,
@@ -120,20 +117,31 @@ class PaymentStore:
         }
         try:
             async with self.autocommit.connect() as conn:
-                made = (await conn.execute(_CHARGES[idem is not None], params)).scalar_one()
-            if made:
-                return WriteResult(payment)
+                return bool((await conn.execute(_CHARGES[idem is not None], params)).scalar_one())
         except IntegrityError:
-            pass
-        # Not written: a live charge of the reservation, a twin with our key (its payment
-        # and stored result committed together) or the fence of our caller. A fresh read
-        # tells which.
+            return False
+
+    async def created_under(self, idem: Idempotency | None) -> Payment | None:
+        """The payment created under the caller's key (422 if its body differed, 409 once
+        fenced), or None."""
+        if idem is None:
+            return None
         async with self.engine.connect() as conn:
-            replay = await _replay_in(conn, SCOPE_CREATE, idem)
-            if replay is not None:
-                return WriteResult(replay, replayed=True)
-            await self._refuse_second_charge(conn, payment.reservation_id)
-        raise RuntimeError("payment insert conflicted with neither its key nor its reservation")
+            found = await find_answer(conn, SCOPE_CREATE, idem)
+        return None if found is None else payment_of(found)
+
+    async def live_charge(self, reservation_id: str) -> tuple[int, str] | None:
+        """The id and status of the reservation's live charge (one that holds it), if any."""
+        async with self.engine.connect() as conn:
+            live = (
+                await conn.execute(
+                    sa.select(payments.c.id, payments.c.status)
+                    .where(payments.c.reservation_id == reservation_id)
+                    .where(payments.c.status.in_([s.value for s in HOLDS_RESERVATION]))
+                    .limit(1)
+                )
+            ).first()
+        return None if live is None else (int(live.id), str(live.status))
 
     async def fence(self, key: str) -> Payment | None:
         """Fence the key of a charge its caller gave up on: None when no charge was made under
@@ -142,18 +150,6 @@ class PaymentStore:
         async with self.engine.begin() as conn:
             found = await fence(conn, SCOPE_CREATE, key)
         return None if found is None else payment_of(found)
-
-    async def _refuse_second_charge(self, conn: AsyncConnection, reservation_id: str) -> None:
-        live = (
-            await conn.execute(
-                sa.select(payments.c.id, payments.c.status)
-                .where(payments.c.reservation_id == reservation_id)
-                .where(payments.c.status.in_([s.value for s in HOLDS_RESERVATION]))
-                .limit(1)
-            )
-        ).first()
-        if live is not None:
-            raise ReservationAlreadyCharged(reservation_id, live.id, live.status)
 
     async def get(self, payment_id: int) -> Payment | None:
         async with self.engine.connect() as conn:
@@ -370,8 +366,3 @@ async def _keep(
     """Store the result under the caller's key, in the transaction of the change."""
     if idem is not None:
         await save_answer(conn, scope, idem, StoredAnswer(status_code, record_to_json(payment)))
-
-
-async def _replay_in(conn: AsyncConnection, scope: str, idem: Idempotency | None) -> Payment | None:
-    found = None if idem is None else await find_answer(conn, scope, idem)
-    return None if found is None else payment_of(found)
