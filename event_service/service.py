@@ -106,11 +106,13 @@ class Events:
                     await tx.queue(messaging.event_message(contracts.EventCreated, event))
                     await tx.keep(SCOPE_CREATE, idem, 201, record_to_json(event))
             except KeyTaken:
+                if idem is None:
+                    raise
                 continue
             self.published()
             return WriteResult(event)
-        key = idem.key if idem is not None else ""
-        raise Conflict(f"Idempotency-Key '{key}' is in use by a concurrent request; retry.")
+        assert idem is not None
+        raise Conflict(f"Idempotency-Key '{idem.key}' is in use by a concurrent request; retry.")
 
     async def update(self, event_id: int, changes: Mapping[str, Any], expected_version: int | None) -> Event:
         """Change the given fields if the rules allow it on the current event (capacity never
