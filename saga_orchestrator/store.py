@@ -419,7 +419,10 @@ class SagaStore:
             )
             return sa.select(touched).add_cte(waiting)
 
-        statement = self._statement(("wait_for_token",), build)
+        shape = ("wait_for_token",)
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = self._statements[shape] = build()
         params = self._params(saga_id, values, p_step=name, set_step_error=error)
         return await self._write(saga_id, statement, params)
 
