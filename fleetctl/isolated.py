@@ -7,12 +7,15 @@ never touches a dev fleet's data. Names start `e2e_<10 hex>`, so the tests' left
 also removes what a killed run left behind.
 """
 
+import fcntl
 import random
 import socket
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from pathlib import Path
+from typing import IO, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -60,11 +63,43 @@ def _port_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def fresh_redis_db() -> int:
-    """A Redis database number in 11..15 (0 is the dev fleet's, 1..10 the unit tests'), emptied."""
-    number = random.randrange(11, 16)
-    redis.Redis(host="127.0.0.1", port=6379, db=number).flushdb()
-    return number
+# Redis has 16 numbered databases; 0 is the dev fleet's. A test app or an isolated fleet takes
+# one of the others for itself, held by an exclusive lock on a file in the machine's temporary
+# directory: parallel test workers and other test runs on this machine never share, nor flush,
+# each other's. The lock goes with its holder, even a killed one.
+REDIS_DBS = range(1, 16)
+_REDIS_LOCKS = Path(tempfile.gettempdir()) / "tp4-redis-dbs"
+_held_redis_dbs: dict[int, IO[str]] = {}
+
+
+def claim_redis_db(wait: float = 300.0) -> int:
+    """A Redis database number no other holder has (1..15), emptied; held until
+    release_redis_db(number) or the end of this process. Waits while all fifteen are taken."""
+    _REDIS_LOCKS.mkdir(exist_ok=True)
+    deadline = time.monotonic() + wait
+    while True:
+        for number in random.sample(REDIS_DBS, len(REDIS_DBS)):
+            if number in _held_redis_dbs:
+                continue
+            handle = open(_REDIS_LOCKS / f"6379-{number}.lock", "w")  # held open: it is the lock
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            _held_redis_dbs[number] = handle
+            redis.Redis(host="127.0.0.1", port=6379, db=number).flushdb()
+            return number
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"every Redis database of {list(REDIS_DBS)} stayed taken for {wait:.0f} s")
+        time.sleep(0.5)
+
+
+def release_redis_db(number: int) -> None:
+    """Give back a number claim_redis_db handed out (an unknown one is fine)."""
+    handle = _held_redis_dbs.pop(number, None)
+    if handle is not None:
+        handle.close()
 
 
 ENGINE_KINDS = ("exchanges", "queues", "mongo", "indices", "postgres")
@@ -174,6 +209,7 @@ def isolated_fleet(
     if port_offset is None:
         port_offset = free_port_offset()
     tag = name("e2e")
+    redis_db = claim_redis_db()
     env = {
         "AMQP_EXCHANGE": f"{tag}.events",
         "AMQP_QUEUE_PREFIX": f"{tag}.",
@@ -186,7 +222,7 @@ def isolated_fleet(
         "ANALYTICS_INDEX": f"{tag}_event_analytics",
         # Payment ids restart at 1 in every throwaway database, and the cache key is
         # payment:{id}: each isolated fleet gets a Redis db of its own, emptied first.
-        "PAYMENT_REDIS_URL": f"redis://127.0.0.1:6379/{fresh_redis_db()}",
+        "PAYMENT_REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
         "JSON_LOGS": "true",
         # Caller-class tokens of its own: its services call each other's internal endpoints
         # with the first; the tools' operator calls carry the second.
@@ -194,12 +230,16 @@ def isolated_fleet(
         "OPERATOR_TOKEN": f"fleet-operator-{uuid.uuid4().hex}",
     }
     run_dir = ROOT / ".data" / "test-fleets" / tag
-    return IsolatedFleet(run_dir=run_dir, log_dir=run_dir, port_offset=port_offset, env=env)
+    fleet = IsolatedFleet(run_dir=run_dir, log_dir=run_dir, port_offset=port_offset, env=env)
+    fleet.redis_db = redis_db
+    return fleet
 
 
 class IsolatedFleet(Fleet):
     """A fleet that moves to other free ports when one of its ports was taken between
     the check and the bind (another test run on this machine)."""
+
+    redis_db: int | None = None  # the Redis database it holds (claim_redis_db), given back by discard
 
     def start(
         self,
@@ -240,3 +280,6 @@ class IsolatedFleet(Fleet):
                 ],
             }
         )
+        if self.redis_db is not None:
+            release_redis_db(self.redis_db)
+            self.redis_db = None

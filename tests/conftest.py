@@ -4,6 +4,7 @@ not remove what it made) is removed and reported as an error. Only this session'
 considered: other test runs and the dev fleet share the engines."""
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from tests.support import (
     SERVICE_TOKEN,
     engine_inventory,
     handed_out_tokens,
+    redis_db,
     remove_names,
     remove_session_resources,
     session_leftovers,
@@ -38,3 +40,10 @@ def _engines_left_as_found():
         remove_names(leftovers)
         lines = "\n".join(f"  {kind}: {', '.join(names)}" for kind, names in leftovers.items())
         pytest.fail(f"this test session left on the shared engines (now removed):\n{lines}", pytrace=False)
+
+
+@pytest.fixture(scope="module", name="redis_db")
+def _redis_db() -> Iterator[int]:
+    """A Redis database number of the module's own, emptied (tests.support.redis_db)."""
+    with redis_db() as number:
+        yield number

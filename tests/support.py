@@ -6,7 +6,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -25,10 +25,11 @@ from fleetctl.isolated import (  # noqa: F401  (the tests' names for the engines
     PG_ADMIN,
     RABBITMQ_API,
     IsolatedFleet,
+    claim_redis_db,
     engine_inventory,
     free_port_offset,
-    fresh_redis_db,
     patiently,
+    release_redis_db,
     remove_names,
 )
 from shared.callers import Caller, caller_of
@@ -82,6 +83,17 @@ def _database_name(prefix: str) -> str:
     name = unique(prefix)
     _created_databases.append(name)
     return name
+
+
+@contextlib.contextmanager
+def redis_db() -> Iterator[int]:
+    """A Redis database number held by this test alone (claim_redis_db: parallel workers and
+    other test runs never share it), emptied; given back at the end of the block."""
+    number = claim_redis_db()
+    try:
+        yield number
+    finally:
+        release_redis_db(number)
 
 
 def create_pg_database(role: str, prefix: str = "test") -> str:

@@ -11,11 +11,9 @@ from shared.metrics import Metrics
 from tests.integration.payment_service.helpers import CLOSED_REDIS, REDIS_BASE, charge, metric, payment_app
 from tests.support import unique
 
-REDIS_DB = 7
 
-
-async def test_get_set_with_ttl_delete_and_exists_against_redis():
-    redis = aioredis.from_url(f"{REDIS_BASE}/{REDIS_DB}")
+async def test_get_set_with_ttl_delete_and_exists_against_redis(redis_db: int):
+    redis = aioredis.from_url(f"{REDIS_BASE}/{redis_db}")
     try:
         cache = CacheManager(redis, Metrics("test"))
         key = unique("poly1")
@@ -148,12 +146,12 @@ class RedisGate:
         self._writers -= {writer, up_writer}
 
 
-async def test_a_change_made_while_redis_was_unreachable_is_not_hidden_when_it_returns():
+async def test_a_change_made_while_redis_was_unreachable_is_not_hidden_when_it_returns(redis_db: int):
     gate = RedisGate()
     await gate.start()
     try:
         async with payment_app(
-            REDIS_DB, redis_url=f"redis://127.0.0.1:{gate.port}/{REDIS_DB}", cache_retry_after_seconds=0
+            redis_db, redis_url=f"redis://127.0.0.1:{gate.port}/{redis_db}", cache_retry_after_seconds=0
         ) as (client, _):
             payment = (await client.post("/api/payments", json=charge())).json()
             url = f"/api/payments/{payment['id']}"

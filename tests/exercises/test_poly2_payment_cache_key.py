@@ -7,20 +7,19 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.integration.payment_service.helpers import REDIS_BASE, charge, payment_app
-
-REDIS_DB = 8
+from tests.support import redis_db as another_redis_db
 
 
 @pytest.fixture(scope="module")
-async def redis():
-    client = aioredis.from_url(f"{REDIS_BASE}/{REDIS_DB}")
+async def redis(redis_db: int):
+    client = aioredis.from_url(f"{REDIS_BASE}/{redis_db}")
     yield client
     await client.aclose()
 
 
 @pytest.fixture(scope="module")
-async def client():
-    async with payment_app(REDIS_DB) as (http, _):
+async def client(redis_db: int):
+    async with payment_app(redis_db) as (http, _):
         yield http
 
 
@@ -54,10 +53,11 @@ async def test_only_payment_keys_are_written(client: httpx.AsyncClient, redis):
 
 
 async def test_the_ttl_comes_from_the_settings():
-    async with payment_app(REDIS_DB + 1, cache_ttl_seconds=120) as (http, _):
-        payment = (await http.post("/api/payments", json=charge())).json()
-        probe = aioredis.from_url(f"{REDIS_BASE}/{REDIS_DB + 1}")
-        try:
-            assert 0 < await probe.ttl(f"payment:{payment['id']}") <= 120
-        finally:
-            await probe.aclose()
+    with another_redis_db() as number:  # an app of its own, beside the module's
+        async with payment_app(number, cache_ttl_seconds=120) as (http, _):
+            payment = (await http.post("/api/payments", json=charge())).json()
+            probe = aioredis.from_url(f"{REDIS_BASE}/{number}")
+            try:
+                assert 0 < await probe.ttl(f"payment:{payment['id']}") <= 120
+            finally:
+                await probe.aclose()

@@ -16,19 +16,17 @@ from fastapi import FastAPI
 from payment_service.schemas import PaymentIn, new_payment, payment_view
 from tests.integration.payment_service.helpers import REDIS_BASE, charge, metric, payment_app
 
-REDIS_DB = 10
-
 
 @pytest.fixture(scope="module")
-async def redis():
-    client = aioredis.from_url(f"{REDIS_BASE}/{REDIS_DB}")
+async def redis(redis_db: int):
+    client = aioredis.from_url(f"{REDIS_BASE}/{redis_db}")
     yield client
     await client.aclose()
 
 
 @pytest.fixture(scope="module")
-async def running_app():
-    async with payment_app(REDIS_DB) as pair:
+async def running_app(redis_db: int):
+    async with payment_app(redis_db) as pair:
         yield pair
 
 

@@ -6,12 +6,10 @@ from fastapi import FastAPI
 
 from tests.integration.payment_service.helpers import payment_app
 
-REDIS_DB = 6
-
 
 @pytest.fixture(scope="module")
-async def payments() -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
-    async with payment_app(REDIS_DB) as running_app:
+async def payments(redis_db: int) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    async with payment_app(redis_db) as running_app:
         yield running_app
 
 

@@ -1,6 +1,7 @@
 """The payment service against the real engines: a throwaway database, its own Redis db
 number (keys stay `payment:{id}`, and ids restart at 1 in every database, so each test module
-gets a db number of its own and flushes only that one), a unique exchange and queue prefix."""
+gets a db number of its own, the `redis_db` fixture, which no parallel worker shares), a unique
+exchange and queue prefix."""
 
 import re
 from collections.abc import AsyncIterator

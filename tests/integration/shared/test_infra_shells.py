@@ -12,7 +12,7 @@ import pymongo
 import redis
 from bson import ObjectId
 
-from tests.support import MONGO_URL, create_pg_database, fresh_redis_db, unique
+from tests.support import MONGO_URL, create_pg_database, unique
 
 INFRA = Path(__file__).resolve().parents[3] / "scripts" / "infra.sh"
 
@@ -85,8 +85,8 @@ def test_mongosh_reads_a_service_database_on_the_wire_server():
         assert shell("mongosh", name, "--quiet", "--eval", "db.getName()") == db
 
 
-def test_redis_cli_opens_the_payment_cache():
-    number = fresh_redis_db()
+def test_redis_cli_opens_the_payment_cache(redis_db: int):
+    number = redis_db
     cache = redis.Redis(host="127.0.0.1", port=6379, db=number)
     cache.set("payment:42", '{"id": "42", "status": "completed"}', ex=3600)
     env = {"PAYMENT_REDIS_URL": f"redis://127.0.0.1:6379/{number}"}
