@@ -4,17 +4,12 @@ import httpx
 import pytest
 
 from fleetctl.fleet import SERVICES
-from tests.support import isolated_fleet
+from tests.support import IsolatedFleet
 
 
 @pytest.fixture(scope="module")
-def fleet():
-    fleet = isolated_fleet()
-    try:
-        fleet.start(quiet=True, wait=120)
-        yield fleet
-    finally:
-        fleet.discard()
+def fleet(default_fleet: IsolatedFleet) -> IsolatedFleet:
+    return default_fleet
 
 
 def test_every_service_is_ready_against_its_real_engines(fleet):

@@ -20,17 +20,8 @@ from analytics_service.messaging import CONSUMER_NAME as PROJECTION
 from event_store_service.messaging import RECORDER
 from notification_service.messaging import QUEUE as DISPATCH
 from shared.contracts import Envelope, RoutingKey, read
-from tests.support import AMQP_URL, eventually, isolated_fleet
+from tests.support import AMQP_URL, IsolatedFleet, eventually
 
-SERVICES = [
-    "event_service",
-    "reservation_service",
-    "payment_service",
-    "saga_orchestrator",
-    "analytics_service",
-    "notification_service",
-    "event_store_service",
-]
 ASYNCAPI = Path(__file__).parents[2] / "docs" / "asyncapi.json"
 TERMINAL = {"COMPLETED", "COMPENSATED", "COMPENSATION_FAILED"}
 USER = "user-contracts"
@@ -62,13 +53,8 @@ DECLINED = {
 
 
 @pytest.fixture(scope="module")
-def fleet():
-    fleet = isolated_fleet()
-    try:
-        fleet.start(SERVICES, quiet=True, wait=120)
-        yield fleet
-    finally:
-        fleet.discard()
+def fleet(default_fleet: IsolatedFleet) -> IsolatedFleet:
+    return default_fleet  # every service runs: each one's consumer reads the messages too
 
 
 def _schemas() -> dict[str, Callable[[dict[str, Any]], list[str]]]:

@@ -5,17 +5,12 @@ import pytest
 
 from fleetctl.demo import seed
 from fleetctl.story import Story, Urls
-from tests.support import isolated_fleet
+from tests.support import IsolatedFleet
 
 
 @pytest.fixture(scope="module")
-def urls():
-    fleet = isolated_fleet()
-    try:
-        fleet.start(quiet=True, wait=120)
-        yield Urls.of(fleet.url)
-    finally:
-        fleet.discard()
+def urls(default_fleet: IsolatedFleet) -> Urls:
+    return Urls.of(default_fleet.url)
 
 
 def tell(story: Story, steps) -> None:
