@@ -1,7 +1,9 @@
 """The session leaves the shared engines as it found them: what it made is removed at the
 end, and anything left that carries one of its unique() tokens (a leak: a harness that did
 not remove what it made) is removed and reported as an error. Only this session's names are
-considered: other test runs and the dev fleet share the engines."""
+considered: other test runs and the dev fleet share the engines. In a parallel run
+(pytest-xdist, scripts/test.sh) each worker is a session of its own, with its own tokens: it
+removes what it made and never what another worker made."""
 
 import os
 from collections.abc import Iterator
@@ -47,3 +49,31 @@ def _redis_db() -> Iterator[int]:
     """A Redis database number of the module's own, emptied (tests.support.redis_db)."""
     with redis_db() as number:
         yield number
+
+
+# The parallel run (scripts/test.sh: pytest-xdist, --dist loadgroup) hands out work by group:
+# the tests of one module stay on one worker, so a module-scoped fleet or app starts once; a
+# package-scoped fixture (the hostile tests' fleet) keeps its package together. The folders
+# whose modules take longest are handed out first, so no long module starts last.
+FIRST = ("tests/e2e/test_student_edition.py", "tests/labs/", "tests/e2e/", "tests/bench/", "tests/browser/")
+FIRST += ("tests/hostile/", "tests/exercises/", "tests/integration/")
+
+
+def _group(item: pytest.Item) -> str:
+    fixtures = getattr(item, "_fixtureinfo", None)
+    for definitions in fixtures.name2fixturedefs.values() if fixtures else ():
+        if definitions[-1].scope == "package":
+            return definitions[-1].baseid or item.nodeid.split("::")[0]
+    return item.nodeid.split("::")[0]
+
+
+def _rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::")[0]
+    return next((i for i, start in enumerate(FIRST) if path.startswith(start)), len(FIRST))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    if hasattr(config, "workerinput"):  # an xdist worker: its order is the order work is handed out
+        items.sort(key=_rank)

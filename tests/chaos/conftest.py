@@ -19,6 +19,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/chaos/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.chaos)
+            # They stop and restart the shared engines: never while other tests run.
+            item.add_marker(pytest.mark.serial)
 
 
 @pytest.fixture(scope="package")
