@@ -1,4 +1,4 @@
-"""The notification use cases (notification_service/sender.py) over an in-memory store: a
+"""The notification use cases (notification_service/service.py) over an in-memory store: a
 request's Idempotency-Key makes one notification, a retry gets it back and a different request
 under the same key is refused; the sender sends a due notification once, to the address the
 user was last seen with when the notification has none, and retries a failure with backoff
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from notification_service.domain import Delivery, Draft, Kind
-from notification_service.sender import Notifications
+from notification_service.service import Notifications
 from shared.clock import utc_now_ms
 from shared.errors import NotFound
 from shared.idempotency import Idempotency, IdempotencyKeyReused

@@ -1,4 +1,4 @@
-"""The reservation use cases' idempotency (reservation_service/booking.py) over an in-memory
+"""The reservation use cases' idempotency (reservation_service/service.py) over an in-memory
 store: a retry under a key gets the first answer again, the reservation or the refusal, without
 a write nor a call to the event service; a caller that gave up fences its key. The store's own
 behaviour against MongoDB is tests/integration/reservation_service's.
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from reservation_service.booking import CreationInProgress, Reservations, StoredRefusal
 from reservation_service.domain import NewReservation, SeatHold
+from reservation_service.service import CreationInProgress, Reservations, StoredRefusal
 from shared.idempotency import Idempotency, StoredAnswer
 
 Doc = dict[str, Any]
