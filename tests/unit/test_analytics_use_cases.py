@@ -4,7 +4,6 @@ correct an event by hand with occupancy following the counters. The store's own 
 against OpenSearch is tests/integration/analytics_service's."""
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,17 +12,20 @@ import pytest
 
 from analytics_service.domain import CapacityExceeded, Doc
 from analytics_service.service import Analytics
+from analytics_service.store import Versioned
 from shared.errors import NotFound, Unavailable
 
 AT = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
 class MemoryStore:
-    """The two calls the hand-written paths make, as the real store answers them: a deleted
-    or placeholder document is not shown; `change` decides what is written (None: nothing)."""
+    """The calls the hand-written paths make, as the real store answers them: a deleted or
+    placeholder document is not shown; a conditional write fails when something wrote since
+    the read (a sequence number per document, as OpenSearch's _seq_no)."""
 
     def __init__(self) -> None:
         self.docs: dict[int, Doc] = {}
+        self.seq: dict[int, int] = {}
         self.writes = 0
 
     async def get_event(self, event_id: int) -> Doc | None:
@@ -32,12 +34,21 @@ class MemoryStore:
             return None
         return doc
 
-    async def change_event(self, event_id: int, change: Callable[[Doc | None], Doc | None]) -> Doc | None:
-        new = change(self.docs.get(event_id))
-        if new is not None:
-            self.docs[event_id] = new
-            self.writes += 1
-        return new
+    async def read_event(self, event_id: int) -> Versioned | None:
+        if event_id not in self.docs:
+            return None
+        return Versioned(self.docs[event_id], self.seq.get(event_id, 0), 1)
+
+    async def write_event(
+        self, event_id: int, doc: Doc, read: Versioned | None, *, refresh: bool = True
+    ) -> bool:
+        current = self.seq.get(event_id, 0) if event_id in self.docs else None
+        if (read is None and current is not None) or (read is not None and read.seq_no != current):
+            return False
+        self.docs[event_id] = doc
+        self.seq[event_id] = (current or 0) + 1
+        self.writes += 1
+        return True
 
 
 def analytics(store: MemoryStore, *, ready: bool = True) -> Analytics:
@@ -124,3 +135,21 @@ async def test_a_correction_beyond_capacity_is_refused_and_writes_nothing():
     with pytest.raises(CapacityExceeded):
         await service.update_by_hand(7, {"bookedSeats": 201})
     assert store.docs[7]["bookedSeats"] == 50 and store.writes == 1
+
+
+async def test_a_correction_that_loses_a_race_is_decided_again_on_what_the_other_writer_wrote():
+    store = MemoryStore()
+    service = analytics(store)
+    await service.index_by_hand(7, given())
+    write = store.write_event
+
+    async def another_writer_first(event_id: int, doc: Doc, read: Versioned | None, **kw: Any) -> bool:
+        store.write_event = write  # type: ignore[method-assign]
+        await write(event_id, {**store.docs[event_id], "totalCapacity": 300}, read)
+        return await write(event_id, doc, read, **kw)
+
+    store.write_event = another_writer_first  # type: ignore[method-assign]
+    doc = await service.update_by_hand(7, {"bookedSeats": 180})
+    # Decided again on the other writer's capacity, not on the one read first.
+    assert (doc["totalCapacity"], doc["availableSeats"]) == (300, 120)
+    assert store.docs[7] == doc and store.writes == 3

@@ -26,7 +26,8 @@ class NoEventService:
 class MemoryStore:
     def __init__(self) -> None:
         self.answers: dict[str, StoredAnswer] = {}
-        self.fenced: dict[str, tuple[Doc, StoredAnswer | None] | None] = {}
+        # key -> the document holding it (a reservation, or a tombstone) and its stored answer
+        self.held: dict[str, tuple[Doc, StoredAnswer | None]] = {}
         self.writes = 0
 
     async def find_answer(self, idem: Idempotency) -> StoredAnswer | None:
@@ -36,8 +37,14 @@ class MemoryStore:
         self.writes += 1
         self.answers.setdefault(idem.key, answer)
 
-    async def fence(self, key: str) -> tuple[Doc, StoredAnswer | None] | None:
-        return self.fenced.get(key)
+    async def fence(self, key: str) -> bool:
+        if key in self.held:
+            return False
+        self.held[key] = ({"fenced": True}, None)
+        return True
+
+    async def holder_of(self, key: str) -> tuple[Doc, StoredAnswer | None] | None:
+        return self.held.get(key)
 
     async def insert(self, doc: Doc, message: object) -> Doc | None:
         raise AssertionError("a retry must not write a reservation")
@@ -84,20 +91,39 @@ async def test_a_retry_of_a_refused_reservation_gets_the_same_refusal():
     assert store.writes == 0
 
 
-async def test_a_fenced_key_with_nothing_under_it_is_none():
-    assert await reservations(MemoryStore()).fence("k1") is None
+async def test_a_fenced_key_with_nothing_under_it_is_none_and_stays_fenced():
+    store = MemoryStore()
+    assert await reservations(store).fence("k1") is None
+    assert store.held["k1"][0].get("fenced")
+    assert await reservations(store).fence("k1") is None
+
+
+async def test_a_key_freed_between_the_refused_tombstone_and_the_read_is_fenced_on_the_next_round():
+    store = MemoryStore()
+    store.held["k1"] = ({"id": "r1", "seatHold": SeatHold.REQUESTED.value}, None)
+    read = store.holder_of
+
+    async def freed_first(key: str) -> tuple[Doc, StoredAnswer | None] | None:
+        # A direct creation the event service could not serve frees its key right then.
+        store.holder_of = read  # type: ignore[method-assign]
+        del store.held[key]
+        return None
+
+    store.holder_of = freed_first  # type: ignore[method-assign]
+    assert await reservations(store).fence("k1") is None
+    assert store.held["k1"][0].get("fenced")
 
 
 async def test_a_fenced_key_gives_the_stored_answer_first():
     store = MemoryStore()
     stored = StoredAnswer(409, {"title": "Conflict", "detail": "no", "extra": {}})
-    store.fenced["k1"] = ({"id": "r1", "seatHold": SeatHold.REFUSED.value}, stored)
+    store.held["k1"] = ({"id": "r1", "seatHold": SeatHold.REFUSED.value}, stored)
     assert await reservations(store).fence("k1") == stored
 
 
 async def test_a_fenced_key_whose_reservation_is_still_booking_its_seats_is_409():
     store = MemoryStore()
-    store.fenced["k1"] = ({"id": "r1", "seatHold": SeatHold.REQUESTED.value}, None)
+    store.held["k1"] = ({"id": "r1", "seatHold": SeatHold.REQUESTED.value}, None)
     with pytest.raises(CreationInProgress) as busy:
         await reservations(store).fence("k1")
     assert busy.value.status == 409 and busy.value.extra == {"reservationId": "r1"}
@@ -106,5 +132,5 @@ async def test_a_fenced_key_whose_reservation_is_still_booking_its_seats_is_409(
 async def test_a_fenced_key_whose_reservation_holds_its_seats_answers_it_as_created():
     store = MemoryStore()
     doc = {"id": "r1", "seatHold": SeatHold.HELD.value}
-    store.fenced["k1"] = (doc, None)
+    store.held["k1"] = (doc, None)
     assert await reservations(store).fence("k1") == StoredAnswer(201, doc)
