@@ -55,7 +55,14 @@ def _redis_db() -> Iterator[int]:
 # the tests of one module stay on one worker, so a module-scoped fleet or app starts once; a
 # package-scoped fixture (the hostile tests' fleet) keeps its package together. The folders
 # whose modules take longest are handed out first, so no long module starts last.
-FIRST = ("tests/e2e/test_student_edition.py", "tests/labs/", "tests/e2e/", "tests/bench/", "tests/browser/")
+FIRST = (
+    "tests/docs/",
+    "tests/e2e/test_student_edition.py",
+    "tests/labs/",
+    "tests/e2e/",
+    "tests/bench/",
+    "tests/browser/",
+)
 FIRST += ("tests/hostile/", "tests/exercises/", "tests/integration/")
 
 
