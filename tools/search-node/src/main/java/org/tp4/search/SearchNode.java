@@ -48,6 +48,8 @@ public final class SearchNode extends Node {
         Path home = Paths.get(arg(args, 0, "search.data", "search-data")).toAbsolutePath().normalize();
         int httpPort = Integer.parseInt(arg(args, 1, "search.http.port", "9200"));
         int transportPort = Integer.parseInt(arg(args, 2, "search.transport.port", "9300"));
+        // Loopback natively; the compose stand-in image passes 0.0.0.0 so other containers reach it.
+        String host = System.getProperty("search.network.host", "127.0.0.1");
 
         Files.createDirectories(home.resolve("config"));
         Files.createDirectories(home.resolve("data"));
@@ -59,7 +61,7 @@ public final class SearchNode extends Node {
                 .put("path.logs", home.resolve("logs").toString())
                 .put("cluster.name", "tp4-search")
                 .put("node.name", "search-0")
-                .put("network.host", "127.0.0.1")
+                .put("network.host", host)
                 .put("http.port", httpPort)
                 .put("transport.port", transportPort)
                 .put("discovery.type", "single-node")
@@ -89,8 +91,8 @@ public final class SearchNode extends Node {
             t.printStackTrace();
             System.exit(1);
         }
-        System.out.printf("search-node: started cluster=tp4-search http=127.0.0.1:%d transport=127.0.0.1:%d home=%s%n",
-                httpPort, transportPort, home);
+        System.out.printf("search-node: started cluster=tp4-search http=%s:%d transport=%s:%d home=%s%n",
+                host, httpPort, host, transportPort, home);
         System.out.flush();
         stopped.await(); // OpenSearch threads are daemons: keep the JVM alive until shutdown
     }
