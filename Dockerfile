@@ -1,9 +1,12 @@
-# syntax=docker/dockerfile:1
 # One image for the seven services and the console; docker-compose.yml picks the service with
-# `command: ["python", "-m", "<package>"]`.
+# `command: ["python", "-m", "<package>"]`. No `# syntax=` line: BuildKit would fetch that
+# frontend from a registry, and the stand-in route (scripts/compose-images.sh) has none.
+
+# The base image: python:3.11-slim, or the stand-in compose-images.sh builds (PYTHON_IMAGE).
+ARG PYTHON_IMAGE=python:3.11-slim
 
 # --- builder: install the project and its dependencies into a virtualenv -----------------
-FROM python:3.11-slim AS builder
+FROM ${PYTHON_IMAGE} AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -31,7 +34,7 @@ COPY console ./console
 RUN pip install --upgrade pip && pip install .
 
 # --- final: the venv on a clean slim image, run as an unprivileged user ------------------
-FROM python:3.11-slim AS runtime
+FROM ${PYTHON_IMAGE} AS runtime
 
 ENV PATH="/opt/venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \

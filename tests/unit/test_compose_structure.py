@@ -1,8 +1,10 @@
-"""docker-compose.yml and the Dockerfile, checked by reading (no Docker engine here): every
-container of docs/design.md §1 with its image, ports, health check and volume; services built from one
-image, wired to their own engines by compose service names; every ${VAR} in .env.example."""
+"""docker-compose.yml and the Dockerfile, checked by reading (scripts/test-compose.sh runs them):
+every container of docs/design.md §1 with its image, ports, health check and volume; services built
+from one image, wired to their own engines by compose service names; the handout's container
+names; every ${VAR} in .env.example; the stand-in images' variables."""
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -103,12 +105,28 @@ APPS = {
 
 VAR = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 
+# The image variables scripts/compose-images.sh writes into .env, and their upstream defaults.
+IMAGE_VARIABLES = {
+    "POSTGRES_IMAGE": "postgres:16",
+    "MONGO_IMAGE": "mongo:7",
+    "REDIS_IMAGE": "redis:7",
+    "OPENSEARCH_IMAGE": "opensearchproject/opensearch:2.19.4",
+    "RABBITMQ_IMAGE": "rabbitmq:3-management",
+    "PYTHON_IMAGE": "python:3.11-slim",
+}
+
+
+def _defaults(text: str) -> str:
+    """The value compose uses when .env sets nothing: ${X:-default} -> default."""
+    return VAR.sub(lambda m: m.group(3) if m.group(2) in ("-", ":-") else m.group(0), text)
+
 
 def _published(service: dict[str, Any]) -> dict[int, int]:
-    """'127.0.0.1:5433:5432' or '8080:8080' -> {host port: container port}."""
+    """'127.0.0.1:${PORT_X:-5433}:5432' or '${PORT_Y:-8080}:8080' -> {host port: container port},
+    with the defaults (the handout's ports)."""
     ports = {}
     for entry in service.get("ports", []):
-        *_, host, container = str(entry).split(":")
+        *_, host, container = _defaults(str(entry)).split(":")
         ports[int(host)] = int(container)
     return ports
 
@@ -142,21 +160,78 @@ def test_every_container_of_the_design_exists_and_nothing_else():
 def test_engine_has_its_image_ports_volume_and_health_check(name):
     image, ports, probe = ENGINES[name]
     service = SERVICES[name]
-    assert service["image"].startswith(image)
+    assert _defaults(service["image"]).startswith(image)
     assert _published(service) == ports
     assert probe in _health_text(service)
     assert service["healthcheck"].get("start_period")
     assert service["restart"] == "unless-stopped"
-    volumes = [str(v).split(":")[0] for v in service.get("volumes", [])]
-    assert volumes and all(v in COMPOSE["volumes"] for v in volumes), "named volumes only"
+    volumes = [str(v).split(":") for v in service.get("volumes", [])]
+    data = [v[0] for v in volumes if not v[0].startswith("./")]
+    assert len(data) == 1 and data[0] in COMPOSE["volumes"], "the data in one named volume"
+    for source, *_, mode in (v for v in volumes if v[0].startswith("./")):
+        assert (ROOT / source).is_dir() and mode == "ro", "a bind mount only for read-only init files"
+
+
+@pytest.mark.parametrize("name", sorted(ENGINES) + sorted(APPS))
+def test_every_container_has_the_name_the_handout_types(name):
+    """`docker exec -it postgres-events psql …` needs the container's name, not compose's
+    <project>_postgres-events_1."""
+    assert SERVICES[name]["container_name"] == name
+
+
+@pytest.mark.parametrize("name", sorted(ENGINES))
+def test_engine_image_is_a_variable_whose_default_is_the_upstream_image(name):
+    match = VAR.fullmatch(SERVICES[name]["image"])
+    assert match and match.group(2) == ":-", "image: ${X_IMAGE:-upstream}"
+    assert IMAGE_VARIABLES[match.group(1)] == match.group(3)
+
+
+def test_the_stand_in_script_writes_exactly_the_image_variables_compose_reads():
+    text = (ROOT / "docker-compose.yml").read_text()
+    used = {m.group(1) for m in VAR.finditer(text) if m.group(1).endswith("_IMAGE")}
+    assert used == set(IMAGE_VARIABLES)
+    script = (ROOT / "scripts" / "compose-images.sh").read_text()
+    written = set(re.findall(r'"([A-Z]+_IMAGE)=\$\{TAG\[', script))
+    assert written == set(IMAGE_VARIABLES)
+    for name in ("postgres", "redis", "rabbitmq", "search", "mongo", "python"):
+        assert (ROOT / "docker" / "standins" / name / "Dockerfile").exists()
 
 
 def test_each_postgres_gets_its_database_user_and_password_from_the_env_file():
-    for name in ("postgres-events", "postgres-payments", "postgres-sagas"):
+    for name, user, db in (
+        ("postgres-events", "events_user", "events_db"),
+        ("postgres-payments", "payments_user", "payments_db"),
+        ("postgres-sagas", "sagas_user", "sagas_db"),
+    ):
         env = SERVICES[name]["environment"]
         for key in ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"):
             assert VAR.search(str(env[key])), f"{name}.{key} should come from .env"
         assert ":?" in env["POSTGRES_PASSWORD"], "a password has no default"
+        # The handout's `psql -U events_user -d events_db`.
+        assert (_defaults(env["POSTGRES_USER"]), _defaults(env["POSTGRES_DB"])) == (user, db)
+    init = ROOT / "docker" / "postgres-init" / "10-postgres-role.sql"
+    assert "CREATE ROLE postgres" in init.read_text(), "the handout's `psql -U postgres` too"
+
+
+def test_mongo_has_no_users_as_in_the_handout():
+    """`docker exec -it mongo-reservations mongosh`, then `use reservations_db`, works as typed:
+    no root user to log in as; the ports are published on 127.0.0.1 only."""
+    for name in ("mongo-reservations", "mongo-event-store", "mongo-notifications"):
+        assert not any(k.startswith("MONGO_INITDB") for k in SERVICES[name].get("environment", {}))
+        assert all(str(p).startswith("127.0.0.1:") for p in SERVICES[name]["ports"])
+    for name in ("reservation-service", "event-store-service", "notification-service"):
+        for key, value in SERVICES[name]["environment"].items():
+            if key.endswith("MONGO_URL"):
+                parts = urlsplit(value)
+                assert parts.username is None and "directConnection=true" in parts.query
+
+
+def test_every_host_port_is_a_variable_defaulting_to_the_handouts():
+    """A port taken on the host (a native fleet, another program) is moved in .env."""
+    for name, service in SERVICES.items():
+        for entry in service.get("ports", []):
+            host = str(entry).rsplit(":", 1)[0]
+            assert re.search(r"\$\{PORT_[A-Z_]+:-\d+\}$", host), f"{name}: {entry}"
 
 
 def test_opensearch_runs_one_node_without_security_and_a_small_heap():
@@ -184,6 +259,7 @@ def test_service_command_port_health_and_restart(name):
     package, port, prefix, _, _ = APPS[name]
     service = SERVICES[name]
     assert service["command"] == ["python", "-m", package]
+    assert service["init"] is True, "an init as PID 1 passes SIGTERM on: a prompt stop"
     assert (ROOT / package / "__main__.py").exists()
     assert _published(service) == {port: port}
     assert service["restart"] == "unless-stopped"
@@ -240,12 +316,20 @@ def test_services_read_their_settings_under_these_env_names():
 
 def test_env_example_defines_every_variable_the_compose_file_uses():
     text = (ROOT / "docker-compose.yml").read_text()
-    used = {m.group(1) for m in VAR.finditer(text)}
+    # Ports and images have defaults: .env.example names them in comments.
+    used = {
+        m.group(1)
+        for m in VAR.finditer(text)
+        if m.group(2) == ":?" or not re.match(r"PORT_|.*_IMAGE$", m.group(1))
+    }
+    commented = {m.group(1) for m in re.finditer(r"^# ([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M)}
+    for name in {m.group(1) for m in VAR.finditer(text)} - used:
+        assert name in commented, f"{name} is not shown in .env.example"
     defined = _dotenv(ROOT / ".env.example")
     assert used, "the compose file takes its secrets from .env"
     assert used <= set(defined), sorted(used - set(defined))
     required = {m.group(1) for m in VAR.finditer(text) if m.group(2) == ":?"}
-    assert {"EVENTS_DB_PASSWORD", "PAYMENTS_DB_PASSWORD", "SAGAS_DB_PASSWORD", "MONGO_PASSWORD"} <= required
+    assert {"EVENTS_DB_PASSWORD", "PAYMENTS_DB_PASSWORD", "SAGAS_DB_PASSWORD"} <= required
     assert {"SERVICE_TOKEN", "OPERATOR_TOKEN"} <= required, "the caller-class tokens have no default"
 
 
@@ -270,7 +354,10 @@ def test_dockerfile_is_multi_stage_slim_and_runs_as_a_user():
     ]
     froms = [line for line in lines if line.upper().startswith("FROM ")]
     assert len(froms) >= 2, "builder and runtime stages"
-    assert froms[-1].split()[1] == "python:3.11-slim"
+    assert froms[-1].split()[1] == "${PYTHON_IMAGE}"
+    assert "ARG PYTHON_IMAGE=python:3.11-slim" in lines, "python:3.11-slim unless the stand-in is asked for"
+    first = (ROOT / "Dockerfile").read_text().splitlines()[0]
+    assert not first.startswith("# syntax="), "BuildKit would fetch that frontend from a registry"
     assert any(line.startswith("COPY --from=") for line in lines)
     users = [line.split()[1] for line in lines if line.upper().startswith("USER ")]
     assert users and users[-1] not in ("root", "0"), "the final stage runs unprivileged"
@@ -279,3 +366,24 @@ def test_dockerfile_is_multi_stage_slim_and_runs_as_a_user():
         if line.startswith("COPY") and "--from" not in line:
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), f"Dockerfile copies a missing {source}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "scripts/start-dev.sh",
+        "scripts/test-compose.sh",
+        "Dockerfile",
+        "docker/standins/postgres/Dockerfile",
+        "docker/standins/postgres/entrypoint.sh",
+        "docker/postgres-init/10-postgres-role.sql",
+        "docker-compose.yml",
+        ".ci/run",
+    ],
+)
+def test_scripts_and_dockerfiles_stay_lf_on_a_windows_checkout(path):
+    """A CRLF shell script fails inside a Linux container (/bin/sh^M)."""
+    answer = subprocess.run(
+        ["git", "check-attr", "eol", "--", path], cwd=ROOT, capture_output=True, text=True
+    )
+    assert answer.stdout.strip().endswith("eol: lf"), answer.stdout
