@@ -6,18 +6,21 @@
 #
 #   scripts/test-system.sh             native fleet on 127.0.0.1 (engines checked with the
 #                                      project's own tools: pg_isready, redis-cli, rabbitmqctl)
-#   scripts/test-system.sh --compose   docker compose fleet (engines checked through
-#                                      `docker compose exec` when docker is here, else over
-#                                      their published ports; missing tools are skipped: ○)
+#   scripts/test-system.sh --compose   docker-compose fleet (engines checked with `docker exec`
+#                                      on the handout's container names when docker is here,
+#                                      else over their published ports; missing tools: ○)
 #
 # Environment: TEST_HOST (default 127.0.0.1) for every service URL, or one by one EVENT_URL,
 # RESERVATION_URL, PAYMENT_URL, ANALYTICS_URL, EVENT_STORE_URL, SAGA_URL, NOTIFICATION_URL;
 # ENGINE_HOST (default 127.0.0.1); SKIP_ENGINES=1 skips the engine checks; STORY_DEADLINE
 # seconds to wait for a saga or a message (default 30); RABBITMQ_USER/RABBITMQ_PASSWORD for the
 # management API (default guest/guest). Needs bash, curl and python3 (standard library only).
-# Last, the commands of docs/handout.md; natively they include the database shells
-# (scripts/infra.sh psql|mongosh|redis-cli), which follow the services' own settings
-# (EVENT_DATABASE_URL, RESERVATION_MONGO_DATABASE, PAYMENT_REDIS_URL, ANALYTICS_INDEX, …).
+# --compose: the engines' host ports are docker-compose.yml's PORT_* variables (the same
+# defaults), the services' URLs follow PORT_EVENT_SERVICE, … unless *_URL is set.
+# Last, the commands of docs/handout.md, with the database shells: natively
+# scripts/infra.sh psql|mongosh|redis-cli|rabbitmqctl, which follow the services' own settings
+# (EVENT_DATABASE_URL, RESERVATION_MONGO_DATABASE, PAYMENT_REDIS_URL, ANALYTICS_INDEX, …);
+# with --compose the handout's own `docker exec <container> psql|mongosh|redis-cli|rabbitmqctl`.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,13 +30,26 @@ MODE=native
 
 HOST="${TEST_HOST:-127.0.0.1}"
 ENGINE_HOST="${ENGINE_HOST:-127.0.0.1}"
-EVENT_URL="${EVENT_URL:-http://$HOST:8080}"
-RESERVATION_URL="${RESERVATION_URL:-http://$HOST:3000}"
-PAYMENT_URL="${PAYMENT_URL:-http://$HOST:5000}"
-ANALYTICS_URL="${ANALYTICS_URL:-http://$HOST:8081}"
-EVENT_STORE_URL="${EVENT_STORE_URL:-http://$HOST:3001}"
-SAGA_URL="${SAGA_URL:-http://$HOST:3002}"
-NOTIFICATION_URL="${NOTIFICATION_URL:-http://$HOST:5001}"
+# Host ports: natively the engines' own; compose publishes one container per database, each
+# on the port its PORT_* variable names (docker-compose.yml), with the handout's defaults.
+if [[ "$MODE" == compose ]]; then
+  PG_PORTS=("${PORT_POSTGRES_EVENTS:-5432}" "${PORT_POSTGRES_PAYMENTS:-5433}" "${PORT_POSTGRES_SAGAS:-5434}")
+  MONGO_PORTS=("${PORT_MONGO_RESERVATIONS:-27017}" "${PORT_MONGO_EVENT_STORE:-27018}" "${PORT_MONGO_NOTIFICATIONS:-27019}")
+  REDIS_PORT="${PORT_REDIS_CACHE:-6379}"
+  RABBIT_UI_PORT="${PORT_RABBITMQ_UI:-15672}"
+  SEARCH_PORT="${PORT_OPENSEARCH:-9200}"
+  svc_port() { local var=$1; printf '%s' "${!var:-$2}"; }
+else
+  PG_PORTS=(5432) MONGO_PORTS=(27017) REDIS_PORT=6379 RABBIT_UI_PORT=15672 SEARCH_PORT=9200
+  svc_port() { printf '%s' "$2"; }
+fi
+EVENT_URL="${EVENT_URL:-http://$HOST:$(svc_port PORT_EVENT_SERVICE 8080)}"
+RESERVATION_URL="${RESERVATION_URL:-http://$HOST:$(svc_port PORT_RESERVATION_SERVICE 3000)}"
+PAYMENT_URL="${PAYMENT_URL:-http://$HOST:$(svc_port PORT_PAYMENT_SERVICE 5000)}"
+ANALYTICS_URL="${ANALYTICS_URL:-http://$HOST:$(svc_port PORT_ANALYTICS_SERVICE 8081)}"
+EVENT_STORE_URL="${EVENT_STORE_URL:-http://$HOST:$(svc_port PORT_EVENT_STORE_SERVICE 3001)}"
+SAGA_URL="${SAGA_URL:-http://$HOST:$(svc_port PORT_SAGA_ORCHESTRATOR 3002)}"
+NOTIFICATION_URL="${NOTIFICATION_URL:-http://$HOST:$(svc_port PORT_NOTIFICATION_SERVICE 5001)}"
 DEADLINE="${STORY_DEADLINE:-30}"
 RABBIT_AUTH="${RABBITMQ_USER:-guest}:${RABBITMQ_PASSWORD:-guest}"
 DECLINE_ABOVE=1000000
@@ -60,12 +76,13 @@ else
 fi
 new_key() { cat /proc/sys/kernel/random/uuid 2>/dev/null || python3 -c 'import uuid; print(uuid.uuid4())'; }
 
-# step NAME FUNCTION: runs FUNCTION (which sets DETAIL), prints ✓/✗ with its time.
+# step NAME FUNCTION [ARGS...]: runs FUNCTION (which sets DETAIL), prints ✓/✗ with its time.
 step() {
   local name=$1 fn=$2 started ms
+  shift 2
   DETAIL=""
   started=$(now_ms)
-  if "$fn"; then
+  if "$fn" "$@"; then
     ms=$(( $(now_ms) - started ))
     PASSED=$((PASSED + 1))
     printf "  $OK %-50s %6s ms  %s\n" "$name" "$ms" "$DETAIL"
@@ -147,19 +164,30 @@ future_date() {
 # ---- engines -------------------------------------------------------------------------------
 
 have() { command -v "$1" >/dev/null 2>&1; }
-compose_here() { have docker && docker compose ps --status running -q >/dev/null 2>&1 && [[ -n "$(docker compose ps -q 2>/dev/null)" ]]; }
+# The compose fleet's containers run here (v1 and v2 alike: by the handout's container names).
+compose_here() {
+  have docker && [[ "$(docker inspect -f '{{.State.Running}}' rabbitmq postgres-events 2>/dev/null)" == $'true\ntrue' ]]
+}
+PG_CONTAINERS=(postgres-events postgres-payments postgres-sagas)
 
 check_postgres() {
   local port=$1
   DETAIL="$(pg_isready -h "$ENGINE_HOST" -p "$port" 2>&1)"
 }
-check_postgres_5432() { check_postgres 5432; }
-check_postgres_5433() { check_postgres 5433; }
-check_postgres_5434() { check_postgres 5434; }
+check_postgres_exec() {
+  local container=$1
+  DETAIL="$(docker exec "$container" pg_isready 2>&1) (in $container)"
+}
 check_redis() {
   local answer
-  answer="$(redis-cli -h "$ENGINE_HOST" -p 6379 ping 2>&1)"
+  answer="$(redis-cli -h "$ENGINE_HOST" -p "$REDIS_PORT" ping 2>&1)"
   DETAIL="redis-cli ping: $answer"
+  [[ "$answer" == "PONG" ]]
+}
+check_redis_exec() {
+  local answer
+  answer="$(docker exec redis-cache redis-cli ping 2>&1)"
+  DETAIL="redis-cli ping (in redis-cache): $answer"
   [[ "$answer" == "PONG" ]]
 }
 check_rabbitmq_native() {
@@ -167,11 +195,11 @@ check_rabbitmq_native() {
   "$ROOT/scripts/infra.sh" rabbitmqctl -q ping >/dev/null 2>&1
 }
 check_rabbitmq_compose_exec() {
-  docker compose exec -T rabbitmq rabbitmq-diagnostics -q ping >/dev/null 2>&1 \
+  docker exec rabbitmq rabbitmq-diagnostics -q ping >/dev/null 2>&1 \
     && DETAIL="rabbitmq-diagnostics -q ping (in its container): ok"
 }
 check_rabbitmq_api() {
-  http GET "http://$RABBIT_AUTH@$ENGINE_HOST:15672/api/aliveness-test/%2F"
+  http GET "http://$RABBIT_AUTH@$ENGINE_HOST:$RABBIT_UI_PORT/api/aliveness-test/%2F"
   expect 200 || return 1
   [[ "$(jv 'd.get("status")')" == "ok" ]] || { DETAIL="aliveness: $(short)"; return 1; }
   DETAIL="management API aliveness-test: ok"
@@ -181,11 +209,8 @@ check_mongo() {
   DETAIL="mongo_ping.py $ENGINE_HOST $port"
   python3 "$ROOT/scripts/mongo_ping.py" "$ENGINE_HOST" "$port" && DETAIL="{ping: 1} -> ok: 1 on $port"
 }
-check_mongo_27017() { check_mongo 27017; }
-check_mongo_27018() { check_mongo 27018; }
-check_mongo_27019() { check_mongo 27019; }
 check_opensearch() {
-  http GET "http://$ENGINE_HOST:9200/_cluster/health?wait_for_status=yellow&timeout=5s"
+  http GET "http://$ENGINE_HOST:$SEARCH_PORT/_cluster/health?wait_for_status=yellow&timeout=5s"
   expect 200 || return 1
   local status; status=$(jv 'd.get("status")')
   DETAIL="_cluster/health: $status"
@@ -198,17 +223,17 @@ check_engines() {
     skip "engine checks" "SKIP_ENGINES=1"
     return
   fi
-  local pg_ports=(5432) mongo_ports=(27017)
-  if [[ "$MODE" == compose ]]; then
-    pg_ports=(5432 5433 5434)
-    mongo_ports=(27017 27018 27019)
-  fi
-  for port in "${pg_ports[@]}"; do
-    if have pg_isready; then step "PostgreSQL :$port (pg_isready)" "check_postgres_$port"
+  local port i
+  for i in "${!PG_PORTS[@]}"; do
+    port=${PG_PORTS[$i]}
+    if [[ "$MODE" == compose ]] && compose_here; then
+      step "PostgreSQL ${PG_CONTAINERS[$i]} (pg_isready)" check_postgres_exec "${PG_CONTAINERS[$i]}"
+    elif have pg_isready; then step "PostgreSQL :$port (pg_isready)" check_postgres "$port"
     else skip "PostgreSQL :$port" "pg_isready not installed here"; fi
   done
-  if have redis-cli; then step "Redis :6379 (redis-cli ping)" check_redis
-  else skip "Redis :6379" "redis-cli not installed here"; fi
+  if [[ "$MODE" == compose ]] && compose_here; then step "Redis redis-cache (redis-cli ping)" check_redis_exec
+  elif have redis-cli; then step "Redis :$REDIS_PORT (redis-cli ping)" check_redis
+  else skip "Redis :$REDIS_PORT" "redis-cli not installed here"; fi
   if [[ "$MODE" == native ]]; then
     if [[ -x /usr/lib/rabbitmq/bin/rabbitmqctl ]]; then
       step "RabbitMQ (rabbitmqctl -q ping)" check_rabbitmq_native
@@ -221,10 +246,10 @@ check_engines() {
     skip "RabbitMQ (rabbitmq-diagnostics)" "docker compose not reachable from here"
   fi
   step "RabbitMQ management API (aliveness-test)" check_rabbitmq_api
-  for port in "${mongo_ports[@]}"; do
-    step "MongoDB wire :$port ({ping: 1})" "check_mongo_$port"
+  for port in "${MONGO_PORTS[@]}"; do
+    step "MongoDB wire :$port ({ping: 1})" check_mongo "$port"
   done
-  step "OpenSearch :9200 (_cluster/health)" check_opensearch
+  step "OpenSearch :$SEARCH_PORT (_cluster/health)" check_opensearch
 }
 
 # ---- the story (fleetctl/story.py tells the same one in Python) --------------------------------
@@ -459,7 +484,41 @@ vip_seats_back() {
 INFRA="$ROOT/scripts/infra.sh"
 OUT=""
 # tool ARGS...: runs `scripts/infra.sh ARGS` (a database shell), its output (stdout and stderr) in OUT.
-tool() { OUT=$("$INFRA" "$@" 2>&1); }
+# shell TOOL ARGS...: a database shell, as docs/handout.md types it. Natively infra.sh's
+# (`infra.sh psql events …`); with --compose the handout's `docker exec <container> …`, on the
+# compose file's roles and databases (EVENTS_DB_USER, … as in .env).
+shell() {
+  [[ "$MODE" == compose ]] || { "$INFRA" "$@"; return; }
+  local what=$1 container user db
+  shift
+  case "$what" in
+    psql)
+      case "$1" in
+        events) container=postgres-events user=${EVENTS_DB_USER:-events_user} db=${EVENTS_DB_NAME:-events_db} ;;
+        payments) container=postgres-payments user=${PAYMENTS_DB_USER:-payments_user} db=${PAYMENTS_DB_NAME:-payments_db} ;;
+        sagas) container=postgres-sagas user=${SAGAS_DB_USER:-sagas_user} db=${SAGAS_DB_NAME:-sagas_db} ;;
+      esac
+      shift
+      docker exec -i "$container" psql -U "$user" -d "$db" "$@"
+      ;;
+    mongosh)
+      case "$1" in
+        reservations) container=mongo-reservations db=reservations_db ;;
+        event_store) container=mongo-event-store db=event_store_db ;;
+        notifications) container=mongo-notifications db=notifications_db ;;
+      esac
+      shift
+      # A piped script runs as with --eval, as infra.sh does (mongosh would echo a prompt).
+      if [[ ! -t 0 ]] && ! printf '%s\n' "$@" | grep -q -- '^--eval'; then
+        set -- "$@" --eval "$(cat)"
+      fi
+      docker exec -i "$container" mongosh "$db" "$@" </dev/null
+      ;;
+    redis-cli) docker exec -i redis-cache redis-cli "$@" ;;
+    rabbitmqctl) docker exec -i rabbitmq rabbitmqctl "$@" ;;
+  esac
+}
+tool() { OUT=$(shell "$@" 2>&1); }
 tool_fails() { DETAIL="$* -> $(printf '%s' "$OUT" | tr '\n' ' ' | cut -c1-200)"; return 1; }
 
 handout_past_date() {
@@ -510,7 +569,7 @@ handout_opensearch() {
   http GET "$EVENT_URL/api/events/$EVENT_ID"
   expect 200 || return 1
   local booked; booked=$(jv 'd.get("bookedSeats")')
-  http GET "http://$ENGINE_HOST:9200/${ANALYTICS_INDEX:-event_analytics}/_search?q=eventId:$EVENT_ID"
+  http GET "http://$ENGINE_HOST:$SEARCH_PORT/${ANALYTICS_INDEX:-event_analytics}/_search?q=eventId:$EVENT_ID"
   expect 200 || return 1
   [[ "$(jv 'd["hits"]["hits"][0]["_source"]["bookedSeats"]')" == "$booked" ]] \
     || { DETAIL="no document with bookedSeats $booked: $(short)"; return 1; }
@@ -521,6 +580,21 @@ handout_rabbitmqctl() {
   tool rabbitmqctl -q list_queues name messages || { tool_fails rabbitmqctl list_queues; return 1; }
   grep -q '^analytics\.projection\b' <<<"$OUT" || { tool_fails "rabbitmqctl list_queues (no analytics.projection)"; return 1; }
   DETAIL="$(grep -c . <<<"$OUT") queues, analytics.projection among them"
+}
+
+# The handout's `docker ps`: the compose fleet's containers, each running and, where it has a
+# health check (all of them do), healthy.
+handout_docker_ps() {
+  local names=(postgres-events postgres-payments postgres-sagas mongo-reservations mongo-event-store
+    mongo-notifications redis-cache opensearch rabbitmq event-service reservation-service payment-service
+    analytics-service event-store-service saga-orchestrator notification-service console)
+  OUT=$(docker ps --format '{{.Names}} {{.Status}}' 2>&1) || { tool_fails docker ps; return 1; }
+  local missing=() name
+  for name in "${names[@]}"; do
+    grep -q "^$name Up .*(healthy)" <<<"$OUT" || missing+=("$name")
+  done
+  (( ${#missing[@]} == 0 )) || { DETAIL="not up and healthy: ${missing[*]}"; return 1; }
+  DETAIL="${#names[@]} containers up (healthy)"
 }
 
 handout_infra_status() {
@@ -562,7 +636,7 @@ psql_sagas() {
   [[ -n "$SAGA_ID" ]] || { DETAIL="skipped: needs a saga"; return 1; }
   # stdin, as a script would pipe it
   OUT=$(printf "select status from sagas where id = '%s';\nselect string_agg(name, ',' order by id) from saga_steps where saga_id = '%s';\n" \
-    "$SAGA_ID" "$SAGA_ID" | "$INFRA" psql sagas -At 2>&1) || { tool_fails psql sagas; return 1; }
+    "$SAGA_ID" "$SAGA_ID" | shell psql sagas -At 2>&1) || { tool_fails psql sagas; return 1; }
   [[ "$OUT" == $'COMPLETED\nRESERVE_SEATS,CREATE_RESERVATION,PROCESS_PAYMENT,CONFIRM_RESERVATION' ]] \
     || { tool_fails "psql sagas"; return 1; }
   DETAIL="saga log: $(tr '\n' ' ' <<<"$OUT")"
@@ -584,7 +658,7 @@ mongosh_event_store() {
   [[ -n "$RESERVATION_ID" ]] || { DETAIL="skipped: needs a reservation"; return 1; }
   # stdin, as a script would pipe it
   OUT=$(printf "db.events.find({aggregateId: 'RESERVATION-%s'}).sort({version: 1}).toArray().map(e => e.version + ':' + e.eventType).join(' ')\n" \
-    "$RESERVATION_ID" | "$INFRA" mongosh event_store --quiet 2>&1) || { tool_fails mongosh event_store; return 1; }
+    "$RESERVATION_ID" | shell mongosh event_store --quiet 2>&1) || { tool_fails mongosh event_store; return 1; }
   grep -q "1:reservation.created 2:reservation.confirmed" <<<"$OUT" || { tool_fails "mongosh event_store"; return 1; }
   DETAIL="RESERVATION-$RESERVATION_ID: $(tr '\n' ' ' <<<"$OUT")"
 }
@@ -659,8 +733,18 @@ if [[ "$MODE" == native && "${SKIP_ENGINES:-0}" != 1 ]]; then
   step "infra.sh mongosh event_store (stdin)" mongosh_event_store
   step "infra.sh mongosh notifications" mongosh_notifications
   step "infra.sh redis-cli get/--scan/ttl payment:<id>" redis_cli_payment
+elif [[ "$MODE" == compose ]] && compose_here; then
+  step "docker ps: every container healthy" handout_docker_ps
+  step "docker exec rabbitmq rabbitmqctl list_queues" handout_rabbitmqctl
+  step "docker exec postgres-events psql -U ${EVENTS_DB_USER:-events_user}" psql_events
+  step "docker exec postgres-payments psql" psql_payments
+  step "docker exec postgres-sagas psql (stdin): the saga log" psql_sagas
+  step "docker exec mongo-reservations mongosh" mongosh_reservations
+  step "docker exec mongo-event-store mongosh (stdin)" mongosh_event_store
+  step "docker exec mongo-notifications mongosh" mongosh_notifications
+  step "docker exec redis-cache redis-cli get/--scan/ttl" redis_cli_payment
 else
-  skip "native shells (infra.sh psql|mongosh|redis-cli)" "native fleet only (compose: docker compose exec)"
+  skip "database shells" "native: SKIP_ENGINES=1; compose: the containers are not on this Docker engine"
 fi
 
 echo
