@@ -15,9 +15,9 @@
 # Each tag carries the content hash of what went into it, so a second run builds nothing and a
 # changed Dockerfile, entrypoint or engine build gives a new image. The base's root file system
 # is also kept as a tarball in ~/.cache/tp4-ticketing/compose/ (TP4_CACHE_DIR), so an emptied
-# Docker data folder does not cost a new debootstrap. The MongoDB-wire server and the search
-# node come from the native route's cache (scripts/infra.sh install mongo opensearch builds
-# them once when missing); they are copied into the images, never rebuilt there.
+# Docker data folder does not cost a new debootstrap. The MongoDB-wire server, the search node
+# and mongosh come from the native route's cache (scripts/infra.sh install mongo opensearch
+# mongosh builds them once when missing); they are copied into the images, never rebuilt there.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,14 +45,13 @@ mkdir -p "$CACHE_DIR/compose"
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# hash_files DIR: one hash over every file's relative path, mode and content.
+# hash_files DIR: one hash over every file's relative path, mode and content, and every link.
 hash_files() {
   (
     cd "$1"
-    find . -type f | LC_ALL=C sort | while IFS= read -r f; do
-      printf '%s %s %s\n' "$f" "$(stat -c %a "$f")" "$(sha256sum <"$f" | cut -d' ' -f1)"
-    done | sha256sum | cut -c1-16
-  )
+    find . \( -type f -printf '%p %m\n' \) -o \( -type l -printf '%p -> %l\n' \) | LC_ALL=C sort
+    find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
+  ) | sha256sum | cut -c1-16
 }
 
 # ---- the Debian base ------------------------------------------------------------------------
@@ -92,47 +91,71 @@ if ! image_exists "$BASE"; then
   log "imported $BASE"
 fi
 
-# ---- what the native route builds: the MongoDB-wire server and the search node ----------------
+# ---- what the native route builds: the MongoDB-wire server, the search node, mongosh ----------
 secantus_bin="$CACHE_DIR/secantus/bin/secantusd-rs"
+mongosh_dir="$CACHE_DIR/mongosh"
 search_dir=$(ROOT="$ROOT" CACHE_DIR="$CACHE_DIR" bash -c '
   # shellcheck source=engines/opensearch.sh
   source "$ROOT/scripts/engines/opensearch.sh"; _opensearch_build_dir')
-if [[ ! -x "$secantus_bin" || ! -f "$search_dir/.complete" ]]; then
-  log "building the MongoDB-wire server and the search node the native way (scripts/infra.sh install mongo opensearch)"
-  TP4_CACHE_DIR="$CACHE_DIR" "$ROOT/scripts/infra.sh" install mongo opensearch
+if [[ ! -x "$secantus_bin" || ! -f "$search_dir/.complete" || ! -x "$mongosh_dir/node_modules/.bin/mongosh" ]]; then
+  log "building the MongoDB-wire server, the search node and mongosh the native way (scripts/infra.sh install mongo opensearch mongosh)"
+  TP4_CACHE_DIR="$CACHE_DIR" "$ROOT/scripts/infra.sh" install mongo opensearch mongosh
 fi
 [[ -x "$secantus_bin" ]] || die "no $secantus_bin (the native route fell back to the Python server; see .data/logs/mongo-build.log)"
 [[ -f "$search_dir/search-node.jar" ]] || die "no search node in $search_dir"
+# mongosh's native add-ons were built for the node that installed them: that node goes along.
+node_bin=$(readlink -f "$(command -v node)") || die "no node on this machine (mongosh needs it)"
 
 # ---- one image per stand-in ---------------------------------------------------------------------
-# build NAME [SOURCE DEST]: the folder docker/standins/NAME, plus a file or folder copied into
-# the build context as DEST (the server binary, the search node).
+# build NAME [SOURCE DEST]...: the folder docker/standins/NAME, plus files or folders copied
+# into the build context as DEST (the server binary, the search node, mongosh). The tag is the
+# hash of all of them and of the base, computed before anything is copied.
 declare -A TAG
 build() {
-  local name=$1 extra=${2:-} dest=${3:-} ctx hash started
-  ctx=$(mktemp -d)
-  cp -a "$STANDINS/$name/." "$ctx/"
-  [[ -n "$extra" ]] && cp -a "$extra" "$ctx/$dest"
-  hash=$( { printf '%s\n' "$BASE"; hash_files "$ctx"; } | sha256sum | cut -c1-16)
+  local name=$1 ctx hash started
+  shift
+  local extras=("$@")
+  hash=$(
+    {
+      printf '%s\n' "$BASE"
+      hash_files "$STANDINS/$name"
+      while (( $# >= 2 )); do
+        if [[ -d "$1" ]]; then printf '%s %s\n' "$2" "$(hash_files "$1")"
+        else printf '%s %s\n' "$2" "$(sha256sum <"$1" | cut -d' ' -f1)"; fi
+        shift 2
+      done
+    } | sha256sum | cut -c1-16
+  )
   TAG[$name]="tp4-standin/$name:$hash"
   if image_exists "${TAG[$name]}"; then
     log "${TAG[$name]} already built"
-  else
-    log "building ${TAG[$name]}"
-    started=$SECONDS
-    docker build -q --build-arg "BASE=$BASE" -t "${TAG[$name]}" "$ctx" >/dev/null 2>"$ctx.err" \
-      || { cat "$ctx.err" >&2; rm -rf "$ctx" "$ctx.err"; die "building $name failed"; }
-    log "built ${TAG[$name]} in $((SECONDS - started)) s"
+    return 0
   fi
+  log "building ${TAG[$name]}"
+  started=$SECONDS
+  ctx=$(mktemp -d)
+  cp -a "$STANDINS/$name/." "$ctx/"
+  set -- "${extras[@]}"
+  while (( $# >= 2 )); do
+    cp -a "$1" "$ctx/$2"
+    shift 2
+  done
+  docker build -q --build-arg "BASE=$BASE" -t "${TAG[$name]}" "$ctx" >/dev/null 2>"$ctx.err" \
+    || { cat "$ctx.err" >&2; rm -rf "$ctx" "$ctx.err"; die "building $name failed"; }
   rm -rf "$ctx" "$ctx.err"
+  log "built ${TAG[$name]} in $((SECONDS - started)) s"
 }
 
-build python
+# The machine's own certificate authorities (Debian's folder for local additions), for pip.
+local_ca=$(mktemp -d)
+find /usr/local/share/ca-certificates -name '*.crt' -exec cp {} "$local_ca/" \; 2>/dev/null || true
+build python "$local_ca" local-ca
+rm -rf "$local_ca"
 build postgres
 build redis
 build rabbitmq
 build search "$search_dir" search-node
-build mongo "$secantus_bin" secantusd-rs
+build mongo "$secantus_bin" secantusd-rs "$mongosh_dir" mongosh "$node_bin" node
 
 lines=(
   "PYTHON_IMAGE=${TAG[python]}"
