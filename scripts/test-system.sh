@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# System test against a RUNNING fleet (native: scripts/start-dev.sh, or docker compose up):
+# System test against a RUNNING fleet (native: scripts/start-dev.sh, or docker-compose up -d):
 # checks each engine with its own protocol, then tells the booking story over HTTP (the same
 # steps as `fleet demo` and tests/e2e/test_story_fleet.py, see fleetctl/story.py) and prints
 # ✓/✗ per step with its time, then "N passed, M failed". Exits non-zero on any failure.
