@@ -10,7 +10,8 @@
 # On a fresh machine it installs what it needs (apt: docker.io, docker-compose, debootstrap).
 # If no Docker engine answers, it starts `dockerd --storage-driver=overlay2` in the background
 # and, at the end, stops it by its pid and removes what dockerd leaves behind: its iptables
-# chains (DOCKER*, filter and nat), the docker0 link, and net.ipv4.ip_forward as it was.
+# chains (DOCKER*, filter and nat) and the FORWARD policy, the docker0 link, and
+# net.ipv4.ip_forward as it was.
 # Images: the stand-ins of scripts/compose-images.sh (this machine reaches no image registry),
 # reused by content hash; TP4_COMPOSE_UPSTREAM=1 keeps the upstream images instead.
 #
@@ -69,6 +70,7 @@ fi
 # ---- the Docker engine: the one that answers, else ours, stopped at the end -----------------------
 DOCKERD_PID=""
 IP_FORWARD_BEFORE=""
+FORWARD_POLICY_BEFORE=""
 LINKS_BEFORE=""
 stop_dockerd() {
   [[ -n "$DOCKERD_PID" ]] || return 0
@@ -96,12 +98,15 @@ stop_dockerd() {
     grep -qx "$link" <<<"$LINKS_BEFORE" || ip link delete "$link" 2>/dev/null
   done
   [[ -n "$IP_FORWARD_BEFORE" ]] && sysctl -q -w "net.ipv4.ip_forward=$IP_FORWARD_BEFORE" >/dev/null
+  # dockerd turns the FORWARD policy to DROP when it enables forwarding.
+  [[ -n "$FORWARD_POLICY_BEFORE" ]] && iptables -P FORWARD "$FORWARD_POLICY_BEFORE" 2>/dev/null
   DOCKERD_PID=""
 }
 
 if ! docker info >/dev/null 2>&1; then
   t=$SECONDS
   IP_FORWARD_BEFORE=$(cat /proc/sys/net/ipv4/ip_forward)
+  FORWARD_POLICY_BEFORE=$(iptables -S FORWARD 2>/dev/null | awk '$1 == "-P" {print $3}')
   LINKS_BEFORE=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1)
   dockerd --storage-driver=overlay2 >/tmp/test-compose-dockerd.log 2>&1 &
   DOCKERD_PID=$!
@@ -248,16 +253,27 @@ fi
 # ---- the handout's commands, pasted ---------------------------------------------------------------------
 echo "the handout's commands (docs/handout.md, docs/docker-compose.md):"
 t=$SECONDS
-# In a terminal, as typed (-it), under `script` (a pseudo-terminal) with the keystrokes piped
-# in; then the -i form a script uses.
-typed() { local keys=$1; shift; printf '%b' "$keys" | script -qec "$*" /dev/null; }
+# In a terminal, as typed (-it), under `script` (a pseudo-terminal of 50x200, so psql's pager
+# stays away), the keystrokes typed once the program had time to start, each line ended by
+# Enter (\r, as a terminal sends it); then the -i form a script uses. A guard of 120 s each.
+# typed WAIT COMMAND [LINE...]
+typed() {
+  local wait=$1 cmd=$2 line
+  shift 2
+  {
+    sleep "$wait"
+    for line in "$@"; do printf '%s\r' "$line"; sleep 2; done
+  } | timeout 120 script -qec "stty rows 50 cols 200 2>/dev/null; $cmd" /dev/null
+}
+# seen PATTERN: the output holds PATTERN (read to the end, so the writer never gets SIGPIPE).
+seen() { tee /dev/stderr | grep -c -- "$1" >/dev/null; }
 psql_it_events_user() {
-  typed 'select current_user, current_database();\n\\q\n' \
-    docker exec -it postgres-events psql -U events_user -d events_db | tee /dev/stderr | grep -q 'events_user.*events_db'
+  typed 5 'docker exec -it postgres-events psql -U events_user -d events_db' \
+    'select current_user, current_database();' '\q' | seen 'events_user.*events_db'
 }
 psql_it_postgres() {
-  typed 'select count(*) > 0 as has_events from events;\n\\q\n' \
-    docker exec -it postgres-events psql -U postgres -d events_db | tee /dev/stderr | grep -qE '^ *t'
+  typed 5 'docker exec -it postgres-events psql -U postgres -d events_db' \
+    'select count(*) > 0 as has_events from events;' '\q' | seen '^ *t'
 }
 psql_i_payments() {
   docker exec -i postgres-payments psql -U payments_user -d payments_db -Atc 'select count(*) > 0 from payments' | grep -qx t
@@ -266,16 +282,16 @@ psql_i_sagas() {
   docker exec -i postgres-sagas psql -U sagas_user -d sagas_db -Atc "select count(*) > 0 from sagas where status = 'COMPLETED'" | grep -qx t
 }
 mongosh_it() {
-  typed 'use reservations_db\ndb.reservations.countDocuments() > 0\nexit\n' \
-    docker exec -it mongo-reservations mongosh --quiet | tee /dev/stderr | grep -q true
+  typed 15 'docker exec -it mongo-reservations mongosh --quiet' \
+    'use reservations_db' 'db.reservations.countDocuments() > 0' 'exit' | seen true
 }
 mongosh_i() {
   docker exec -i mongo-event-store mongosh event_store_db --quiet --eval 'db.events.countDocuments() > 0' | grep -qx true
 }
-redis_it() { typed 'ping\nquit\n' docker exec -it redis-cache redis-cli | tee /dev/stderr | grep -q PONG; }
+redis_it() { typed 5 'docker exec -it redis-cache redis-cli' 'ping' 'quit' | seen PONG; }
 redis_i() { docker exec -i redis-cache redis-cli --scan --pattern 'payment:*' | grep -q '^payment:'; }
-rabbitmqctl_it() { typed '' docker exec -it rabbitmq rabbitmqctl list_queues | tee /dev/stderr | grep -q 'analytics.projection'; }
-compose_ps() { $COMPOSE ps | tee /dev/stderr | grep -q 'event-service'; }
+rabbitmqctl_it() { typed 0 'docker exec -it rabbitmq rabbitmqctl list_queues' | seen 'analytics.projection'; }
+compose_ps() { $COMPOSE ps | seen 'event-service'; }
 # `logs -f` follows until interrupted: five seconds of it show the service's log lines.
 logs_follow() {
   local out rc
@@ -343,4 +359,4 @@ printf '%s passed, %s failed (%s s)\n' "$PASSED" "$FAILED" "$(( SECONDS - T0 ))"
 (( FAILED == 0 ))
 }
 
-main "$@"
+main "$@"; exit $?
