@@ -1,11 +1,17 @@
-"""The seventeen exercises of the course: id, title, the test that grades it, and the task in
-one sentence (what the student edition's TODO asks for). Read by scripts/grade.sh and
-scripts/student-edition.sh; standard library only, so both run it with any python3."""
+"""The seventeen exercises of the course: id, title, the test that grades it, the task in one
+sentence (what the student edition's TODO asks for), and the rubric a teacher grades with:
+points (100 in all), difficulty (1 easy, 2 medium, 3 hard), the minutes a student needs, a
+hint in English and in French that points the way without giving the answer, and whether the
+exercise's tests race writers (graded over several runs: scripts/grade.sh --repeat). Read by
+scripts/grade.sh and scripts/student-edition.sh; standard library only, so both run it with
+any python3."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+DIFFICULTY = {1: "easy", 2: "medium", 3: "hard"}
+DIFFICULTY_FR = {1: "facile", 2: "moyen", 3: "difficile"}
 
 
 @dataclass(frozen=True)
@@ -14,10 +20,20 @@ class Exercise:
     title: str
     test: str
     task: str
+    points: int
+    difficulty: int
+    minutes: int
+    hint_en: str
+    hint_fr: str
+    # Its tests race concurrent writers: a wrong solution can pass one run by luck.
+    concurrent: bool = False
 
     @property
     def path(self) -> Path:
         return HERE / self.test
+
+    def hint(self, lang: str) -> str:
+        return self.hint_fr if lang == "fr" else self.hint_en
 
 
 EXERCISES: tuple[Exercise, ...] = (
@@ -29,6 +45,17 @@ EXERCISES: tuple[Exercise, ...] = (
             "check a booking: seats > 0 and at most bookable_seats (capacity - booked - the 5 % margin), "
             "then give the new bookedSeats"
         ),
+        points=5,
+        difficulty=1,
+        minutes=15,
+        hint_en=(
+            "Reuse bookable_seats() from the same file: it already takes the margin off. Each test's "
+            "name says which error a bad request expects."
+        ),
+        hint_fr=(
+            "Réutilisez bookable_seats(), dans le même fichier : la marge y est déjà retirée. Le nom "
+            "de chaque test dit quelle erreur il attend."
+        ),
     ),
     Exercise(
         "DB2",
@@ -37,6 +64,18 @@ EXERCISES: tuple[Exercise, ...] = (
         (
             "build the guarded UPDATE ... WHERE id = :id AND version = :v that bumps the version and "
             "RETURNING the row, so it changes (and returns) nothing when the version moved"
+        ),
+        points=10,
+        difficulty=3,
+        minutes=30,
+        concurrent=True,
+        hint_en=(
+            "The WHERE clause must carry the version read before the write, and the SET must move it "
+            "on. An UPDATE that matches no row means: read again and retry."
+        ),
+        hint_fr=(
+            "La clause WHERE doit porter la version lue avant l'écriture, et le SET doit la faire "
+            "avancer. Un UPDATE qui ne touche aucune ligne veut dire : relire et recommencer."
         ),
     ),
     Exercise(
@@ -47,18 +86,52 @@ EXERCISES: tuple[Exercise, ...] = (
             "compute the statistics in one aggregation pipeline ($match then $group with $sum/$cond): "
             "live seats, cancelled and refunded apart, revenue of confirmed only"
         ),
+        points=8,
+        difficulty=3,
+        minutes=30,
+        hint_en=(
+            "One aggregate() call: first keep only this event's reservations (not the refused holds),"
+            " then one $group with a conditional sum per figure."
+        ),
+        hint_fr=(
+            "Un seul appel à aggregate() : gardez d'abord les réservations de l'événement (sans les "
+            "refus), puis un seul $group avec une somme conditionnelle par chiffre."
+        ),
     ),
     Exercise(
         "DB4",
         "a timeline entry with each status change, atomically",
         "test_db4_timeline_on_status_change.py",
         "push the timeline entry in the same atomic update as the status change",
+        points=5,
+        difficulty=2,
+        minutes=15,
+        hint_en=(
+            "The status change and its timeline entry go in one find_one_and_update: add the entry to"
+            " the same update document, never in a second call."
+        ),
+        hint_fr=(
+            "Le changement de statut et son entrée d'historique tiennent dans un seul "
+            "find_one_and_update : ajoutez l'entrée au même document de mise à jour, jamais dans un "
+            "second appel."
+        ),
     ),
     Exercise(
         "POLY1",
         "a Redis cache manager that never breaks a request",
         "test_poly1_cache_manager.py",
         "set a key with a TTL; a Redis fault never escapes: it is counted and the answer is False",
+        points=5,
+        difficulty=2,
+        minutes=20,
+        hint_en=(
+            "Catch Redis errors inside the method, count them and answer False: a cache fault must "
+            "never become a 500."
+        ),
+        hint_fr=(
+            "Attrapez les erreurs Redis dans la méthode, comptez-les et renvoyez False : une panne du"
+            " cache ne doit jamais devenir une erreur 500."
+        ),
     ),
     Exercise(
         "POLY2",
@@ -67,6 +140,17 @@ EXERCISES: tuple[Exercise, ...] = (
         (
             "write the payment as JSON under payment:{id} with the TTL, never over a newer version "
             "(set_if_newer)"
+        ),
+        points=5,
+        difficulty=1,
+        minutes=10,
+        hint_en=(
+            "The key is payment:{id}, the value compact JSON, the TTL the cache's own. The manager "
+            "already has a method that never writes over a newer version."
+        ),
+        hint_fr=(
+            "La clé est payment:{id}, la valeur du JSON compact, le TTL celui du cache. Le "
+            "gestionnaire a déjà une méthode qui n'écrase jamais une version plus récente."
         ),
     ),
     Exercise(
@@ -77,6 +161,19 @@ EXERCISES: tuple[Exercise, ...] = (
             "answer a payment cache-aside: the cached answer on a hit, else read PostgreSQL, fill the "
             "cache and answer"
         ),
+        points=8,
+        difficulty=2,
+        minutes=25,
+        concurrent=True,
+        hint_en=(
+            "Read the cache first; on a miss read PostgreSQL, fill the cache, answer what the "
+            "database said. A cache that fails counts as a miss, never as an error."
+        ),
+        hint_fr=(
+            "Lisez d'abord le cache. S'il ne répond rien, lisez PostgreSQL, remplissez le cache et "
+            "renvoyez ce que dit la base. Un cache en panne compte comme un cache vide, jamais comme "
+            "une erreur."
+        ),
     ),
     Exercise(
         "POLY4",
@@ -85,6 +182,17 @@ EXERCISES: tuple[Exercise, ...] = (
         (
             "compute occupancy = booked / capacity x 100 rounded half up to two decimals, 0 for a "
             "capacity of 0, capped at 100"
+        ),
+        points=3,
+        difficulty=1,
+        minutes=10,
+        hint_en=(
+            "Decimal, not float, for the rounding. Think of a capacity of 0 and of more seats booked "
+            "than the capacity."
+        ),
+        hint_fr=(
+            "Decimal, pas float, pour l'arrondi. Pensez à une capacité nulle et à plus de places "
+            "réservées que la capacité."
         ),
     ),
     Exercise(
@@ -95,6 +203,17 @@ EXERCISES: tuple[Exercise, ...] = (
             "give the search document after an event message, or None when the message is not newer than "
             "the stored version"
         ),
+        points=5,
+        difficulty=2,
+        minutes=20,
+        hint_en=(
+            "Compare the message's version with the stored one before building the new document: an "
+            "old or repeated message changes nothing."
+        ),
+        hint_fr=(
+            "Comparez la version du message à celle du document stocké avant de construire le nouveau"
+            " : un message ancien ou rejoué ne change rien."
+        ),
     ),
     Exercise(
         "SAGA1",
@@ -103,6 +222,19 @@ EXERCISES: tuple[Exercise, ...] = (
         (
             "write the new saga to the durable log (store.create) and drive it in the background when it "
             "was created"
+        ),
+        points=6,
+        difficulty=2,
+        minutes=20,
+        concurrent=True,
+        hint_en=(
+            "Write the saga to the log first (store.create). Start the background run only when this "
+            "call created it: a retried request must not start a second run."
+        ),
+        hint_fr=(
+            "Écrivez d'abord la saga dans le journal (store.create). Ne lancez l'exécution en tâche "
+            "de fond que si cet appel l'a créée : une requête rejouée ne lance pas une seconde "
+            "exécution."
         ),
     ),
     Exercise(
@@ -113,24 +245,68 @@ EXERCISES: tuple[Exercise, ...] = (
             "create the pending reservation through the reservation service under the key "
             "<sagaId>:CREATE_RESERVATION, at the price the saga checked"
         ),
+        points=6,
+        difficulty=2,
+        minutes=20,
+        hint_en=(
+            "Call the reservation service with the idempotency key <sagaId>:CREATE_RESERVATION and "
+            "the price the saga checked: a retried step creates nothing twice."
+        ),
+        hint_fr=(
+            "Appelez le service de réservation avec la clé d'idempotence <sagaId>:CREATE_RESERVATION "
+            "et le prix vérifié par la saga : une étape rejouée ne crée rien deux fois."
+        ),
     ),
     Exercise(
         "SAGA3",
         "the distributed payment step",
         "test_saga3_payment_step.py",
         "charge the saga's amount through the payment service under the key <sagaId>:PROCESS_PAYMENT",
+        points=6,
+        difficulty=2,
+        minutes=20,
+        hint_en=(
+            "Call the payment service with the key <sagaId>:PROCESS_PAYMENT and the saga's amount: a "
+            "retried step never charges twice."
+        ),
+        hint_fr=(
+            "Appelez le service de paiement avec la clé <sagaId>:PROCESS_PAYMENT et le montant de la "
+            "saga : une étape rejouée ne débite jamais deux fois."
+        ),
     ),
     Exercise(
         "SAGA4",
         "compensations in reverse order",
         "test_saga4_compensation_reverse_order.py",
         "list the compensations still to run, in reverse order of the steps that succeeded or may have acted",
+        points=7,
+        difficulty=3,
+        minutes=30,
+        hint_en=(
+            "Walk the steps backwards. Undo those that succeeded or whose outcome is unknown; skip "
+            "those the participant refused and those already compensated."
+        ),
+        hint_fr=(
+            "Parcourez les étapes à l'envers. Annulez celles qui ont réussi ou dont on ignore l'issue"
+            " ; laissez celles que le participant a refusées et celles déjà compensées."
+        ),
     ),
     Exercise(
         "ES1",
         "an aggregate's history after a version",
         "test_es1_aggregate_history.py",
         "read the aggregate's events after fromVersion, ascending by version, at most limit of them",
+        points=5,
+        difficulty=1,
+        minutes=15,
+        hint_en=(
+            "One find on the aggregate with version greater than fromVersion, sorted by version "
+            "ascending, with the limit."
+        ),
+        hint_fr=(
+            "Un seul find sur l'agrégat, avec une version strictement supérieure à fromVersion, trié "
+            "par version croissante, avec la limite."
+        ),
     ),
     Exercise(
         "ES2",
@@ -140,12 +316,35 @@ EXERCISES: tuple[Exercise, ...] = (
             "read the events of a type (in its one spelling, event_type_name) with occurredAt in "
             "[fromDate, toDate], newest first, at most limit"
         ),
+        points=5,
+        difficulty=2,
+        minutes=20,
+        hint_en=(
+            "Match every spelling of the type (a helper in domain.py lists them) and the date range, "
+            "bounds included; newest first."
+        ),
+        hint_fr=(
+            "Cherchez toutes les écritures du type (une fonction de domain.py les donne) et la plage "
+            "de dates, bornes comprises ; les plus récents d'abord."
+        ),
     ),
     Exercise(
         "ES3",
         "version consistency (expected = current + 1, else 409)",
         "test_es3_version_consistency.py",
         "refuse an append whose expectedVersion is not the current version with a VersionConflict (409)",
+        points=8,
+        difficulty=2,
+        minutes=15,
+        concurrent=True,
+        hint_en=(
+            "Compare the expected version with the current one: any difference is a VersionConflict "
+            "that carries both."
+        ),
+        hint_fr=(
+            "Comparez la version attendue à la version courante : toute différence est un "
+            "VersionConflict qui porte les deux."
+        ),
     ),
     Exercise(
         "REST1",
@@ -155,7 +354,19 @@ EXERCISES: tuple[Exercise, ...] = (
             "check the seats of a book or release body: a positive whole number, else InvalidSeats (400 "
             "Invalid number of seats)"
         ),
+        points=3,
+        difficulty=1,
+        minutes=15,
+        hint_en=(
+            'Check the type before the value: in Python a bool is an int, 2.0 is a whole number, "3" '
+            "is not a number."
+        ),
+        hint_fr=(
+            "Vérifiez le type avant la valeur : en Python un bool est un int, 2.0 est un nombre "
+            'entier, "3" n\'est pas un nombre.'
+        ),
     ),
 )
 
 BY_ID = {e.id: e for e in EXERCISES}
+MAX_POINTS = sum(e.points for e in EXERCISES)

@@ -29,7 +29,7 @@ def grade(tmp_path: Path, report: str, *args: str) -> subprocess.CompletedProces
     path = tmp_path / "report.xml"
     path.write_text(report)
     return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "grade.py"), str(path), *args],
+        [sys.executable, str(ROOT / "scripts" / "grade.py"), str(path), "--lang", "en", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -50,11 +50,11 @@ def test_all_passing_is_17_of_17_and_exit_0(tmp_path):
     answer = grade(tmp_path, junit(*all_passing()))
     assert answer.returncode == 0, answer.stderr
     lines = answer.stdout.splitlines()
-    assert lines[0].split()[:3] == ["id", "title", "result"]
+    assert lines[0].split()[:3] == ["id", "points", "result"]
     rows = [line for line in lines[1:] if line and not line.startswith("total")]
     assert [row.split()[0] for row in rows] == [e.id for e in EXERCISES]
     assert all(" passed" in row for row in rows)
-    assert lines[-1] == "total: 17/17 exercises passed"
+    assert lines[-1] == "total: 17/17 exercises passed, 100/100 points"
 
 
 def test_a_failure_fails_its_exercise_with_its_first_assertion(tmp_path):
@@ -69,7 +69,7 @@ def test_a_failure_fails_its_exercise_with_its_first_assertion(tmp_path):
     assert answer.returncode == 1
     row = next(line for line in answer.stdout.splitlines() if line.startswith("DB2 "))
     assert " failed " in row and row.endswith("assert 39 == 38")
-    assert answer.stdout.splitlines()[-1] == "total: 16/17 exercises passed"
+    assert answer.stdout.splitlines()[-1] == "total: 16/17 exercises passed, 90/100 points"
 
 
 def test_json_report_says_which_failed_on_its_own_todo(tmp_path):
@@ -102,11 +102,17 @@ def test_json_report_says_which_failed_on_its_own_todo(tmp_path):
         "title": "atomic booking with optimistic locking",
         "test": "tests/exercises/test_db2_optimistic_booking.py",
         "passed": True,
+        "points": 10,
+        "maxPoints": 10,
         "tests": 1,
         "failed": 0,
+        "failedTests": [],
+        "runs": 1,
+        "failedRuns": 0,
         "firstFailure": None,
         "todo": False,
         "reachedTodo": None,
+        "hint": None,
         "failures": [],
     }
 
