@@ -299,15 +299,13 @@ def _guarded_update(
     version: sa.ColumnElement[int] | int,
     values: Mapping[str, Any],
 ) -> sa.Update:
-    """UPDATE ... WHERE id = :id AND version = :v (DB2), bumping the version, RETURNING the row:
-    it updates (and returns) nothing when the version moved."""
+    """The seat write of DB2, RETURNING the row it wrote; it must write (and return) nothing
+    when another writer moved the event since `version` was read."""
+    if faults.on(Fault.LOST_UPDATE):
+        return _unguarded_update(event_id, values)
     # exercise DB2: begin
     values = {"updated_at": sa.func.now(), **values}
     guard = events.c.version == version
-    if faults.on(Fault.LOST_UPDATE):
-        # Teaching fault lost-update: no version guard, the last writer wins over what it
-        # never read (two bookings read 0 booked seats, both write 1).
-        guard = sa.true()
     return (
         events.update()
         .where(events.c.id == event_id, guard)
@@ -315,6 +313,18 @@ def _guarded_update(
         .returning(events)
     )
     # exercise DB2: end
+
+
+def _unguarded_update(event_id: sa.ColumnElement[int] | int, values: Mapping[str, Any]) -> sa.Update:
+    """Teaching fault lost-update: no version guard, the last writer wins over what it never
+    read (two bookings read 0 booked seats, both write 1). Kept out of DB2's region, so the
+    lab runs in a student edition whose DB2 is written."""
+    return (
+        events.update()
+        .where(events.c.id == event_id)
+        .values(**{"updated_at": sa.func.now(), **values}, version=events.c.version + 1)
+        .returning(events)
+    )
 
 
 def _seats_statement(*, keep_answer: bool) -> sa.Select[Any]:

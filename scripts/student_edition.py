@@ -26,7 +26,13 @@ from tests.exercises.catalog import BY_ID, EXERCISES, Exercise  # noqa: E402
 
 MARKER = re.compile(r"^(?P<indent>[ \t]*)# exercise (?P<id>[A-Z]+[0-9]+): (?P<edge>begin|end)[ \t]*$")
 # A student edition cannot make another one: the generator and its test stay out of it.
-LEFT_OUT = {"scripts/student-edition.sh", "scripts/student_edition.py", "tests/e2e/test_student_edition.py"}
+LEFT_OUT = {
+    "scripts/student-edition.sh",
+    "scripts/student_edition.py",
+    "tests/e2e/test_student_edition.py",
+    "tests/e2e/test_grade_repeat.py",
+    "tests/unit/test_exercise_regions.py",
+}
 SKIPPED_DIRS = {
     ".git",
     ".venv",
