@@ -25,12 +25,18 @@ sys.path.insert(0, str(ROOT))
 from tests.exercises.catalog import BY_ID, EXERCISES, Exercise  # noqa: E402
 
 MARKER = re.compile(r"^(?P<indent>[ \t]*)# exercise (?P<id>[A-Z]+[0-9]+): (?P<edge>begin|end)[ \t]*$")
-# A student edition cannot make another one: the generator and its test stay out of it.
+# A student edition cannot make another one: the generator and the tests that read its markers
+# stay out of it, and so do the teacher's guides (the answer key).
 LEFT_OUT = {
     "scripts/student-edition.sh",
     "scripts/student_edition.py",
     "tests/e2e/test_student_edition.py",
     "tests/e2e/test_grade_repeat.py",
+    "tests/e2e/test_edition_labs.py",
+    "tests/unit/test_edition_answer_key.py",
+    # The teacher's guides hold the answer key.
+    "docs/teacher-guide.md",
+    "docs/fr/guide-enseignant.md",
     "tests/unit/test_exercise_regions.py",
 }
 SKIPPED_DIRS = {
