@@ -155,18 +155,11 @@ def guide(by_file: dict[str, list[Region]]) -> str:
         "\n",
         "Each exercise below is a TODO in the code: it raises `NotImplementedError` until you\n",
         "write it. Everything else works; the paths that reach a TODO fail. Start the engines\n",
-        "(`scripts/infra.sh up`), then `scripts/grade.sh` grades all seventeen (one row each,\n",
-        "with the first failing assertion); `scripts/grade.sh -- -k db2` runs one exercise's test.\n",
-        "Each row first fails on its own TODO, so the exercises can be written in any order;\n",
-        "once it is written, a row may name another exercise's TODO that its later tests reach.\n",
-        "\n",
-        "*En français :* chaque exercice ci-dessous est un TODO dans le code : il lève\n",
-        "`NotImplementedError` tant que vous ne l'avez pas écrit. Tout le reste fonctionne ; seuls\n",
-        "les chemins qui atteignent un TODO échouent. Démarrez les moteurs (`scripts/infra.sh up`),\n",
-        "puis `scripts/grade.sh` note les dix-sept exercices (une ligne chacun, avec la première\n",
-        "assertion en échec). Chaque ligne échoue d'abord sur son propre TODO : les exercices se\n",
-        "font dans n'importe quel ordre ; une fois écrit, une ligne peut nommer le TODO d'un autre\n",
-        "exercice que ses tests suivants atteignent. Le guide de l'énoncé : `docs/fr/handout.md`.\n",
+        "(`scripts/infra.sh up`), then `scripts/grade.sh` grades all seventeen: per exercise its\n",
+        "points, the tests that failed and a hint (`--lang en` or `--lang fr`);\n",
+        "`scripts/grade.sh -- -k db2` runs one exercise's tests. Each row first fails on its own\n",
+        "TODO, so the exercises can be written in any order; once it is written, a row may name\n",
+        "another exercise's TODO that its later tests reach.\n",
         "\n",
         "| id | what to write | where | test |\n",
         "|---|---|---|---|\n",
@@ -174,6 +167,25 @@ def guide(by_file: dict[str, list[Region]]) -> str:
     for r in rows:
         test = f"`tests/exercises/{r.exercise.test}`"
         lines.append(f"| {r.exercise.id} | {r.exercise.task} | `{r.path}:{r.begin}` | {test} |\n")
+    lines += [
+        "\n",
+        "## En français\n",
+        "\n",
+        "Chaque exercice ci-dessous est un TODO dans le code : il lève `NotImplementedError`\n",
+        "tant que vous ne l'avez pas écrit. Tout le reste marche ; seuls les chemins qui passent\n",
+        "par un TODO échouent. Démarrez les moteurs (`scripts/infra.sh up`), puis lancez\n",
+        "`scripts/grade.sh --lang fr` : pour chaque exercice, vos points, les tests en échec et\n",
+        "un indice. `scripts/grade.sh -- -k db2` lance les tests d'un seul exercice. Les\n",
+        "exercices se font dans n'importe quel ordre. Le lien entre le sujet et le code :\n",
+        "`docs/fr/handout.md`.\n",
+        "\n",
+        "| id | à écrire | où | test (dans `tests/exercises/`) |\n",
+        "|---|---|---|---|\n",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.exercise.id} | {r.exercise.task_fr} | `{r.path}:{r.begin}` | `{r.exercise.test}` |\n"
+        )
     return "".join(lines)
 
 

@@ -25,12 +25,16 @@ class Exercise:
     minutes: int
     hint_en: str
     hint_fr: str
+    task_fr: str
     # Its tests race concurrent writers: a wrong solution can pass one run by luck.
     concurrent: bool = False
 
     @property
     def path(self) -> Path:
         return HERE / self.test
+
+    def task_in(self, lang: str) -> str:
+        return self.task_fr if lang == "fr" else self.task
 
     def hint(self, lang: str) -> str:
         return self.hint_fr if lang == "fr" else self.hint_en
@@ -56,6 +60,10 @@ EXERCISES: tuple[Exercise, ...] = (
             "Réutilisez bookable_seats(), dans le même fichier : la marge y est déjà retirée. Le nom "
             "de chaque test dit quelle erreur il attend."
         ),
+        task_fr=(
+            "vérifier une réservation : places > 0 et au plus bookable_seats (capacité - réservées - "
+            "marge de 5 %), puis donner le nouveau bookedSeats"
+        ),
     ),
     Exercise(
         "DB2",
@@ -77,6 +85,10 @@ EXERCISES: tuple[Exercise, ...] = (
             "La clause WHERE doit porter la version lue avant l'écriture, et le SET doit la faire "
             "avancer. Un UPDATE qui ne touche aucune ligne veut dire : relire et recommencer."
         ),
+        task_fr=(
+            "écrire la mise à jour gardée par la version lue : elle fait avancer la version, renvoie "
+            "la ligne, et ne change rien si un autre écrivain est passé entre-temps"
+        ),
     ),
     Exercise(
         "DB3",
@@ -97,6 +109,10 @@ EXERCISES: tuple[Exercise, ...] = (
             "Un seul appel à aggregate() : gardez d'abord les réservations de l'événement (sans les "
             "refus), puis un seul $group avec une somme conditionnelle par chiffre."
         ),
+        task_fr=(
+            "calculer les statistiques en un seul pipeline d'agrégation : places vivantes, annulées "
+            "et remboursées à part, chiffre d'affaires des seules confirmées"
+        ),
     ),
     Exercise(
         "DB4",
@@ -115,6 +131,9 @@ EXERCISES: tuple[Exercise, ...] = (
             "find_one_and_update : ajoutez l'entrée au même document de mise à jour, jamais dans un "
             "second appel."
         ),
+        task_fr=(
+            "ajouter l'entrée d'historique dans la même mise à jour atomique que le changement de statut"
+        ),
     ),
     Exercise(
         "POLY1",
@@ -131,6 +150,10 @@ EXERCISES: tuple[Exercise, ...] = (
         hint_fr=(
             "Attrapez les erreurs Redis dans la méthode, comptez-les et renvoyez False : une panne du"
             " cache ne doit jamais devenir une erreur 500."
+        ),
+        task_fr=(
+            "écrire une clé avec un TTL ; une panne de Redis ne sort jamais : elle est comptée et la "
+            "réponse est False"
         ),
     ),
     Exercise(
@@ -151,6 +174,10 @@ EXERCISES: tuple[Exercise, ...] = (
         hint_fr=(
             "La clé est payment:{id}, la valeur du JSON compact, le TTL celui du cache. Le "
             "gestionnaire a déjà une méthode qui n'écrase jamais une version plus récente."
+        ),
+        task_fr=(
+            "écrire le paiement en JSON sous payment:{id} avec le TTL, jamais par-dessus une version "
+            "plus récente (set_if_newer)"
         ),
     ),
     Exercise(
@@ -174,6 +201,10 @@ EXERCISES: tuple[Exercise, ...] = (
             "renvoyez ce que dit la base. Un cache en panne compte comme un cache vide, jamais comme "
             "une erreur."
         ),
+        task_fr=(
+            "lire un paiement en cache-aside : la réponse du cache s'il l'a, sinon PostgreSQL, puis "
+            "remplir le cache et répondre"
+        ),
     ),
     Exercise(
         "POLY4",
@@ -194,6 +225,10 @@ EXERCISES: tuple[Exercise, ...] = (
             "Decimal, pas float, pour l'arrondi. Pensez à une capacité nulle et à plus de places "
             "réservées que la capacité."
         ),
+        task_fr=(
+            "calculer le taux de remplissage réservées / capacité x 100, arrondi au centième (demi "
+            "vers le haut), 0 pour une capacité nulle, 100 au plus"
+        ),
     ),
     Exercise(
         "POLY5",
@@ -213,6 +248,10 @@ EXERCISES: tuple[Exercise, ...] = (
         hint_fr=(
             "Comparez la version du message à celle du document stocké avant de construire le nouveau"
             " : un message ancien ou rejoué ne change rien."
+        ),
+        task_fr=(
+            "donner le document de recherche après un message, ou None si le message n'est pas plus "
+            "récent que la version stockée"
         ),
     ),
     Exercise(
@@ -236,6 +275,10 @@ EXERCISES: tuple[Exercise, ...] = (
             "de fond que si cet appel l'a créée : une requête rejouée ne lance pas une seconde "
             "exécution."
         ),
+        task_fr=(
+            "écrire la nouvelle saga dans le journal durable (store.create) et la lancer en tâche de "
+            "fond si cet appel l'a créée"
+        ),
     ),
     Exercise(
         "SAGA2",
@@ -256,6 +299,10 @@ EXERCISES: tuple[Exercise, ...] = (
             "Appelez le service de réservation avec la clé d'idempotence <sagaId>:CREATE_RESERVATION "
             "et le prix vérifié par la saga : une étape rejouée ne crée rien deux fois."
         ),
+        task_fr=(
+            "créer la réservation en attente via le service de réservation, sous la clé "
+            "<sagaId>:CREATE_RESERVATION, au prix vérifié par la saga"
+        ),
     ),
     Exercise(
         "SAGA3",
@@ -272,6 +319,9 @@ EXERCISES: tuple[Exercise, ...] = (
         hint_fr=(
             "Appelez le service de paiement avec la clé <sagaId>:PROCESS_PAYMENT et le montant de la "
             "saga : une étape rejouée ne débite jamais deux fois."
+        ),
+        task_fr=(
+            "débiter le montant de la saga via le service de paiement, sous la clé <sagaId>:PROCESS_PAYMENT"
         ),
     ),
     Exercise(
@@ -290,6 +340,10 @@ EXERCISES: tuple[Exercise, ...] = (
             "Parcourez les étapes à l'envers. Annulez celles qui ont réussi ou dont on ignore l'issue"
             " ; laissez celles que le participant a refusées et celles déjà compensées."
         ),
+        task_fr=(
+            "lister les compensations qui restent à faire, dans l'ordre inverse des étapes réussies "
+            "ou qui ont pu agir"
+        ),
     ),
     Exercise(
         "ES1",
@@ -307,6 +361,7 @@ EXERCISES: tuple[Exercise, ...] = (
             "Un seul find sur l'agrégat, avec une version strictement supérieure à fromVersion, trié "
             "par version croissante, avec la limite."
         ),
+        task_fr=("lire les événements de l'agrégat après fromVersion, par version croissante, au plus limit"),
     ),
     Exercise(
         "ES2",
@@ -327,6 +382,10 @@ EXERCISES: tuple[Exercise, ...] = (
             "Cherchez toutes les écritures du type (une fonction de domain.py les donne) et la plage "
             "de dates, bornes comprises ; les plus récents d'abord."
         ),
+        task_fr=(
+            "lire les événements d'un type (quelle que soit son écriture) avec occurredAt dans "
+            "[fromDate, toDate], les plus récents d'abord, au plus limit"
+        ),
     ),
     Exercise(
         "ES3",
@@ -344,6 +403,9 @@ EXERCISES: tuple[Exercise, ...] = (
         hint_fr=(
             "Comparez la version attendue à la version courante : toute différence est un "
             "VersionConflict qui porte les deux."
+        ),
+        task_fr=(
+            "refuser un ajout dont expectedVersion n'est pas la version courante : VersionConflict (409)"
         ),
     ),
     Exercise(
@@ -364,6 +426,10 @@ EXERCISES: tuple[Exercise, ...] = (
         hint_fr=(
             "Vérifiez le type avant la valeur : en Python un bool est un int, 2.0 est un nombre "
             'entier, "3" n\'est pas un nombre.'
+        ),
+        task_fr=(
+            "vérifier le nombre de places d'une réservation ou d'une libération : un entier positif, "
+            "sinon InvalidSeats (400 Invalid number of seats)"
         ),
     ),
 )

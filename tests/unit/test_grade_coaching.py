@@ -58,6 +58,7 @@ def test_the_rubric_gives_100_points_and_each_exercise_two_hints():
     for e in EXERCISES:
         assert e.points > 0 and e.difficulty in (1, 2, 3) and e.minutes > 0
         assert e.hint_en and e.hint_fr and e.hint_en != e.hint_fr
+        assert e.task_fr and "\n" not in e.task_fr and e.task_in("fr") == e.task_fr
     # The exercises whose tests race writers are graded over several runs.
     assert {e.id for e in EXERCISES if e.concurrent} >= {"DB2", "ES3"}
 
