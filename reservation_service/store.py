@@ -129,6 +129,7 @@ class ReservationStore:
         """DB3: one pass of $match + $group; live = pending + confirmed, ended apart. A direct
         reservation the event service refused never held a seat: it is left out."""
 
+        # exercise DB3: begin
         def seats_when(*statuses: Status) -> Doc:
             return {
                 "$sum": {
@@ -139,7 +140,6 @@ class ReservationStore:
         def count_when(*statuses: Status) -> Doc:
             return {"$sum": {"$cond": [{"$in": ["$status", [s.value for s in statuses]]}, 1, 0]}}
 
-        # exercise DB3: begin
         pipeline: list[Doc] = [
             {"$match": {"eventId": event_id, "seatHold": {"$ne": SeatHold.REFUSED.value}}},
             {

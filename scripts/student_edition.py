@@ -189,6 +189,49 @@ def guide(by_file: dict[str, list[Region]]) -> str:
     return "".join(lines)
 
 
+# A doc passage that shows an exercise's solution is marked like a region, in Markdown:
+# `<!-- answer DB2: begin -->` … `<!-- answer DB2: end -->`, each on its own line. The edition
+# replaces it with a line that sends the student to the TODO instead.
+DOC_MARKER = re.compile(r"^<!-- answer (?P<id>[A-Z]+[0-9]+): (?P<edge>begin|end) -->[ \t]*$")
+WITHHELD = {
+    "en": "*Exercise {id} is yours to write: this passage gave it away; it returns with the solution.*\n",
+    "fr": "*L'exercice {id} est à vous : ce passage, qui donnait la réponse, revient avec la solution.*\n",
+}
+
+
+def doc_passages(path: str, lines: list[str]) -> list[tuple[str, int, int]]:
+    """(exercise id, begin, end) of each marked passage of a Markdown page, 1-based lines."""
+    passages: list[tuple[str, int, int]] = []
+    open_at: tuple[str, int] | None = None
+    for number, line in enumerate(lines, start=1):
+        found = DOC_MARKER.match(line.rstrip("\n"))
+        if not found:
+            continue
+        ident, where = found["id"], f"{path}:{number}"
+        if ident not in BY_ID:
+            raise MarkerError(f"{where}: unknown exercise {ident}")
+        if found["edge"] == "begin":
+            if open_at is not None:
+                raise MarkerError(f"{where}: {ident} begins inside {open_at[0]}")
+            open_at = (ident, number)
+        else:
+            if open_at is None or open_at[0] != ident:
+                raise MarkerError(f"{where}: end of {ident} without its begin")
+            passages.append((ident, open_at[1], number))
+            open_at = None
+    if open_at is not None:
+        raise MarkerError(f"{path}:{open_at[1]}: {open_at[0]} has no end")
+    return passages
+
+
+def withheld_doc(path: str, lines: list[str]) -> list[str]:
+    lang = "fr" if path.startswith("docs/fr/") else "en"
+    out = list(lines)
+    for ident, begin, end in reversed(doc_passages(path, lines)):
+        out[begin - 1 : end] = [WITHHELD[lang].format(id=ident)]
+    return out
+
+
 def write_edition(root: Path, target: Path) -> list[Region]:
     files = project_files(root)
     by_file = all_regions(root, files)
@@ -200,6 +243,9 @@ def write_edition(root: Path, target: Path) -> list[Region]:
             lines = (root / name).read_text(encoding="utf-8").splitlines(keepends=True)
             destination.write_text("".join(student_version(lines, by_file[name])), encoding="utf-8")
             shutil.copymode(root / name, destination)
+        elif name.endswith(".md"):
+            lines = (root / name).read_text(encoding="utf-8").splitlines(keepends=True)
+            destination.write_text("".join(withheld_doc(name, lines)), encoding="utf-8")
         else:
             shutil.copy2(root / name, destination)
     (target / "STUDENT-EDITION.md").write_text(guide(by_file), encoding="utf-8")

@@ -70,8 +70,8 @@ EXERCISES: tuple[Exercise, ...] = (
         "atomic booking with optimistic locking",
         "test_db2_optimistic_booking.py",
         (
-            "build the guarded UPDATE ... WHERE id = :id AND version = :v that bumps the version and "
-            "RETURNING the row, so it changes (and returns) nothing when the version moved"
+            "write the seat UPDATE so that it writes, moves the version on and returns the row only "
+            "when the version read is still current, and changes nothing otherwise"
         ),
         points=10,
         difficulty=3,

@@ -1,5 +1,5 @@
-"""DB2: booking is an UPDATE ... WHERE id = :id AND version = :v with bounded retries; many
-simultaneous writers never oversell, and each success moves the version once.
+"""DB2: a booking writes only when the version it read is still current, with bounded
+retries; many simultaneous writers never oversell, and each success moves the version once.
 
 The first test drives the store's conditional write itself (one more seat on the version it
 read, no retry), so it needs neither DB1's rule nor REST1's body check: of the racing writers,

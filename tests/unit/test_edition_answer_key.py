@@ -13,6 +13,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import student_edition  # noqa: E402
 
 GUIDES = ("docs/teacher-guide.md", "docs/fr/guide-enseignant.md")
+# Text that states an exercise's solution, kept here because this file never ships (the
+# catalogue does): a student edition must contain none of it, in code or docs (doc passages
+# that show a solution are marked `<!-- answer ID: begin -->` and withheld).
+GIVEAWAYS = {
+    "DB2": ("AND version = :read", "AND version = :v", "AND version = :lue", "events.c.version == version"),
+    "DB3": ("$match {eventId, seatHold", '"$sum": {"$cond": [{"$in"'),
+}
 
 
 def answer_key_lines(guide: str) -> list[str]:
@@ -55,3 +62,39 @@ def test_no_answer_of_the_guides_ships_in_the_edition(edition: Path):
         if line in text
     ]
     assert not leaks, leaks
+
+
+def test_no_solution_is_given_away_in_the_edition(edition: Path):
+    """Each exercise's distinctive solution text (GIVEAWAYS): in the
+    solution it is there (else the check proves nothing), in the edition nowhere, neither in
+    the code nor in a doc passage (those are marked and withheld)."""
+    solution = {
+        name: (ROOT / name).read_text(encoding="utf-8", errors="replace")
+        for name in student_edition.project_files(ROOT)
+        if name.endswith((".md", ".py")) and name not in student_edition.LEFT_OUT
+    }
+    shipped = {
+        str(path.relative_to(edition)): path.read_text(encoding="utf-8", errors="replace")
+        for path in edition.rglob("*")
+        if path.is_file() and path.suffix in {".md", ".py", ".txt", ".html", ".js", ".json", ".sh", ".toml"}
+    }
+    checked = 0
+    for exercise, texts in GIVEAWAYS.items():
+        for text in texts:
+            assert any(text in body for body in solution.values()), (exercise, text)
+            leaks = [name for name, body in shipped.items() if text in body]
+            assert not leaks, f"{exercise}'s {text!r} is in the edition: {leaks}"
+            checked += 1
+    assert checked >= 6
+
+
+def test_a_marked_doc_passage_is_withheld_in_the_page_s_language():
+    lines = ["Intro.\n", "<!-- answer DB2: begin -->\n", "UPDATE … AND version = :v\n"]
+    lines += ["<!-- answer DB2: end -->\n", "After.\n"]
+    english = "".join(student_edition.withheld_doc("docs/labs.md", lines))
+    french = "".join(student_edition.withheld_doc("docs/fr/labs.md", lines))
+    assert "version = :v" not in english + french and "answer DB2" not in english + french
+    assert english.startswith("Intro.\n*Exercise DB2 is yours to write") and english.endswith("After.\n")
+    assert "*L'exercice DB2 est à vous" in french
+    with pytest.raises(student_edition.MarkerError, match="has no end"):
+        student_edition.doc_passages("x.md", lines[:3])
