@@ -2,7 +2,9 @@
 seventeen exercises, marked in the code between `# exercise <ID>: begin` and
 `# exercise <ID>: end`, is replaced by a TODO that raises NotImplementedError("<ID>: <task>").
 Everything else is copied as it is, so the services still import and start; only the paths
-that reach a TODO fail, and scripts/grade.sh in the copy grades what the student wrote.
+that reach a TODO fail, and scripts/grade.sh in the copy grades what the student wrote. The
+docs' passages that show a solution (`<!-- answer <ID>: begin -->` … `end -->`) are withheld,
+and the teacher's guides (the answer key) are not copied.
 
     python scripts/student_edition.py DIR
 
