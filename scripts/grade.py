@@ -341,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         return rollup(argv[1:])
     if argv[:1] == ["rerun"]:
         try:
-            print("\n".join(rerun_files(Path(argv[1]))))
+            for name in rerun_files(Path(argv[1])):
+                print(name)
         except (IndexError, OSError, ET.ParseError) as exc:
             print(f"grade rerun: cannot read the test report: {exc}", file=sys.stderr)
             return 2

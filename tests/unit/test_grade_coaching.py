@@ -186,3 +186,9 @@ def test_the_rollup_turns_three_reports_into_one_class_table(tmp_path):
 def test_the_rollup_of_an_empty_folder_says_so(tmp_path):
     answer = grade_cli("rollup", tmp_path)
     assert answer.returncode == 1 and "no grade report" in answer.stderr
+
+
+def test_nothing_to_rerun_prints_nothing(tmp_path):
+    # An empty line would reach pytest as "" and run the whole project's tests.
+    report = write(tmp_path, "run1.xml", junit(*(case(e.id, "t", "assert False") for e in EXERCISES)))
+    assert grade_cli("rerun", report).stdout == ""
