@@ -133,12 +133,13 @@ def test_the_edition_fails_an_exercise_on_its_own_todo(edition: Path):
     graded = run(edition, "scripts/grade.sh", "--json", "--", "-k", " or ".join(modules), timeout=500)
     assert graded.returncode == 1, graded.stderr[-3000:]
     report = json.loads(graded.stdout)
-    assert (report["total"], report["passed"]) == (17, 0)
+    assert (report["total"], report["passed"], report["points"]) == (17, 0, 0)
     for row in report["exercises"]:
         first = row["firstFailure"] or ""
         if row["id"] not in chosen:
             assert first == "no test of this exercise ran", row
             continue
+        assert row["failedTests"] and row["hint"], row
         # Its own TODO: never an import error, another failure, or another exercise's TODO.
         assert first.startswith(f"NotImplementedError: {row['id']}: "), (row["id"], first)
         assert (row["reachedTodo"], row["todo"]) == (row["id"], True), row
@@ -190,4 +191,5 @@ def test_the_grader_passes_an_exercise_the_solution_solves():
     assert (report["total"], report["passed"], report["failed"]) == (17, 1, 16)
     rows = {row["id"]: row for row in report["exercises"]}
     assert rows["DB1"]["passed"] and rows["DB1"]["firstFailure"] is None and rows["DB1"]["tests"] > 0
+    assert (report["points"], rows["DB1"]["points"]) == (rows["DB1"]["maxPoints"],) * 2
     assert all(r["firstFailure"] == "no test of this exercise ran" for i, r in rows.items() if i != "DB1")
