@@ -54,7 +54,11 @@ class Peers:
     async def _ask(self, clients: list[ServiceClient]) -> None:
         for client in clients:
             try:
-                await client.request("GET", AUTH_CHECK_PATH, retries=0)
+                # Connection: close: a probe leaves no idle keep-alive connection in the pool.
+                # A call sent later on such a connection while the peer is stopped (SIGSTOP, a
+                # stalled host) can be dropped when the peer resumes: its keep-alive timer,
+                # overdue, closes the connection before it reads the call.
+                await client.request("GET", AUTH_CHECK_PATH, retries=0, headers={"Connection": "close"})
             except (ServiceUnreachable, TokenRefused):
                 pass  # silence proves nothing; a refusal was noted by the client itself
 
