@@ -165,6 +165,16 @@ class SagaService:
         there is one.
         Refused with 409 while the reservation's booking saga runs, or while another
         cancellation of it runs or has completed."""
+        try:
+            return await self._new_cancellation(body, idem)
+        except Conflict:
+            # A twin under the same key can start, and even refund, between this request's
+            # reads: what it did then looks like a reason to refuse. The key's saga is the answer.
+            if (twin := await self._started_under(idem)) is not None:
+                return twin
+            raise
+
+    async def _new_cancellation(self, body: CancellationIn, idem: Idempotency | None) -> Saga:
         payload = body.model_dump(mode="json", by_alias=True)
         key = idem.key if idem is not None else None
         if (existing := await self._started_under(idem)) is not None:
