@@ -253,18 +253,12 @@ fi
 # ---- the handout's commands, pasted ---------------------------------------------------------------------
 echo "the handout's commands (docs/handout.md, docs/docker-compose.md):"
 t=$SECONDS
-# In a terminal, as typed (-it), under `script` (a pseudo-terminal of 50x200, so psql's pager
-# stays away), the keystrokes typed once the program had time to start, each line ended by
-# Enter (\r, as a terminal sends it); then the -i form a script uses. A guard of 120 s each.
+# In a terminal, as typed (-it): scripts/typist.py gives the program a pseudo-terminal of 50x200
+# (so psql's pager stays away) that answers cursor queries as a terminal emulator does, types the
+# keystrokes once the program had time to start, each line ended by Enter (\r, as a terminal
+# sends it); then the -i form a script uses. A guard of 120 s each.
 # typed WAIT COMMAND [LINE...]
-typed() {
-  local wait=$1 cmd=$2 line
-  shift 2
-  {
-    sleep "$wait"
-    for line in "$@"; do printf '%s\r' "$line"; sleep 2; done
-  } | timeout 120 script -qec "stty rows 50 cols 200 2>/dev/null; $cmd" /dev/null
-}
+typed() { python3 "$ROOT/scripts/typist.py" "$@"; }
 # seen PATTERN: the output holds PATTERN (read to the end, so the writer never gets SIGPIPE).
 seen() { tee /dev/stderr | grep -c -- "$1" >/dev/null; }
 psql_it_events_user() {

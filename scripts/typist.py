@@ -1,0 +1,75 @@
+"""Type lines into a command as a person at a terminal would (used by scripts/test-compose.sh).
+
+    python3 scripts/typist.py WAIT COMMAND [LINE...]
+
+Runs COMMAND (through bash) in a pseudo-terminal of 50 rows and 200 columns, waits WAIT seconds
+for the program to start, then types each LINE followed by Enter (a carriage return, as a
+terminal sends it), two seconds apart; copies everything the program prints to stdout and
+exits with its status (124 after 120 s, as `timeout` does).
+
+It answers the cursor-position query (ESC [6n) the way a terminal emulator does. Line editors
+such as redis-cli's ask for it when the terminal's size reads 0, which is what `docker exec -it`
+shows a program until the client's resize reaches the container; `script` never answers, so
+the program waited for ever on a reply that a real terminal sends at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import sys
+import termios
+import time
+
+ROWS, COLS = 50, 200
+GUARD_SECONDS = 120.0
+CURSOR_QUERY = b"\x1b[6n"
+FAR_RIGHT = b"\x1b[999C"
+
+
+def main(argv: list[str]) -> int:
+    wait, command, lines = float(argv[0]), argv[1], argv[2:]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp("bash", ["bash", "-c", command])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
+    start = time.monotonic()
+    typing_at = [start + wait + 2 * i for i in range(len(lines))]
+    tail = b""
+    out = sys.stdout.buffer
+    while time.monotonic() - start < GUARD_SECONDS:
+        while typing_at and time.monotonic() >= typing_at[0]:
+            typing_at.pop(0)
+            os.write(fd, lines.pop(0).encode() + b"\r")
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the program closed the terminal
+            break
+        if not chunk:
+            break
+        out.write(chunk)
+        out.flush()
+        seen = tail + chunk
+        *queries, rest = seen.split(CURSOR_QUERY)
+        for before in queries:
+            # A line editor measures the width by moving far right (ESC [999C) and asking again.
+            column = COLS if before.endswith(FAR_RIGHT) else 1
+            os.write(fd, b"\x1b[%d;%dR" % (ROWS, column))
+        tail = rest[-(len(FAR_RIGHT) + len(CURSOR_QUERY) - 1) :]
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        return 124
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
