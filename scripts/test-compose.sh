@@ -47,10 +47,10 @@ ok() { PASSED=$((PASSED + 1)); printf '  ✓ %s\n' "$*"; }
 ko() { FAILED=$((FAILED + 1)); FAILURES+=("$1"); printf '  ✗ %s\n' "$*"; }
 # check NAME COMMAND...: one pasted command; its output is shown when it fails.
 check() {
-  local name=$1 out
+  local name=$1 out t=$SECONDS
   shift
-  if out=$("$@" 2>&1); then ok "$name"
-  else ko "$name"; printf '%s\n' "$out" | tail -n 15 | sed 's/^/      /'; fi
+  if out=$("$@" 2>&1); then ok "$name ($(( SECONDS - t )) s)"
+  else ko "$name ($(( SECONDS - t )) s)"; printf '%s\n' "$out" | tail -n 15 | sed 's/^/      /'; fi
 }
 
 # ---- tools -------------------------------------------------------------------------------------

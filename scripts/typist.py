@@ -2,10 +2,11 @@
 
     python3 scripts/typist.py WAIT COMMAND [LINE...]
 
-Runs COMMAND (through bash) in a pseudo-terminal of 50 rows and 200 columns, waits WAIT seconds
-for the program to start, then types each LINE followed by Enter (a carriage return, as a
-terminal sends it), two seconds apart; copies everything the program prints to stdout and
-exits with its status (124 after 120 s, as `timeout` does).
+Runs COMMAND (through bash) in a pseudo-terminal of 50 rows and 200 columns and types each LINE
+followed by Enter (a carriage return, as a terminal sends it) as a person does: once the
+program shows its prompt (the screen ends with "> ", "=> " or "# "), or WAIT seconds after
+the previous line if no prompt shows. Copies everything the program prints to stdout and exits
+with its status (124 after 120 s, as `timeout` does).
 
 It answers the cursor-position query (ESC [6n) the way a terminal emulator does. Line editors
 such as redis-cli's ask for it when the terminal's size reads 0, which is what `docker exec -it`
@@ -18,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import select
 import signal
 import struct
@@ -29,6 +31,10 @@ ROWS, COLS = 50, 200
 GUARD_SECONDS = 120.0
 CURSOR_QUERY = b"\x1b[6n"
 FAR_RIGHT = b"\x1b[999C"
+# What a prompt looks like once colours and cursor moves are taken out: psql's "db=> " and
+# "db=# ", mongosh's "test> ", redis-cli's "127.0.0.1:6379> ".
+PROMPT = re.compile(rb"[>#] $")
+CONTROL = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\r")
 
 
 def main(argv: list[str]) -> int:
@@ -37,14 +43,15 @@ def main(argv: list[str]) -> int:
     if pid == 0:
         os.execvp("bash", ["bash", "-c", command])
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-    start = time.monotonic()
-    typing_at = [start + wait + 2 * i for i in range(len(lines))]
+    start = last_typed = time.monotonic()
+    screen = b""  # what the program printed since the last line was typed
     tail = b""
     out = sys.stdout.buffer
     while time.monotonic() - start < GUARD_SECONDS:
-        while typing_at and time.monotonic() >= typing_at[0]:
-            typing_at.pop(0)
+        shown = CONTROL.sub(b"", screen)
+        if lines and (PROMPT.search(shown) or time.monotonic() - last_typed >= wait):
             os.write(fd, lines.pop(0).encode() + b"\r")
+            last_typed, screen = time.monotonic(), b""
         ready, _, _ = select.select([fd], [], [], 0.1)
         if not ready:
             continue
@@ -56,6 +63,7 @@ def main(argv: list[str]) -> int:
             break
         out.write(chunk)
         out.flush()
+        screen += chunk
         seen = tail + chunk
         *queries, rest = seen.split(CURSOR_QUERY)
         for before in queries:
