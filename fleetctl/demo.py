@@ -6,6 +6,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from fleetctl.messages import say
 from fleetctl.story import DECLINE_ABOVE, Client, Story, StoryFailed, Urls, future_date, summary
 
 # name, location, category, capacity, ticket price (XOF), days from now
@@ -63,7 +64,7 @@ def seed(urls: Urls, *, deadline_s: float = 30.0) -> int:
         except StoryFailed:
             existing = {}
         events, created = [], []
-        print("events:")
+        print(say("demo.events"))
         for name, location, category, capacity, price, days in DEMO_EVENTS:
             event = existing.get((name, location))
             if event is None:
@@ -76,16 +77,25 @@ def seed(urls: Urls, *, deadline_s: float = 30.0) -> int:
                     totalCapacity=capacity,
                     ticketPrice=price,
                 )
-                print(f"  + {event['id']:>4}  {name} ({location}), {capacity} seats at {price} XOF")
+                print(
+                    say(
+                        "demo.event_added",
+                        id=event["id"],
+                        name=name,
+                        location=location,
+                        capacity=capacity,
+                        price=price,
+                    )
+                )
                 created.append(event)
             else:
-                print(f"  = {event['id']:>4}  {name} ({location}) already there")
+                print(say("demo.event_there", id=event["id"], name=name, location=location))
             events.append(event)
 
         if not created:
-            print("every demo event was already there: no new bookings")
+            print(say("demo.nothing_new"))
             return 0
-        print("bookings through the saga:")
+        print(say("demo.bookings"))
         plans = [(event, 1 + i % 4, i) for i, event in enumerate(created)]
         # Group bookings, so that high-occupancy has something to show (above 80 %).
         for event in created:
@@ -108,10 +118,17 @@ def seed(urls: Urls, *, deadline_s: float = 30.0) -> int:
             failures += not ok
             mark = "✓" if ok else "✗"
             print(
-                f"  {mark} {event['name']:<36} {seats:>3} seat(s) x {event['ticketPrice']:>9} XOF"
-                f" -> {saga['status']} ({ms:.0f} ms)"
+                say(
+                    "demo.booking",
+                    mark=mark,
+                    name=event["name"],
+                    seats=seats,
+                    price=event["ticketPrice"],
+                    status=saga["status"],
+                    ms=ms,
+                )
             )
-        print(f"seeded {len(events)} events, {len(plans)} bookings ({failures} unexpected outcomes)")
+        print(say("demo.seeded", events=len(events), bookings=len(plans), failures=failures))
         return 1 if failures else 0
     except StoryFailed as failure:
         print(f"✗ {failure}")
@@ -123,13 +140,13 @@ def seed(urls: Urls, *, deadline_s: float = 30.0) -> int:
 def demo(urls: Urls, *, deadline_s: float = 30.0) -> int:
     story = Story(urls, deadline_s=deadline_s, say=lambda line: print(line, flush=True))
     try:
-        print("The booking story: a booking that completes", flush=True)
+        print(say("demo.story"), flush=True)
         for name, action in story.happy_steps():
             story.run_step(name, action)
-        print("... the customer cancels it (a cancellation saga)", flush=True)
+        print(say("demo.cancel"), flush=True)
         for name, action in story.cancellation_steps():
             story.run_step(name, action)
-        print("... and one the payment provider declines", flush=True)
+        print(say("demo.declined"), flush=True)
         for name, action in story.declined_steps():
             story.run_step(name, action)
     finally:

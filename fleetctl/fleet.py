@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from fleetctl import check, demo
+from fleetctl.messages import say
 from fleetctl.tokens import ensure_tokens, read_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,13 +163,13 @@ class Fleet:
         selected = self._select(names)
         if instances > 1:
             if not names or any(s.package not in SCALES_OUT for s in selected):
-                raise SystemExit(f"--instances applies to {', '.join(sorted(SCALES_OUT))} only")
+                raise SystemExit(say("start.instances", names=", ".join(sorted(SCALES_OUT))))
             selected = [s.nth(n) for s in selected for n in range(1, instances + 1)]
         env = self.service_env()
         started: list[Service] = []
         for service in selected:
             if self.pid(service) is not None or self.answers(service):
-                self._say(quiet, f"  {service.name:<22} already running")
+                self._say(quiet, say("start.running", name=service.name))
                 continue
             started.append(service)
             log = open(self.log_dir / f"{service.name}.log", "ab")
@@ -183,7 +184,9 @@ class Fleet:
             )
             log.close()
             self._pidfile(service).write_text(str(process.pid))
-            self._say(quiet, f"  {service.name:<22} started (pid {process.pid}, port {self.port(service)})")
+            self._say(
+                quiet, say("start.started", name=service.name, pid=process.pid, port=self.port(service))
+            )
         if wait:
             self.wait_ready(selected, timeout=wait, quiet=quiet, started=started)
 
@@ -202,18 +205,18 @@ class Fleet:
         while waiting:
             for s in started or []:
                 if s in waiting and self.pid(s) is None:
-                    raise ServiceExited(f"{s.name} exited; see {self.log_dir / (s.name + '.log')}")
+                    raise ServiceExited(say("start.exited", name=s.name, log=self.log_dir / f"{s.name}.log"))
             waiting = [s for s in waiting if not self.ready(s)]
             if not waiting:
                 break
             if time.monotonic() > deadline:
                 names = ", ".join(s.name for s in waiting)
-                raise TimeoutError(f"not ready after {timeout:.0f} s: {names}")
+                raise TimeoutError(say("start.not_ready", seconds=timeout, names=names))
             time.sleep(0.2)
         for s in started or []:
             if self.pid(s) is None:  # its port was taken and another process answered for it
-                raise ServiceExited(f"{s.name} exited; see {self.log_dir / (s.name + '.log')}")
-        self._say(quiet, f"  all {len(services)} selected services ready")
+                raise ServiceExited(say("start.exited", name=s.name, log=self.log_dir / f"{s.name}.log"))
+        self._say(quiet, say("start.ready", count=len(services)))
 
     def stop(
         self, names: Iterable[str] | None = None, *, sig: int = signal.SIGTERM, timeout: float = 15.0
@@ -258,7 +261,7 @@ class Fleet:
             return list(SERVICES)
         unknown = [n for n in names if n not in BY_NAME]
         if unknown:
-            raise SystemExit(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
+            raise SystemExit(say("start.unknown", names=", ".join(unknown), known=", ".join(BY_NAME)))
         return [BY_NAME[n] for n in names]
 
     @staticmethod
@@ -286,20 +289,30 @@ def _alive(pid: int) -> bool:
 
 
 def print_table(fleet: Fleet) -> bool:
-    print(f"{'service':<22} {'port':>5}  {'pid':>7}  {'ready':<6} {'url':<26} store")
+    print(
+        say(
+            "status.header",
+            service=say("status.service"),
+            port="port",
+            pid="pid",
+            ready=say("status.ready"),
+            url="url",
+        )
+    )
     all_ready = True
     for service, pid, ready in fleet.status(console=True):
         all_ready &= ready
         url = f"http://127.0.0.1:{fleet.port(service)}"
         faults = fleet.teaching_faults(service) if pid is not None or ready else []
         # Loud on purpose: a fleet with a mechanism turned off must never pass for a real one.
-        warning = f"  TEACHING FAULTS ON: {', '.join(faults)}" if faults else ""
+        warning = say("status.faults", faults=", ".join(faults)) if faults else ""
+        answer = say("status.yes" if ready else "status.no")
         print(
-            f"{service.name:<22} {fleet.port(service):>5}  {pid or '-':>7}  {'yes' if ready else 'no':<6} "
+            f"{service.name:<22} {fleet.port(service):>5}  {pid or '-':>7}  {answer:<6} "
             f"{url:<26} {service.store}{warning}"
         )
-    print(f"Fleet console: http://127.0.0.1:{fleet.port(CONSOLE)}")
-    print("RabbitMQ management UI: http://127.0.0.1:15672 (guest/guest); API docs: <url>/docs")
+    print(say("status.console", url=f"http://127.0.0.1:{fleet.port(CONSOLE)}"))
+    print(say("status.rabbitmq"))
     return all_ready
 
 
@@ -363,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("seed", "demo"):
         return demo.run_command(args)
     if args.command == "tokens":
-        print(f"tokens: {ensure_tokens()} (SERVICE_TOKEN, OPERATOR_TOKEN; never commit it)")
+        print(say("tokens.where", path=ensure_tokens()))
         return 0
     fleet = Fleet()
     names = getattr(args, "services", None) or [s.package for s in EVERYTHING]
@@ -372,16 +385,16 @@ def main(argv: list[str] | None = None) -> int:
         # The setting is read when the orchestrator starts: a running one is restarted with it.
         fleet.env["SAGA_STEP_DELAY_MS"] = str(slow)
         if args.command == "start" and "saga_orchestrator" in names:
-            print(f"restarting saga_orchestrator with SAGA_STEP_DELAY_MS={slow} ...", flush=True)
+            print(say("start.slow", slow=slow), flush=True)
             fleet.stop(["saga_orchestrator"])
     if args.command in ("stop", "restart"):
-        print("stopping services ...", flush=True)
+        print(say("start.stopping"), flush=True)
         fleet.stop(names)
     if args.command in ("start", "restart"):
         if not all(os.environ.get(name) for name in ("SERVICE_TOKEN", "OPERATOR_TOKEN")):
             # The services refuse internal calls without a shared token: make them once.
             ensure_tokens()
-        print("starting services ...", flush=True)
+        print(say("start.starting"), flush=True)
         fleet.start(names, instances=args.instances)
     if args.command == "status":
         return 0 if print_table(fleet) else 1

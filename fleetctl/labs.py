@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from fleetctl import messages
 from fleetctl.fleet import BY_NAME, Fleet, ServiceExited
 from fleetctl.story import TERMINAL_SAGA_STATES, future_date
 from shared.faults import Fault
@@ -123,10 +124,11 @@ class Driver:
 
 @dataclass(frozen=True)
 class Lab:
+    """A lab; what it teaches and the invariant it checks are in fleetctl/messages.py
+    (`lab.<name>.pattern`, `lab.<name>.invariant`), in English and French."""
+
     name: str
     fault: Fault
-    pattern: str
-    invariant: str
     services: tuple[str, ...]
     scenario: Callable[[Driver, Side], None]
     # Services the lab runs twice (two processes sharing one database), to race them.
@@ -135,6 +137,18 @@ class Lab:
     env: tuple[tuple[str, str], ...] = ()
     # The fleet reaches RabbitMQ through a BrokerLine the lab can cut.
     outage: bool = False
+
+    @property
+    def pattern(self) -> str:
+        return self.said("pattern", "en")
+
+    @property
+    def invariant(self) -> str:
+        return self.said("invariant", "en")
+
+    def said(self, what: str, lang: str | None = None) -> str:
+        """Its pattern or invariant, in `lang` (default: the locale's)."""
+        return messages.say(f"lab.{self.name}.{what}", lang)
 
 
 class BrokerLine:
@@ -485,32 +499,24 @@ LABS: dict[str, Lab] = {
         Lab(
             "lost-update",
             Fault.LOST_UPDATE,
-            "optimistic locking (DB2): a write only if the version read is still current",
-            "bookedSeats equals the number of confirmed bookings",
             ("event_service",),
             lost_update,
         ),
         Lab(
             "no-idempotency",
             Fault.NO_IDEMPOTENCY,
-            "idempotency keys: a retried request replays the first answer",
-            "a retried payment step gets back the payment its first attempt made",
             ("payment_service",),
             no_idempotency,
         ),
         Lab(
             "no-compensation",
             Fault.NO_COMPENSATION,
-            "the saga's compensations (SAGA4): a failed step undoes the steps before it",
-            "after a declined payment, no seat stays booked and no reservation stays pending",
             ("event_service", "reservation_service", "payment_service", "saga_orchestrator"),
             no_compensation,
         ),
         Lab(
             "no-event-store-occ",
             Fault.NO_EVENT_STORE_OCC,
-            "optimistic concurrency in the event store (ES1/ES3): one event per version",
-            "an aggregate's versions are 1..n, each exactly once",
             ("event_store_service",),
             no_event_store_occ,
             twins=("event_store_service",),
@@ -518,8 +524,6 @@ LABS: dict[str, Lab] = {
         Lab(
             "forgetful-orchestrator",
             Fault.FORGETFUL_ORCHESTRATOR,
-            "the saga's durable log and its recovery: another process resumes a dead one's sagas",
-            "a booking whose orchestrator was killed mid-saga still ends (completed or compensated)",
             ("event_service", "reservation_service", "payment_service", "saga_orchestrator"),
             forgetful_orchestrator,
             env=(
@@ -531,8 +535,6 @@ LABS: dict[str, Lab] = {
         Lab(
             "no-outbox",
             Fault.NO_OUTBOX,
-            "the transactional outbox: a message is stored with its change, and sent until it is",
-            "every booking confirmed during a broker outage reaches the event store once it ends",
             ("event_service", "event_store_service"),
             no_outbox,
             outage=True,
@@ -540,8 +542,6 @@ LABS: dict[str, Lab] = {
         Lab(
             "stale-cache",
             Fault.STALE_CACHE,
-            "cache-aside with invalidation on change (POLY3)",
-            "a read after a refund says refunded",
             ("payment_service",),
             stale_cache,
         ),
@@ -601,8 +601,11 @@ def run_lab(lab: Lab, say: Callable[[str], None] = lambda line: None) -> dict[st
 
     sides: dict[str, Side] = {}
     for with_fault in (True, False):
-        label = f"with TEACHING_FAULTS={lab.fault.value}" if with_fault else "without the fault"
-        say(f"{lab.name} {label}:")
+        say(
+            messages.say("lab.with_fault", name=lab.name, fault=lab.fault.value)
+            if with_fault
+            else messages.say("lab.without_fault", name=lab.name)
+        )
         fleet = isolated_fleet()
         fleet.env["TEACHING_FAULTS"] = lab.fault.value if with_fault else ""
         fleet.env.update(lab.env)
@@ -650,11 +653,15 @@ def add_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
 def run_command(args: argparse.Namespace) -> int:
     if args.list or not args.name:
         for each in LABS.values():
-            print(f"{each.name:<24} {each.pattern}; invariant: {each.invariant}")
+            print(
+                messages.say(
+                    "lab.list", name=each.name, pattern=each.said("pattern"), invariant=each.said("invariant")
+                )
+            )
         return 0 if args.list else 2
     lab = LABS.get(args.name)
     if lab is None:
-        print(f"unknown lab {args.name!r}; known: {', '.join(LABS)}")
+        print(messages.say("lab.unknown", name=args.name, known=", ".join(LABS)))
         return 2
     result = run_lab(lab, say=(lambda line: None) if args.json else (lambda line: print(line, flush=True)))
     if args.json:
@@ -662,9 +669,7 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         broke = not result["withFault"]["invariantHeld"]
         held = result["withoutFault"]["invariantHeld"]
-        print(f"invariant: {lab.invariant}")
-        print(
-            f"  {OK if broke else FAILED} with the fault it " + ("broke" if broke else "still held this time")
-        )
-        print(f"  {OK if held else FAILED} without the fault it " + ("held" if held else "broke too"))
+        print(messages.say("lab.invariant", invariant=lab.said("invariant")))
+        print(f"  {OK if broke else FAILED} " + messages.say("lab.broke" if broke else "lab.held_anyway"))
+        print(f"  {OK if held else FAILED} " + messages.say("lab.held" if held else "lab.broke_too"))
     return 0 if result["demonstrated"] else 1

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from fleetctl.messages import language  # noqa: E402
 from tests.exercises.catalog import EXERCISES, MAX_POINTS, Exercise  # noqa: E402
 
 FILE_ID = re.compile(r"test_([a-z]+[0-9]+)_")
@@ -49,6 +50,15 @@ WORDS = {
         "colon": ": ",
         "runs": "failed in {bad} of {runs} runs (its tests race writers)",
         "total": "total: {passed}/{count} exercises passed, {points}/{max} points",
+        # What grade.sh and the roll-up say (grade.sh asks: `grade.py say KEY NAME=VALUE ...`).
+        "unreadable": "grade: cannot read the test report: {error}",
+        "engines_down": "grade: engines down (start them with scripts/infra.sh up):\n{down}",
+        "rerun": "grade: run {run} of {repeat} of the racing exercises: {files}",
+        "repeat": "grade: --repeat takes a whole number >= 1",
+        "not_a_folder": "grade rollup: {dir} is not a folder",
+        "no_report": "grade rollup: no grade report (*.json) in {dir}",
+        "skipped_file": "grade rollup: skipped {line}",
+        "written": "{count} students; written {csv} and {md}",
     },
     "fr": {
         "header": ("id", "points", "résultat", "ce qui échoue"),
@@ -64,17 +74,26 @@ WORDS = {
         "colon": " : ",
         "runs": "échoue dans {bad} exécutions sur {runs} (ses tests font courir des écritures en parallèle)",
         "total": "total : {passed}/{count} exercices réussis, {points}/{max} points",
+        "unreadable": "grade : impossible de lire le rapport des tests : {error}",
+        "engines_down": "grade : moteurs arrêtés (démarrez-les avec scripts/infra.sh up) :\n{down}",
+        "rerun": "grade : exécution {run} sur {repeat} des exercices à accès concurrents : {files}",
+        "repeat": "grade : --repeat attend un nombre entier >= 1",
+        "not_a_folder": "grade rollup : {dir} n'est pas un dossier",
+        "no_report": "grade rollup : aucun rapport de note (*.json) dans {dir}",
+        "skipped_file": "grade rollup : ignoré {line}",
+        "written": "{count} étudiants ; écrits : {csv} et {md}",
     },
 }
 
 
-def default_lang(environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
-    """French when the locale says so (LC_ALL, then LC_MESSAGES, then LANG), else English."""
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = environ.get(name, "")
-        if value:
-            return "fr" if value.lower().startswith("fr") else "en"
-    return "en"
+def default_lang(environ: Mapping[str, str] = os.environ) -> str:
+    """French when the locale says so (LC_ALL, then LC_MESSAGES, then LANG), else English: the
+    rule `fleet` follows too (fleetctl/messages.py)."""
+    return language(environ)
+
+
+def said(key: str, lang: str | None = None, **fields: object) -> str:
+    return str(WORDS.get(lang or default_lang(), WORDS["en"])[key]).format(**fields)
 
 
 @dataclass
@@ -317,13 +336,13 @@ def rollup(argv: list[str]) -> int:
     parser.add_argument("--md", type=Path, help="where to write the Markdown (default DIR/class-results.md)")
     args = parser.parse_args(argv)
     if not args.dir.is_dir():
-        print(f"grade rollup: {args.dir} is not a folder", file=sys.stderr)
+        print(said("not_a_folder", dir=args.dir), file=sys.stderr)
         return 2
     reports, skipped = load_class(args.dir)
     for line in skipped:
-        print(f"grade rollup: skipped {line}", file=sys.stderr)
+        print(said("skipped_file", line=line), file=sys.stderr)
     if not reports:
-        print(f"grade rollup: no grade report (*.json) in {args.dir}", file=sys.stderr)
+        print(said("no_report", dir=args.dir), file=sys.stderr)
         return 1
     rows = class_rows(reports)
     csv_path = args.csv or args.dir / "class-results.csv"
@@ -331,7 +350,7 @@ def rollup(argv: list[str]) -> int:
     csv_path.write_text(as_csv(rows), encoding="utf-8")
     md_path.write_text(as_markdown(rows), encoding="utf-8")
     print(as_markdown(rows), end="")
-    print(f"\n{len(reports)} students; written {csv_path} and {md_path}", file=sys.stderr)
+    print("\n" + said("written", count=len(reports), csv=csv_path, md=md_path), file=sys.stderr)
     return 0
 
 
@@ -339,12 +358,19 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["rollup"]:
         return rollup(argv[1:])
+    if argv[:1] == ["say"]:
+        # grade.sh's own messages: `grade.py say [--lang fr|en] KEY NAME=VALUE ...`.
+        lang, rest = None, argv[1:]
+        if rest[:1] == ["--lang"]:
+            lang, rest = rest[1], rest[2:]
+        print(said(rest[0], lang, **dict(pair.split("=", 1) for pair in rest[1:])))
+        return 0
     if argv[:1] == ["rerun"]:
         try:
             for name in rerun_files(Path(argv[1])):
                 print(name)
         except (IndexError, OSError, ET.ParseError) as exc:
-            print(f"grade rerun: cannot read the test report: {exc}", file=sys.stderr)
+            print(said("unreadable", error=exc), file=sys.stderr)
             return 2
         return 0
     parser = argparse.ArgumentParser(prog="grade", description=(__doc__ or "").split("\n\n")[0])
@@ -359,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = read_reports(args.reports)
     except (OSError, ET.ParseError) as exc:
-        print(f"grade: cannot read the test report: {exc}", file=sys.stderr)
+        print(said("unreadable", lang=args.lang, error=exc), file=sys.stderr)
         return 2
     passed = sum(r.passed for r in results.values())
     if args.json:

@@ -23,15 +23,21 @@ fi
 # tests/exercises/catalog.py) passes only if it passes every run. Three runs: see
 # docs/teacher-guide.md ("Grading") for the measured odds of a racy solution passing.
 repeat=3
+lang=()
 grade_args=()
 pytest_args=()
+# The messages a student reads, in the locale's language or --lang's (scripts/grade.py WORDS).
+say() { python3 scripts/grade.py say "${lang[@]}" "$@"; }
 usage="usage: $0 [--json] [--lang fr|en] [--repeat N] [--student NAME] [-- pytest arguments] | rollup DIR"
 while (( $# )); do
   case "$1" in
     --json) grade_args+=(--json) ;;
-    --lang|--student) [[ $# -ge 2 ]] || { echo "$usage" >&2; exit 2; }; grade_args+=("$1" "$2"); shift ;;
+    --lang|--student)
+      [[ $# -ge 2 ]] || { echo "$usage" >&2; exit 2; }
+      [[ "$1" == --lang ]] && lang=(--lang "$2")
+      grade_args+=("$1" "$2"); shift ;;
     --repeat)
-      [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "grade: --repeat takes a whole number >= 1" >&2; exit 2; }
+      [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { say repeat >&2; exit 2; }
       repeat=$2; shift ;;
     --) shift; pytest_args=("$@"); break ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
@@ -43,7 +49,7 @@ done
 scripts/bootstrap.sh >&2
 down=$(scripts/infra.sh status 2>/dev/null | grep ' down$' || true)
 if [[ -n "$down" ]]; then
-  printf 'grade: engines down (start them with scripts/infra.sh up):\n%s\n' "$down" >&2
+  say engines_down "down=$down" >&2
   exit 2
 fi
 
@@ -64,7 +70,7 @@ reports=("$report_dir/run1.xml")
 # (Never an empty name: pytest given "" would run every test of the project.)
 mapfile -t racing < <(.venv/bin/python scripts/grade.py rerun "$report_dir/run1.xml" | grep -v '^$' || true)
 for (( run = 2; run <= repeat && ${#racing[@]} > 0; run++ )); do
-  echo "grade: run $run of $repeat of the racing exercises: ${racing[*]}" >&2
+  say rerun "run=$run" "repeat=$repeat" "files=${racing[*]}" >&2
   run_tests "$report_dir/run$run.xml" "${racing[@]}"
   reports+=("$report_dir/run$run.xml")
 done

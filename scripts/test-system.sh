@@ -606,7 +606,8 @@ handout_fleet() {
   [[ -x "$ROOT/.venv/bin/fleet" ]] || { DETAIL="no .venv/bin/fleet (scripts/bootstrap.sh)"; return 1; }
   # On a running fleet `fleet start` leaves the service alone: the command, harmless here.
   OUT=$("$ROOT/.venv/bin/fleet" start event_service 2>&1) || { tool_fails fleet start event_service; return 1; }
-  grep -q 'event_service .*already running' <<<"$OUT" || { tool_fails fleet start event_service; return 1; }
+  # (in the locale's language: fleetctl/messages.py)
+  grep -qE 'event_service .*(already running|déjà en marche)' <<<"$OUT" || { tool_fails fleet start event_service; return 1; }
   OUT=$("$ROOT/.venv/bin/fleet" status 2>&1) || { tool_fails fleet status; return 1; }
   DETAIL="fleet start event_service: already running; fleet status: the seven ready"
 }

@@ -1,0 +1,212 @@
+"""What `fleet` tells a student, in English and in French: one catalogue, the language chosen
+once from the locale (as scripts/grade.py chooses its hints'), English by default.
+
+Standard library only: scripts/grade.py, which runs with any python3, reads `language` from
+here too, so the fleet and the grader always agree on the language.
+
+    from fleetctl.messages import say
+    print(say("start.running", name="event_service"))
+"""
+
+import os
+from collections.abc import Mapping
+
+LANGUAGES = ("en", "fr")
+
+
+def language(environ: Mapping[str, str] = os.environ) -> str:
+    """French when the locale says so, else English. The first of LC_ALL, LC_MESSAGES, LANG
+    that is set decides, as in the C library: LC_ALL=C over LANG=fr_FR means English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if value:
+            return "fr" if value.lower().startswith("fr") else "en"
+    return "en"
+
+
+# key -> {language: text}; the fields in braces are the same in both languages (a unit test
+# checks it). The French is written for the course's students, not translated word for word.
+MESSAGES: dict[str, dict[str, str]] = {
+    # fleet start / stop / restart / status / tokens
+    "start.running": {
+        "en": "  {name:<22} already running",
+        "fr": "  {name:<22} déjà en marche",
+    },
+    "start.started": {
+        "en": "  {name:<22} started (pid {pid}, port {port})",
+        "fr": "  {name:<22} démarré (pid {pid}, port {port})",
+    },
+    "start.ready": {
+        "en": "  all {count} selected services ready",
+        "fr": "  les {count} services demandés sont prêts",
+    },
+    "start.exited": {
+        "en": "{name} exited; see {log}",
+        "fr": "{name} s'est arrêté ; voir {log}",
+    },
+    "start.not_ready": {
+        "en": "not ready after {seconds:.0f} s: {names}",
+        "fr": "pas prêt après {seconds:.0f} s : {names}",
+    },
+    "start.instances": {
+        "en": "--instances applies to {names} only",
+        "fr": "--instances ne vaut que pour {names}",
+    },
+    "start.unknown": {
+        "en": "unknown service(s): {names}; known: {known}",
+        "fr": "service(s) inconnu(s) : {names} ; connus : {known}",
+    },
+    "start.slow": {
+        "en": "restarting saga_orchestrator with SAGA_STEP_DELAY_MS={slow} ...",
+        "fr": "redémarrage de saga_orchestrator avec SAGA_STEP_DELAY_MS={slow}…",
+    },
+    "start.stopping": {"en": "stopping services ...", "fr": "arrêt des services…"},
+    "start.starting": {"en": "starting services ...", "fr": "démarrage des services…"},
+    "tokens.where": {
+        "en": "tokens: {path} (SERVICE_TOKEN, OPERATOR_TOKEN; never commit it)",
+        "fr": "jetons : {path} (SERVICE_TOKEN, OPERATOR_TOKEN ; ne le committez jamais)",
+    },
+    "status.header": {
+        "en": "{service:<22} {port:>5}  {pid:>7}  {ready:<6} {url:<26} store",
+        "fr": "{service:<22} {port:>5}  {pid:>7}  {ready:<6} {url:<26} base",
+    },
+    "status.service": {"en": "service", "fr": "service"},
+    "status.ready": {"en": "ready", "fr": "prêt"},
+    "status.yes": {"en": "yes", "fr": "oui"},
+    "status.no": {"en": "no", "fr": "non"},
+    # The marker stays in English in both: scripts and tests look for it, and no one may miss it.
+    "status.faults": {
+        "en": "  TEACHING FAULTS ON: {faults}",
+        "fr": "  TEACHING FAULTS ON: {faults} (défaut pédagogique activé)",
+    },
+    "status.console": {"en": "Fleet console: {url}", "fr": "Console de la plateforme : {url}"},
+    "status.rabbitmq": {
+        "en": "RabbitMQ management UI: http://127.0.0.1:15672 (guest/guest); API docs: <url>/docs",
+        "fr": "Interface de gestion RabbitMQ : http://127.0.0.1:15672 (guest/guest) ; "
+        "documentation des API : <url>/docs",
+    },
+    # fleet lab
+    "lab.list": {
+        "en": "{name:<24} {pattern}; invariant: {invariant}",
+        "fr": "{name:<24} {pattern} ; invariant : {invariant}",
+    },
+    "lab.unknown": {
+        "en": "unknown lab {name!r}; known: {known}",
+        "fr": "lab inconnu {name!r} ; labs connus : {known}",
+    },
+    "lab.with_fault": {
+        "en": "{name} with TEACHING_FAULTS={fault}:",
+        "fr": "{name} avec TEACHING_FAULTS={fault} :",
+    },
+    "lab.without_fault": {"en": "{name} without the fault:", "fr": "{name} sans le défaut :"},
+    "lab.invariant": {"en": "invariant: {invariant}", "fr": "invariant : {invariant}"},
+    "lab.broke": {"en": "with the fault it broke", "fr": "avec le défaut, il est violé"},
+    "lab.held_anyway": {
+        "en": "with the fault it still held this time",
+        "fr": "avec le défaut, il a tenu cette fois-ci",
+    },
+    "lab.held": {"en": "without the fault it held", "fr": "sans le défaut, il tient"},
+    "lab.broke_too": {"en": "without the fault it broke too", "fr": "sans le défaut, il est violé aussi"},
+    # The labs themselves (fleetctl/labs.py LABS): the pattern each teaches, the invariant it checks.
+    "lab.lost-update.pattern": {
+        "en": "optimistic locking (DB2): a write only if the version read is still current",
+        "fr": "verrouillage optimiste (DB2) : on n'écrit que si la version lue est toujours la bonne",
+    },
+    "lab.lost-update.invariant": {
+        "en": "bookedSeats equals the number of confirmed bookings",
+        "fr": "bookedSeats vaut le nombre de réservations confirmées",
+    },
+    "lab.no-idempotency.pattern": {
+        "en": "idempotency keys: a retried request replays the first answer",
+        "fr": "clés d'idempotence : une requête rejouée reçoit la première réponse",
+    },
+    "lab.no-idempotency.invariant": {
+        "en": "a retried payment step gets back the payment its first attempt made",
+        "fr": "une étape de paiement rejouée retrouve le paiement de sa première tentative",
+    },
+    "lab.no-compensation.pattern": {
+        "en": "the saga's compensations (SAGA4): a failed step undoes the steps before it",
+        "fr": "les compensations de la saga (SAGA4) : une étape en échec défait les étapes d'avant",
+    },
+    "lab.no-compensation.invariant": {
+        "en": "after a declined payment, no seat stays booked and no reservation stays pending",
+        "fr": "après un paiement refusé, aucune place ne reste prise et aucune réservation en attente",
+    },
+    "lab.no-event-store-occ.pattern": {
+        "en": "optimistic concurrency in the event store (ES1/ES3): one event per version",
+        "fr": "contrôle optimiste dans l'event store (ES1/ES3) : un seul événement par version",
+    },
+    "lab.no-event-store-occ.invariant": {
+        "en": "an aggregate's versions are 1..n, each exactly once",
+        "fr": "les versions d'un agrégat vont de 1 à n, chacune une seule fois",
+    },
+    "lab.forgetful-orchestrator.pattern": {
+        "en": "the saga's durable log and its recovery: another process resumes a dead one's sagas",
+        "fr": "le journal durable des sagas et la reprise : un autre processus reprend les sagas "
+        "d'un orchestrateur mort",
+    },
+    "lab.forgetful-orchestrator.invariant": {
+        "en": "a booking whose orchestrator was killed mid-saga still ends (completed or compensated)",
+        "fr": "une réservation dont l'orchestrateur est tué en pleine saga se termine quand même "
+        "(COMPLETED ou COMPENSATED)",
+    },
+    "lab.no-outbox.pattern": {
+        "en": "the transactional outbox: a message is stored with its change, and sent until it is",
+        "fr": "l'outbox transactionnelle : le message est enregistré avec la modification, puis "
+        "envoyé jusqu'à ce qu'il parte",
+    },
+    "lab.no-outbox.invariant": {
+        "en": "every booking confirmed during a broker outage reaches the event store once it ends",
+        "fr": "chaque réservation confirmée pendant une panne de RabbitMQ arrive dans l'event store "
+        "une fois la panne finie",
+    },
+    "lab.stale-cache.pattern": {
+        "en": "cache-aside with invalidation on change (POLY3)",
+        "fr": "cache-aside, invalidé à chaque modification (POLY3)",
+    },
+    "lab.stale-cache.invariant": {
+        "en": "a read after a refund says refunded",
+        "fr": "une lecture après un remboursement répond refunded",
+    },
+    # fleet seed / demo
+    "demo.events": {"en": "events:", "fr": "événements :"},
+    "demo.event_added": {
+        "en": "  + {id:>4}  {name} ({location}), {capacity} seats at {price} XOF",
+        "fr": "  + {id:>4}  {name} ({location}), {capacity} places à {price} XOF",
+    },
+    "demo.event_there": {
+        "en": "  = {id:>4}  {name} ({location}) already there",
+        "fr": "  = {id:>4}  {name} ({location}) déjà là",
+    },
+    "demo.nothing_new": {
+        "en": "every demo event was already there: no new bookings",
+        "fr": "tous les événements de démonstration étaient déjà là : aucune nouvelle réservation",
+    },
+    "demo.bookings": {"en": "bookings through the saga:", "fr": "réservations par la saga :"},
+    "demo.booking": {
+        "en": "  {mark} {name:<36} {seats:>3} seat(s) x {price:>9} XOF -> {status} ({ms:.0f} ms)",
+        "fr": "  {mark} {name:<36} {seats:>3} place(s) x {price:>9} XOF -> {status} ({ms:.0f} ms)",
+    },
+    "demo.seeded": {
+        "en": "seeded {events} events, {bookings} bookings ({failures} unexpected outcomes)",
+        "fr": "{events} événements et {bookings} réservations créés ({failures} résultats inattendus)",
+    },
+    "demo.story": {
+        "en": "The booking story: a booking that completes",
+        "fr": "L'histoire d'une réservation : une réservation qui aboutit",
+    },
+    "demo.cancel": {
+        "en": "... the customer cancels it (a cancellation saga)",
+        "fr": "… le client l'annule (une saga d'annulation)",
+    },
+    "demo.declined": {
+        "en": "... and one the payment provider declines",
+        "fr": "… et une que le prestataire de paiement refuse",
+    },
+}
+
+
+def say(key: str, lang: str | None = None, **fields: object) -> str:
+    """The message `key` in `lang` (default: the locale's), its fields filled in."""
+    texts = MESSAGES[key]
+    return texts.get(lang or language(), texts["en"]).format(**fields)
