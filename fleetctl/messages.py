@@ -77,7 +77,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     # The marker stays in English in both: scripts and tests look for it, and no one may miss it.
     "status.faults": {
         "en": "  TEACHING FAULTS ON: {faults}",
-        "fr": "  TEACHING FAULTS ON: {faults} (défaut pédagogique activé)",
+        "fr": "  TEACHING FAULTS ON: {faults} (défaut volontaire activé)",
     },
     "status.console": {"en": "Fleet console: {url}", "fr": "Console de la plateforme : {url}"},
     "status.rabbitmq": {

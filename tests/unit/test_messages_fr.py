@@ -112,7 +112,7 @@ def test_fleet_start_and_status_speak_french_in_a_french_locale(french, capsys):
     header, *rows = said.splitlines()[1:]
     assert header.split() == ["service", "port", "pid", "prêt", "url", "base"]
     event_row = next(r for r in rows if r.startswith("event_service "))
-    assert " oui " in event_row and "TEACHING FAULTS ON: lost-update (défaut pédagogique activé)" in event_row
+    assert " oui " in event_row and "TEACHING FAULTS ON: lost-update (défaut volontaire activé)" in event_row
     assert " non " in next(r for r in rows if r.startswith("console "))
     assert "Console de la plateforme : http://127.0.0.1:13090" in said
 
