@@ -134,7 +134,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "lab.no-event-store-occ.pattern": {
         "en": "optimistic concurrency in the event store (ES1/ES3): one event per version",
-        "fr": "contrôle optimiste dans l'event store (ES1/ES3) : un seul événement par version",
+        "fr": "concurrence optimiste dans l'event store (ES1/ES3) : un seul événement par version",
     },
     "lab.no-event-store-occ.invariant": {
         "en": "an aggregate's versions are 1..n, each exactly once",
@@ -152,8 +152,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "lab.no-outbox.pattern": {
         "en": "the transactional outbox: a message is stored with its change, and sent until it is",
-        "fr": "l'outbox transactionnelle : le message est enregistré avec la modification, puis "
-        "envoyé jusqu'à ce qu'il parte",
+        "fr": "l'outbox transactionnelle : le message est enregistré avec la modification, et "
+        "renvoyé tant que RabbitMQ ne l'a pas pris",
     },
     "lab.no-outbox.invariant": {
         "en": "every booking confirmed during a broker outage reaches the event store once it ends",
