@@ -223,7 +223,7 @@ RACERS = 80
 
 def lost_update(driver: Driver, side: Side) -> None:
     event = driver.create_event(capacity=1000)
-    side.step(True, f"event {event['id']} created with 1000 seats, none booked")
+    side.step(True, messages.say("step.lu.created", id=event["id"]))
     url = f"{driver.url('event_service')}/api/events/{event['id']}/book"
 
     def book(_: int) -> int:
@@ -234,7 +234,7 @@ def lost_update(driver: Driver, side: Side) -> None:
     with ThreadPoolExecutor(16) as pool:
         statuses = list(pool.map(book, range(RACERS)))
     confirmed = statuses.count(200)
-    side.step(True, f"{RACERS} bookings of one seat raced: {confirmed} were confirmed (200)")
+    side.step(True, messages.say("step.lu.raced", racers=RACERS, confirmed=confirmed))
     booked = int(
         driver.http.get(f"{driver.url('event_service')}/api/events/{event['id']}").json()["bookedSeats"]
     )
@@ -242,12 +242,8 @@ def lost_update(driver: Driver, side: Side) -> None:
     side.evidence = {"eventId": event["id"], "confirmedBookings": confirmed, "bookedSeats": booked}
     side.step(
         side.invariant_held,
-        f"bookedSeats is {booked} for {confirmed} confirmed bookings"
-        + (
-            ""
-            if side.invariant_held
-            else f": {confirmed - booked} sold seats were overwritten (lost updates)"
-        ),
+        messages.say("step.lu.booked", booked=booked, confirmed=confirmed)
+        + ("" if side.invariant_held else messages.say("step.lu.lost", lost=confirmed - booked)),
     )
 
 
@@ -256,9 +252,7 @@ def no_idempotency(driver: Driver, side: Side) -> None:
     key = str(uuid.uuid4())
     first = driver.charge(reservation, key)
     paid = first.json().get("id") if first.status_code == 201 else None
-    side.step(
-        first.status_code == 201, f"the payment step charged 15000 XOF for {reservation}: payment {paid}"
-    )
+    side.step(first.status_code == 201, messages.say("step.ni.charged", reservation=reservation, paid=paid))
     # The saga's retry after a lost answer: the same step, the same key, the same body.
     retry = driver.charge(reservation, key)
     body = retry.json()
@@ -275,29 +269,30 @@ def no_idempotency(driver: Driver, side: Side) -> None:
         "paymentsRecorded": [p["id"] for p in listed["items"]],
     }
     if side.invariant_held:
-        side.step(True, f"the retry with the same Idempotency-Key replayed payment {paid}: no second charge")
+        side.step(True, messages.say("step.ni.replayed", paid=paid))
     else:
         # Without the key the retry is a new request: it reaches the provider again, and only
         # the one-live-charge-per-reservation index stops a second payment being recorded.
         side.step(
             False,
-            f"the retry was taken for a new charge and answered {retry.status_code}"
-            f" ({body.get('detail') or body.get('status')}): the step cannot learn it already paid",
+            messages.say(
+                "step.ni.new", status=retry.status_code, detail=body.get("detail") or body.get("status")
+            ),
         )
 
 
 def no_compensation(driver: Driver, side: Side) -> None:
     # Two seats at 600 000 XOF: above the simulated provider's single-charge limit (1 000 000).
     event = driver.create_event(capacity=10, price=600_000)
-    side.step(True, f"event {event['id']}: 10 seats at 600 000 XOF")
+    side.step(True, messages.say("step.nc.event", id=event["id"]))
     started = driver.book(event, seats=2)
     saga_id = started.json()["sagaId"]
-    side.step(started.status_code == 202, f"booking saga {saga_id} started for 2 seats (1 200 000 XOF)")
+    side.step(started.status_code == 202, messages.say("step.nc.started", saga=saga_id))
     saga = driver.settled(saga_id, 120)
     done = [f"{s['name']}:{s['status']}" for s in saga.get("steps", [])]
     side.step(
         saga.get("status") in TERMINAL_SAGA_STATES,
-        f"the payment was declined and the saga ended {saga.get('status')} after {', '.join(done)}",
+        messages.say("step.nc.ended", status=saga.get("status"), steps=", ".join(done)),
     )
     booked = driver.http.get(f"{driver.url('event_service')}/api/events/{event['id']}").json()["bookedSeats"]
     reservation_id = saga.get("reservationId")
@@ -318,8 +313,8 @@ def no_compensation(driver: Driver, side: Side) -> None:
     }
     side.step(
         side.invariant_held,
-        f"the event has {booked} seat(s) booked and the reservation is {status}"
-        + ("" if side.invariant_held else ": seats leaked to a booking nobody paid for"),
+        messages.say("step.nc.state", booked=booked, status=status)
+        + ("" if side.invariant_held else messages.say("step.nc.leaked")),
     )
 
 
@@ -345,7 +340,7 @@ def no_event_store_occ(driver: Driver, side: Side) -> None:
     with ThreadPoolExecutor(16) as pool:
         statuses = list(pool.map(append, range(RACERS)))
     appended = statuses.count(201)
-    side.step(True, f"{RACERS} appends to {aggregate} raced on two event store processes: {appended} stored")
+    side.step(True, messages.say("step.occ.raced", racers=RACERS, aggregate=aggregate, appended=appended))
     history = driver.http.get(
         f"{stores[0]}/api/aggregates/{aggregate}/history", params={"limit": 1000}
     ).json()
@@ -361,11 +356,11 @@ def no_event_store_occ(driver: Driver, side: Side) -> None:
     }
     side.step(
         side.invariant_held,
-        f"the history holds {len(versions)} events"
+        messages.say("step.occ.history", count=len(versions))
         + (
-            f" at versions 1..{len(versions)}, each once"
+            messages.say("step.occ.once", count=len(versions))
             if side.invariant_held
-            else f", and {len(duplicates)} version(s) were written twice: {duplicates[:10]}"
+            else messages.say("step.occ.twice", count=len(duplicates), versions=duplicates[:10])
         ),
     )
 
@@ -379,9 +374,7 @@ def forgetful_orchestrator(driver: Driver, side: Side) -> None:
     event = driver.create_event(capacity=10)
     started = driver.book(event, seats=1)
     saga_id = started.json()["sagaId"]
-    side.step(
-        started.status_code == 202, f"booking saga {saga_id} started (slow motion: a pause before each step)"
-    )
+    side.step(started.status_code == 202, messages.say("step.fo.started", saga=saga_id))
     running = driver.saga(saga_id)
     for _ in range(100):
         if any(s["status"] == "succeeded" for s in running.get("steps", [])):
@@ -392,10 +385,10 @@ def forgetful_orchestrator(driver: Driver, side: Side) -> None:
     driver.fleet.kill("saga_orchestrator")
     side.step(
         bool(done),
-        f"the orchestrator was killed (SIGKILL) in the middle, after {', '.join(done) or 'nothing'}",
+        messages.say("step.fo.killed", done=", ".join(done) or messages.say("step.fo.nothing")),
     )
     driver.fleet.start(["saga_orchestrator"], quiet=True)
-    side.step(True, f"a new orchestrator started; the dead one's lease runs out after {LEASE} s")
+    side.step(True, messages.say("step.fo.restarted", lease=LEASE))
     saga = driver.settled(saga_id, LEASE * 5)
     booked = driver.http.get(f"{driver.url('event_service')}/api/events/{event['id']}").json()["bookedSeats"]
     side.invariant_held = saga.get("status") in TERMINAL_SAGA_STATES
@@ -408,12 +401,11 @@ def forgetful_orchestrator(driver: Driver, side: Side) -> None:
     }
     side.step(
         side.invariant_held,
-        f"{LEASE * 5} s later the saga is {saga.get('status')}"
+        messages.say("step.fo.later", seconds=LEASE * 5, status=saga.get("status"))
         + (
-            " (taken over from the log and finished)"
+            messages.say("step.fo.finished")
             if side.invariant_held
-            else f" at {saga.get('currentStep')}, for good: {booked} seat(s) held"
-            " by a booking nobody finishes"
+            else messages.say("step.fo.stuck", step=saga.get("currentStep"), booked=booked)
         ),
     )
 
@@ -433,7 +425,7 @@ def no_outbox(driver: Driver, side: Side) -> None:
     deadline = time.monotonic() + 30
     while not history() and time.monotonic() < deadline:
         time.sleep(0.3)
-    side.step(bool(history()), f"event {event['id']} created; the event store recorded it ({aggregate})")
+    side.step(bool(history()), messages.say("step.no.created", id=event["id"], aggregate=aggregate))
     line.cut()
     try:
         time.sleep(2)  # the services see their broker connection gone
@@ -443,13 +435,11 @@ def no_outbox(driver: Driver, side: Side) -> None:
             for _ in range(3)
         ]
         confirmed = sum(a.status_code == 200 for a in answers)
-        side.step(
-            confirmed == 3, f"the broker is out for this fleet; {confirmed} bookings were still confirmed"
-        )
+        side.step(confirmed == 3, messages.say("step.no.out", confirmed=confirmed))
         time.sleep(3)  # outbox passes while the broker is out
     finally:
         line.mend()
-    side.step(True, "the broker is back")
+    side.step(True, messages.say("step.no.back"))
     deadline = time.monotonic() + 20
     booked: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
@@ -465,8 +455,8 @@ def no_outbox(driver: Driver, side: Side) -> None:
     }
     side.step(
         side.invariant_held,
-        f"the event store holds {len(booked)} of the {confirmed} bookings made during the outage"
-        + ("" if side.invariant_held else ": their messages were lost"),
+        messages.say("step.no.held", held=len(booked), confirmed=confirmed)
+        + ("" if side.invariant_held else messages.say("step.no.lost")),
     )
 
 
@@ -474,22 +464,26 @@ def stale_cache(driver: Driver, side: Side) -> None:
     base = f"{driver.url('payment_service')}/api/payments"
     created = driver.charge(f"lab-{uuid.uuid4().hex[:12]}", str(uuid.uuid4()))
     payment_id = created.json()["id"]
-    side.step(created.status_code == 201, f"payment {payment_id} is {created.json()['status']}")
+    side.step(
+        created.status_code == 201,
+        messages.say("step.sc.created", id=payment_id, status=created.json()["status"]),
+    )
     first = driver.http.get(f"{base}/{payment_id}").json()
-    side.step(True, f"GET read it as {first['status']} (the read fills the Redis cache)")
+    side.step(True, messages.say("step.sc.read", status=first["status"]))
     refund = driver.http.post(
         f"{base}/{payment_id}/compensate",
         json={"reason": "lab"},
         headers={"Idempotency-Key": str(uuid.uuid4())},
     )
     refunded = refund.json().get("status")
-    side.step(refund.status_code == 200, f"the compensation refunded it: the answer says {refunded}")
+    side.step(refund.status_code == 200, messages.say("step.sc.refunded", status=refunded))
     read = driver.http.get(f"{base}/{payment_id}").json()["status"]
     side.invariant_held = read == refunded
     side.evidence = {"paymentId": payment_id, "afterRefund": refunded, "readAfterRefund": read}
     side.step(
         side.invariant_held,
-        f"GET now reads {read}" + ("" if side.invariant_held else ": the cache still serves the old status"),
+        messages.say("step.sc.now", status=read)
+        + ("" if side.invariant_held else messages.say("step.sc.stale")),
     )
 
 
@@ -560,14 +554,17 @@ def run_side(lab: Lab, fleet: Fleet, with_fault: bool, broker_line: BrokerLine |
         shown = {name: fleet.teaching_faults(BY_NAME[name]) for name in lab.services}
         if not side.step(
             all((lab.fault.value in faults) == with_fault for faults in shown.values()),
-            f"/health of {', '.join(lab.services)}: teaching fault {lab.fault.value} "
-            + ("on" if with_fault else "off"),
+            messages.say(
+                "step.fault_on" if with_fault else "step.fault_off",
+                services=", ".join(lab.services),
+                fault=lab.fault.value,
+            ),
         ):
             side.evidence = {"teachingFaults": shown}
             return side
         lab.scenario(driver, side)
     except (httpx.HTTPError, KeyError, ValueError) as exc:
-        side.step(False, f"the scenario could not run: {exc!r}")
+        side.step(False, messages.say("step.error", error=repr(exc)))
         side.invariant_held = not with_fault  # whatever was expected did not get shown
         side.evidence = {"error": repr(exc)}
     finally:

@@ -168,6 +168,141 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "a read after a refund says refunded",
         "fr": "une lecture après un remboursement répond refunded",
     },
+    # fleet lab: each step of a lab's scenario (fleetctl/labs.py)
+    "step.fault_on": {
+        "en": "/health of {services}: teaching fault {fault} on",
+        "fr": "/health de {services} : défaut {fault} activé",
+    },
+    "step.fault_off": {
+        "en": "/health of {services}: teaching fault {fault} off",
+        "fr": "/health de {services} : défaut {fault} désactivé",
+    },
+    "step.error": {
+        "en": "the scenario could not run: {error}",
+        "fr": "le scénario n'a pas pu se dérouler : {error}",
+    },
+    "step.lu.created": {
+        "en": "event {id} created with 1000 seats, none booked",
+        "fr": "événement {id} créé avec 1000 places, aucune réservée",
+    },
+    "step.lu.raced": {
+        "en": "{racers} bookings of one seat raced: {confirmed} were confirmed (200)",
+        "fr": "{racers} réservations d'une place envoyées en même temps : {confirmed} confirmées (200)",
+    },
+    "step.lu.booked": {
+        "en": "bookedSeats is {booked} for {confirmed} confirmed bookings",
+        "fr": "bookedSeats vaut {booked} pour {confirmed} réservations confirmées",
+    },
+    "step.lu.lost": {
+        "en": ": {lost} sold seats were overwritten (lost updates)",
+        "fr": " : {lost} places vendues ont été écrasées (mises à jour perdues)",
+    },
+    "step.ni.charged": {
+        "en": "the payment step charged 15000 XOF for {reservation}: payment {paid}",
+        "fr": "l'étape de paiement a débité 15000 XOF pour {reservation} : paiement {paid}",
+    },
+    "step.ni.replayed": {
+        "en": "the retry with the same Idempotency-Key replayed payment {paid}: no second charge",
+        "fr": "la seconde tentative, avec la même Idempotency-Key, a reçu le paiement {paid} : "
+        "pas de second débit",
+    },
+    "step.ni.new": {
+        "en": "the retry was taken for a new charge and answered {status} ({detail}): "
+        "the step cannot learn it already paid",
+        "fr": "la seconde tentative a été prise pour un nouveau débit et a répondu {status} ({detail}) : "
+        "l'étape ne peut pas savoir qu'elle a déjà payé",
+    },
+    "step.nc.event": {
+        "en": "event {id}: 10 seats at 600 000 XOF",
+        "fr": "événement {id} : 10 places à 600 000 XOF",
+    },
+    "step.nc.started": {
+        "en": "booking saga {saga} started for 2 seats (1 200 000 XOF)",
+        "fr": "saga de réservation {saga} démarrée pour 2 places (1 200 000 XOF)",
+    },
+    "step.nc.ended": {
+        "en": "the payment was declined and the saga ended {status} after {steps}",
+        "fr": "le paiement a été refusé et la saga a fini {status} après {steps}",
+    },
+    "step.nc.state": {
+        "en": "the event has {booked} seat(s) booked and the reservation is {status}",
+        "fr": "l'événement a {booked} place(s) réservée(s) et la réservation est {status}",
+    },
+    "step.nc.leaked": {
+        "en": ": seats leaked to a booking nobody paid for",
+        "fr": " : des places restent prises par une réservation que personne n'a payée",
+    },
+    "step.occ.raced": {
+        "en": "{racers} appends to {aggregate} raced on two event store processes: {appended} stored",
+        "fr": "{racers} ajouts simultanés à {aggregate} sur deux processus d'event store : "
+        "{appended} enregistrés",
+    },
+    "step.occ.history": {
+        "en": "the history holds {count} events",
+        "fr": "l'historique contient {count} événements",
+    },
+    "step.occ.once": {
+        "en": " at versions 1..{count}, each once",
+        "fr": ", versions 1 à {count}, chacune une fois",
+    },
+    "step.occ.twice": {
+        "en": ", and {count} version(s) were written twice: {versions}",
+        "fr": ", et {count} version(s) écrite(s) deux fois : {versions}",
+    },
+    "step.fo.started": {
+        "en": "booking saga {saga} started (slow motion: a pause before each step)",
+        "fr": "saga de réservation {saga} démarrée (au ralenti : une pause avant chaque étape)",
+    },
+    "step.fo.killed": {
+        "en": "the orchestrator was killed (SIGKILL) in the middle, after {done}",
+        "fr": "l'orchestrateur a été tué (SIGKILL) en pleine saga, après {done}",
+    },
+    "step.fo.nothing": {"en": "nothing", "fr": "rien"},
+    "step.fo.restarted": {
+        "en": "a new orchestrator started; the dead one's lease runs out after {lease} s",
+        "fr": "un nouvel orchestrateur a démarré ; le bail du précédent expire après {lease} s",
+    },
+    "step.fo.later": {
+        "en": "{seconds} s later the saga is {status}",
+        "fr": "{seconds} s plus tard, la saga est {status}",
+    },
+    "step.fo.finished": {
+        "en": " (taken over from the log and finished)",
+        "fr": " (reprise à partir du journal et terminée)",
+    },
+    "step.fo.stuck": {
+        "en": " at {step}, for good: {booked} seat(s) held by a booking nobody finishes",
+        "fr": " à l'étape {step}, définitivement : {booked} place(s) prise(s) par une réservation "
+        "que personne ne termine",
+    },
+    "step.no.created": {
+        "en": "event {id} created; the event store recorded it ({aggregate})",
+        "fr": "événement {id} créé ; l'event store l'a enregistré ({aggregate})",
+    },
+    "step.no.out": {
+        "en": "the broker is out for this fleet; {confirmed} bookings were still confirmed",
+        "fr": "RabbitMQ est coupé pour ces services ; {confirmed} réservations ont quand même été confirmées",
+    },
+    "step.no.back": {"en": "the broker is back", "fr": "RabbitMQ est revenu"},
+    "step.no.held": {
+        "en": "the event store holds {held} of the {confirmed} bookings made during the outage",
+        "fr": "l'event store contient {held} des {confirmed} réservations faites pendant la panne",
+    },
+    "step.no.lost": {"en": ": their messages were lost", "fr": " : leurs messages ont été perdus"},
+    "step.sc.created": {"en": "payment {id} is {status}", "fr": "le paiement {id} est {status}"},
+    "step.sc.read": {
+        "en": "GET read it as {status} (the read fills the Redis cache)",
+        "fr": "GET le lit {status} (la lecture remplit le cache Redis)",
+    },
+    "step.sc.refunded": {
+        "en": "the compensation refunded it: the answer says {status}",
+        "fr": "la compensation l'a remboursé : la réponse dit {status}",
+    },
+    "step.sc.now": {"en": "GET now reads {status}", "fr": "GET lit maintenant {status}"},
+    "step.sc.stale": {
+        "en": ": the cache still serves the old status",
+        "fr": " : le cache sert encore l'ancien statut",
+    },
     # fleet seed / demo
     "demo.events": {"en": "events:", "fr": "événements :"},
     "demo.event_added": {

@@ -3,6 +3,7 @@
 is in the one catalogue (fleetctl/messages.py, scripts/grade.py's WORDS) with the same fields
 in both languages."""
 
+import ast
 import os
 import string
 import subprocess
@@ -157,3 +158,33 @@ def test_the_roll_up_speaks_french(tmp_path):
     )
     assert answer.returncode == 2
     assert answer.stderr.strip() == f"grade rollup : {tmp_path / 'nowhere'} n'est pas un dossier"
+
+
+def test_every_sentence_a_lab_says_comes_from_the_catalogue():
+    """No lab step is an English literal in fleetctl/labs.py: each sentence is made of
+    catalogue messages (so it exists in French), and every step message is used."""
+    source = (ROOT / "fleetctl" / "labs.py").read_text()
+    calls = [
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "step"
+    ]
+    assert len(calls) >= 20
+    used: set[str] = set()
+    for call in calls:
+        sentence = call.args[1]
+        assert not any(isinstance(n, ast.JoinedStr) for n in ast.walk(sentence)), ast.unparse(sentence)
+        keys = [
+            arg
+            for n in ast.walk(sentence)
+            if isinstance(n, ast.Call) and ast.unparse(n.func) == "messages.say"
+            for arg in ast.walk(n.args[0])
+            if isinstance(arg, ast.Constant)
+        ]
+        used.update(str(k.value) for k in keys)
+        for n in ast.walk(sentence):
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n not in keys:
+                # a dict key ("id") or a separator (", "), never words
+                assert not (" " in n.value and any(c.isalpha() for c in n.value)), ast.unparse(sentence)
+    assert used <= set(messages.MESSAGES)
+    assert used == {key for key in messages.MESSAGES if key.startswith("step.")}
