@@ -104,8 +104,8 @@ class Running(fleetctl.Fleet):
         return ["lost-update"] if service.package == "event_service" else []
 
 
-def test_fleet_start_and_status_speak_french_in_a_french_locale(french, capsys):
-    fleet = Running(port_offset=5000)
+def test_fleet_start_and_status_speak_french_in_a_french_locale(french, capsys, tmp_path):
+    fleet = Running(port_offset=5000, run_dir=tmp_path, log_dir=tmp_path)
     fleet.start(["event_service"], wait=0)
     assert fleetctl.print_table(fleet) is False  # the console is not ready
     said = capsys.readouterr().out
@@ -118,8 +118,8 @@ def test_fleet_start_and_status_speak_french_in_a_french_locale(french, capsys):
     assert "Console de la plateforme : http://127.0.0.1:13090" in said
 
 
-def test_fleet_start_and_status_stay_english_by_default(english, capsys):
-    fleet = Running(port_offset=5000)
+def test_fleet_start_and_status_stay_english_by_default(english, capsys, tmp_path):
+    fleet = Running(port_offset=5000, run_dir=tmp_path, log_dir=tmp_path)
     fleet.start(["event_service"], wait=0)
     fleetctl.print_table(fleet)
     said = capsys.readouterr().out
