@@ -1,13 +1,8 @@
-from pydantic_settings import SettingsConfigDict
-
-from shared.settings import ServiceSettings
+from shared.settings import CallsEventService
 
 
-class AnalyticsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="ANALYTICS_", extra="ignore", populate_by_name=True)
-
+class AnalyticsSettings(CallsEventService, env_prefix="ANALYTICS_"):
     service_name: str = "analytics-service"
     port: int = 8081
     opensearch_url: str = "http://127.0.0.1:9200"
     index: str = "event_analytics"
-    event_service_url: str = "http://127.0.0.1:8080"

@@ -1,19 +1,14 @@
-from pydantic_settings import SettingsConfigDict
-
-from shared.settings import ServiceSettings
+from shared.settings import CallsEventService
 
 
-class ConsoleSettings(ServiceSettings):
+class ConsoleSettings(CallsEventService, env_prefix="CONSOLE_"):
     """Where the console reads from; AMQP_EXCHANGE and AMQP_QUEUE_PREFIX (fleet-wide) name the
     exchange and queues it shows, as the services declare them."""
-
-    model_config = SettingsConfigDict(env_prefix="CONSOLE_", extra="ignore", populate_by_name=True)
 
     service_name: str = "console"
     # Loopback by default: the page can start bookings, so it is not offered to the network.
     host: str = "127.0.0.1"
     port: int = 8090
-    event_service_url: str = "http://127.0.0.1:8080"
     analytics_service_url: str = "http://127.0.0.1:8081"
     event_store_url: str = "http://127.0.0.1:3001"
     saga_url: str = "http://127.0.0.1:3002"

@@ -1,15 +1,11 @@
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import MongoSettings
 
 
-class EventStoreSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="EVENT_STORE_", extra="ignore", populate_by_name=True)
-
+class EventStoreSettings(MongoSettings, env_prefix="EVENT_STORE_"):
     service_name: str = "event-store-service"
     port: int = 3001
-    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongo_database: str = "event_store_db"
     # A snapshot every N events per aggregate (0 disables them): reconstruct starts from the
     # newest snapshot at or below the asked version instead of replaying from version 1.

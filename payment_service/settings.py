@@ -1,13 +1,9 @@
 from decimal import Decimal
 
-from pydantic_settings import SettingsConfigDict
-
 from shared.settings import ServiceSettings
 
 
-class PaymentSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="PAYMENT_", extra="ignore", populate_by_name=True)
-
+class PaymentSettings(ServiceSettings, env_prefix="PAYMENT_"):
     service_name: str = "payment-service"
     port: int = 5000
     database_url: str = "postgresql+psycopg://payments:payments@127.0.0.1:5432/payments_db"

@@ -1,16 +1,10 @@
-from pydantic_settings import SettingsConfigDict
-
-from shared.settings import ServiceSettings
+from shared.settings import CallsEventService, MongoSettings
 
 
-class ReservationSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="RESERVATION_", extra="ignore", populate_by_name=True)
-
+class ReservationSettings(MongoSettings, CallsEventService, env_prefix="RESERVATION_"):
     service_name: str = "reservation-service"
     port: int = 3000
-    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongo_database: str = "reservations_db"
-    event_service_url: str = "http://127.0.0.1:8080"
     # A live booking made by a saga is cancelled through the orchestrator's cancellation saga;
     # None: the service runs alone, and a cancel only changes the status.
     saga_orchestrator_url: str | None = "http://127.0.0.1:3002"

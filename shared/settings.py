@@ -62,6 +62,26 @@ class ServiceSettings(BaseSettings):
     token_retry_max_seconds: float = _common("TOKEN_RETRY_MAX_SECONDS", 15.0)  # type: ignore[assignment]
 
 
+# What several services have, declared once; a service's settings class names the ones it has
+# among its bases, and its env prefix as a class keyword:
+#     class ReservationSettings(MongoSettings, CallsEventService, env_prefix="RESERVATION_"): ...
+# (each field is then read from <PREFIX><FIELD>, as the service's own fields are).
+
+
+class MongoSettings(ServiceSettings):
+    """A service whose database is MongoDB: the server (one for the fleet on one machine) and
+    the service's own database in it."""
+
+    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongo_database: str
+
+
+class CallsEventService(ServiceSettings):
+    """A service that calls the event service (for an event's seats, price or existence)."""
+
+    event_service_url: str = "http://127.0.0.1:8080"
+
+
 TOKEN_FIX = (
     "start every service with the tokens of .data/tokens.env: `.venv/bin/fleet start` (or "
     "`.venv/bin/fleet restart` for a fleet already running); by hand, `set -a; . .data/tokens.env; "

@@ -302,10 +302,11 @@ def test_services_read_their_settings_under_these_env_names():
     import importlib
 
     for name, (package, _, prefix, _, urls) in APPS.items():
+        module = f"{package}.settings"
         settings_cls = next(
             v
-            for v in vars(importlib.import_module(f"{package}.settings")).values()
-            if isinstance(v, type) and issubclass(v, ServiceSettings) and v is not ServiceSettings
+            for v in vars(importlib.import_module(module)).values()
+            if isinstance(v, type) and issubclass(v, ServiceSettings) and v.__module__ == module
         )
         assert settings_cls.model_config["env_prefix"] == prefix, name
         fields = set(settings_cls.model_fields)
