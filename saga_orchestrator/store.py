@@ -290,6 +290,21 @@ class SagaStore:
     # --- the step log ----------------------------------------------------------------------
 
     @staticmethod
+    def _step_updated(touched: sa.CTE, step: str, **values: Any) -> sa.CTE:
+        """The step row named by the bind parameter `step` set to `values`, if the saga update
+        happened."""
+        return (
+            saga_steps.update()
+            .where(
+                saga_steps.c.saga_id == sa.bindparam("p_saga"),
+                saga_steps.c.name == sa.bindparam(step),
+                sa.exists(sa.select(touched.c.id)),
+            )
+            .values(**values)
+            .cte(f"step_{step}")
+        )
+
+    @staticmethod
     def _started(touched: sa.CTE) -> sa.CTE:
         """The step row p_step of kind p_kind begun (started, one more attempt), if the saga
         update happened."""
@@ -357,20 +372,13 @@ class SagaStore:
 
         def build() -> sa.Select[Any]:
             touched = self._touched(list(values))
-            finished = (
-                saga_steps.update()
-                .where(
-                    saga_steps.c.saga_id == sa.bindparam("p_saga"),
-                    saga_steps.c.name == sa.bindparam("p_finished"),
-                    sa.exists(sa.select(touched.c.id)),
-                )
-                .values(
-                    status=sa.bindparam("set_step_status"),
-                    error=sa.bindparam("set_step_error"),
-                    response=sa.bindparam("set_step_response"),
-                    finished_at=sa.func.now(),
-                )
-                .cte("finished")
+            finished = self._step_updated(
+                touched,
+                "p_finished",
+                status=sa.bindparam("set_step_status"),
+                error=sa.bindparam("set_step_error"),
+                response=sa.bindparam("set_step_response"),
+                finished_at=sa.func.now(),
             )
             writes = [finished, self._started(touched)] if then_begin is not None else [finished]
             if message is not None:
@@ -404,18 +412,11 @@ class SagaStore:
 
         def build() -> sa.Select[Any]:
             touched = self._touched(list(values))
-            waiting = (
-                saga_steps.update()
-                .where(
-                    saga_steps.c.saga_id == sa.bindparam("p_saga"),
-                    saga_steps.c.name == sa.bindparam("p_step"),
-                    sa.exists(sa.select(touched.c.id)),
-                )
-                .values(
-                    error=sa.bindparam("set_step_error"),
-                    attempts=sa.func.greatest(saga_steps.c.attempts - 1, 0),
-                )
-                .cte("waiting")
+            waiting = self._step_updated(
+                touched,
+                "p_step",
+                error=sa.bindparam("set_step_error"),
+                attempts=sa.func.greatest(saga_steps.c.attempts - 1, 0),
             )
             return sa.select(touched).add_cte(waiting)
 
