@@ -368,39 +368,25 @@ class Participants:
             return _unreachable(compensation, exc)
 
     async def _refund(self, saga: Saga) -> Outcome:
-        payment_id = saga.payment_id
-        if payment_id is None:
-            # The charge got no answer: fence its key, so that it is either found (and
-            # refunded now) or refused if it ever arrives.
-            made = await self._made_after_all(Step.PROCESS_PAYMENT, saga)
-            if made is None:
-                return Outcome(True, response={"skipped": "no payment was made, and its key is fenced"})
-            payment_id = made["id"]
-        return await self._compensate(
-            self.payments,
-            f"/api/payments/{payment_id}",
-            RefundRequest(reason=f"saga {saga.id} compensated"),
+        return await self._undo(
             saga,
+            Step.PROCESS_PAYMENT,
+            saga.payment_id,
+            self.payments,
+            "/api/payments",
+            RefundRequest(reason=f"saga {saga.id} compensated"),
             Compensation.REFUND,
-            {"payment_id": str(payment_id)},
         )
 
     async def _cancel_reservation(self, saga: Saga) -> Outcome:
-        reservation_id = saga.reservation_id
-        if reservation_id is None:
-            # The create call got no answer: fence its key, so that the reservation is either
-            # found (and cancelled now) or never made.
-            made = await self._made_after_all(Step.CREATE_RESERVATION, saga)
-            if made is None:
-                return Outcome(True, response={"skipped": "no reservation was made, and its key is fenced"})
-            reservation_id = made["id"]
-        return await self._compensate(
-            self.reservations,
-            f"/api/reservations/{reservation_id}",
-            ReservationCancelRequest(reason=f"saga {saga.id} compensated"),
+        return await self._undo(
             saga,
+            Step.CREATE_RESERVATION,
+            saga.reservation_id,
+            self.reservations,
+            "/api/reservations",
+            ReservationCancelRequest(reason=f"saga {saga.id} compensated"),
             Compensation.CANCEL_RESERVATION,
-            {"reservation_id": str(reservation_id)},
         )
 
     async def _made_after_all(self, step: Step, saga: Saga) -> dict[str, Any] | None:
@@ -409,20 +395,34 @@ class Participants:
         fence = await self.fence(step, saga)
         return fence.answer if fence.done and 200 <= fence.status_code < 300 else None
 
-    async def _compensate(
+    async def _undo(
         self,
-        client: ServiceClient,
-        path: str,
-        body: CallRequest,
         saga: Saga,
+        made_by: Step,
+        made_id: object,
+        client: ServiceClient,
+        collection: str,
+        body: CallRequest,
         compensation: Compensation,
-        fields: dict[str, str],
     ) -> Outcome:
-        """POST {path}/compensate under the compensation's key; the outcome records `fields`."""
+        """POST {collection}/{id}/compensate under the compensation's key, for what `made_by`
+        made (`made_id`, or None when its call got no answer: then its key is fenced first, so
+        that what it made is either found and undone now, or never made). The outcome records
+        the id as the saga's field (payment_id, reservation_id)."""
+        thing = collection.removeprefix("/api/").removesuffix("s")
+        if made_id is None:
+            made = await self._made_after_all(made_by, saga)
+            if made is None:
+                return Outcome(True, response={"skipped": f"no {thing} was made, and its key is fenced"})
+            made_id = made["id"]
         response = await client.request(
-            "POST", f"{path}/compensate", json=body.wire(), idempotency_key=key(saga.id, compensation)
+            "POST",
+            f"{collection}/{made_id}/compensate",
+            json=body.wire(),
+            idempotency_key=key(saga.id, compensation),
         )
         outcome = _answered(response, compensation)
+        fields = {f"{thing}_id": str(made_id)}
         return Outcome(outcome.ok, outcome.error, response=outcome.response, fields=fields)
 
     async def _release_seats(self, saga: Saga, uncertain_seats: bool) -> Outcome:
