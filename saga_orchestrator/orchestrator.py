@@ -24,7 +24,7 @@ import weakref
 from dataclasses import replace
 from typing import Any
 
-from saga_orchestrator.clients import Participants
+from saga_orchestrator.clients import Outcome, Participants
 from saga_orchestrator.domain import (
     Action,
     ActionKind,
@@ -218,15 +218,17 @@ class Orchestrator:
         state: "_State",
         name: str,
         kind: Kind,
+        outcome: Outcome,
         *,
-        ok: bool,
-        error: str | None,
-        response: dict[str, Any] | None,
-        fields: dict[str, Any],
+        fields: dict[str, Any] | None = None,
         message: Envelope | None = None,
     ) -> "_State":
-        """Record the outcome (and `message`, queued in the outbox with it); when it succeeded
-        and the domain's next action is another call, begin that one in the same transaction."""
+        """Record the outcome and the saga `fields` it taught (by default the outcome's own;
+        and `message`, queued in the outbox with it); when it succeeded and the domain's next
+        action is another call, begin that one in the same transaction."""
+        ok, error, response = outcome.ok, outcome.error, outcome.response
+        if fields is None:
+            fields = outcome.fields
         steps = _finished(state.steps, name, kind, ok=ok, error=error, response=response)
         following: tuple[str, Kind] | None = None
         # Not from STARTED: the first step's begin also moves the saga to RUNNING.
@@ -281,16 +283,7 @@ class Orchestrator:
             message = cancellation_message(
                 BookingCancelled, saga, SagaStatus.COMPLETED, saga.request.get("reason")
             )
-        state = await self._settle(
-            state,
-            step,
-            Kind.STEP,
-            ok=outcome.ok,
-            error=outcome.error,
-            response=outcome.response,
-            fields=fields,
-            message=message,
-        )
+        state = await self._settle(state, step, Kind.STEP, outcome, fields=fields, message=message)
         log.info("saga %s %s %s", saga.id, step, "succeeded" if outcome.ok else f"failed: {outcome.error}")
         return state
 
@@ -309,15 +302,7 @@ class Orchestrator:
         except TokenRefused as exc:
             await self._wait_for_token(saga, compensation, exc)
             return None
-        state = await self._settle(
-            state,
-            compensation,
-            Kind.COMPENSATION,
-            ok=outcome.ok,
-            error=outcome.error,
-            response=outcome.response,
-            fields=outcome.fields,
-        )
+        state = await self._settle(state, compensation, Kind.COMPENSATION, outcome)
         if not outcome.ok:
             log.warning("saga %s %s failed (pass %d): %s", saga.id, compensation, attempts, outcome.error)
             if attempts < self.settings.compensation_attempts:
