@@ -8,7 +8,6 @@ from event_service import api
 from event_service.service import Events
 from event_service.settings import EventSettings
 from event_service.store import EventRepository
-from shared import sql
 from shared.wiring import Wiring, service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,7 +18,7 @@ def create_app(settings: EventSettings | None = None) -> FastAPI:
 
     async def start(wire: Wiring) -> None:
         engine = await wire.postgres(settings.database_url, MIGRATIONS)
-        wire.broker(settings, engine_down=sql.ENGINE_DOWN)
+        wire.broker(settings)
         relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
         wire.state.events = Events(
             EventRepository(engine),

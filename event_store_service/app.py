@@ -8,7 +8,6 @@ from event_store_service.messaging import recorder_consumer
 from event_store_service.service import EventLog
 from event_store_service.settings import EventStoreSettings
 from event_store_service.store import EventStore
-from shared import mongo
 from shared.wiring import Wiring, service_app
 
 
@@ -19,7 +18,7 @@ def create_app(settings: EventStoreSettings | None = None) -> FastAPI:
         database = wire.mongodb(settings.mongo_url, settings.mongo_database)
         store = EventStore(database)
         await store.ensure_indexes()
-        broker = wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
+        broker = wire.broker(settings)
         log = EventLog(
             store, snapshot_every=settings.snapshot_every, append_attempts=settings.append_attempts
         )

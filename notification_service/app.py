@@ -8,7 +8,6 @@ from notification_service.messaging import dispatch_consumer
 from notification_service.service import Notifications
 from notification_service.settings import NotificationSettings
 from notification_service.store import NotificationStore
-from shared import mongo
 from shared.wiring import Wiring, service_app
 
 
@@ -25,7 +24,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
             retry_seconds=settings.send_retry_seconds,
             failing_domain=settings.failing_domain,
         )
-        broker = wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
+        broker = wire.broker(settings)
         broker.add_consumer(dispatch_consumer(desk))
         wire.state.notifications = desk
         await wire.start_messaging()

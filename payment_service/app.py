@@ -12,7 +12,6 @@ from payment_service.provider import SimulatedProvider
 from payment_service.service import Payments
 from payment_service.settings import PaymentSettings
 from payment_service.store import PaymentStore
-from shared import sql
 from shared.wiring import Wiring, service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,7 +31,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
 
         # Redis down degrades the service (reads fall back to PostgreSQL) but never stops it.
         wire.optional("redis", redis_ping)
-        wire.broker(settings, engine_down=(*sql.ENGINE_DOWN, RedisUnreachable))
+        wire.broker(settings, engine_down=(RedisUnreachable,))
         relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
         wire.state.payments = Payments(
             PaymentStore(engine),

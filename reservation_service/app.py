@@ -10,7 +10,6 @@ from reservation_service.clients import EventSeats, Orchestrator
 from reservation_service.service import Reservations
 from reservation_service.settings import ReservationSettings
 from reservation_service.store import ReservationStore
-from shared import mongo
 from shared.http import ServiceClient
 from shared.peers import Peers
 from shared.settings import require_service_token
@@ -45,7 +44,7 @@ def create_app(settings: ReservationSettings | None = None) -> FastAPI:
         peers = Peers([events], settings)
         wire.required("service-token", peers.check)
         wire.background(peers.watch(), name="service-token-watch")
-        wire.broker(settings, engine_down=mongo.ENGINE_DOWN)
+        wire.broker(settings)
         relay = wire.mongo_relay([store.reservations], settings.outbox_poll_seconds)
         desk = Reservations(
             store,

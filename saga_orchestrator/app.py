@@ -14,7 +14,6 @@ from saga_orchestrator.orchestrator import Orchestrator
 from saga_orchestrator.service import SagaService
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import SagaStore
-from shared import sql
 from shared.peers import Peers
 from shared.settings import require_service_token
 from shared.wiring import Wiring, service_app
@@ -29,7 +28,7 @@ def create_app(settings: SagaSettings | None = None) -> FastAPI:
 
     async def start(wire: Wiring) -> None:
         engine = await wire.postgres(settings.database_url, MIGRATIONS)
-        wire.broker(settings, engine_down=sql.ENGINE_DOWN)
+        wire.broker(settings)
         relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
         # One lease owner per app instance: two orchestrators never drive the same saga at once.
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

@@ -4,7 +4,7 @@ A service says only what it opens and starts:
 
     async def start(wire: Wiring) -> None:
         engine = await wire.postgres(settings.database_url, MIGRATIONS)
-        broker = wire.broker(settings, engine_down=sql.ENGINE_DOWN)
+        broker = wire.broker(settings)
         relay = wire.sql_relay(engine, settings.outbox_poll_seconds)
         wire.state.events = Events(...)  # what its routes take (shared.web.from_state)
         await wire.start_messaging()
@@ -46,6 +46,8 @@ class Wiring:
         self._stack = stack
         self._broker: Broker | None = None
         self._relays: list[Relay] = []
+        # The errors that mean one of the engines opened here is down (see `broker`).
+        self._engine_down: list[type[BaseException]] = []
 
     def on_stop(self, stop: Callable[[], Awaitable[Any]]) -> None:
         """Run `stop` at shutdown, before whatever was registered earlier."""
@@ -68,6 +70,7 @@ class Wiring:
         self.on_stop(engine.dispose)
         self.state.engine = engine
         self.required("postgres", lambda: sql.ping(engine))
+        self._engine_down.extend(sql.ENGINE_DOWN)
         return engine
 
     def mongodb(self, url: str, database: str) -> "AsyncDatabase[dict[str, Any]]":
@@ -80,13 +83,16 @@ class Wiring:
         self.state.mongo = client
         self.state.database = db
         self.required("mongodb", lambda: mongo.ping(db))
+        self._engine_down.extend(mongo.ENGINE_DOWN)
         return db
 
     def broker(self, settings: ServiceSettings, *, engine_down: Iterable[type[BaseException]] = ()) -> Broker:
-        """The service's broker (app.state.broker); `engine_down` lists the errors of its own
-        engines, which make a consumer wait instead of spending a message's retries. Add the
+        """The service's broker (app.state.broker). The errors of the service's own engines
+        make a consumer wait instead of spending a message's retries: those of the engines
+        opened here before (postgres, mongodb), and `engine_down` for the others. Add the
         consumers, then `start_messaging`."""
-        broker = Broker(settings, self.state.metrics, engine_down=engine_down)
+        down = (*self._engine_down, *engine_down)
+        broker = Broker(settings, self.state.metrics, engine_down=down)
         self._broker = broker
         self.state.broker = broker
         self.optional("rabbitmq", broker.ping)
