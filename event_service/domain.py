@@ -31,18 +31,12 @@ class NewEvent:
 
 
 @dataclass(frozen=True)
-class Event:
-    """An event as stored: every write moves its version (DB2)."""
+class Event(NewEvent):
+    """An event as stored: what its create asked for, and what the repository added; every
+    write moves its version (DB2)."""
 
     id: int
-    name: str
-    description: str | None
-    event_date: datetime
-    location: str
-    category: str | None
-    total_capacity: int
     booked_seats: int
-    ticket_price: Decimal
     created_at: datetime
     updated_at: datetime
     version: int

@@ -4,6 +4,7 @@ seats_released, models in shared.contracts; docs/design.md §7); it consumes non
 Each is written to the outbox in the transaction of its change, so a message exists exactly
 when its change does; the relay publishes it to the exchange with its routing key."""
 
+from dataclasses import fields
 from typing import Any
 
 from event_service.domain import Event
@@ -13,20 +14,11 @@ from shared.money import PRICING_CURRENCY, Money
 
 
 def _event_fields(event: Event) -> dict[str, Any]:
+    # Every field of the record, with its price as money and the seats it can still sell.
     return {
-        "id": event.id,
-        "name": event.name,
-        "description": event.description,
-        "event_date": event.event_date,
-        "location": event.location,
-        "category": event.category,
-        "total_capacity": event.total_capacity,
-        "booked_seats": event.booked_seats,
+        **{field.name: getattr(event, field.name) for field in fields(event)},
         "available_seats": event.available_seats,
         "ticket_price": Money.of(event.ticket_price, PRICING_CURRENCY),
-        "created_at": event.created_at,
-        "updated_at": event.updated_at,
-        "version": event.version,
     }
 
 

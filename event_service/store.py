@@ -8,7 +8,7 @@ a read, and returns records of the domain, never REST answers."""
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -260,20 +260,8 @@ class SeatWrites:
 
 
 def as_event(row: Mapping[Any, Any]) -> Event:
-    return Event(
-        id=row["id"],
-        name=row["name"],
-        description=row["description"],
-        event_date=row["event_date"],
-        location=row["location"],
-        category=row["category"],
-        total_capacity=row["total_capacity"],
-        booked_seats=row["booked_seats"],
-        ticket_price=row["ticket_price"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
-    )
+    # The events table's columns bear the record's field names.
+    return Event(**{field.name: row[field.name] for field in fields(Event)})
 
 
 def event_from_json(doc: dict[str, Any]) -> Event:
