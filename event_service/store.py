@@ -122,20 +122,9 @@ class EventRepository:
         if where.available_at is not None:
             conditions.append(AVAILABLE_SEATS > 0)
             conditions.append(events.c.event_date > where.available_at)
-        async with self.engine.connect() as conn:
-            total = (
-                await conn.execute(sa.select(sa.func.count()).select_from(events).where(*conditions))
-            ).scalar_one()
-            rows = (
-                await conn.execute(
-                    sa.select(events)
-                    .where(*conditions)
-                    .order_by(events.c.event_date, events.c.id)
-                    .offset(offset)
-                    .limit(limit)
-                )
-            ).mappings()
-            return [as_event(row) for row in rows], total
+        order = [events.c.event_date, events.c.id]
+        rows, total = await sql.page(self.engine, events, conditions, order, offset, limit)
+        return [as_event(row) for row in rows], total
 
     # -- writes ------------------------------------------------------------------------------
 

@@ -161,7 +161,7 @@ class PaymentStore:
         return as_payment(row) if row is not None else None
 
     async def page(self, filters: PaymentFilters, offset: int, limit: int) -> tuple[list[Payment], int]:
-        conditions = []
+        conditions: list[sa.ColumnElement[bool]] = []
         if filters.reservation_id is not None:
             conditions.append(payments.c.reservation_id == filters.reservation_id)
         if filters.user_id is not None:
@@ -170,23 +170,8 @@ class PaymentStore:
             conditions.append(payments.c.status == filters.status.value)
         if filters.idempotency_key is not None:
             conditions.append(payments.c.idempotency_key == filters.idempotency_key)
-        async with self.engine.connect() as conn:
-            total = (
-                await conn.execute(sa.select(sa.func.count()).select_from(payments).where(*conditions))
-            ).scalar_one()
-            rows = (
-                (
-                    await conn.execute(
-                        sa.select(payments)
-                        .where(*conditions)
-                        .order_by(payments.c.created_at.desc(), payments.c.id.desc())
-                        .offset(offset)
-                        .limit(limit)
-                    )
-                )
-                .mappings()
-                .all()
-            )
+        order = [payments.c.created_at.desc(), payments.c.id.desc()]
+        rows, total = await sql.page(self.engine, payments, conditions, order, offset, limit)
         return [as_payment(r) for r in rows], total
 
     async def current(self, payment_id: int, scope: str, idem: Idempotency | None) -> Payment | StoredAnswer:

@@ -190,18 +190,9 @@ class SagaStore:
             where.append(sagas.c.status == status)
         if older_than is not None:
             where.append(sagas.c.created_at < older_than)
-        async with self.engine.connect() as conn:
-            total = (
-                await conn.execute(sa.select(sa.func.count()).select_from(sagas).where(*where))
-            ).scalar_one()
-            rows = await conn.execute(
-                sa.select(sagas)
-                .where(*where)
-                .order_by(sagas.c.created_at.desc(), sagas.c.id)
-                .offset(offset)
-                .limit(limit)
-            )
-            return [Saga.of(r._mapping) for r in rows], total
+        order = [sagas.c.created_at.desc(), sagas.c.id]
+        rows, total = await sql.page(self.engine, sagas, where, order, offset, limit)
+        return [Saga.of(row) for row in rows], total
 
     # --- leases ----------------------------------------------------------------------------
 

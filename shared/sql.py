@@ -5,6 +5,7 @@ down"."""
 import asyncio
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,22 @@ def make_engine(url: str, *, pool_size: int = 24) -> AsyncEngine:
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(sa.text("SELECT 1"))
+
+
+async def page(
+    engine: AsyncEngine,
+    table: sa.Table,
+    where: Sequence[sa.ColumnElement[bool]],
+    order_by: Sequence[sa.ColumnElement[Any]],
+    offset: int,
+    limit: int,
+) -> "tuple[list[sa.RowMapping], int]":
+    """One page of `table`'s rows matching `where`, in `order_by` order, and how many match."""
+    async with engine.connect() as conn:
+        count = sa.select(sa.func.count()).select_from(table).where(*where)
+        total = (await conn.execute(count)).scalar_one()
+        rows = sa.select(table).where(*where).order_by(*order_by).offset(offset).limit(limit)
+        return list((await conn.execute(rows)).mappings()), total
 
 
 # The child process that migrates reads the database URL here (never on its command line,
