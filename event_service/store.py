@@ -323,15 +323,7 @@ def _seats_statement(*, keep_answer: bool) -> sa.Select[Any]:
 def _row_and_answer_statement() -> sa.Select[Any]:
     # A full join on true: one row whether the event, the answer, both or neither exist.
     event = sa.select(events).where(events.c.id == sa.bindparam("p_event", type_=sa.BigInteger)).subquery()
-    keys = sql.idempotency_keys
-    answer = (
-        sa.select(keys.c.fingerprint, keys.c.status_code, keys.c.response)
-        .where(
-            keys.c.scope == sa.bindparam("p_scope", type_=sa.String),
-            keys.c.key == sa.bindparam("p_key", type_=sa.String),
-        )
-        .subquery()
-    )
+    answer = sql.kept_answer()
     return sa.select(event, answer).select_from(event.join(answer, sa.true(), full=True))
 
 

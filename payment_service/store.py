@@ -253,15 +253,7 @@ def stored_amount(amount: Decimal) -> Decimal:
 
 
 def _replay_or_new_id_statement() -> sa.Select[Any]:
-    keys = sql.idempotency_keys
-    answer = (
-        sa.select(keys.c.fingerprint, keys.c.status_code, keys.c.response)
-        .where(
-            keys.c.scope == sa.bindparam("p_scope", type_=sa.String),
-            keys.c.key == sa.bindparam("p_key", type_=sa.String),
-        )
-        .subquery()
-    )
+    answer = sql.kept_answer()
     next_id = sa.func.nextval(sa.func.pg_get_serial_sequence("payments", "id"))
     one = sa.select(next_id.label("next_id")).subquery()
     # A left join on true: one row whether an answer is stored or not.

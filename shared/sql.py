@@ -177,6 +177,20 @@ def writes_hung_on(rows: sa.CTE, *, keep_answer: bool) -> list[sa.CTE]:
     return writes
 
 
+def kept_answer() -> sa.Subquery:
+    """The answer kept under the bind parameters p_scope and p_key (no row when none is), for
+    a statement that reads it along with the row it is about, in one round trip."""
+    keys = idempotency_keys
+    return (
+        sa.select(keys.c.fingerprint, keys.c.status_code, keys.c.response)
+        .where(
+            keys.c.scope == sa.bindparam("p_scope", type_=sa.String),
+            keys.c.key == sa.bindparam("p_key", type_=sa.String),
+        )
+        .subquery()
+    )
+
+
 def message_values(message: "Envelope") -> dict[str, Any]:
     """The bind parameters of the outbox row `writes_hung_on` inserts."""
     return {
