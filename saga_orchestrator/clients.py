@@ -415,13 +415,7 @@ class Participants:
             if made is None:
                 return Outcome(True, response={"skipped": f"no {thing} was made, and its key is fenced"})
             made_id = made["id"]
-        response = await client.request(
-            "POST",
-            f"{collection}/{made_id}/compensate",
-            json=body.wire(),
-            idempotency_key=key(saga.id, compensation),
-        )
-        outcome = _answered(response, compensation)
+        outcome = await self._post(client, f"{collection}/{made_id}/compensate", body, saga, compensation)
         fields = {f"{thing}_id": str(made_id)}
         return Outcome(outcome.ok, outcome.error, response=outcome.response, fields=fields)
 
@@ -434,13 +428,21 @@ class Participants:
                 return Outcome(
                     True, response={"skipped": "no seats were booked, and the booking's key is fenced"}
                 )
-        response = await self.events.request(
-            "POST",
-            f"/api/events/{saga.event_id}/release",
-            json=SeatsRequest(seats=saga.seats).wire(),
-            idempotency_key=key(saga.id, Compensation.RELEASE_SEATS),
-        )
-        return _answered(response, Compensation.RELEASE_SEATS)
+        return await self._release(saga, Compensation.RELEASE_SEATS)
+
+    async def _release(self, saga: Saga, name: str) -> Outcome:
+        """The saga's seats given back, under the key of its call `name` (a compensation of
+        the booking saga, a step of the cancellation saga)."""
+        body = SeatsRequest(seats=saga.seats)
+        return await self._post(self.events, f"/api/events/{saga.event_id}/release", body, saga, name)
+
+    async def _post(
+        self, client: ServiceClient, path: str, body: CallRequest, saga: Saga, name: str
+    ) -> Outcome:
+        """POST `body` to `path` under the key of the saga's call `name`; its answer judged as
+        that call's outcome."""
+        response = await client.request("POST", path, json=body.wire(), idempotency_key=key(saga.id, name))
+        return _answered(response, name)
 
     # --- the cancellation saga -------------------------------------------------------------
 
@@ -451,7 +453,7 @@ class Participants:
             if step is CancelStep.REFUND_PAYMENT:
                 return await self._refund_payment(saga)
             if step is CancelStep.RELEASE_SEATS:
-                return await self._release_cancelled_seats(saga)
+                return await self._release(saga, CancelStep.RELEASE_SEATS)
             # NOTIFY calls nobody: booking.cancelled is written to the outbox with its outcome.
             return Outcome(True, response={"queued": RoutingKey.BOOKING_CANCELLED.value})
         except ServiceUnreachable as exc:
@@ -474,13 +476,13 @@ class Participants:
             return Outcome(False, f"{CancelStep.CANCEL_RESERVATION}: event {saga.event_id} not found")
         except EventStarted as exc:
             return Outcome(False, f"{CancelStep.CANCEL_RESERVATION}: {exc.detail}")
-        response = await self.reservations.request(
-            "POST",
+        return await self._post(
+            self.reservations,
             f"/api/reservations/{saga.reservation_id}/compensate",
-            json=ReservationCancelRequest(reason=self._reason(saga), updated_by="saga").wire(),
-            idempotency_key=key(saga.id, CancelStep.CANCEL_RESERVATION),
+            ReservationCancelRequest(reason=self._reason(saga), updated_by="saga"),
+            saga,
+            CancelStep.CANCEL_RESERVATION,
         )
-        return _answered(response, CancelStep.CANCEL_RESERVATION)
 
     def _refund_outcome(self, payment: dict[str, Any]) -> Outcome:
         status = payment.get("status")
@@ -526,25 +528,12 @@ class Participants:
             return _unreachable(CancelStep.REFUND_PAYMENT, exc)
         return self._refund_outcome(_body(response))
 
-    async def _release_cancelled_seats(self, saga: Saga) -> Outcome:
-        response = await self.events.request(
-            "POST",
-            f"/api/events/{saga.event_id}/release",
-            json=SeatsRequest(seats=saga.seats).wire(),
-            idempotency_key=key(saga.id, CancelStep.RELEASE_SEATS),
-        )
-        return _answered(response, CancelStep.RELEASE_SEATS)
-
     async def _reinstate(self, saga: Saga) -> Outcome:
-        response = await self.reservations.request(
-            "POST",
-            f"/api/reservations/{saga.reservation_id}/reinstate",
-            # The cancel got no answer, or was undone: a late copy of it must not cancel the
-            # booking this confirms again (the reservation refuses its key from now on).
-            json=ReinstateRequest(
-                reason=f"cancellation saga {saga.id} undone",
-                fence_key=key(saga.id, CancelStep.CANCEL_RESERVATION),
-            ).wire(),
-            idempotency_key=key(saga.id, CancelCompensation.REINSTATE_RESERVATION),
+        # The cancel got no answer, or was undone: a late copy of it must not cancel the booking
+        # this confirms again (the reservation refuses its key from now on).
+        body = ReinstateRequest(
+            reason=f"cancellation saga {saga.id} undone",
+            fence_key=key(saga.id, CancelStep.CANCEL_RESERVATION),
         )
-        return _answered(response, CancelCompensation.REINSTATE_RESERVATION)
+        path = f"/api/reservations/{saga.reservation_id}/reinstate"
+        return await self._post(self.reservations, path, body, saga, CancelCompensation.REINSTATE_RESERVATION)
