@@ -165,6 +165,9 @@ async def test_a_batch_that_meets_a_taken_version_plans_the_rest_again_without_a
     await log.append(added(1))
     store.before_insert.append(rival(3))
     results = await log.append_many([added(n) for n in (2, 3, 4)])
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
     versions = [r[0]["version"] for r in results if isinstance(r, tuple)]
     assert versions == [2, 4, 5]
     assert store.versions("acc-1") == [1, 2, 3, 4, 5]

@@ -6,6 +6,7 @@ COMPENSATION_FAILED after its passes). The log's statements against PostgreSQL a
 calls are tests/integration/saga_orchestrator's."""
 
 import asyncio
+import logging
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -158,10 +159,32 @@ async def booked_to_the_end(
     log = log or MemorySagaLog()
     use_cases, driver = service(log, participants)
     body = BookingIn.model_validate(BOOKING)
-    saga = await use_cases.start_booking(body, None)
-    ended = driver.watch(saga.id)
-    await asyncio.wait_for(ended.wait(), 5)
+    failures = _Failures()
+    logging.getLogger("saga_orchestrator.orchestrator").addHandler(failures)
+    try:
+        saga = await use_cases.start_booking(body, None)
+        ended = driver.watch(saga.id)
+        for _ in range(500):
+            if ended.is_set() or failures.raised:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        logging.getLogger("saga_orchestrator.orchestrator").removeHandler(failures)
+    if failures.raised:
+        # The orchestrator logs what broke a drive and leaves the saga to a later pass.
+        raise failures.raised[0]
+    assert ended.is_set(), "the saga did not end"
     return log.sagas[saga.id], log
+
+
+class _Failures(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.raised: list[BaseException] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.raised.append(record.exc_info[1])
 
 
 # --- starting a booking ----------------------------------------------------------------------
