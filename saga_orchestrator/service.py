@@ -30,7 +30,7 @@ from saga_orchestrator.domain import (
 from saga_orchestrator.orchestrator import Orchestrator
 from saga_orchestrator.schemas import BookingIn, CancellationIn
 from saga_orchestrator.settings import SagaSettings
-from saga_orchestrator.store import CancellationRunning, SagaStore
+from saga_orchestrator.store import SagaStore, SagaTaken
 from shared.clock import utc_now
 from shared.errors import Conflict, NotFound, Unavailable, field_error
 from shared.http import ServiceUnreachable
@@ -96,6 +96,23 @@ class SagaService:
         existing = await self.store.find_by_key(idem.key)
         return None if existing is None else self._same_request(existing, idem)
 
+    async def _create(self, values: dict[str, Any]) -> tuple[Saga, bool]:
+        """Write the new saga to the log: (it, True); or (the saga a twin request under the
+        same Idempotency-Key wrote first, False). A cancellation of a reservation whose other
+        cancellation runs is refused (409)."""
+        try:
+            return await self.store.create(values), True
+        except SagaTaken as taken:
+            key = values.get("idempotency_key")
+            twin = await self.store.find_by_key(key) if key else None
+            if twin is not None:
+                return twin, False
+            if taken.live_cancellation:
+                live = await self.store.live_cancellation(str(values["reservation_id"]))
+                if live is not None:
+                    raise SagaStillRunning(live, "cancellation") from None
+            raise
+
     def _can_take_work(self) -> None:
         """503 while a participant refuses this orchestrator's token: a saga it started could
         only wait (shared/peers.py)."""
@@ -143,7 +160,7 @@ class SagaService:
         price = event.ticket_price
         check_price(body.ticket_price, price)
         # exercise SAGA1: begin
-        saga, created = await self.store.create(
+        saga, created = await self._create(
             {
                 "id": uuid.uuid4(),
                 "request": payload,
@@ -225,29 +242,26 @@ class SagaService:
         )
         refund = check_cancellation(booked, asked_by=body.user_id, now=self.clock())
         user = reservation.user_details
-        try:
-            saga, created = await self.store.create(
-                {
-                    "id": uuid.uuid4(),
-                    "type": SagaType.CANCELLATION.value,
-                    "request": payload,
-                    "event_id": booked.event_id,
-                    "seats": booked.seats,
-                    "amount": refund,
-                    "currency": booked.currency,
-                    "reservation_id": rid,
-                    "payment_id": booked.payment_id,
-                    "idempotency_key": key,
-                    "context": {
-                        "userId": booked.user_id,
-                        "userName": user.name,
-                        "userEmail": user.email,
-                        "bookingSagaId": booked.booking_saga_id,
-                    },
-                }
-            )
-        except CancellationRunning as exc:
-            raise SagaStillRunning(exc.saga, "cancellation") from None
+        saga, created = await self._create(
+            {
+                "id": uuid.uuid4(),
+                "type": SagaType.CANCELLATION.value,
+                "request": payload,
+                "event_id": booked.event_id,
+                "seats": booked.seats,
+                "amount": refund,
+                "currency": booked.currency,
+                "reservation_id": rid,
+                "payment_id": booked.payment_id,
+                "idempotency_key": key,
+                "context": {
+                    "userId": booked.user_id,
+                    "userName": user.name,
+                    "userEmail": user.email,
+                    "bookingSagaId": booked.booking_saga_id,
+                },
+            }
+        )
         if created:
             self.orchestrator.drive_soon(saga.id, saga)
         return self._same_request(saga, idem)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg import errors as pg_errors
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -72,12 +73,14 @@ class LeaseLost(Exception):
     """Another orchestrator holds this saga now; this process must stop driving it."""
 
 
-class CancellationRunning(Exception):
-    """A concurrent start made the reservation's cancellation saga first."""
+class SagaTaken(Exception):
+    """A unique index refused the new saga, and nothing was written: a saga under the same
+    Idempotency-Key was committed first, or (`live_cancellation`) a running cancellation of
+    the same reservation."""
 
-    def __init__(self, saga: Saga) -> None:
-        super().__init__(str(saga.id))
-        self.saga = saga
+    def __init__(self, *, live_cancellation: bool) -> None:
+        super().__init__("a live cancellation of the reservation" if live_cancellation else "its key")
+        self.live_cancellation = live_cancellation
 
 
 def _record(row: Mapping[str, Any]) -> StepRecord:
@@ -107,9 +110,9 @@ class SagaStore:
 
     # --- instances -------------------------------------------------------------------------
 
-    async def create(self, values: dict[str, Any]) -> tuple[Saga, bool]:
-        """Insert a saga leased to this process; (row, True), or (the row already started
-        under the same idempotency key, False) when a concurrent twin won the race."""
+    async def create(self, values: dict[str, Any]) -> Saga:
+        """Insert a saga leased to this process; SagaTaken when a twin (or a running
+        cancellation of the same reservation) was committed first."""
         try:
             async with self.autocommit.connect() as conn:
                 row = (
@@ -124,17 +127,11 @@ class SagaStore:
                         .returning(*sagas.c)
                     )
                 ).one()
-            return Saga.of(row._mapping), True
         except IntegrityError as exc:
-            key = values.get("idempotency_key")
-            existing = await self.find_by_key(key) if key else None
-            if existing is not None:
-                return existing, False
-            if "uq_sagas_live_cancellation" in str(exc.orig):
-                live = await self.live_cancellation(str(values["reservation_id"]))
-                if live is not None:
-                    raise CancellationRunning(live) from None
-            raise
+            if not isinstance(exc.orig, pg_errors.UniqueViolation):
+                raise
+            raise SagaTaken(live_cancellation="uq_sagas_live_cancellation" in str(exc.orig)) from exc
+        return Saga.of(row._mapping)
 
     async def find_by_key(self, key: str) -> Saga | None:
         async with self.autocommit.connect() as conn:

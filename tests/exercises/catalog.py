@@ -259,7 +259,7 @@ EXERCISES: tuple[Exercise, ...] = (
         "start and orchestrate a saga (202, log before each step)",
         "test_saga1_start_and_orchestrate.py",
         (
-            "write the new saga to the durable log (store.create) and drive it in the background when it "
+            "write the new saga to the durable log (self._create) and drive it in the background when it "
             "was created"
         ),
         points=6,
@@ -267,16 +267,16 @@ EXERCISES: tuple[Exercise, ...] = (
         minutes=20,
         concurrent=True,
         hint_en=(
-            "Write the saga to the log first (store.create). Start the background run only when this "
+            "Write the saga to the log first (self._create). Start the background run only when this "
             "call created it: a retried request must not start a second run."
         ),
         hint_fr=(
-            "Écrivez d'abord la saga dans le journal (store.create). Ne lancez l'exécution en tâche "
+            "Écrivez d'abord la saga dans le journal (self._create). Ne lancez l'exécution en tâche "
             "de fond que si cet appel l'a créée : une requête rejouée ne lance pas une seconde "
             "exécution."
         ),
         task_fr=(
-            "écrire la nouvelle saga dans le journal durable (store.create) et la lancer en tâche de "
+            "écrire la nouvelle saga dans le journal durable (self._create) et la lancer en tâche de "
             "fond si cet appel l'a créée"
         ),
     ),

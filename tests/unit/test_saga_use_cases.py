@@ -22,6 +22,7 @@ from saga_orchestrator.orchestrator import Orchestrator
 from saga_orchestrator.schemas import BookingIn
 from saga_orchestrator.service import SagaService
 from saga_orchestrator.settings import SagaSettings
+from saga_orchestrator.store import SagaTaken
 from shared.contracts import Envelope
 from shared.errors import EventStarted, NotFound, Unavailable
 from shared.http import ServiceUnreachable
@@ -52,13 +53,15 @@ class MemorySagaLog:
         # The saga a twin under the same key inserted first (create then finds it).
         self.twin: Saga | None = None
 
-    async def create(self, values: dict[str, Any]) -> tuple[Saga, bool]:
+    async def create(self, values: dict[str, Any]) -> Saga:
         if self.twin is not None:
-            return self.twin, False
+            # The twin's insert committed just before ours: the key's unique index refuses ours.
+            self.sagas[self.twin.id] = self.twin
+            raise SagaTaken(live_cancellation=False)
         saga = Saga(status=SagaStatus.STARTED, owner=OWNER, **values)
         self.sagas[saga.id] = saga
         self.writes.append(("create", str(saga.id)))
-        return saga, True
+        return saga
 
     async def find_by_key(self, key: str) -> Saga | None:
         return next((s for s in self.sagas.values() if s.idempotency_key == key), None)
