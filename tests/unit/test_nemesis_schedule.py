@@ -8,7 +8,7 @@ from dataclasses import asdict
 import pytest
 
 from fleetctl.fleet import PACKAGES
-from fleetctl.nemesis import FAULT_KINDS, NETWORK_FAULTS, Fault, links_hit, schedule
+from fleetctl.nemesis import FAULT_KINDS, NETWORK_FAULTS, Fault, Ledger, links_hit, pace, schedule
 from fleetctl.toxiproxy import LINK_NAMES, LINKS, TOXICS, through, toxics_for
 
 SERVICES = list(PACKAGES)
@@ -129,3 +129,18 @@ def test_a_proxied_url_keeps_its_user_path_and_options():
         == "mongodb://127.0.0.1:40001/?directConnection=true"
     )
     assert through("redis://127.0.0.1:6379/7", "127.0.0.1:40002") == "redis://127.0.0.1:40002/7"
+
+
+def test_the_orchestrators_calls_to_the_participants_are_drawn_more_than_an_engine_link():
+    between = {"saga_orchestrator->event_service", "saga_orchestrator->reservation_service"}
+    between.add("saga_orchestrator->payment_service")
+    drawn = [f.target for seed in range(60) for f in draw(seed, ["latency"], seconds=600)]
+    share = sum(target in between for target in drawn) / len(drawn)
+    # 3 of 18 links, weighing 3 each: 9/24 of the draws, against 3/18 if drawn evenly.
+    assert 0.3 < share < 0.45, share
+
+
+def test_the_pace_counts_operations_not_their_retries():
+    ledger = Ledger()
+    ledger.ops.update({"booking accepted": 30, "booking retries": 12, "read": 20, "read failed": 10})
+    assert pace(ledger, 10.0, 8.0) == {"asked": 8.0, "done": 6.0, "bookings_accepted": 3.0}
