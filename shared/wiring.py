@@ -68,6 +68,7 @@ class Wiring:
         self.on_stop(engine.dispose)
         self.state.engine = engine
         self.required("postgres", lambda: sql.ping(engine))
+        self.state.engine_down.append((sql.ENGINE_DOWN, "PostgreSQL"))
         return engine
 
     def mongodb(self, url: str, database: str) -> "AsyncDatabase[dict[str, Any]]":
@@ -80,6 +81,7 @@ class Wiring:
         self.state.mongo = client
         self.state.database = db
         self.required("mongodb", lambda: mongo.ping(db))
+        self.state.engine_down.append((mongo.ENGINE_DOWN, "The MongoDB-wire server"))
         return db
 
     def broker(self, settings: ServiceSettings, *, engine_down: Iterable[type[BaseException]] = ()) -> Broker:
