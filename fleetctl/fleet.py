@@ -79,6 +79,10 @@ class Fleet:
     log_dir: Path = ROOT / ".data" / "logs"
     port_offset: int = 0
     env: dict[str, str] = field(default_factory=dict)
+    # Settings of one service's processes only (package -> name -> value), over `env`: a fleet
+    # with network faults gives each service the addresses of its own proxies
+    # (fleetctl/toxiproxy.py), AMQP_URL included, which every service reads.
+    service_envs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def port(self, service: Service) -> int:
         return service.port + self.port_offset
@@ -176,7 +180,11 @@ class Fleet:
             process = subprocess.Popen(
                 [sys.executable, "-m", service.package],
                 cwd=ROOT,
-                env={**env, f"{service.env_prefix}PORT": str(self.port(service))},
+                env={
+                    **env,
+                    **self.service_envs.get(service.package, {}),
+                    f"{service.env_prefix}PORT": str(self.port(service)),
+                },
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -26,6 +26,9 @@ import redis
 from sqlalchemy.engine import make_url
 
 from fleetctl.fleet import EVERYTHING, ROOT, Fleet, ServiceExited
+
+if TYPE_CHECKING:
+    from fleetctl.toxiproxy import NetworkLinks
 
 T = TypeVar("T")
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=postgres"
@@ -215,10 +218,12 @@ def isolated_fleet(
     *,
     name: Callable[[str], str] = unique,
     database: Callable[[str, str], str] = create_pg_database,
+    network_faults: bool = False,
 ) -> "IsolatedFleet":
     """A second fleet on other ports, with its own databases, index and exchange. `name(prefix)`
     makes its tag and `database(role, prefix)` its PostgreSQL databases: the tests pass theirs,
-    which record what they hand out for their session's clean-up."""
+    which record what they hand out for their session's clean-up. `network_faults`: each of
+    its links goes through a Toxiproxy proxy of its own (fleetctl/toxiproxy.py)."""
     if port_offset is None:
         port_offset = free_port_offset()
     tag = name("e2e")
@@ -245,6 +250,13 @@ def isolated_fleet(
     run_dir = ROOT / ".data" / "test-fleets" / tag
     fleet = IsolatedFleet(run_dir=run_dir, log_dir=run_dir, port_offset=port_offset, env=env)
     fleet.redis_db = redis_db
+    if network_faults:
+        from fleetctl.toxiproxy import NetworkLinks, Toxiproxy, ensure_server
+
+        api = Toxiproxy()
+        ensure_server(api)
+        fleet.network = NetworkLinks(fleet, tag, api)
+        fleet.network.install()
     return fleet
 
 
@@ -253,6 +265,7 @@ class IsolatedFleet(Fleet):
     the check and the bind (another test run on this machine)."""
 
     redis_db: int | None = None  # the Redis database it holds (claim_redis_db), given back by discard
+    network: "NetworkLinks | None" = None  # its proxies, when started with network faults
 
     def start(
         self,
@@ -271,6 +284,8 @@ class IsolatedFleet(Fleet):
                     raise
                 self.stop()
                 self.port_offset = free_port_offset()
+                if self.network is not None:  # the orchestrator's proxies follow the participants
+                    self.network.install()
 
     def discard(self) -> None:
         """Stop the fleet and remove what it made on the shared engines: its PostgreSQL
@@ -278,6 +293,9 @@ class IsolatedFleet(Fleet):
         that runs the tests would otherwise collect them: 120 stale indices slowed its search
         node). An engine that is away (restarted by a chaos test or a nemesis) is waited for."""
         self.stop()
+        if self.network is not None:
+            self.network.remove()
+            self.network = None
         env = self.env
         current = engine_inventory(patience=90)
         prefix, index = env["AMQP_QUEUE_PREFIX"], env["ANALYTICS_INDEX"]

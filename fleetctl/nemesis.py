@@ -18,6 +18,12 @@ The run has three phases:
 Engine faults restart the engines every fleet on the machine shares; `--faults` picks the kinds
 (e.g. `--faults kill,pause,duplicate,poison` leaves the engines alone), and each engine fault
 is drawn at most once per run.
+
+Network faults (NETWORK_FAULTS, only when named in `--faults`) need a fleet started with them:
+every link of the isolated fleet (each service to each of its engines, the orchestrator to each
+participant) then goes through a Toxiproxy proxy of its own (fleetctl/toxiproxy.py), and a fault
+puts a toxic on one link for a while. The first round has each network kind twice, on two
+different links.
 """
 
 import argparse
@@ -45,15 +51,19 @@ from event_service.domain import safety_margin
 from fleetctl.check import Problem, add_page, page_params, run_check
 from fleetctl.fleet import BY_NAME, ROOT, SERVICES, Fleet
 from fleetctl.story import TERMINAL_SAGA_STATES, future_date
+from fleetctl.toxiproxy import LINK_NAMES, NetworkLinks
 
 RABBITMQ_API = "http://127.0.0.1:15672/api"
 RABBIT_AUTH = ("guest", "guest")
 
 SERVICE_FAULTS = ("kill", "pause", "duplicate", "poison")
 ENGINE_FAULTS = ("rabbitmq", "redis", "mongo", "opensearch", "postgres")
+# The default run's kinds; the network kinds are asked for by name.
 FAULT_KINDS = SERVICE_FAULTS + ENGINE_FAULTS
+NETWORK_FAULTS = ("latency", "partition", "reset", "slow-close", "bandwidth")
+ALL_KINDS = FAULT_KINDS + NETWORK_FAULTS
 # How often each kind is drawn, relative to the others (engine faults: once per run at most).
-WEIGHTS = {"kill": 5, "pause": 3, "duplicate": 2, "poison": 1}
+WEIGHTS = {"kill": 5, "pause": 3, "duplicate": 2, "poison": 1, **dict.fromkeys(NETWORK_FAULTS, 3)}
 PARTICIPANTS = ("event_service", "reservation_service", "payment_service")
 
 # The isolated fleet's settings: a crashed orchestrator's sagas are taken over within seconds,
@@ -104,6 +114,7 @@ class Fault:
     target: str
     hold: float  # seconds the fault lasts before it is healed
     first: bool = False  # of the first round (one of each kind): run even past the end
+    params: dict[str, Any] = field(default_factory=dict)  # a network fault's toxic, as drawn
     started: float | None = None  # as run
     healed: float | None = None
     detail: str = ""
@@ -111,19 +122,27 @@ class Fault:
 
 
 def schedule(
-    seed: int, seconds: float, kinds: list[str], targets: list[str], pause_seconds: float
+    seed: int,
+    seconds: float,
+    kinds: list[str],
+    targets: list[str],
+    pause_seconds: float,
+    links: list[str] | tuple[str, ...] = (),
 ) -> list[Fault]:
-    """Faults drawn from `seed`: every kind once first (shuffled; that round runs to its end even
-    past `seconds`), then weighted draws; one fault at a time, a few seconds of calm between."""
+    """Faults drawn from `seed`: every kind once first (network kinds twice, on two different
+    `links`; shuffled; that round runs to its end even past `seconds`), then weighted draws;
+    one fault at a time, a few seconds of calm between."""
     rng = random.Random(seed)
-    first = list(kinds)
+    first = list(kinds) + [k for k in kinds if k in NETWORK_FAULTS]
     rng.shuffle(first)
     engines_left = {k for k in kinds if k in ENGINE_FAULTS}
     weighted = [k for k in kinds if k not in ENGINE_FAULTS]
+    first_links: dict[str, set[str]] = {}  # network kind -> links of its first-round faults
     faults: list[Fault] = []
     at = 0.0
     gap = rng.uniform(2, 4)
     while at + gap < seconds or first:
+        first_round = bool(first)
         if first:
             kind = first.pop(0)
         else:
@@ -132,9 +151,20 @@ def schedule(
                 break
             kind = rng.choices(pool, weights=[WEIGHTS.get(k, 1) for k in pool])[0]
         engines_left.discard(kind)
-        first_round = len(faults) < len(kinds)
-        target, hold = _draw(rng, kind, targets, pause_seconds)
-        faults.append(Fault(round(gap, 1), kind, target, round(hold, 1), first=first_round))
+        params: dict[str, Any] = {}
+        if kind in NETWORK_FAULTS:
+            if not links:
+                raise ValueError(f"{kind}: a network fault needs the fleet's links")
+            taken = first_links.setdefault(kind, set()) if first_round else set()
+            free = [link for link in links if link not in taken] or list(links)
+            # The orchestrator's calls to the participants weigh three times a service's engine
+            # link: an answer lost there is what the saga's settling must survive.
+            target = rng.choices(free, weights=[3 if _between_services(link) else 1 for link in free])[0]
+            taken.add(target)
+            hold, params = _draw_network(rng, kind)
+        else:
+            target, hold = _draw(rng, kind, targets, pause_seconds)
+        faults.append(Fault(round(gap, 1), kind, target, round(hold, 1), first=first_round, params=params))
         at += gap + hold
         gap = rng.uniform(3, 6)
     return faults
@@ -156,6 +186,45 @@ def _draw(rng: random.Random, kind: str, targets: list[str], pause_seconds: floa
     return "event.updated", 0.0  # poison
 
 
+def _draw_network(rng: random.Random, kind: str) -> tuple[float, dict[str, Any]]:
+    """How long a network fault holds, and its toxic's settings ("stream": which direction:
+    "downstream" is the server's answers, "upstream" the requests, "both")."""
+    if kind == "latency":
+        latency = rng.randint(200, 2500)
+        return rng.uniform(4, 10), {
+            "stream": rng.choice(("downstream", "upstream")),
+            "latency_ms": latency,
+            "jitter_ms": rng.randint(latency // 10, latency // 2),
+        }
+    if kind == "partition":
+        # Some outlive the orchestrator's step timeout (4.2 s in the isolated fleet), some not;
+        # "downstream" only: the requests arrive and are served, the answers are lost.
+        return rng.uniform(2, 9), {"stream": rng.choice(("both", "downstream", "upstream"))}
+    if kind == "reset":
+        return rng.uniform(2, 6), {
+            "stream": rng.choice(("downstream", "upstream")),
+            "after_ms": rng.randint(0, 300),
+        }
+    if kind == "slow-close":
+        return rng.uniform(4, 10), {"stream": "downstream", "delay_ms": rng.randint(500, 5000)}
+    if kind == "bandwidth":
+        return rng.uniform(4, 10), {"stream": "downstream", "kb_per_second": rng.randint(1, 32)}
+    raise ValueError(f"not a network fault: {kind}")
+
+
+def _between_services(link: str) -> bool:
+    return link.partition("->")[2] in BY_NAME
+
+
+def links_hit(faults: list[Fault]) -> dict[str, list[str]]:
+    """Network kind -> the links it was injected on (without an error), for the JSON."""
+    hit: dict[str, set[str]] = {}
+    for fault in faults:
+        if fault.kind in NETWORK_FAULTS and fault.started is not None and not fault.error:
+            hit.setdefault(fault.kind, set()).add(fault.target)
+    return {kind: sorted(links) for kind, links in sorted(hit.items())}
+
+
 # -- the fleet under test ---------------------------------------------------------------------
 
 
@@ -166,6 +235,7 @@ class Target:
     prefix: str
     exchange: str
     discard: Callable[[], None] | None = None
+    network: "NetworkLinks | None" = None  # its proxies, when started with network faults
 
     def urls(self) -> dict[str, str]:
         return {s.package: self.fleet.url(s.package) for s in SERVICES}
@@ -175,14 +245,16 @@ class Target:
         return [f"http://127.0.0.1:{self.fleet.port(saga.nth(n))}" for n in range(1, self.orchestrators + 1)]
 
 
-def isolated_target(orchestrators: int, say: Callable[[str], None]) -> Target:
+def isolated_target(orchestrators: int, say: Callable[[str], None], network_faults: bool = False) -> Target:
     from fleetctl.isolated import isolated_fleet
 
-    fleet = isolated_fleet()
+    fleet = isolated_fleet(network_faults=network_faults)
     fleet.env.update(FLEET_SETTINGS)
     say(
         f"starting an isolated fleet (ports +{fleet.port_offset}, "
-        f"prefix {fleet.env['AMQP_QUEUE_PREFIX']}) ..."
+        f"prefix {fleet.env['AMQP_QUEUE_PREFIX']}"
+        + (f", {len(fleet.network.listening)} links through Toxiproxy" if fleet.network else "")
+        + ") ..."
     )
     try:
         fleet.start(quiet=True)
@@ -192,7 +264,12 @@ def isolated_target(orchestrators: int, say: Callable[[str], None]) -> Target:
         fleet.discard()
         raise
     return Target(
-        fleet, orchestrators, fleet.env["AMQP_QUEUE_PREFIX"], fleet.env["AMQP_EXCHANGE"], fleet.discard
+        fleet,
+        orchestrators,
+        fleet.env["AMQP_QUEUE_PREFIX"],
+        fleet.env["AMQP_EXCHANGE"],
+        fleet.discard,
+        fleet.network,
     )
 
 
@@ -353,6 +430,8 @@ class Nemesis:
         self.poison_keys: list[str] = []
 
     def run(self, fault: Fault, t0: float) -> None:
+        if fault.params:
+            fault.detail = " ".join(f"{k}={v}" for k, v in fault.params.items())
         fault.started = round(time.monotonic() - t0, 1)
         try:
             with self._injected(fault):
@@ -360,7 +439,7 @@ class Nemesis:
         except Exception as exc:  # a fault that could not be injected is reported, not fatal
             fault.error = f"{type(exc).__name__}: {exc}"[:300]
         fault.healed = round(time.monotonic() - t0, 1)
-        line = f"  t={fault.started:>6.1f}s  {fault.kind:<10} {fault.target:<24} healed t={fault.healed:.1f}s"
+        line = f"  t={fault.started:>6.1f}s  {fault.kind:<10} {fault.target:<32} healed t={fault.healed:.1f}s"
         self.say(
             line
             + (f"  {fault.detail}" if fault.detail else "")
@@ -413,6 +492,11 @@ class Nemesis:
                     f"{message['routing_key']} {message['properties'].get('message_id')} twice more"
                 )
             yield
+        elif kind in NETWORK_FAULTS:
+            if self.target.network is None:
+                raise RuntimeError("the fleet was started without network faults (no proxies)")
+            with self.target.network.injected(kind, fault.target, fault.params):
+                yield
         elif kind == "poison":
             message_id = f"{POISON_PREFIX}{uuid.uuid4().hex[:12]}"
             self.broker.poison(fault.target, message_id)
@@ -567,6 +651,17 @@ class Client(threading.Thread):
             return None
         self.ledger.count("read" if answer.status_code < 500 else "read failed")
         return dict(answer.json()) if answer.status_code == 200 else None
+
+
+def pace(ledger: Ledger, seconds: float, asked: float) -> dict[str, float]:
+    """Operations per second the clients asked for and got through (a retry is part of its
+    operation): below the asked rate, the fleet (or the machine) was the limit."""
+    done = sum(n for what, n in ledger.ops.items() if not what.endswith(" retries"))
+    return {
+        "asked": asked,
+        "done": round(done / seconds, 1),
+        "bookings_accepted": round(ledger.ops["booking accepted"] / seconds, 1),
+    }
 
 
 def create_events(target: Target, count: int) -> list[dict[str, Any]]:
@@ -864,25 +959,37 @@ def run(args: argparse.Namespace) -> int:
         print(line, flush=True)
 
     kinds = [k.strip() for k in args.faults.split(",") if k.strip()] if args.faults else list(FAULT_KINDS)
-    unknown = sorted(set(kinds) - set(FAULT_KINDS))
+    if "network" in kinds:  # shorthand for the five network kinds
+        at = kinds.index("network")
+        kinds[at : at + 1] = [k for k in NETWORK_FAULTS if k not in kinds]
+    unknown = sorted(set(kinds) - set(ALL_KINDS))
     if unknown:
-        raise SystemExit(f"unknown fault kind(s): {', '.join(unknown)}; known: {', '.join(FAULT_KINDS)}")
+        raise SystemExit(f"unknown fault kind(s): {', '.join(unknown)}; known: {', '.join(ALL_KINDS)}")
+    network_faults = any(k in NETWORK_FAULTS for k in kinds)
+    if network_faults and args.here:
+        raise SystemExit("network faults need an isolated fleet started with its proxies: drop --here")
     os.environ.setdefault("TP4_DATA_DIR", str(ROOT / ".data"))
     seconds = args.minutes * 60
-    target = here_target(args.orchestrators) if args.here else isolated_target(args.orchestrators, say)
+    target = (
+        here_target(args.orchestrators)
+        if args.here
+        else isolated_target(args.orchestrators, say, network_faults=network_faults)
+    )
     env = {**FLEET_SETTINGS, **target.fleet.env} if not args.here else dict(os.environ)
     pause = args.pause_seconds or step_timeout(env) + 2
     services = [s.package for s in SERVICES]
     if args.orchestrators > 1:
         services += [f"saga_orchestrator#{n}" for n in range(2, args.orchestrators + 1)]
-    faults = schedule(args.seed, seconds, kinds, services, pause)
+    faults = schedule(args.seed, seconds, kinds, services, pause, LINK_NAMES if network_faults else ())
     broker = Broker(target)
     ledger = Ledger()
     result: dict[str, Any] = {"seed": args.seed, "minutes": args.minutes, "orchestrators": args.orchestrators}
     code = 1
     try:
         broker.open_tap()
-        events = create_events(target, max(4, round(args.minutes * 2)))
+        # Two events a minute at 4 op/s (capacity 100: they sell out and late bookings are
+        # declined), more at a higher rate so that most bookings still find seats.
+        events = create_events(target, max(4, round(args.minutes * 2 * max(1.0, args.rate / 4))))
         stop = threading.Event()
         clients = [
             Client(n, args.seed, target, events, ledger, stop, args.clients / args.rate)
@@ -913,7 +1020,8 @@ def run(args: argparse.Namespace) -> int:
             for client in clients:
                 client.join(timeout=90)
         ran = [f for f in faults if f.started is not None]
-        say(f"load stopped after {time.monotonic() - t0:.0f} s; {len(ran)} fault(s) injected and healed")
+        loaded = time.monotonic() - t0
+        say(f"load stopped after {loaded:.0f} s; {len(ran)} fault(s) injected and healed")
         target.fleet.wait_ready(
             [
                 s.nth(n)
@@ -935,7 +1043,15 @@ def run(args: argparse.Namespace) -> int:
         outcomes = Counter(f"{s['type']} {s['status']}" for s in sagas)
         say("")
         say("operations: " + ", ".join(f"{k} {v}" for k, v in sorted(ledger.ops.items())))
+        throughput = pace(ledger, loaded, args.rate)
+        say(
+            f"throughput: {throughput['asked']:g} op/s asked, {throughput['done']:g} op/s done, "
+            f"{throughput['bookings_accepted']:g} bookings/s accepted"
+        )
         say("faults: " + ", ".join(f"{k} {v}" for k, v in sorted(Counter(f.kind for f in ran).items())))
+        links = links_hit(ran)
+        for kind, hit in links.items():
+            say(f"  {kind} on {len(hit)} link(s): {', '.join(hit)}")
         say("sagas: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
         say(f"quiescence after {quiet_after} s" if quiet_after is not None else "no quiescence")
         say("")
@@ -946,7 +1062,9 @@ def run(args: argparse.Namespace) -> int:
         result.update(
             ok=ok,
             operations=dict(ledger.ops),
+            throughput=throughput,
             faults=[asdict(f) for f in ran],
+            links=links,
             sagas=dict(outcomes),
             quiescence_seconds=quiet_after,
             invariants=[{**asdict(r), "ok": r.ok} for r in rows],
@@ -974,8 +1092,9 @@ def add_command(sub: Any) -> None:
     cmd.add_argument("--orchestrators", type=int, default=1, help="saga orchestrator instances")
     cmd.add_argument(
         "--faults",
-        help=f"comma-separated kinds (default all: {','.join(FAULT_KINDS)}); engine kinds restart the "
-        "engines every fleet on the machine shares",
+        help=f"comma-separated kinds (default: {','.join(FAULT_KINDS)}); engine kinds restart the "
+        f"engines every fleet on the machine shares; network kinds ({','.join(NETWORK_FAULTS)}, or "
+        "`network` for all five) put the isolated fleet's links behind Toxiproxy",
     )
     cmd.add_argument("--clients", type=int, default=4, help="client threads")
     cmd.add_argument("--rate", type=float, default=4.0, help="operations per second, all clients together")

@@ -13,6 +13,7 @@
 # PAYMENT_REDIS_URL when set); extra arguments and stdin go to the tool, e.g.
 #   scripts/infra.sh psql events -c 'select count(*) from events'
 # Engines: postgres redis rabbitmq mongo opensearch. Data lives in .data/ (git-ignored).
+# On demand, by name only (`up toxiproxy`): toxiproxy, the proxy of the nemesis' network faults.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +24,8 @@ CACHE_DIR="${TP4_CACHE_DIR:-$HOME/.cache/tp4-ticketing}"
 mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR" "$CACHE_DIR"
 
 ENGINES=(postgres redis rabbitmq mongo opensearch)
+# Not needed by the fleet, so neither installed nor started unless named; `down` stops them too.
+ON_DEMAND=(toxiproxy)
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 warn() { printf '[infra] WARNING: %s\n' "$*" >&2; }
@@ -90,7 +93,7 @@ apt_install() {
   return 0
 }
 
-for engine in "${ENGINES[@]}"; do
+for engine in "${ENGINES[@]}" "${ON_DEMAND[@]}"; do
   # shellcheck source=/dev/null
   source "$ROOT/scripts/engines/$engine.sh"
 done
@@ -121,6 +124,7 @@ case "$cmd" in
     for e in "${selected[@]}"; do engine_up "$e"; done
     ;;
   down)
+    (( $# == 0 )) && selected=("${ENGINES[@]}" "${ON_DEMAND[@]}")
     for (( i=${#selected[@]}-1; i>=0; i-- )); do "${selected[$i]}_stop"; done
     ;;
   status)

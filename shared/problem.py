@@ -1,13 +1,15 @@
 """The web layer's rendering of errors as application/problem+json (RFC 9457): AppError
-subclasses, FastAPI's validation errors and Starlette's HTTP errors."""
+subclasses, FastAPI's validation errors and Starlette's HTTP errors. (A database that cannot
+be reached is answered 503 by shared.web.RequestContext, which knows the service's engines.)"""
 
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from shared.errors import AppError, field_error
 from shared.logging import current_correlation_id
@@ -15,6 +17,9 @@ from shared.logging import current_correlation_id
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+# nginx's "client closed request": the access log shows the client left, not a server fault.
+CLIENT_GONE = 499
 
 
 def problem(
@@ -83,6 +88,12 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    async def on_client_gone(_: Request, exc: Exception) -> Response:
+        # The caller closed the connection before its request was read (it timed out, or the
+        # link was cut): no one is left to answer, and nothing failed here.
+        log.info("the client went away before its request was read")
+        return Response(status_code=CLIENT_GONE)
+
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return problem(500, "Internal error", "The server failed to handle the request.")
@@ -90,4 +101,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(ClientDisconnect, on_client_gone)
     app.add_exception_handler(Exception, on_unexpected)

@@ -38,8 +38,19 @@ READY_TIMEOUT_SECONDS = 2.0
 METRICS_MEDIA_TYPE = "text/plain; version=0.0.4"
 
 
+def engine_down(scope: Scope, exc: BaseException) -> str | None:
+    """The engine `exc` says cannot be reached, among those the service opened (its Wiring
+    records each engine's errors in app.state.engine_down), or None."""
+    app = scope.get("app")
+    for errors, engine in getattr(getattr(app, "state", None), "engine_down", ()):
+        if isinstance(exc, errors):
+            return str(engine)
+    return None
+
+
 class RequestContext:
-    """Pure ASGI middleware: correlation id, body size limit, access log and metrics."""
+    """Pure ASGI middleware: correlation id, body size limit, access log and metrics, and a
+    503 for a request whose database could not be reached."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int) -> None:
         self.app = app
@@ -82,12 +93,14 @@ class RequestContext:
             return message
 
         status = 500
+        started = False
         start = time.perf_counter()
 
         async def send_with_header(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started = True
                 message.setdefault("headers", [])
                 # Server-Timing (W3C): the time this service took until its answer started,
                 # so a client (or a browser's devtools) can tell server work from the network.
@@ -106,6 +119,21 @@ class RequestContext:
                 413, "Payload too large", f"Request bodies are limited to {self.max_body_bytes} bytes."
             )(scope, receive, send)
             status = 413
+        except Exception as exc:
+            # The engine down, or the connection to it refused, reset or cut mid-request: the
+            # request was sound, so 503 with Retry-After (the callers retry), not a 500 with
+            # a traceback. An answer already begun cannot be taken back: that one propagates.
+            engine = engine_down(scope, exc)
+            if engine is None or started:
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            log.warning("%s cannot be reached: %s: %s", engine, type(exc).__name__, first)
+            await problem(
+                503,
+                "Service unavailable",
+                f"{engine} cannot be reached; retry shortly.",
+                headers={"Retry-After": "1"},
+            )(scope, receive, send_with_header)
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
@@ -199,6 +227,9 @@ def create_service_app(
     app.state.readiness = {}
     # name -> check whose failure is reported but does not make the service unready.
     app.state.optional_checks = {}
+    # (errors, engine name) of each engine the lifespan opened: a request that meets one of
+    # those errors is answered 503 (RequestContext), as /ready reports the engine.
+    app.state.engine_down = []
     install_error_handlers(app)
     for router in routers:
         app.include_router(router)

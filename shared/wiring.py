@@ -46,8 +46,6 @@ class Wiring:
         self._stack = stack
         self._broker: Broker | None = None
         self._relays: list[Relay] = []
-        # The errors that mean one of the engines opened here is down (see `broker`).
-        self._engine_down: list[type[BaseException]] = []
 
     def on_stop(self, stop: Callable[[], Awaitable[Any]]) -> None:
         """Run `stop` at shutdown, before whatever was registered earlier."""
@@ -70,7 +68,7 @@ class Wiring:
         self.on_stop(engine.dispose)
         self.state.engine = engine
         self.required("postgres", lambda: sql.ping(engine))
-        self._engine_down.extend(sql.ENGINE_DOWN)
+        self.state.engine_down.append((sql.ENGINE_DOWN, "PostgreSQL"))
         return engine
 
     def mongodb(self, url: str, database: str) -> "AsyncDatabase[dict[str, Any]]":
@@ -83,7 +81,7 @@ class Wiring:
         self.state.mongo = client
         self.state.database = db
         self.required("mongodb", lambda: mongo.ping(db))
-        self._engine_down.extend(mongo.ENGINE_DOWN)
+        self.state.engine_down.append((mongo.ENGINE_DOWN, "The MongoDB-wire server"))
         return db
 
     def broker(self, settings: ServiceSettings, *, engine_down: Iterable[type[BaseException]] = ()) -> Broker:
@@ -91,7 +89,8 @@ class Wiring:
         make a consumer wait instead of spending a message's retries: those of the engines
         opened here before (postgres, mongodb), and `engine_down` for the others. Add the
         consumers, then `start_messaging`."""
-        down = (*self._engine_down, *engine_down)
+        opened = (error for errors, _ in self.state.engine_down for error in errors)
+        down = (*opened, *engine_down)
         broker = Broker(settings, self.state.metrics, engine_down=down)
         self._broker = broker
         self.state.broker = broker

@@ -22,6 +22,7 @@ def bare_app() -> FastAPI:
     app.state.metrics = Metrics("wiring-test")
     app.state.readiness = {}
     app.state.optional_checks = {}
+    app.state.engine_down = []
     return app
 
 
