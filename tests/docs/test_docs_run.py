@@ -94,7 +94,21 @@ def own_fleet():
         fleet.start(quiet=True, wait=120)
         # EVENT_URL, ..., SAGA_URL: where `fleet seed|demo|check|resume` find the services.
         urls = {env: fleet.url(PACKAGES[name]) for name, (env, _) in URL_ENV.items()}
-        yield runner.Target(fleet.port_offset, {**urls, "AMQP_QUEUE_PREFIX": fleet.env["AMQP_QUEUE_PREFIX"]})
+        target = runner.Target(
+            fleet.port_offset, {**urls, "AMQP_QUEUE_PREFIX": fleet.env["AMQP_QUEUE_PREFIX"]}
+        )
+        # The fleet the pages assume, as the README's first commands leave the default one
+        # (start, then `fleet seed`): some bookings made (docs/event-store.md reads PAYMENT-1).
+        seed = subprocess.run(
+            [str(Path(ROOT) / ".venv/bin/fleet"), "seed"],
+            cwd=ROOT,
+            env={**os.environ, **target.env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert seed.returncode == 0, seed.stdout + seed.stderr
+        yield target
     finally:
         fleet.discard()
 
