@@ -8,6 +8,8 @@
 #   scripts/test.sh --fast       the inner loop: lint, types, the unit and integration tests
 #   scripts/test.sh ARGS         ARGS go to pytest in both phases (e.g. scripts/test.sh tests/unit -x)
 # TP4_TEST_WORKERS=0 runs the first phase in one process as well.
+# TP4_TEST_PHASE=parallel or =serial runs that phase only (lint and types go with the parallel
+# one): .ci/run runs the compose route beside the serial phase.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -20,14 +22,18 @@ fi
 # Three workers on two cores: most of a test's time is spent waiting on an engine or on a
 # fleet of processes, so a third worker still shortens the run (docs/performance.md has the figures).
 workers="${TP4_TEST_WORKERS:-3}"
+phase="${TP4_TEST_PHASE:-both}"
+case "$phase" in both | parallel | serial) ;; *) echo "TP4_TEST_PHASE: both, parallel or serial, not $phase" >&2; exit 2 ;; esac
 
 scripts/bootstrap.sh
 scripts/infra.sh up
-((fast)) || scripts/browser.sh
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
-.venv/bin/mypy shared fleetctl event_service reservation_service payment_service analytics_service bench \
-  event_store_service saga_orchestrator notification_service console
+if [[ "$phase" != serial ]]; then
+  ((fast)) || scripts/browser.sh
+  .venv/bin/ruff check .
+  .venv/bin/ruff format --check .
+  .venv/bin/mypy shared fleetctl event_service reservation_service payment_service analytics_service bench \
+    event_store_service saga_orchestrator notification_service console
+fi
 
 paths=()
 ((fast)) && paths=(tests/unit tests/integration)
@@ -40,21 +46,26 @@ fi
 
 # Exit status 5 is "no test selected": fine for one phase (ARGS may name only serial tests),
 # not for both.
-first=0
-.venv/bin/pytest "${parallel[@]}" "${paths[@]}" "$@" || first=$?
+first=5
+if [[ "$phase" != serial ]]; then
+  first=0
+  .venv/bin/pytest "${parallel[@]}" "${paths[@]}" "$@" || first=$?
+fi
 second=0
 stop_early=0
 for arg in "$@"; do
   [[ "$arg" == -x || "$arg" == --exitfirst || "$arg" == --maxfail* ]] && stop_early=1
 done
-if ((first != 0 && first != 5 && stop_early)); then
+if [[ "$phase" == parallel ]]; then
+  second=5
+elif ((first != 0 && first != 5 && stop_early)); then
   echo "[test] serial phase not run: the parallel phase failed and ARGS ask to stop at the first failure"
   second=5
 else
   echo "[test] serial phase: the tests marked serial, one at a time"
   .venv/bin/pytest -m serial "${paths[@]}" "$@" || second=$?
 fi
-echo "[test] parallel phase exit ${first}, serial phase exit ${second} (5: no test selected)"
+echo "[test] parallel phase exit ${first}, serial phase exit ${second} (5: no test selected, or the phase not run)"
 if ((first == 5 && second == 5)); then
   exit 5
 fi

@@ -4,6 +4,7 @@ down"."""
 
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,12 +76,51 @@ def upgrade(url: str, migrations: Path) -> None:
     command.upgrade(config, "head")
 
 
+# A migration script's own id and its parents', as Alembic's generated scripts spell them.
+_REVISION = re.compile(r"""^revision(?:\s*:[^=]*)?\s*=\s*["']([^"']+)["']""", re.M)
+_DOWN_REVISION = re.compile(r"^down_revision(?:\s*:[^=]*)?\s*=\s*(.+)$", re.M)
+
+
+def head_revision(migrations: Path) -> str | None:
+    """The migrations folder's one head revision, read from the scripts' text (Alembic is not
+    imported); None when the text does not tell (a script spelled otherwise, several heads)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (migrations / "versions").glob("*.py"):
+        text = script.read_text()
+        revision, down = _REVISION.search(text), _DOWN_REVISION.search(text)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision[1])
+        parents.update(re.findall(r"""["']([^"']+)["']""", down[1]))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+async def _at_revision(url: str, revision: str) -> bool:
+    """Whether the database's schema is at `revision` already; False when it cannot tell."""
+    engine = create_async_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        async with engine.connect() as conn:
+            found = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalars().all()
+    except Exception:  # no such table yet, or no connection: the migration run decides and says why
+        return False
+    finally:
+        await engine.dispose()
+    return found == [revision]
+
+
 async def migrate(url: str, migrations: Path) -> None:
     """Bring the schema to the newest Alembic revision (run at every start, idempotent).
 
     In a child process (`python -m shared.migrate`): Alembic, Mako and the migration scripts
     are loaded there and leave with it, instead of staying in the service's memory for its
-    whole life (docs/performance.md)."""
+    whole life (docs/performance.md). A schema already at the head revision (every restart)
+    needs no child: one query instead of a Python process importing Alembic, about a third of
+    a PostgreSQL service's start."""
+    head = head_revision(migrations)
+    if head is not None and await _at_revision(url, head):
+        return
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

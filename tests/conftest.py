@@ -57,6 +57,8 @@ def _redis_db() -> Iterator[int]:
 # whose modules take longest are handed out first, so no long module starts last.
 FIRST = (
     "tests/docs/",
+    # The chaos tests that break only their own fleet (the others run alone, after: serial).
+    "tests/chaos/",
     "tests/e2e/test_student_edition.py",
     "tests/labs/",
     "tests/e2e/",

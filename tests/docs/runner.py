@@ -21,6 +21,15 @@ user's shell), but with a `curl` first on PATH that reads each answer's status: 
 a 401 exits 22 instead of 0. A command that exits non-zero fails its block (an ERR trap with
 `pipefail`); a curl answered >= 400 also fails it, with its status.
 
+Where a page runs: a page that drives the fleet itself (`fleet start|stop|restart|status|lab`,
+`scripts/`, `.data/run` or `.data/logs`, a `.venv/bin/python` program with its own settings, a
+port written outside a `127.0.0.1:PORT` URL, an engine's port) needs the fleet on the default
+ports, the one its commands name. Every other page talks to the services by their URLs only
+(`needs_default_fleet`): the test runs those on a fleet of their own, beside the default one, each
+`127.0.0.1:PORT` of the fleet's ports typed to that fleet's port, each `/tmp/` path to a folder of
+the session's (the other pages write the same file names), and `fleet seed|demo|check|resume`
+pointed at it by EVENT_URL, ..., SAGA_URL and AMQP_QUEUE_PREFIX (`Target`).
+
 Also a command: `.venv/bin/python -m tests.docs.runner [PAGE...]` against a running fleet.
 """
 
@@ -48,6 +57,21 @@ FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[^\s`]*)\s*$")
 BARE_COMMAND = re.compile(r"(?:^|[;&|(]|\$\()\s*(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?P<cmd>fleet|python)(?=\s|$)")
 # HTTPie's `:8081/path` shorthand given to curl.
 HTTPIE_SHORTHAND = re.compile(r"\bcurl\b[^|;]*\s:\d+/")
+
+
+# The fleet's ports, in the order of fleetctl.fleet.EVERYTHING, and the further instances' (3011, 3012).
+FLEET_PORTS = (8080, 3000, 5000, 8081, 3001, 3002, 5001, 8090)
+URL_PORT = re.compile(r"\b(?:127\.0\.0\.1|localhost):(?P<port>\d+)")
+# A port as a shell types it outside a URL: `SAGA_PORT=3012`, `$((3001 + 1))`, `grep ':(8080|3000)'`.
+PORT_OUTSIDE_URL = re.compile(
+    r"""(?:PORT=|\$\(\(\s*|(?<!["\w]):|[(|])(?P<port>(?:80[89]\d|30\d\d|50\d\d))\b"""
+)
+# What only the default fleet's own shell can type: the fleet driven by its pid files and logs,
+# the engine scripts, programs that read their settings (a database, an index) from the
+# environment's defaults, and fleet commands other than the ones that take *_URL.
+DEFAULT_FLEET_ONLY = re.compile(
+    r"scripts/|\.data/(?!tokens\.env)|\.venv/bin/python\b|\.venv/bin/fleet\s+(?!(?:seed|demo|check|resume)\b)"
+)
 
 
 def pages() -> list[Path]:
@@ -150,6 +174,49 @@ def problems(block: Block) -> list[str]:
     return found
 
 
+def needs_default_fleet(page: Path) -> bool:
+    """Whether a page's blocks drive the fleet on the default ports themselves (module doc)."""
+    for block in parse(page):
+        if not block.runnable or block.marker == "skip":
+            continue
+        text = block.script()
+        if DEFAULT_FLEET_ONLY.search(text):
+            return True
+        urls = [m for m in URL_PORT.finditer(text)]
+        if any(int(m["port"]) not in FLEET_PORTS for m in urls):
+            return True  # an engine's port, or a further instance's: the default fleet's names
+        in_urls = {m.start("port") for m in urls}
+        for found in PORT_OUTSIDE_URL.finditer(text):
+            if found.start("port") not in in_urls:
+                return True  # a port typed outside a URL (`$((3001 + ...))`, `SAGA_PORT=3012`)
+    return False
+
+
+@dataclass
+class Target:
+    """Where a page's commands go: the default fleet as typed (`port_offset` 0), or a fleet of
+    its own, its URLs and `/tmp/` paths retyped, its settings in the session's environment."""
+
+    port_offset: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def isolated(self) -> bool:
+        return self.port_offset != 0
+
+    def retype(self, text: str, files: Path) -> str:
+        if not self.isolated:
+            return text
+
+        def port(match: re.Match[str]) -> str:
+            number = int(match["port"])
+            if number not in FLEET_PORTS:
+                return match[0]
+            return match[0][: match.start("port") - match.start()] + str(number + self.port_offset)
+
+        return URL_PORT.sub(port, text).replace("/tmp/", f"{files}/")
+
+
 # --- running ---------------------------------------------------------------------------------
 
 _CURL = """#!/usr/bin/env bash
@@ -234,12 +301,15 @@ def session_env(tools: Path, status: Path) -> dict[str, str]:
     return env
 
 
-def run_page(page: Path, *, timeout: float = 600.0) -> PageResult:
+def run_page(page: Path, *, timeout: float = 600.0, target: Target | None = None) -> PageResult:
+    target = target or Target()
     blocks = parse(page)
     results = [BlockResult(b) for b in blocks if b.runnable]
     with tempfile.TemporaryDirectory(prefix="doc-test-") as tmp:
         tools, status, script = Path(tmp) / "bin", Path(tmp) / "status", Path(tmp) / "page.sh"
+        files = Path(tmp) / "tmp"
         tools.mkdir()
+        files.mkdir()
         real_curl = shutil.which("curl") or "/usr/bin/curl"
         (tools / "curl").write_text(_CURL.format(real=real_curl))
         (tools / "curl").chmod(0o755)
@@ -259,7 +329,7 @@ def run_page(page: Path, *, timeout: float = 600.0) -> PageResult:
                 f"export DOC_TEST_BLOCK={index} DOC_TEST_EXPECT_HTTP_ERROR='{expect}'",
                 f'printf "begin {index} %s\\n" "$(date +%s%N)" >> "$DOC_TEST_STATUS"',
                 f"echo '### {block.where}'",
-                block.script(),
+                target.retype(block.script(), files),
                 f'printf "end {index} %s\\n" "$(date +%s%N)" >> "$DOC_TEST_STATUS"',
             ]
         script.write_text("\n".join(parts) + "\n")
@@ -267,7 +337,7 @@ def run_page(page: Path, *, timeout: float = 600.0) -> PageResult:
         process = subprocess.Popen(
             ["bash", str(script)],
             cwd=ROOT,
-            env=session_env(tools, status),
+            env={**session_env(tools, status), **target.env},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

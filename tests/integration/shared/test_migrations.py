@@ -89,3 +89,40 @@ async def test_each_service_has_one_baseline_at_the_old_head(service: str) -> No
     assert revision == SQUASHED_HEADS[service]
     assert {"outbox", "idempotency_keys"} <= tables
     assert "inbox" not in tables
+
+
+async def test_a_schema_at_the_head_starts_without_a_migrating_process(monkeypatch) -> None:
+    """A restart (the schema at the head already) spares the child process; a schema behind
+    the head, or a database without one, still gets it."""
+    url = create_pg_database("events")
+    real = sql.asyncio.create_subprocess_exec
+    children: list[tuple[object, ...]] = []
+
+    async def counted(*args, **kwargs):
+        children.append(args)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(sql.asyncio, "create_subprocess_exec", counted)
+    await sql.migrate(url, MIGRATIONS)
+    assert len(children) == 1  # a new database: migrated by the child
+    await sql.migrate(url, MIGRATIONS)
+    assert len(children) == 1  # at the head: no child
+    parts = make_url(url)
+    with psycopg.connect(
+        host=parts.host, port=parts.port, user=parts.username, password=parts.password, dbname=parts.database
+    ) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'older'")
+    with pytest.raises(sql.MigrationFailed):  # Alembic knows no revision 'older': the child said so
+        await sql.migrate(url, MIGRATIONS)
+    assert len(children) == 2
+
+
+def test_the_head_revision_is_read_from_the_scripts(tmp_path) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "0001_a.py").write_text('revision = "0001"\ndown_revision = None\n')
+    (versions / "0002_b.py").write_text('revision: str = "0002"\ndown_revision: str | None = "0001"\n')
+    assert sql.head_revision(tmp_path) == "0002"
+    (versions / "0003_c.py").write_text("revision = '0003'\ndown_revision = '0001'\n")
+    assert sql.head_revision(tmp_path) is None  # two heads: the migration run decides
+    assert sql.head_revision(ROOT / "event_service" / "migrations") == HEAD
