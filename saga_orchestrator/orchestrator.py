@@ -53,6 +53,7 @@ from shared.contracts import (
     BookingConfirmed,
     Envelope,
 )
+from shared.crashpoints import crash_point
 from shared.faults import Fault
 from shared.forever import every
 from shared.http import TokenRefused
@@ -201,7 +202,10 @@ class Orchestrator:
         if action.kind is ActionKind.BEGIN_COMPENSATION:
             failed = failed_step(state.steps)
             log.info("saga %s compensating after %s", state.saga.id, failed.name if failed else "?")
+            key = state.saga.idempotency_key
+            crash_point("before:status:COMPENSATING", key)
             saga = await self.store.change_status(state.saga.id, transition(status, SagaStatus.COMPENSATING))
+            crash_point("after:status:COMPENSATING", key)
             return _State(saga, state.steps)
         await self._finish(state.saga, status, state.steps, action)
         return None
@@ -210,7 +214,9 @@ class Orchestrator:
         """Commit the step row before the call, unless the previous finish already did."""
         if state.begun == (name, kind):
             return state
+        crash_point(f"before:begin:{name}", state.saga.idempotency_key)
         saga = await self.store.begin(state.saga.id, name, kind, status=status)
+        crash_point(f"after:begin:{name}", state.saga.idempotency_key)
         return _State(saga, _began(state.steps, name, kind))
 
     async def _settle(
@@ -238,6 +244,7 @@ class Orchestrator:
                 following = (str(after.name), Kind.STEP)
             elif after.kind is ActionKind.RUN_COMPENSATION:
                 following = (str(after.name), Kind.COMPENSATION)
+        crash_point(f"before:finish:{name}", state.saga.idempotency_key)
         saga = await self.store.finish(
             state.saga.id,
             name,
@@ -248,6 +255,7 @@ class Orchestrator:
             then_begin=following,
             message=message,
         )
+        crash_point(f"after:finish:{name}", saga.idempotency_key)
         if following is not None:
             steps = _began(steps, *following)
         return _State(saga, steps, following)
@@ -268,11 +276,13 @@ class Orchestrator:
         state = await self._begin(state, step, Kind.STEP, wanted)
         saga = state.saga
         await self._slow_motion()
+        crash_point(f"before:call:{step}", saga.idempotency_key)
         try:
             outcome = await self.participants.run_step(step, saga)
         except TokenRefused as exc:
             await self._wait_for_token(saga, step, exc)
             return None
+        crash_point(f"after:call:{step}", saga.idempotency_key)
         fields = dict(outcome.fields)
         if not outcome.ok:
             fields["error"] = outcome.error
@@ -295,6 +305,7 @@ class Orchestrator:
         begun = record_of(state.steps, compensation, Kind.COMPENSATION)
         attempts = begun.attempts if begun else 1
         await self._slow_motion()
+        crash_point(f"before:call:{compensation}", saga.idempotency_key)
         try:
             outcome = await self.participants.run_compensation(
                 compensation, saga, uncertain_seats=uncertain_seats
@@ -302,6 +313,7 @@ class Orchestrator:
         except TokenRefused as exc:
             await self._wait_for_token(saga, compensation, exc)
             return None
+        crash_point(f"after:call:{compensation}", saga.idempotency_key)
         state = await self._settle(state, compensation, Kind.COMPENSATION, outcome)
         if not outcome.ok:
             log.warning("saga %s %s failed (pass %d): %s", saga.id, compensation, attempts, outcome.error)
@@ -328,6 +340,7 @@ class Orchestrator:
             final = transition(status, SagaStatus.COMPLETED)
             # A cancellation's booking.cancelled was queued by its NOTIFY step.
             message = booking_message(BookingConfirmed, saga, final, None) if booking else None
+            crash_point(f"before:status:{final}", saga.idempotency_key)
             await self.store.change_status(saga.id, final, message=message)
         elif action.kind is ActionKind.COMPENSATED:
             final = transition(status, SagaStatus.COMPENSATED)
@@ -335,11 +348,13 @@ class Orchestrator:
                 message = booking_message(BookingCompensated, saga, final, saga.error)
             else:
                 message = cancellation_message(BookingCancellationFailed, saga, final, saga.error)
+            crash_point(f"before:status:{final}", saga.idempotency_key)
             await self.store.change_status(saga.id, final, message=message)
         elif not booking:
             final = transition(status, SagaStatus.COMPENSATION_FAILED)
             error = cancellation_failure(steps, str(action.name))
             message = cancellation_message(BookingCancellationFailed, saga, final, error)
+            crash_point(f"before:status:{final}", saga.idempotency_key)
             await self.store.change_status(saga.id, final, error=error, message=message)
         else:
             final = transition(status, SagaStatus.COMPENSATION_FAILED)
@@ -347,7 +362,9 @@ class Orchestrator:
             error = f"{action.name} kept failing: {stuck.error if stuck else 'unknown'}"
             if saga.error:
                 error = f"{saga.error}; {error}"
+            crash_point(f"before:status:{final}", saga.idempotency_key)
             await self.store.change_status(saga.id, final, error=error)
+        crash_point(f"after:status:{final}", saga.idempotency_key)
         self._finished.labels(final.value).inc()
         self.relay.wake()
         if (event := self._settled.get(saga.id)) is not None:

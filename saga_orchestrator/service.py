@@ -32,6 +32,7 @@ from saga_orchestrator.schemas import BookingIn, CancellationIn
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import SagaStore, SagaTaken
 from shared.clock import utc_now
+from shared.crashpoints import crash_point
 from shared.errors import Conflict, NotFound, Unavailable, field_error
 from shared.http import ServiceUnreachable
 from shared.idempotency import Idempotency, fingerprint
@@ -159,6 +160,7 @@ class SagaService:
         # The event's price is the truth: a client quoting another price books nothing.
         price = event.ticket_price
         check_price(body.ticket_price, price)
+        crash_point("before:create", key)
         # exercise SAGA1: begin
         saga, created = await self._create(
             {
@@ -174,6 +176,7 @@ class SagaService:
         if created:
             self.orchestrator.drive_soon(saga.id, saga)
         # exercise SAGA1: end
+        crash_point("after:create", key)
         return self._same_request(saga, idem)
 
     async def start_cancellation(self, body: CancellationIn, idem: Idempotency | None) -> Saga:
@@ -242,6 +245,7 @@ class SagaService:
         )
         refund = check_cancellation(booked, asked_by=body.user_id, now=self.clock())
         user = reservation.user_details
+        crash_point("before:create", key)
         saga, created = await self._create(
             {
                 "id": uuid.uuid4(),
@@ -264,6 +268,7 @@ class SagaService:
         )
         if created:
             self.orchestrator.drive_soon(saga.id, saga)
+        crash_point("after:create", key)
         return self._same_request(saga, idem)
 
     async def _booking_saga(self, saga_id: Any) -> Saga | None:

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import faults
+from shared import crashpoints, faults
 from shared.callers import AUTH_CHECK_PATH, INTERNAL, PUBLIC, Caller, caller_of
 from shared.errors import field_error
 from shared.logging import CORRELATION_HEADER, correlation_id
@@ -243,6 +243,10 @@ def create_service_app(
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    crashpoints.serving(settings.service_name)
+    if crashpoints.active():
+        # A test seam (shared/crashpoints.py), inside RequestContext: never mounted otherwise.
+        app.add_middleware(crashpoints.CrashBeforeAnswer)
     app.add_middleware(RequestContext, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes)
     _declare_problem_answers(app)
     return app

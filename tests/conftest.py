@@ -56,6 +56,8 @@ def _redis_db() -> Iterator[int]:
 # package-scoped fixture (the hostile tests' fleet) keeps its package together. The folders
 # whose modules take longest are handed out first, so no long module starts last.
 FIRST = (
+    # The crash-point harness: one fleet, about 160 orchestrator and participant restarts.
+    "tests/e2e/test_crash_points.py",
     "tests/docs/",
     # The chaos tests that break only their own fleet (the others run alone, after: serial).
     "tests/chaos/",

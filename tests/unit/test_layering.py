@@ -22,6 +22,8 @@ FRAMEWORK_AND_IO = WITH_IO | {"alembic", "elasticsearch", "fastapi_offline", "re
 # module -> what it is the adapter for
 ADAPTERS = {
     "shared/web.py": {"fastapi", "fastapi_offline", "starlette"},
+    # CrashBeforeAnswer, the participants' crash seam, is ASGI middleware.
+    "shared/crashpoints.py": {"starlette"},
     "shared/problem.py": {"fastapi", "starlette"},
     "shared/callers.py": {"fastapi", "starlette"},
     "shared/paging.py": {"fastapi"},
