@@ -32,6 +32,7 @@ class CapacityExceeded(RuleBroken):  # -> 422
 
 
 def occupancy_rate(booked: int, capacity: int) -> Decimal:
+    # exercise POLY4, level 2: begin
     """booked / capacity x 100 with two decimals, half up (POLY4); 0 when there is no
     capacity, never negative, never above 100 even if the counters disagree."""
     # exercise POLY4: begin
@@ -40,6 +41,7 @@ def occupancy_rate(booked: int, capacity: int) -> Decimal:
     rate = (Decimal(booked) * HUNDRED / Decimal(capacity)).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
     return min(rate, HUNDRED.quantize(TWO_PLACES))
     # exercise POLY4: end
+    # exercise POLY4, level 2: end
 
 
 def money(value: Any) -> Decimal:
@@ -54,6 +56,7 @@ def money(value: Any) -> Decimal:
 
 
 def with_occupancy(doc: Doc) -> Doc:
+    # exercise POLY4, level 2: begin
     """The document with availableSeats and occupancyRate derived from its counters."""
     capacity = int(doc.get("totalCapacity") or 0)
     booked = int(doc.get("bookedSeats") or 0)
@@ -61,6 +64,7 @@ def with_occupancy(doc: Doc) -> Doc:
     doc["availableSeats"] = max(capacity - booked, 0) if available is None else int(available)
     doc["occupancyRate"] = float(occupancy_rate(booked, capacity))
     return doc
+    # exercise POLY4, level 2: end
 
 
 def _metrics_defaults(event_id: int) -> Doc:
@@ -109,12 +113,10 @@ def event_fields(event: EventMessage) -> tuple[int, int, Doc]:
 
 
 def apply_event(current: Doc | None, event: EventMessage, *, deleted: bool, at: datetime) -> Doc | None:
-    """The document after an event message, or None when the message is stale (POLY5).
-
-    A message applies only when its version is above the stored one, so a duplicate or a late
-    older message changes nothing. A deletion keeps the document as a tombstone carrying its
-    version (and wins at an equal version, since a delete may not bump it): a late update can
-    then never resurrect the event.
+    # exercise POLY5, level 2: begin
+    """The document after an event message, or None when the message is stale (POLY5): a
+    duplicate or a late older message changes nothing, and a deleted event (kept as a
+    tombstone carrying its version) is never brought back by a late update.
     """
     event_id, version, fields = event_fields(event)
     # exercise POLY5: begin
@@ -128,6 +130,7 @@ def apply_event(current: Doc | None, event: EventMessage, *, deleted: bool, at: 
     doc.update(eventId=event_id, eventVersion=version, deleted=deleted, placeholder=False)
     doc["updatedAt"] = at.isoformat()
     return with_occupancy(doc)
+    # exercise POLY5, level 2: end
 
 
 @dataclass(frozen=True)

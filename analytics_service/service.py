@@ -80,6 +80,7 @@ WRITE_ATTEMPTS = 20
 async def change_event(
     store: AnalyticsStore, event_id: int, change: Callable[[Doc | None], Doc | None], *, refresh: bool = True
 ) -> Doc | None:
+    # exercise POLY5, level 2: begin
     """Read, let `change` decide, write back only if nothing wrote in between, and read again
     when something did. None when `change` declined; the written document otherwise."""
     for _ in range(WRITE_ATTEMPTS):
@@ -90,3 +91,4 @@ async def change_event(
         if await store.write_event(event_id, new, found, refresh=refresh):
             return new
     raise RuntimeError(f"event {event_id}: too many concurrent writes")
+    # exercise POLY5, level 2: end

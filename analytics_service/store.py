@@ -219,6 +219,7 @@ class AnalyticsStore:
     async def write_event(
         self, event_id: int, doc: Doc, read: "Versioned | None", *, refresh: bool = True
     ) -> bool:
+        # exercise POLY5, level 2: begin
         """Write `doc` only if nothing wrote since `read` (optimistic concurrency on
         _seq_no/_primary_term; with no `read`, only if there is still no document). False
         when something did, and nothing was written."""
@@ -240,6 +241,7 @@ class AnalyticsStore:
         except ConflictError:
             return False
         return True
+        # exercise POLY5, level 2: end
 
     @_translated
     async def refresh(self) -> None:

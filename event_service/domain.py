@@ -117,6 +117,7 @@ def bookable_seats(capacity: int, booked: int) -> int:
 
 
 def parse_seats(value: Any) -> int:
+    # exercise REST1, level 2: begin
     """The `seats` of a book/release body: a positive integer, else InvalidSeats (400).
 
     The body is accepted loosely and checked here, so each bad shape gets the course's 400
@@ -136,9 +137,11 @@ def parse_seats(value: Any) -> int:
         raise InvalidSeats(f"must be at most {MAX_SEATS_PER_REQUEST}")
     return value
     # exercise REST1: end
+    # exercise REST1, level 2: end
 
 
 def book(capacity: int, booked: int, seats: int) -> int:
+    # exercise DB1, level 2: begin
     """bookedSeats after booking `seats` (DB1): seats > 0 and the margin stays free."""
     # exercise DB1: begin
     if seats <= 0:
@@ -148,15 +151,18 @@ def book(capacity: int, booked: int, seats: int) -> int:
         raise SeatsUnavailable(seats, bookable)
     return booked + seats
     # exercise DB1: end
+    # exercise DB1, level 2: end
 
 
 def release(booked: int, seats: int) -> int:
+    # exercise DB1, level 2: begin
     """bookedSeats after releasing `seats`: never below zero, never more than were booked."""
     if seats <= 0:
         raise InvalidSeats("must be greater than 0")
     if seats > booked:
         raise SeatsNotBooked(seats, booked)
     return booked - seats
+    # exercise DB1, level 2: end
 
 
 def check_new_event_date(event_date: datetime, now: datetime) -> None:

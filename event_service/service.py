@@ -195,6 +195,7 @@ class Events:
         rule: Callable[[Event], int],
         idem: Idempotency | None,
     ) -> WriteResult[SeatsMoved]:
+        # exercise DB2, level 2: begin
         """Read the event (or the answer kept under the key), let `rule` give the new
         bookedSeats, and write them only if the version did not move (DB2), with the message
         that announces the row as the write leaves it (its version, bookedSeats and the
@@ -241,6 +242,7 @@ class Events:
         if not result.replayed:
             self.published()
         return result
+        # exercise DB2, level 2: end
 
     async def _pause(self, attempt: int) -> None:
         # Full jitter: writers that collided spread out instead of colliding again in step.

@@ -228,6 +228,7 @@ class SeatWrites:
         scope: str,
         response: dict[str, Any],
     ) -> bool:
+        # exercise DB2, level 2: begin
         """One statement: the guarded UPDATE to `after`'s bookedSeats and updatedAt if the
         event is still at `read_version` (DB2), with the outbox row and the answer kept
         under the key hanging on its RETURNING, so nothing is written when the version
@@ -246,6 +247,7 @@ class SeatWrites:
         except IntegrityError as exc:
             raise _translated(exc) from exc
         return written is not None
+        # exercise DB2, level 2: end
 
 
 def as_event(row: Mapping[Any, Any]) -> Event:
@@ -280,6 +282,7 @@ def _guarded_update(
     when another writer moved the event since `version` was read."""
     if faults.on(Fault.LOST_UPDATE):
         return _unguarded_update(event_id, values)
+    # exercise DB2, level 2: begin
     # exercise DB2: begin
     values = {"updated_at": sa.func.now(), **values}
     guard = events.c.version == version
@@ -290,6 +293,7 @@ def _guarded_update(
         .returning(events)
     )
     # exercise DB2: end
+    # exercise DB2, level 2: end
 
 
 def _unguarded_update(event_id: sa.ColumnElement[int] | int, values: Mapping[str, Any]) -> sa.Update:

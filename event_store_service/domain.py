@@ -69,11 +69,9 @@ def same_event(
 
 
 def next_version(aggregate_id: str, current: int, expected: int | None) -> int:
-    """The version a new event gets: current + 1 (ES3).
-
-    `expected` is the version the caller last saw (0 for a new aggregate). When given, it must
-    be the current version, else the caller decided on stale state: VersionConflict (409).
-    """
+    # exercise ES3, level 2: begin
+    """The version a new event gets (ES3), given the aggregate's `current` version and
+    `expected`, the version the caller last saw (0 for a new aggregate; None: not checked)."""
     if expected is None:
         return current + 1
     # exercise ES3: begin
@@ -81,6 +79,7 @@ def next_version(aggregate_id: str, current: int, expected: int | None) -> int:
         raise VersionConflict(aggregate_id, expected, current)
     # exercise ES3: end
     return current + 1
+    # exercise ES3, level 2: end
 
 
 def aggregate_type_key(aggregate_type: str) -> str:

@@ -96,6 +96,7 @@ class EventLog:
     # --- writes ---------------------------------------------------------------------------
 
     async def append(self, new: NewEvent) -> tuple[Doc, bool]:
+        # exercise ES3, level 2: begin
         """Store the event at the aggregate's next version; (event, False) when its eventId was
         already stored (the earlier event is returned, nothing is appended)."""
         check_event_data(new.event_data, "eventData")
@@ -106,6 +107,7 @@ class EventLog:
         if created:
             await self._snapshot_after_append(doc)
         return doc, created
+        # exercise ES3, level 2: end
 
     async def append_many(self, news: list[NewEvent]) -> list[tuple[Doc, bool] | Exception]:
         """`append` of many events without expected versions, in as few inserts as the stream
@@ -157,6 +159,7 @@ class EventLog:
         return [r if r is not None else RuntimeError("not appended") for r in results]
 
     async def _append_held(self, new: NewEvent, event_id: str, recorded_at: datetime) -> tuple[Doc, bool]:
+        # exercise ES3, level 2: begin
         """The append, its aggregate's lock held: (stored event, True), or (the event stored
         earlier under its eventId, False)."""
         aggregate_type = aggregate_type_key(new.aggregate_type)
@@ -196,6 +199,7 @@ class EventLog:
         raise Unavailable(
             f"Aggregate {new.aggregate_id} is under too much contention; retry the append.",
         )
+        # exercise ES3, level 2: end
 
     async def _plan(
         self, news: list[NewEvent], event_ids: list[str], waiting: list[int], recorded_at: datetime
@@ -255,12 +259,16 @@ class EventLog:
     async def by_type(
         self, event_type: str, from_date: datetime | None, to_date: datetime | None, limit: int
     ) -> list[Doc]:
+        # exercise ES2, level 2: begin
         return await self.store.by_type(event_type, from_date, to_date, limit)
+        # exercise ES2, level 2: end
 
     async def history(self, aggregate_id: str, from_version: int, limit: int) -> tuple[str, int, list[Doc]]:
+        # exercise ES1, level 2: begin
         """ES1: (aggregateType, currentVersion, events with version > from_version, ascending)."""
         current, aggregate_type = await self._known_head(aggregate_id)
         return aggregate_type, current, await self.store.history(aggregate_id, from_version, limit)
+        # exercise ES1, level 2: end
 
     async def reconstruct(self, aggregate_id: str, to_version: int) -> Replay:
         """The state folded up to `to_version` (or the latest version when beyond it), from the

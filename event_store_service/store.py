@@ -59,12 +59,14 @@ class EventFilter:
 
 
 def _time_range(from_date: datetime | None, to_date: datetime | None) -> dict[str, Any]:
+    # exercise ES2, level 2: begin
     bounds: dict[str, Any] = {}
     if from_date is not None:
         bounds["$gte"] = from_date
     if to_date is not None:
         bounds["$lte"] = to_date
     return {"occurredAt": bounds} if bounds else {}
+    # exercise ES2, level 2: end
 
 
 class EventStore:
@@ -166,6 +168,7 @@ class EventStore:
     # --- reads ----------------------------------------------------------------------------
 
     async def head(self, aggregate_id: str, floor: int = 0) -> tuple[int, str | None]:
+        # exercise ES1, level 2: begin
         """(latest version, aggregateType), or (0, None) for an unknown aggregate. `floor` is a
         version known to exist: bounding the query by it spares SecantusDB a walk over the
         whole aggregate (docs/performance.md)."""
@@ -178,11 +181,13 @@ class EventStore:
         if latest is None:
             return 0, None
         return int(latest["version"]), str(latest["aggregateType"])
+        # exercise ES1, level 2: end
 
     async def event(self, event_id: str) -> Doc | None:
         return await self._events.find_one({"eventId": event_id}, projection={"_id": 0})
 
     async def history(self, aggregate_id: str, from_version: int, limit: int) -> list[Doc]:
+        # exercise ES1, level 2: begin
         """ES1: the aggregate's events with version > from_version, ascending."""
         # exercise ES1: begin
         cursor = (
@@ -194,10 +199,12 @@ class EventStore:
         )
         return await cursor.to_list()
         # exercise ES1: end
+        # exercise ES1, level 2: end
 
     async def by_type(
         self, event_type: str, from_date: datetime | None, to_date: datetime | None, limit: int
     ) -> list[Doc]:
+        # exercise ES2, level 2: begin
         """ES2: events of one type (any spelling) in [from_date, to_date], newest first."""
         # exercise ES2: begin
         query = {"eventType": event_type_name(event_type), **_time_range(from_date, to_date)}
@@ -208,6 +215,7 @@ class EventStore:
         )
         return await cursor.to_list()
         # exercise ES2: end
+        # exercise ES2, level 2: end
 
     async def search(self, filters: EventFilter, offset: int, size: int) -> tuple[list[Doc], int]:
         query: Doc = _time_range(filters.from_date, filters.to_date)

@@ -47,8 +47,10 @@ async def _answer(
     # Teaching fault stale-cache: a change leaves the cached answer as it was, so the
     # cache-aside read keeps serving the old status until the entry expires.
     if cache and not faults.on(Fault.STALE_CACHE):
+        # exercise POLY3, level 2: begin
         cached: PaymentCache = request.app.state.cache
         await cached.put(body)
+        # exercise POLY3, level 2: end
     headers = {"ETag": f'"{payment.version}"'}
     if created:
         headers["Location"] = str(request.url_for("get_payment", payment_id=payment.id))
@@ -106,6 +108,7 @@ async def list_payments(
 
 @router.get("/{payment_id}", response_model=PaymentOut, name="get_payment", dependencies=[callers.PUBLIC])
 async def get_payment(payment_id: PaymentId, payments: UseCases, cache: Cache, response: Response) -> Any:
+    # exercise POLY3, level 2: begin
     """Cache-aside (POLY3): Redis first; on a miss PostgreSQL, then fill the cache."""
     # exercise POLY3: begin
     hit = await cache.get_answer(payment_id)
@@ -120,6 +123,7 @@ async def get_payment(payment_id: PaymentId, payments: UseCases, cache: Cache, r
     # exercise POLY3: end
     response.headers["ETag"] = f'"{doc["version"]}"'
     return doc
+    # exercise POLY3, level 2: end
 
 
 @router.put("/{payment_id}/status", response_model=PaymentOut, dependencies=[callers.OPERATOR])

@@ -74,6 +74,7 @@ class CacheManager:
         return time.monotonic() >= self._skip_until
 
     async def get(self, key: str) -> str | None:
+        # exercise POLY1, level 2: begin
         """The cached value, or None on a miss or a Redis fault (read from the database then)."""
         if not await self._usable():
             return None
@@ -84,8 +85,10 @@ class CacheManager:
             return None
         (self._hits if value is not None else self._misses).inc()
         return value.decode() if isinstance(value, bytes) else value
+        # exercise POLY1, level 2: end
 
     async def set(self, key: str, value: str, ttl: int) -> bool:
+        # exercise POLY1, level 2: begin
         # exercise POLY1: begin
         if not await self._usable():
             return False
@@ -96,8 +99,10 @@ class CacheManager:
             return False
         return True
         # exercise POLY1: end
+        # exercise POLY1, level 2: end
 
     async def delete(self, key: str) -> bool:
+        # exercise POLY1, level 2: begin
         if not await self._usable():
             return False
         try:
@@ -106,8 +111,10 @@ class CacheManager:
             self._fault("delete", exc)
             return False
         return True
+        # exercise POLY1, level 2: end
 
     async def exists(self, key: str) -> bool:
+        # exercise POLY1, level 2: begin
         if not await self._usable():
             return False
         try:
@@ -115,8 +122,10 @@ class CacheManager:
         except CACHE_FAULTS as exc:
             self._fault("exists", exc)
             return False
+        # exercise POLY1, level 2: end
 
     async def ttl(self, key: str) -> int | None:
+        # exercise POLY1, level 2: begin
         """Seconds left, None when absent, unbounded or unknown."""
         if not await self._usable():
             return None
@@ -126,13 +135,16 @@ class CacheManager:
             self._fault("ttl", exc)
             return None
         return left if left >= 0 else None
+        # exercise POLY1, level 2: end
 
     async def set_if_newer(self, key: str, value: str, version: int, ttl: int) -> bool:
+        # exercise POLY3, level 2: begin
         """Write unless the cache already holds this version or a newer one (POLY3)."""
         if not await self._usable():
             self._remember(key, value, version, ttl)
             return False
         return await self._guarded_write(key, value, version, ttl)
+        # exercise POLY3, level 2: end
 
     async def _guarded_write(self, key: str, value: str, version: int, ttl: int) -> bool:
         try:
@@ -184,8 +196,10 @@ class CacheManager:
 
 
 def payment_key(payment_id: int) -> str:
+    # exercise POLY2, level 2: begin
     """The cache key of a payment (POLY2)."""
     return f"payment:{payment_id}"
+    # exercise POLY2, level 2: end
 
 
 class PaymentCache:
@@ -196,6 +210,7 @@ class PaymentCache:
         self.ttl = ttl_seconds
 
     async def get_answer(self, payment_id: int) -> tuple[bytes, dict[str, Any]] | None:
+        # exercise POLY2, level 2: begin
         """The cached GET answer as stored (JSON bytes) and parsed; None on a miss, and an
         unreadable entry is dropped as a miss."""
         raw = await self.manager.get(payment_key(payment_id))
@@ -209,11 +224,14 @@ class PaymentCache:
             await self.manager.delete(payment_key(payment_id))
             return None
         return raw.encode(), doc
+        # exercise POLY2, level 2: end
 
     async def put(self, doc: dict[str, Any]) -> bool:
+        # exercise POLY2, level 2: begin
         """Fill after a miss, or rewrite after a committed change: never over a newer version."""
         # exercise POLY2: begin
         return await self.manager.set_if_newer(
             payment_key(doc["id"]), json.dumps(doc, separators=(",", ":")), int(doc["version"]), self.ttl
         )
         # exercise POLY2: end
+        # exercise POLY2, level 2: end

@@ -295,6 +295,7 @@ class Reservations:
         already_done: frozenset[Status] = frozenset(),
         key: str | None = None,
     ) -> Doc:
+        # exercise DB4, level 2: begin
         """Move to `wanted` if legal (409 otherwise), conditional on the version read (or the
         caller's). Asking for the current status, or one of `already_done`, is a no-op. `key`:
         the caller's Idempotency-Key, refused (KeyFenced) once a reinstatement fenced it."""
@@ -330,6 +331,7 @@ class Reservations:
                 saved = await self.settle(saved)
             return saved
         raise Conflict(f"Reservation {reservation_id} keeps changing under concurrent writers; retry.")
+        # exercise DB4, level 2: end
 
     async def cancel(
         self,

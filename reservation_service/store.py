@@ -126,6 +126,7 @@ class ReservationStore:
         return [_public(d) async for d in cursor]
 
     async def stats(self, event_id: int) -> Doc:
+        # exercise DB3, level 2: begin
         """DB3: one pass of $match + $group; live = pending + confirmed, ended apart. A direct
         reservation the event service refused never held a seat: it is left out."""
 
@@ -183,6 +184,7 @@ class ReservationStore:
         result["revenue"] = _to_decimal(found.get("revenue", 0)) or Decimal(0)
         result["eventId"] = event_id
         return result
+        # exercise DB3, level 2: end
 
     # -- writes --------------------------------------------------------------------------
 
@@ -210,6 +212,7 @@ class ReservationStore:
         unset: tuple[str, ...] = (),
         require: Doc | None = None,
     ) -> Doc | None:
+        # exercise DB4, level 2: begin
         """Apply `changes` (dotted paths) if nobody wrote since `before` was read: the new
         version, the timeline entry (DB4) and the outgoing message land in the same write.
         None when the version (or `require`) no longer matches."""
@@ -233,6 +236,7 @@ class ReservationStore:
             query, update, projection={"outbox": 0}, return_document=ReturnDocument.AFTER
         )
         return _public(doc) if doc else None
+        # exercise DB4, level 2: end
 
     async def fence(self, key: str) -> bool:
         """Write the tombstone that fences `key`; False when a document holds the key already

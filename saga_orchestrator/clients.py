@@ -259,6 +259,7 @@ class Participants:
         return Fence(True, fence.status_code, dict(fence.answer or {}))
 
     async def _reserve_seats(self, saga: Saga) -> Outcome:
+        # exercise SAGA2, level 2: begin
         response = await self.events.request(
             "POST",
             f"/api/events/{saga.event_id}/book",
@@ -266,8 +267,10 @@ class Participants:
             idempotency_key=key(saga.id, Step.RESERVE_SEATS),
         )
         return self._step_outcome(Step.RESERVE_SEATS, response.status_code, _body(response))
+        # exercise SAGA2, level 2: end
 
     async def _create_reservation(self, saga: Saga) -> Outcome:
+        # exercise SAGA2, level 2: begin
         # exercise SAGA2: begin
         request = saga.request
         body = ReservationRequest.model_validate(
@@ -297,8 +300,10 @@ class Participants:
         )
         return self._step_outcome(Step.CREATE_RESERVATION, response.status_code, _body(response))
         # exercise SAGA2: end
+        # exercise SAGA2, level 2: end
 
     def _payment_outcome(self, payment: dict[str, Any]) -> Outcome:
+        # exercise SAGA3, level 2: begin
         fields = {"payment_id": str(payment["id"])}
         if payment.get("status") == "completed":
             return Outcome(True, response=payment, fields=fields)
@@ -315,8 +320,10 @@ class Participants:
             response={"uncertain": True, **payment},
             fields=fields,
         )
+        # exercise SAGA3, level 2: end
 
     async def _process_payment(self, saga: Saga) -> Outcome:
+        # exercise SAGA3, level 2: begin
         if saga.amount == 0:
             return Outcome(True, response={"skipped": "a free event: nothing to charge"})
         # exercise SAGA3: begin
@@ -334,8 +341,10 @@ class Participants:
         )
         return self._step_outcome(Step.PROCESS_PAYMENT, response.status_code, _body(response))
         # exercise SAGA3: end
+        # exercise SAGA3, level 2: end
 
     async def _confirm_reservation(self, saga: Saga) -> Outcome:
+        # exercise SAGA2, level 2: begin
         path = f"/api/reservations/{saga.reservation_id}"
         response = await self.reservations.request(
             "PUT",
@@ -349,6 +358,7 @@ class Participants:
             if current.is_success and _read(ReservationAnswer, current, path).status == "confirmed":
                 return Outcome(True, response=_body(current))
         return _answered(response, Step.CONFIRM_RESERVATION)
+        # exercise SAGA2, level 2: end
 
     # --- compensations ---------------------------------------------------------------------
 
@@ -368,6 +378,7 @@ class Participants:
             return _unreachable(compensation, exc)
 
     async def _refund(self, saga: Saga) -> Outcome:
+        # exercise SAGA4, level 2: begin
         return await self._undo(
             saga,
             Step.PROCESS_PAYMENT,
@@ -377,8 +388,10 @@ class Participants:
             RefundRequest(reason=f"saga {saga.id} compensated"),
             Compensation.REFUND,
         )
+        # exercise SAGA4, level 2: end
 
     async def _cancel_reservation(self, saga: Saga) -> Outcome:
+        # exercise SAGA4, level 2: begin
         return await self._undo(
             saga,
             Step.CREATE_RESERVATION,
@@ -388,6 +401,7 @@ class Participants:
             ReservationCancelRequest(reason=f"saga {saga.id} compensated"),
             Compensation.CANCEL_RESERVATION,
         )
+        # exercise SAGA4, level 2: end
 
     async def _made_after_all(self, step: Step, saga: Saga) -> dict[str, Any] | None:
         """After the step's call got no answer: its key fenced, the stored answer of the call
@@ -405,6 +419,7 @@ class Participants:
         body: CallRequest,
         compensation: Compensation,
     ) -> Outcome:
+        # exercise SAGA4, level 2: begin
         """POST {collection}/{id}/compensate under the compensation's key, for what `made_by`
         made (`made_id`, or None when its call got no answer: then its key is fenced first, so
         that what it made is either found and undone now, or never made). The outcome records
@@ -418,8 +433,10 @@ class Participants:
         outcome = await self._post(client, f"{collection}/{made_id}/compensate", body, saga, compensation)
         fields = {f"{thing}_id": str(made_id)}
         return Outcome(outcome.ok, outcome.error, response=outcome.response, fields=fields)
+        # exercise SAGA4, level 2: end
 
     async def _release_seats(self, saga: Saga, uncertain_seats: bool) -> Outcome:
+        # exercise SAGA4, level 2: begin
         if uncertain_seats:
             # Releasing seats this saga never booked would hand out someone else's: fence the
             # booking's key first, so that it is either found (and released now) or refused if
@@ -429,6 +446,7 @@ class Participants:
                     True, response={"skipped": "no seats were booked, and the booking's key is fenced"}
                 )
         return await self._release(saga, Compensation.RELEASE_SEATS)
+        # exercise SAGA4, level 2: end
 
     async def _release(self, saga: Saga, name: str) -> Outcome:
         """The saga's seats given back, under the key of its call `name` (a compensation of

@@ -240,6 +240,7 @@ def failed_step(log: list[StepRecord]) -> StepRecord | None:
 
 
 def compensation_plan(log: list[StepRecord]) -> list[Compensation]:
+    # exercise SAGA4, level 2: begin
     """Compensations still to run, in reverse order of the steps they undo: steps that
     succeeded, and steps whose outcome is unknown (uncertain or interrupted). A step refused
     by its participant did nothing, so it is not undone."""
@@ -256,6 +257,7 @@ def compensation_plan(log: list[StepRecord]) -> list[Compensation]:
             plan.append(compensation)
     return plan
     # exercise SAGA4: end
+    # exercise SAGA4, level 2: end
 
 
 class ActionKind(StrEnum):

@@ -154,6 +154,7 @@ class Orchestrator:
         await every(self.settings.recovery_interval_seconds, recovery_pass, what="saga recovery pass")
 
     async def _drive(self, saga_id: uuid.UUID, created: Saga | None = None) -> None:
+        # exercise SAGA1, level 2: begin
         if correlation_id.get() is None:
             correlation_id.set(f"saga-{saga_id}")
         async with self._semaphore:
@@ -171,6 +172,7 @@ class Orchestrator:
             except Exception:
                 # Left leased: once the lease runs out a recovery pass reloads and tries again.
                 log.exception("saga %s: driving failed", saga_id)
+        # exercise SAGA1, level 2: end
 
     def _decide(self, state: "_State") -> Action:
         action = decide(
@@ -190,6 +192,7 @@ class Orchestrator:
         return action
 
     async def _turn(self, state: "_State") -> "_State | None":
+        # exercise SAGA1, level 2: begin
         """One action of the saga; None once it is terminal."""
         status = state.saga.status
         action = self._decide(state)
@@ -209,8 +212,10 @@ class Orchestrator:
             return _State(saga, state.steps)
         await self._finish(state.saga, status, state.steps, action)
         return None
+        # exercise SAGA1, level 2: end
 
     async def _begin(self, state: "_State", name: str, kind: Kind, status: SagaStatus | None) -> "_State":
+        # exercise SAGA1, level 2: begin
         """Commit the step row before the call, unless the previous finish already did."""
         if state.begun == (name, kind):
             return state
@@ -218,6 +223,7 @@ class Orchestrator:
         saga = await self.store.begin(state.saga.id, name, kind, status=status)
         crash_point(f"after:begin:{name}", state.saga.idempotency_key)
         return _State(saga, _began(state.steps, name, kind))
+        # exercise SAGA1, level 2: end
 
     async def _settle(
         self,
@@ -229,6 +235,7 @@ class Orchestrator:
         fields: dict[str, Any] | None = None,
         message: Envelope | None = None,
     ) -> "_State":
+        # exercise SAGA1, level 2: begin
         """Record the outcome and the saga `fields` it taught (by default the outcome's own;
         and `message`, queued in the outbox with it); when it succeeded and the domain's next
         action is another call, begin that one in the same transaction."""
@@ -259,6 +266,7 @@ class Orchestrator:
         if following is not None:
             steps = _began(steps, *following)
         return _State(saga, steps, following)
+        # exercise SAGA1, level 2: end
 
     async def _slow_motion(self) -> None:
         """SAGA_STEP_DELAY_MS: the step is begun (visible as started in the log), then waits
@@ -267,6 +275,7 @@ class Orchestrator:
             await asyncio.sleep(self.settings.step_delay_ms / 1000)
 
     async def _run_step(self, state: "_State", status: SagaStatus, step: str) -> "_State | None":
+        # exercise SAGA1, level 2: begin
         earlier = record_of(state.steps, step, Kind.STEP)
         retried = earlier is not None and earlier.status == StepStatus.FAILED
         if retried and earlier is not None:
@@ -296,8 +305,10 @@ class Orchestrator:
         state = await self._settle(state, step, Kind.STEP, outcome, fields=fields, message=message)
         log.info("saga %s %s %s", saga.id, step, "succeeded" if outcome.ok else f"failed: {outcome.error}")
         return state
+        # exercise SAGA1, level 2: end
 
     async def _run_compensation(self, state: "_State", compensation: str) -> "_State | None":
+        # exercise SAGA4, level 2: begin
         seats = record_of(state.steps, Step.RESERVE_SEATS, Kind.STEP)
         uncertain_seats = seats is None or seats.status != StepStatus.SUCCEEDED
         state = await self._begin(state, compensation, Kind.COMPENSATION, None)
@@ -320,6 +331,7 @@ class Orchestrator:
             if attempts < self.settings.compensation_attempts:
                 await asyncio.sleep(self.settings.compensation_retry_seconds * attempts)
         return state
+        # exercise SAGA4, level 2: end
 
     async def _wait_for_token(self, saga: Saga, name: str, exc: TokenRefused) -> None:
         """A participant refused our token: a configuration fault, not a refusal nor silence,

@@ -142,6 +142,7 @@ class SagaService:
         one already started under the Idempotency-Key when there is one. Nothing is booked when the event
         is unknown (404), unreachable (503), priced otherwise (409) or has started (409 naming
         eventDate)."""
+        # exercise SAGA1, level 2: begin
         payload = body.model_dump(mode="json", by_alias=True)
         key = idem.key if idem is not None else None
         if (existing := await self._started_under(idem)) is not None:
@@ -178,6 +179,7 @@ class SagaService:
         # exercise SAGA1: end
         crash_point("after:create", key)
         return self._same_request(saga, idem)
+        # exercise SAGA1, level 2: end
 
     async def start_cancellation(self, body: CancellationIn, idem: Idempotency | None) -> Saga:
         """A cancellation saga of a confirmed booking a saga made, if the rules allow it (the
