@@ -5,6 +5,7 @@ are reruns of the exercises whose tests race writers (scripts/grade.sh --repeat)
 exercise passes only when every run passed, so a racy solution cannot pass by luck.
 
     python scripts/grade.py REPORT.xml [RERUN.xml ...] [--json] [--lang fr|en] [--student NAME]
+                            [--level 1|2]   (default: the edition's level, else 1)
     python scripts/grade.py rerun REPORT.xml     the test files worth rerunning, one a line
     python scripts/grade.py rollup DIR           a class table from a folder of --json reports
 
@@ -86,6 +87,18 @@ WORDS = {
 }
 
 
+# Written by scripts/student-edition.sh into the edition: 1 or 2. Absent in the solution.
+LEVEL_FILE = ROOT / "tests" / "exercises" / "EDITION_LEVEL"
+
+
+def default_level(path: Path = LEVEL_FILE) -> int:
+    """The student edition's level (its hints and tasks are that level's), 1 when unknown."""
+    try:
+        return 2 if path.read_text(encoding="utf-8").strip() == "2" else 1
+    except OSError:
+        return 1
+
+
 def default_lang(environ: Mapping[str, str] = os.environ) -> str:
     """French when the locale says so (LC_ALL, then LC_MESSAGES, then LANG), else English: the
     rule `fleet` follows too (fleetctl/messages.py)."""
@@ -139,7 +152,7 @@ class Result:
         found = TODO.match(self.first_failure or "")
         return found.group(1) if found else None
 
-    def as_json(self, lang: str) -> dict[str, object]:
+    def as_json(self, lang: str, level: int = 1) -> dict[str, object]:
         e = self.exercise
         return {
             "id": e.id,
@@ -158,7 +171,8 @@ class Result:
             # is written, a later test of it may reach another exercise's ("reachedTodo").
             "todo": self.reached_todo == e.id,
             "reachedTodo": self.reached_todo,
-            "hint": None if self.passed else e.hint(lang),
+            "hint": None if self.passed else e.hint(lang, level),
+            "difficulty": e.difficulty_at(level),
             "failures": self.failures,
         }
 
@@ -215,7 +229,7 @@ def what_failed(r: Result, words: Mapping[str, object]) -> str:
     return said
 
 
-def table(results: dict[str, Result], lang: str) -> str:
+def table(results: dict[str, Result], lang: str, level: int = 1) -> str:
     words = WORDS[lang]
     header = words["header"]
     rows = [tuple(header)]
@@ -228,7 +242,7 @@ def table(results: dict[str, Result], lang: str) -> str:
             lines = [f"{words['tests']}{colon}{', '.join(r.failed_tests) or '-'}"]
             if r.not_run:
                 lines[0] += f" ({str(words['not_run']).format(n=r.not_run)})"
-            lines.append(f"{words['hint']}{colon}{r.exercise.hint(lang)}")
+            lines.append(f"{words['hint']}{colon}{r.exercise.hint(lang, level)}")
             details[r.exercise.id] = lines
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     out: list[str] = []
@@ -243,7 +257,9 @@ def table(results: dict[str, Result], lang: str) -> str:
     return "\n".join(out)
 
 
-def report(results: dict[str, Result], lang: str, student: str | None, repeat: int) -> dict[str, object]:
+def report(
+    results: dict[str, Result], lang: str, student: str | None, repeat: int, level: int = 1
+) -> dict[str, object]:
     passed = sum(r.passed for r in results.values())
     return {
         "project": ROOT.name,
@@ -251,12 +267,13 @@ def report(results: dict[str, Result], lang: str, student: str | None, repeat: i
         "gradedAt": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "lang": lang,
         "repeat": repeat,
+        "level": level,
         "total": len(results),
         "passed": passed,
         "failed": len(results) - passed,
         "points": sum(r.points for r in results.values()),
         "maxPoints": MAX_POINTS,
-        "exercises": [r.as_json(lang) for r in results.values()],
+        "exercises": [r.as_json(lang, level) for r in results.values()],
     }
 
 
@@ -381,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lang", choices=("fr", "en"), default=default_lang(), help="the hints' language")
     parser.add_argument("--student", help="the student's name, kept in the JSON for the class roll-up")
     parser.add_argument("--repeat", type=int, help="the runs asked for the racing exercises (recorded)")
+    parser.add_argument(
+        "--level", type=int, choices=(1, 2), default=default_level(), help="the edition's level (its hints)"
+    )
     args = parser.parse_args(argv)
     try:
         results = read_reports(args.reports)
@@ -389,10 +409,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     passed = sum(r.passed for r in results.values())
     if args.json:
-        doc = report(results, args.lang, args.student, args.repeat or len(args.reports))
+        doc = report(results, args.lang, args.student, args.repeat or len(args.reports), args.level)
         print(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        print(table(results, args.lang))
+        print(table(results, args.lang, args.level))
     return 0 if passed == len(results) else 1
 
 

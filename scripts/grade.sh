@@ -6,6 +6,7 @@
 #   scripts/grade.sh --lang fr|en    the hints' language (default: the locale, LC_ALL/LANG)
 #   scripts/grade.sh --repeat N      run the racing exercises' tests N times in all (default 3)
 #   scripts/grade.sh --student NAME  the name kept in the JSON
+#   scripts/grade.sh --level 1|2     the edition's level, for its hints (default: the edition's own)
 #   scripts/grade.sh rollup DIR      a class table (CSV and Markdown) from a folder of JSON reports
 # Extra arguments after -- go to pytest (e.g. scripts/grade.sh -- -k db2). Needs the engines
 # running (scripts/infra.sh up); creates .venv when missing (scripts/bootstrap.sh).
@@ -28,11 +29,11 @@ grade_args=()
 pytest_args=()
 # The messages a student reads, in the locale's language or --lang's (scripts/grade.py WORDS).
 say() { python3 scripts/grade.py say "${lang[@]}" "$@"; }
-usage="usage: $0 [--json] [--lang fr|en] [--repeat N] [--student NAME] [-- pytest arguments] | rollup DIR"
+usage="usage: $0 [--json] [--lang fr|en] [--level 1|2] [--repeat N] [--student NAME] [-- pytest arguments] | rollup DIR"
 while (( $# )); do
   case "$1" in
     --json) grade_args+=(--json) ;;
-    --lang|--student)
+    --lang|--student|--level)
       [[ $# -ge 2 ]] || { echo "$usage" >&2; exit 2; }
       [[ "$1" == --lang ]] && lang=(--lang "$2")
       grade_args+=("$1" "$2"); shift ;;
@@ -40,7 +41,7 @@ while (( $# )); do
       [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { say repeat >&2; exit 2; }
       repeat=$2; shift ;;
     --) shift; pytest_args=("$@"); break ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
   shift
