@@ -98,6 +98,9 @@ def test_the_guides_hold_an_answer_key_for_every_lab_and_exercise():
             assert f"**{lab}.** 1." in key, (guide, lab)
         for exercise in ("DB1", "DB2", "SAGA4", "ES3", "REST1"):
             assert f"| {exercise} | " in key, (guide, exercise)
+        # The lost-update worksheet's thirteen questions, answered.
+        assert "40001" in key and "UPDATE 0" in key and "13. " in key, guide
+        assert "(lost-update-worksheet.md)" in key or "(fiche-mise-a-jour-perdue.md)" in key, guide
 
 
 def test_no_answer_of_the_guides_ships_in_the_edition(edition: Path):
