@@ -297,8 +297,10 @@ def guide(places: dict[str, list[str]], level: int = 1) -> str:
 # replaces it with a line that sends the student to the TODO instead.
 DOC_MARKER = re.compile(r"^<!-- answer (?P<id>[A-Z]+[0-9]+): (?P<edge>begin|end) -->[ \t]*$")
 WITHHELD = {
-    "en": "*Exercise {id} is yours to write: this passage gave it away; it returns with the solution.*\n",
-    "fr": "*L'exercice {id} est à vous : ce passage, qui donnait la réponse, revient avec la solution.*\n",
+    "en": "*Exercise {id} is yours to write ({task}): this passage gave it away; it returns with the "
+    "solution.*\n",
+    "fr": "*L'exercice {id} est à vous ({task}) : ce passage, qui donnait la réponse, revient avec la "
+    "solution.*\n",
 }
 
 
@@ -327,11 +329,14 @@ def doc_passages(path: str, lines: list[str]) -> list[tuple[str, int, int]]:
     return passages
 
 
-def withheld_doc(path: str, lines: list[str]) -> list[str]:
+def withheld_doc(path: str, lines: list[str], level: int = 1) -> list[str]:
+    """The page with each marked passage replaced by one line giving the exercise's task at
+    this level instead."""
     lang = "fr" if path.startswith("docs/fr/") else "en"
     out = list(lines)
     for ident, begin, end in reversed(doc_passages(path, lines)):
-        out[begin - 1 : end] = [WITHHELD[lang].format(id=ident)]
+        task = BY_ID[ident].task_in(lang, level)
+        out[begin - 1 : end] = [WITHHELD[lang].format(id=ident, task=task)]
     return out
 
 
@@ -358,7 +363,7 @@ def write_edition(root: Path, target: Path, level: int = 1) -> list[Region]:
                     places.setdefault(found["id"], []).append(f"{name}:{number}")
         elif name.endswith(".md"):
             lines = (root / name).read_text(encoding="utf-8").splitlines(keepends=True)
-            destination.write_text("".join(withheld_doc(name, lines)), encoding="utf-8")
+            destination.write_text("".join(withheld_doc(name, lines, level)), encoding="utf-8")
         else:
             shutil.copy2(root / name, destination)
     (target / "STUDENT-EDITION.md").write_text(guide(places, level), encoding="utf-8")

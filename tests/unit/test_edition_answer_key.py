@@ -20,7 +20,7 @@ GIVEAWAYS = {
     "DB1": ("bookable = bookable_seats(capacity, booked)",),
     "DB2": ("AND version = :read", "AND version = :v", "AND version = :lue", "events.c.version == version"),
     "DB3": ("$match {eventId, seatHold", '"$sum": {"$cond": [{"$in"'),
-    "DB4": ('push["timeline"] = entry.as_document()',),
+    "DB4": ('push["timeline"] = entry.as_document()', "$push timeline, outbox"),
     "POLY1": ("await self.redis.set(key, value, ex=ttl)",),
     "POLY2": ('payment_key(doc["id"]), json.dumps(doc, separators=(",", ":"))',),
     "POLY3": ("hit = await cache.get_answer(payment_id)",),
@@ -194,5 +194,10 @@ def test_a_marked_doc_passage_is_withheld_in_the_page_s_language():
     assert "version = :v" not in english + french and "answer DB2" not in english + french
     assert english.startswith("Intro.\n*Exercise DB2 is yours to write") and english.endswith("After.\n")
     assert "*L'exercice DB2 est à vous" in french
+    # The line gives the task instead, the level's own.
+    db2 = student_edition.BY_ID["DB2"]
+    assert f"({db2.task})" in english and f"({db2.task_fr})" in french
+    wide = "".join(student_edition.withheld_doc("docs/labs.md", lines, 2))
+    assert f"({db2.task_at(2)})" in wide and db2.task_at(2) != db2.task
     with pytest.raises(student_edition.MarkerError, match="has no end"):
         student_edition.doc_passages("x.md", lines[:3])
