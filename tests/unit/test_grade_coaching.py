@@ -192,3 +192,37 @@ def test_nothing_to_rerun_prints_nothing(tmp_path):
     # An empty line would reach pytest as "" and run the whole project's tests.
     report = write(tmp_path, "run1.xml", junit(*(case(e.id, "t", "assert False") for e in EXERCISES)))
     assert grade_cli("rerun", report).stdout == ""
+
+
+def test_every_exercise_has_a_level_2_task_hints_difficulty_and_size():
+    for e in EXERCISES:
+        wide = e.level2
+        assert wide is not None, e.id
+        assert wide.task != e.task and wide.task_fr != e.task_fr and "\n" not in wide.task_fr
+        assert wide.hint_en and wide.hint_fr and wide.hint_en != wide.hint_fr
+        assert wide.difficulty in (1, 2, 3) and wide.difficulty >= e.difficulty
+        assert wide.minutes > e.minutes
+        assert e.hint("fr", 2) == wide.hint_fr != e.hint("fr", 1)
+        assert 0 < e.size[0] < e.size[1], e.id
+
+
+def test_the_level_gives_the_level_s_hints_read_from_the_edition_or_asked(tmp_path):
+    report = write(
+        tmp_path,
+        "run1.xml",
+        junit(
+            *all_passing(but="ES3"), case("ES3", "test_stale", "NotImplementedError: ES3: write the append")
+        ),
+    )
+    asked = json.loads(grade_cli(report, "--json", "--lang", "en", "--level", "2").stdout)
+    es3 = next(x for x in asked["exercises"] if x["id"] == "ES3")
+    assert asked["level"] == 2 and es3["hint"] == BY_ID["ES3"].level2.hint_en  # type: ignore[union-attr]
+    assert es3["difficulty"] == BY_ID["ES3"].difficulty_at(2) and asked["points"] == 92
+    table = grade_cli(report, "--lang", "fr", "--level", "2").stdout
+    assert "indice : " + BY_ID["ES3"].hint("fr", 2) in table
+    # Without --level: the edition's own level, 1 when the file is absent (the solution).
+    (tmp_path / "EDITION_LEVEL").write_text("2\n")
+    assert grade.default_level(tmp_path / "EDITION_LEVEL") == 2
+    assert grade.default_level(tmp_path / "absent") == 1
+    plain = json.loads(grade_cli(report, "--json", "--lang", "en").stdout)
+    assert plain["level"] == grade.default_level()

@@ -113,6 +113,7 @@ def test_json_report_says_which_failed_on_its_own_todo(tmp_path):
         "todo": False,
         "reachedTodo": None,
         "hint": None,
+        "difficulty": 3,
         "failures": [],
     }
 
