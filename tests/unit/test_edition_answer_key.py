@@ -201,3 +201,15 @@ def test_a_marked_doc_passage_is_withheld_in_the_page_s_language():
     assert f"({db2.task_at(2)})" in wide and db2.task_at(2) != db2.task
     with pytest.raises(student_edition.MarkerError, match="has no end"):
         student_edition.doc_passages("x.md", lines[:3])
+
+
+def test_the_guides_level_2_tables_are_the_catalogue_s():
+    """Each exercise's lines removed at both levels, difficulty and minutes at level 2, as
+    the guides give them, are the catalogue's (which a test keeps equal to the generator's)."""
+    for guide in GUIDES:
+        text = (ROOT / guide).read_text(encoding="utf-8")
+        for e in student_edition.EXERCISES:
+            row = f"| {e.id} | {e.size[0]} | {e.size[1]} | {e.difficulty_at(2)} | {e.minutes_at(2)} |"
+            assert row in text, (guide, row)
+        total = sum(e.size[1] for e in student_edition.EXERCISES)
+        assert f"| total | {sum(e.size[0] for e in student_edition.EXERCISES)} | {total} |" in text, guide
