@@ -10,7 +10,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ $# -lt 1 || "${1:-}" == -h || "${1:-}" == --help ]]; then
-  sed -n '2,10p' "$0"
+  sed -n '2,9p' "$0"
   exit 2
 fi
 exec python3 "$ROOT/scripts/student_edition.py" "$@"
