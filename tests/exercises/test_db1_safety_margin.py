@@ -59,3 +59,13 @@ async def test_a_one_seat_event_can_never_be_booked(client):
 async def test_zero_seats_are_refused(client):
     event = await create_event(client)
     assert (await client.post(f"/api/events/{event['id']}/book", json={"seats": 0})).status_code == 400
+
+
+def test_a_release_gives_back_no_more_than_was_booked():
+    # Level 2's half of DB1 (a saga's compensation releases seats through it).
+    assert domain.release(booked=10, seats=4) == 6
+    assert domain.release(booked=10, seats=10) == 0
+    with pytest.raises(domain.SeatsNotBooked):
+        domain.release(booked=10, seats=11)
+    with pytest.raises(domain.InvalidSeats):
+        domain.release(booked=10, seats=0)
