@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from analytics_service.domain import occupancy_rate
+from analytics_service.domain import occupancy_rate, with_occupancy
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,14 @@ def test_a_rate_is_never_negative():
 
 def test_a_rate_is_capped_at_100_when_counters_disagree():
     assert occupancy_rate(120, 100) == Decimal("100.00")
+
+
+def test_the_document_derives_available_seats_and_its_occupancy_rate():
+    # Level 2's half of POLY4: the search document carries both, derived from its counters.
+    derived = with_occupancy({"totalCapacity": 3, "bookedSeats": 2})
+    assert (derived["availableSeats"], derived["occupancyRate"]) == (1, 66.67)
+    # availableSeats given by the message is kept; derived, it is never below zero.
+    assert with_occupancy({"totalCapacity": 10, "bookedSeats": 4, "availableSeats": 5})["availableSeats"] == 5
+    over = with_occupancy({"totalCapacity": 2, "bookedSeats": 3})
+    assert (over["availableSeats"], over["occupancyRate"]) == (0, 100.0)
+    assert with_occupancy({})["occupancyRate"] == 0.0
