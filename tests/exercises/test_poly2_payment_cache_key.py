@@ -25,6 +25,20 @@ async def client(redis_db: int):
         yield http
 
 
+async def test_the_cached_answer_reads_back_and_an_unreadable_entry_is_a_miss(redis):
+    # The payment cache alone, on the module's Redis database (no service in between).
+    cache = PaymentCache(CacheManager(redis, Metrics("test")), ttl_seconds=60)
+    doc = {"id": 987654, "status": "completed", "version": 2}
+    assert payment_key(987654) == "payment:987654"
+    assert await cache.put(doc)
+    raw, parsed = await cache.get_answer(987654)  # type: ignore[misc]
+    assert json.loads(raw) == parsed == doc
+    for unreadable in (b"not json", b"[1, 2]", b'{"id": 987654, "version": "2"}'):
+        await redis.set("payment:987654", unreadable, ex=60)
+        assert await cache.get_answer(987654) is None
+        assert await redis.get("payment:987654") is None  # dropped: the next read refills it
+
+
 async def test_a_payment_is_cached_as_json_under_payment_id_for_an_hour(client: httpx.AsyncClient, redis):
     payment = (await client.post("/api/payments", json=charge())).json()
     read = (await client.get(f"/api/payments/{payment['id']}")).json()
@@ -63,17 +77,3 @@ async def test_the_ttl_comes_from_the_settings():
                 assert 0 < await probe.ttl(f"payment:{payment['id']}") <= 120
             finally:
                 await probe.aclose()
-
-
-async def test_the_cached_answer_reads_back_and_an_unreadable_entry_is_a_miss(redis):
-    # The payment cache alone, on the module's Redis database (no service in between).
-    cache = PaymentCache(CacheManager(redis, Metrics("test")), ttl_seconds=60)
-    doc = {"id": 987654, "status": "completed", "version": 2}
-    assert payment_key(987654) == "payment:987654"
-    assert await cache.put(doc)
-    raw, parsed = await cache.get_answer(987654)  # type: ignore[misc]
-    assert json.loads(raw) == parsed == doc
-    for unreadable in (b"not json", b"[1, 2]", b'{"id": 987654, "version": "2"}'):
-        await redis.set("payment:987654", unreadable, ex=60)
-        assert await cache.get_answer(987654) is None
-        assert await redis.get("payment:987654") is None  # dropped: the next read refills it
