@@ -22,6 +22,7 @@ STUDENT_PAGES = (
     "securite.md",
     "labs.md",
     "handout.md",
+    "fiche-mise-a-jour-perdue.md",
 )
 
 # The handout's commands, as it writes them (its two READMEs).
