@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs (when missing) and starts the five real engines on 127.0.0.1, idempotently.
+# Installs (when missing) and starts the engines on 127.0.0.1, idempotently.
 #   scripts/infra.sh up [engine...]     install what is missing, start what is down, wait until ready
 #   scripts/infra.sh down [engine...]   stop only what this script started (by PID file)
 #   scripts/infra.sh status             one line per engine: up or down
@@ -12,7 +12,7 @@
 # The shells open the database the service itself uses (its *_DATABASE_URL / *_MONGO_URL /
 # PAYMENT_REDIS_URL when set); extra arguments and stdin go to the tool, e.g.
 #   scripts/infra.sh psql events -c 'select count(*) from events'
-# Engines: postgres redis rabbitmq mongo opensearch. Data lives in .data/ (git-ignored).
+# Engines: postgres redis rabbitmq mongo opensearch zipkin (traces). Data lives in .data/ (git-ignored).
 # On demand, by name only (`up toxiproxy`): toxiproxy, the proxy of the nemesis' network faults.
 set -euo pipefail
 
@@ -23,7 +23,7 @@ RUN_DIR="$DATA_DIR/run"
 CACHE_DIR="${TP4_CACHE_DIR:-$HOME/.cache/tp4-ticketing}"
 mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR" "$CACHE_DIR"
 
-ENGINES=(postgres redis rabbitmq mongo opensearch)
+ENGINES=(postgres redis rabbitmq mongo opensearch zipkin)
 # Not needed by the fleet, so neither installed nor started unless named; `down` stops them too.
 ON_DEMAND=(toxiproxy)
 
