@@ -114,7 +114,7 @@ async def saga_log(saga_id: str, request: Request) -> HTMLResponse:
         return _html(render.unreachable(exc.source, exc.reason))
     except Exception:
         return _html(f'<p class="muted">no saga {render.esc(saga_id)}</p>')
-    return _html(render.saga_log(saga, _now()))
+    return _html(render.saga_log(saga, _now(), _sources(request).settings.zipkin_ui_url))
 
 
 @router.get("/ui/event-options", response_class=HTMLResponse)

@@ -153,7 +153,14 @@ class SagaFeed(Feed):
         return {
             view: {
                 "slow": render.slow_motion(health),
-                "sagas": render.sagas_panel(listing, details, view[0], view[1], now),  # type: ignore[index]
+                "sagas": render.sagas_panel(
+                    listing,
+                    details,
+                    view[0],  # type: ignore[index]
+                    view[1],  # type: ignore[index]
+                    now,
+                    self.sources.settings.zipkin_ui_url,
+                ),
             }
             for view, listing in zip(wanted, listings, strict=True)
         }

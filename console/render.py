@@ -111,8 +111,25 @@ def steps_strip(steps: list[dict[str, Any]], now: datetime) -> str:
     return "".join(chips) or '<span class="muted">no step yet</span>'
 
 
+def trace_link(saga: dict[str, Any], zipkin: str | None) -> str:
+    """A link to the saga's trace in Zipkin's UI (docs/tracing.md), empty when it has none."""
+    trace_id = str(saga.get("traceId") or "")
+    if not zipkin or not trace_id or not all(c in "0123456789abcdef" for c in trace_id):
+        return ""
+    url = f"{zipkin.rstrip('/')}/traces/{trace_id}"
+    return (
+        f' <a class="trace-link" href="{esc(url)}" target="_blank" rel="noopener" '
+        f'title="the whole booking in Zipkin: each service, statement and message">trace</a>'
+    )
+
+
 def sagas_panel(
-    listing: dict[str, Any], details: dict[str, dict[str, Any]], status: str | None, page: int, now: datetime
+    listing: dict[str, Any],
+    details: dict[str, dict[str, Any]],
+    status: str | None,
+    page: int,
+    now: datetime,
+    zipkin: str | None = None,
 ) -> str:
     items = listing.get("items") or []
     total = int(listing.get("total") or 0)
@@ -128,7 +145,8 @@ def sagas_panel(
         type_cell = f'<td class="type">{esc(saga.get("type"))}</td>' if with_type else ""
         rows.append(
             f'<tr class="saga" data-saga-id="{esc(saga_id)}" data-status="{esc(saga_status)}">'
-            f'<td><a href="#" class="saga-link" data-saga="{esc(saga_id)}">{esc(saga_id[:8])}</a></td>'
+            f'<td><a href="#" class="saga-link" data-saga="{esc(saga_id)}">{esc(saga_id[:8])}</a>'
+            f"{trace_link(saga, zipkin)}</td>"
             f"{type_cell}"
             f'<td><span class="status s-{_css_word(saga_status, SAGA_STATUSES)}">'
             f"{esc(saga_status)}</span></td>"
@@ -151,7 +169,7 @@ def sagas_panel(
     )
 
 
-def saga_log(saga: dict[str, Any], now: datetime) -> str:
+def saga_log(saga: dict[str, Any], now: datetime, zipkin: str | None = None) -> str:
     """The full log of one saga: the same data as GET /api/saga/{id}, as a table and as JSON."""
     rows = "".join(
         f'<tr class="{"log-compensation" if s.get("kind") == "compensation" else "log-step"}">'
@@ -165,7 +183,8 @@ def saga_log(saga: dict[str, Any], now: datetime) -> str:
         f'<div class="saga-log" data-saga-id="{esc(saga.get("sagaId"))}" '
         f'data-status="{esc(saga.get("status"))}">'
         f'<h3>saga {esc(saga.get("sagaId"))} <span class="status s-'
-        f'{_css_word(saga.get("status"), SAGA_STATUSES)}">{esc(saga.get("status"))}</span></h3>'
+        f'{_css_word(saga.get("status"), SAGA_STATUSES)}">{esc(saga.get("status"))}</span>'
+        f"{trace_link(saga, zipkin)}</h3>"
         f"<p>reservation {esc(saga.get('reservationId') or '-')} "
         f"· payment {esc(saga.get('paymentId') or '-')}"
         f" · {esc(saga.get('error') or 'no error')}</p>"

@@ -23,3 +23,5 @@ class ConsoleSettings(CallsEventService, env_prefix="CONSOLE_"):
     sagas_per_page: int = 20
     events_per_page: int = 10
     recent_messages: int = 30
+    # Zipkin's UI (docs/tracing.md): each saga links to its trace there, /traces/<traceId>.
+    zipkin_ui_url: str = "http://127.0.0.1:9411/zipkin"

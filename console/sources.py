@@ -5,6 +5,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from opentelemetry import propagate
 
 from console.settings import ConsoleSettings
 
@@ -67,12 +68,13 @@ class Sources:
         return dict(await self._get(ORCHESTRATOR, f"{self.settings.saga_url}/health"))
 
     async def start_booking(self, body: bytes, content_type: str) -> httpx.Response:
-        """The booking POST as a client makes it, forwarded unchanged."""
+        """The booking POST as a client makes it, forwarded unchanged, in the trace of the
+        form's request (its context in `traceparent`): the booking's trace starts at the click."""
+        headers = {"content-type": content_type}
+        propagate.inject(headers)
         try:
             return await self.http.post(
-                f"{self.settings.saga_url}/api/saga/booking",
-                content=body,
-                headers={"content-type": content_type},
+                f"{self.settings.saga_url}/api/saga/booking", content=body, headers=headers
             )
         except httpx.HTTPError as exc:
             raise Unreachable(ORCHESTRATOR, type(exc).__name__) from exc

@@ -12,6 +12,7 @@ from payment_service.provider import SimulatedProvider
 from payment_service.service import Payments
 from payment_service.settings import PaymentSettings
 from payment_service.store import PaymentStore
+from shared import tracing
 from shared.wiring import Wiring, service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -22,6 +23,7 @@ def create_app(settings: PaymentSettings | None = None) -> FastAPI:
 
     async def start(wire: Wiring) -> None:
         engine = await wire.postgres(settings.database_url, MIGRATIONS)
+        tracing.instrument("redis")
         redis = aioredis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         wire.on_stop(redis.aclose)
         wire.state.redis = redis

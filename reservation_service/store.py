@@ -17,7 +17,7 @@ from reservation_service.domain import LIVE, SeatHold, Status, TimelineEntry
 from shared.contracts import Envelope
 from shared.idempotency import Idempotency, StoredAnswer
 from shared.idempotency import mongo as idempotency_store
-from shared.messaging.mongo_outbox import MONGO_PENDING, ensure_mongo_outbox, mongo_outbox
+from shared.messaging.mongo_outbox import MONGO_PENDING, ensure_mongo_outbox, mongo_outbox, outbox_entry
 
 Doc = dict[str, Any]
 IDEMPOTENCY_SCOPE = "reservations.create"
@@ -225,7 +225,7 @@ class ReservationStore:
             push["timeline"] = entry.as_document()
         # exercise DB4: end
         if message is not None:
-            push["outbox"] = message.as_document()
+            push["outbox"] = outbox_entry(message)
             update["$set"][MONGO_PENDING] = True
         if push:
             update["$push"] = push

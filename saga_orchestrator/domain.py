@@ -135,6 +135,8 @@ class Saga:
     type: SagaType = SagaType.BOOKING
     # What a cancellation learnt at its start: the booking's user and its booking saga.
     context: dict[str, Any] = field(default_factory=dict)
+    # The trace of the request that started it (W3C headers; docs/tracing.md), None outside one.
+    trace_context: dict[str, str] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

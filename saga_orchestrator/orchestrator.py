@@ -45,7 +45,7 @@ from saga_orchestrator.domain import (
 from saga_orchestrator.messaging import booking_message, cancellation_message
 from saga_orchestrator.settings import SagaSettings
 from saga_orchestrator.store import LeaseLost, SagaStore
-from shared import faults
+from shared import faults, tracing
 from shared.contracts import (
     BookingCancellationFailed,
     BookingCancelled,
@@ -163,8 +163,12 @@ class Orchestrator:
                 if saga.owner != self.store.owner:
                     return
                 state: _State | None = _State(saga, steps)
-                while state is not None:
-                    state = await self._turn(state)
+                # In the trace of the request that started the saga, whichever process drives it.
+                with tracing.span(
+                    f"saga {saga.type.value} drive", saga.trace_context, **{"saga.id": str(saga_id)}
+                ):
+                    while state is not None:
+                        state = await self._turn(state)
             except LeaseLost:
                 log.warning("saga %s is driven by another orchestrator now", saga_id)
             except asyncio.CancelledError:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import EmailStr, Field, StrictInt
 
 from saga_orchestrator.domain import Saga
+from shared import tracing
 from shared.contracts.calls import CancellationRequest, PaymentMethod
 from shared.money import Amount, EventPriceIn, priced_in
 from shared.schemas import ApiInput, ApiModel
@@ -59,6 +60,9 @@ class SagaSummary(ApiModel):
     error: str | None
     created_at: datetime
     updated_at: datetime
+    # The trace of the request that started it, as Zipkin names it (docs/tracing.md): open
+    # http://127.0.0.1:9411/zipkin/traces/<traceId>. None when it was not traced.
+    trace_id: str | None = Field(None, examples=["4bf92f3577b34da6a3ce929d0e0e4736"])
 
     @classmethod
     def of(cls, saga: Saga) -> "SagaSummary":
@@ -74,7 +78,9 @@ def _columns(saga: Saga) -> dict[str, Any]:
         "type status current_step event_id seats reservation_id payment_id amount currency error "
         "created_at updated_at"
     ).split()
-    return {name: getattr(saga, name) for name in names}
+    return {name: getattr(saga, name) for name in names} | {
+        "trace_id": tracing.trace_id_of(saga.trace_context)
+    }
 
 
 def saga_out(saga: Saga, steps: list[dict[str, Any]]) -> SagaOut:

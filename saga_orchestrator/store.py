@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saga_orchestrator.domain import TERMINAL, Kind, Saga, SagaStatus, SagaType, StepRecord, StepStatus
-from shared import sql
+from shared import sql, tracing
 from shared.contracts import Envelope
 
 metadata = sa.MetaData()
@@ -49,6 +49,8 @@ sagas = sa.Table(
     sa.Column("owner", sa.String(128)),
     sa.Column("type", sa.String(16), nullable=False, server_default="booking"),
     sa.Column("context", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    # The start request's trace context (shared/tracing.py); NULL outside a trace.
+    sa.Column("trace_context", JSONB(none_as_null=True)),
 )
 
 saga_steps = sa.Table(
@@ -123,6 +125,8 @@ class SagaStore:
                             status=SagaStatus.STARTED.value,
                             owner=self.owner,
                             lease_until=self._lease_end(),
+                            # Its drive, by whichever orchestrator, joins the start's trace.
+                            trace_context=tracing.carrier(),
                         )
                         .returning(*sagas.c)
                     )

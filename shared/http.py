@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 from pydantic import SecretStr
 
+from shared import tracing
 from shared.callers import AUTH_CHECK_PATH
 from shared.logging import CORRELATION_HEADER, current_correlation_id
 
@@ -117,6 +118,7 @@ class ServiceClient:
     def _client(self) -> aiohttp.ClientSession:
         # Made at the first call: a session belongs to the running event loop.
         if self._session is None:
+            tracing.instrument("aiohttp")  # each call a span, its context in `traceparent`
             connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=KEEPALIVE_SECONDS)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return self._session

@@ -7,6 +7,8 @@ import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from opentelemetry import trace
+
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -37,6 +39,10 @@ class JsonFormatter(logging.Formatter):
         cid = correlation_id.get()
         if cid:
             entry["correlationId"] = cid
+        # The trace the line belongs to (docs/tracing.md): paste it into Zipkin's search.
+        span = trace.get_current_span().get_span_context()
+        if span.trace_flags.sampled:
+            entry["traceId"] = format(span.trace_id, "032x")
         extra = getattr(record, "fields", None)
         if isinstance(extra, dict):
             entry.update(extra)
@@ -56,5 +62,5 @@ def configure_logging(service: str, level: str = "INFO", json_logs: bool = True)
     root.setLevel(level.upper())
     # Our own access log line carries the correlation id; uvicorn's would repeat it without.
     logging.getLogger("uvicorn.access").disabled = True
-    for noisy in ("aiormq", "aio_pika", "opensearch", "pymongo", "httpx", "httpcore"):
+    for noisy in ("aiormq", "aio_pika", "opensearch", "pymongo", "httpx", "httpcore", "opentelemetry"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -7,6 +7,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure
 
+from shared import tracing
+
 # What a consumer's handler raises when the engine cannot be reached (Broker's engine_down).
 ENGINE_DOWN: tuple[type[BaseException], ...] = (ConnectionFailure,)
 
@@ -16,6 +18,7 @@ def make_client(url: str) -> AsyncMongoClient[dict[str, Any]]:
     # monitoring notices an engine that stopped answering altogether; this bounds an
     # operation whose answer never comes on a connection that otherwise looks alive (a
     # request or a shutdown would wait on it for good). Our callers give up after seconds.
+    tracing.instrument("pymongo")  # a span per command, in the trace of the work that sent it
     return AsyncMongoClient(
         url, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, socketTimeoutMS=20_000
     )

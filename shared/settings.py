@@ -44,6 +44,15 @@ class ServiceSettings(BaseSettings):
     http_timeout_seconds: float = _common("HTTP_TIMEOUT_SECONDS", 5.0)  # type: ignore[assignment]
     http_retries: int = _common("HTTP_RETRIES", 3)  # type: ignore[assignment]
 
+    # Tracing (shared/tracing.py, docs/tracing.md): spans exported to Zipkin. A trace starts at
+    # each request or message batch from outside with this probability: 1.0 keeps every
+    # booking, what a class needs at the fleet's rates (the cost: docs/performance.md).
+    tracing_enabled: bool = _common("TRACING_ENABLED", True)  # type: ignore[assignment]
+    tracing_sample_ratio: float = _common("TRACING_SAMPLE_RATIO", 1.0, ge=0.0, le=1.0)  # type: ignore[assignment]
+    zipkin_endpoint: str = _common("ZIPKIN_ENDPOINT", "http://127.0.0.1:9411/api/v2/spans")  # type: ignore[assignment]
+    # How long the exporter's thread waits for Zipkin per batch: never a request's time.
+    tracing_export_timeout_seconds: float = _common("TRACING_EXPORT_TIMEOUT_SECONDS", 2.0, gt=0)  # type: ignore[assignment]
+
     # Mechanisms turned off on purpose for a lab (docs/labs.md); empty in any real fleet.
     teaching_faults: Annotated[tuple[Fault, ...], NoDecode] = _common("TEACHING_FAULTS", ())  # type: ignore[assignment]
 

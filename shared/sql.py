@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+import sqlalchemy.ext.asyncio
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared import tracing
 
 if TYPE_CHECKING:
     from shared.contracts import Envelope
@@ -30,7 +33,10 @@ def make_engine(url: str, *, pool_size: int = 24) -> AsyncEngine:
     # The pool keeps what a busy service uses at once (the orchestrator drives up to 64 sagas,
     # each holding a connection only per write): connections past it are opened and closed on
     # every checkout (its cost: docs/performance.md).
-    return create_async_engine(
+    # Through the module, not a name imported at load time: the tracing instrumentation wraps
+    # the module's function, and each statement becomes a span of the work that ran it.
+    tracing.instrument("sqlalchemy")
+    return sqlalchemy.ext.asyncio.create_async_engine(
         url, pool_size=pool_size, max_overflow=16, pool_pre_ping=True, pool_recycle=1800
     )
 
@@ -176,6 +182,9 @@ outbox = sa.Table(
     sa.Column("payload", JSONB, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("published_at", sa.DateTime(timezone=True)),
+    # The trace context of the work that wrote the row (W3C headers, shared/tracing.py): the
+    # relay publishes in that trace, which a consumer then joins. NULL outside a trace.
+    sa.Column("trace_context", JSONB(none_as_null=True)),
 )
 
 idempotency_keys = sa.Table(
@@ -193,14 +202,16 @@ idempotency_keys = sa.Table(
 def writes_hung_on(rows: sa.CTE, *, keep_answer: bool) -> list[sa.CTE]:
     """The outbox row (and, with `keep_answer`, the answer kept under the Idempotency-Key)
     inserted from the rows of a data-modifying CTE: they exist exactly when it wrote, in one
-    statement. Their values are the bind parameters p_message_id, p_routing_key, p_payload
-    (and p_scope, p_key, p_fingerprint, p_status_code, p_response)."""
+    statement. Their values are the bind parameters p_message_id, p_routing_key, p_payload,
+    p_trace_context (and p_scope, p_key, p_fingerprint, p_status_code, p_response)."""
     message = sa.select(
         sa.bindparam("p_message_id", type_=sa.String),
         sa.bindparam("p_routing_key", type_=sa.String),
         sa.bindparam("p_payload", type_=JSONB),
+        sa.bindparam("p_trace_context", type_=JSONB(none_as_null=True)),
     ).select_from(rows)
-    writes = [outbox.insert().from_select(["message_id", "routing_key", "payload"], message).cte("queued")]
+    columns = ["message_id", "routing_key", "payload", "trace_context"]
+    writes = [outbox.insert().from_select(columns, message).cte("queued")]
     if keep_answer:
         answer = sa.select(
             sa.bindparam("p_scope", type_=sa.String),
@@ -237,6 +248,7 @@ def message_values(message: "Envelope") -> dict[str, Any]:
         "p_message_id": message.message_id,
         "p_routing_key": message.type,
         "p_payload": message.as_document(),
+        "p_trace_context": tracing.carrier(),
     }
 
 
@@ -255,6 +267,15 @@ def hung_values(
             p_response=response,
         )
     return values
+
+
+def add_outbox_trace_context() -> None:
+    """In the revision after the baseline of every PostgreSQL service: the outbox's
+    trace_context column. IF NOT EXISTS: a database made by the baseline since the column
+    joined the `outbox` table above already has it."""
+    from alembic import op
+
+    op.execute("ALTER TABLE outbox ADD COLUMN IF NOT EXISTS trace_context JSONB")
 
 
 def create_messaging_tables() -> None:

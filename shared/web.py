@@ -15,12 +15,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+from opentelemetry import trace
 from prometheus_client import generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import crashpoints, faults
+from shared import crashpoints, faults, tracing
 from shared.callers import AUTH_CHECK_PATH, INTERNAL, PUBLIC, Caller, caller_of
 from shared.errors import field_error
 from shared.logging import CORRELATION_HEADER, correlation_id
@@ -65,6 +66,9 @@ class RequestContext:
         given = headers.get(CORRELATION_HEADER.lower().encode()) or headers.get(b"x-request-id")
         cid = given.decode("latin-1")[:128] if given else str(uuid.uuid4())
         token = correlation_id.set(cid)
+        # The request's span (shared/tracing.py) names the correlation id too: a trace found
+        # in Zipkin leads to the log lines, and back.
+        trace.get_current_span().set_attribute("correlation.id", cid)
         declared = headers.get(b"content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
             await problem(
@@ -249,6 +253,8 @@ def create_service_app(
         app.add_middleware(crashpoints.CrashBeforeAnswer)
     app.add_middleware(RequestContext, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes)
     _declare_problem_answers(app)
+    # Outermost: the request's span covers everything, the access log line included.
+    tracing.instrument_app(app, settings)
     return app
 
 

@@ -24,6 +24,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
 from aio_pika.connection import make_url
 
+from shared import tracing
 from shared.contracts import Envelope, UnreadableMessage
 from shared.forever import retry_forever, stop_if_cancelled
 from shared.logging import correlation_id
@@ -270,14 +271,19 @@ class Broker:
                 outcomes[index] = exc
         if envelopes:
             answered: Outcomes
-            try:
-                answered = await consumer.batch(envelopes)
-                if len(answered) != len(envelopes):
-                    raise RuntimeError(f"{len(answered)} outcomes for {len(envelopes)} messages")
-            except Exception as exc:
-                # The batch as a whole failed (an engine down, say): each message goes its own
-                # way as if it had failed alone.
-                answered = [exc] * len(envelopes)
+            # A span for the batch, in the trace each message's headers carry (shared/tracing.py).
+            with tracing.consuming(name, [messages[i].headers for i in readable]) as spans:
+                try:
+                    answered = await consumer.batch(envelopes)
+                    if len(answered) != len(envelopes):
+                        raise RuntimeError(f"{len(answered)} outcomes for {len(envelopes)} messages")
+                except Exception as exc:
+                    # The batch as a whole failed (an engine down, say): each message goes its
+                    # own way as if it had failed alone.
+                    answered = [exc] * len(envelopes)
+                for one, outcome in zip(spans, answered, strict=True):
+                    if outcome is not None:
+                        tracing.failed(one, outcome)
             for index, outcome in zip(readable, answered, strict=True):
                 outcomes[index] = outcome
         # Per channel the last message to acknowledge: after a reconnection a batch may hold
@@ -336,7 +342,8 @@ class Broker:
             token = correlation_id.set(envelope.correlation_id)
             try:
                 assert consumer.handler is not None
-                await consumer.handler(envelope)
+                with tracing.consuming(name, [message.headers]):
+                    await consumer.handler(envelope)
             finally:
                 correlation_id.reset(token)
         except UnreadableMessage as exc:

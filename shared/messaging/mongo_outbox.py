@@ -9,6 +9,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
+from shared import tracing
 from shared.contracts import Envelope
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.outbox import BATCH, Relay
@@ -22,11 +23,25 @@ log = logging.getLogger(__name__)
 MONGO_PENDING = "outboxPending"
 
 
+# Beside each message in the `outbox` array: the trace context of the work that wrote it
+# (shared/tracing.py); the relay publishes in that trace and leaves the field off the wire.
+TRACE_FIELD = "_traceContext"
+
+
+def outbox_entry(envelope: Envelope) -> dict[str, Any]:
+    """A message as an `outbox` array keeps it: the envelope, and the writer's trace context."""
+    entry = envelope.as_document()
+    kept = tracing.carrier()
+    if kept:
+        entry[TRACE_FIELD] = kept
+    return entry
+
+
 def mongo_outbox(*envelopes: Envelope) -> dict[str, Any]:
     """The fields of a new MongoDB document carrying these messages."""
     if not envelopes:
         return {"outbox": []}
-    return {"outbox": [e.as_document() for e in envelopes], MONGO_PENDING: True}
+    return {"outbox": [outbox_entry(e) for e in envelopes], MONGO_PENDING: True}
 
 
 async def ensure_mongo_outbox(collection: AsyncCollection[dict[str, Any]]) -> None:
@@ -58,7 +73,9 @@ class MongoOutboxRelay(Relay):
                 sent: list[str] = []
                 try:
                     for message in doc["outbox"]:
-                        await self.broker.publish(message)
+                        kept = message.pop(TRACE_FIELD, None)
+                        with tracing.restored(kept):
+                            await self.broker.publish(message)
                         sent.append(message["messageId"])
                 except BrokerUnavailable as exc:
                     log.warning("outbox relay paused: %s", exc)

@@ -5,7 +5,7 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared import sql
+from shared import sql, tracing
 from shared.contracts import Envelope
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.outbox import BATCH, Relay
@@ -17,10 +17,17 @@ log = logging.getLogger(__name__)
 async def add_to_outbox(conn: AsyncConnection, *envelopes: Envelope) -> None:
     """Write messages in the caller's transaction; they exist exactly when its change does."""
     if envelopes:
+        kept = tracing.carrier()
         await conn.execute(
             sql.outbox.insert(),
             [
-                {"message_id": e.message_id, "routing_key": e.type, "payload": e.as_document()}
+                {
+                    "message_id": e.message_id,
+                    "routing_key": e.type,
+                    "payload": e.as_document(),
+                    # The relay publishes in this trace (shared/tracing.py).
+                    "trace_context": kept,
+                }
                 for e in envelopes
             ],
         )
@@ -39,7 +46,7 @@ class SqlOutboxRelay(Relay):
             # SKIP LOCKED: relays of several processes share the work without waiting.
             rows = (
                 await conn.execute(
-                    sa.select(table.c.id, table.c.payload)
+                    sa.select(table.c.id, table.c.payload, table.c.trace_context)
                     .where(table.c.published_at.is_(None))
                     .order_by(table.c.id)
                     .limit(BATCH)
@@ -49,7 +56,10 @@ class SqlOutboxRelay(Relay):
             sent: list[int] = []
             try:
                 for row in rows:
-                    await self.broker.publish(row.payload)
+                    # The publish's span (aio-pika's instrumentation) joins the trace of the
+                    # work that wrote the row, and its context goes in the message headers.
+                    with tracing.restored(row.trace_context):
+                        await self.broker.publish(row.payload)
                     sent.append(row.id)
             except BrokerUnavailable as exc:
                 log.warning("outbox relay paused: %s", exc)
