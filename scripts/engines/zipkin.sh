@@ -13,7 +13,7 @@
 # it is the one engine the fleet can lose without losing anything but traces.
 #
 # Env: ZIPKIN_PORT (9411), ZIPKIN_HEAP (256m), ZIPKIN_MAX_SPANS (100000 kept in memory, the
-# oldest traces dropped past it), ZIPKIN_START_TIMEOUT (90 s).
+# oldest traces dropped past it), ZIPKIN_START_TIMEOUT (180 s: a loaded 2-core machine took 70 s).
 
 ZIPKIN_VERSION=3.5.1
 ZIPKIN_PORT="${ZIPKIN_PORT:-9411}"
@@ -73,7 +73,7 @@ zipkin_start() {
         log "zipkin: already up on 127.0.0.1:${ZIPKIN_PORT}"
         return 0
     fi
-    local pidfile started=$SECONDS limit="${ZIPKIN_START_TIMEOUT:-90}" workdir
+    local pidfile started=$SECONDS limit="${ZIPKIN_START_TIMEOUT:-180}" workdir
     pidfile="$(_zipkin_pidfile)"
     workdir="$DATA_DIR/zipkin"
     mkdir -p "$LOG_DIR" "$RUN_DIR" "$workdir" || return 1
@@ -84,8 +84,11 @@ zipkin_start() {
         # Bound to the loopback like every engine; QUERY_PORT is Zipkin's own setting, the
         # armeria.ports entry binds it to 127.0.0.1. Same launch as the search node: the inner
         # bash writes its pid then execs java; setsid keeps a Ctrl-C on the caller away.
+        # Only the launch runs in the background (`cd ... && launch &` would leave a copy of
+        # this shell waiting on it, holding the caller's stdout open).
         # shellcheck disable=SC2016
-        (cd "$workdir" && STORAGE_TYPE=mem MEM_MAX_SPANS="${ZIPKIN_MAX_SPANS:-100000}" \
+        (cd "$workdir" || exit 1
+        STORAGE_TYPE=mem MEM_MAX_SPANS="${ZIPKIN_MAX_SPANS:-100000}" \
             QUERY_PORT="$ZIPKIN_PORT" COLLECTOR_SCRIBE_ENABLED=false \
             nohup setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' zipkin-start "$pidfile" \
             java "-Xms${ZIPKIN_HEAP:-256m}" "-Xmx${ZIPKIN_HEAP:-256m}" -XX:+ExitOnOutOfMemoryError \
