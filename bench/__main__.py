@@ -3,6 +3,11 @@
     python -m bench                               # full size, c=1,16, 3 rounds, every scenario
     python -m bench --size small --concurrency 1,2 --rounds 1 --scenarios saga,cache
     python -m bench --isolated                    # start a throwaway fleet for the run
+    python -m bench --tracing both --scenarios saga   # + CPU per saga with tracing off and on
+
+`--tracing on|off` is the throwaway fleet's tracing (--isolated; a running fleet keeps what it
+was started with); `--tracing both` adds the `tracing` scenario: two throwaway fleets, one
+with tracing off and one on, their rounds in turn (bench/tracing.py).
 
 Base URLs default to the fleet's ports; BENCH_<PACKAGE>_URL (e.g. BENCH_SAGA_ORCHESTRATOR_URL)
 overrides each, BENCH_QUEUE_PREFIX / BENCH_RUN_DIR / BENCH_EVENT_STORE_DATABASE / BENCH_REDIS_URL point the
@@ -20,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cache, eventstore, footprint, markdown, peer, peer_http, projection, saga
+from bench import cache, eventstore, footprint, markdown, peer, peer_http, projection, saga, tracing
 from bench.core import SCENARIOS, SIZES, Config, Report, machine, progress
 
 RUNNERS = {
@@ -30,7 +35,10 @@ RUNNERS = {
     "cache": cache.run,
     "eventstore": eventstore.run,
     "projection": projection.run,
+    tracing.NAME: tracing.run,
 }
+# Not in a default run: it starts two fleets of its own (`--tracing both` asks for it).
+OPTIONAL_SCENARIOS = (tracing.NAME,)
 NOISE_NOTE = (
     "2 shared cores: the load generator, the seven services, the engines and (when taken during "
     "development) other test runs share them; figures are noisy, compare ratios more than absolutes"
@@ -49,11 +57,21 @@ def parse(argv: list[str] | None) -> tuple[Config, bool]:
     parser.add_argument("--isolated", action="store_true", help="start a throwaway fleet for the run")
     parser.add_argument("--no-cold-start", action="store_true", help="footprint without the cold-start fleet")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--tracing",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the isolated fleet's tracing (on: the fleet's default); both: also measure CPU per "
+        "saga with tracing off and on, side by side (scenario tracing)",
+    )
     args = parser.parse_args(argv)
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if args.tracing == "both" and tracing.NAME not in scenarios:
+        scenarios.append(tracing.NAME)
+    known = (*SCENARIOS, *OPTIONAL_SCENARIOS)
+    unknown = [s for s in scenarios if s not in known]
     if unknown:
-        parser.error(f"unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
+        parser.error(f"unknown scenario(s) {unknown}; known: {', '.join(known)}")
     if args.rounds < 1:
         parser.error("--rounds must be 1 or more")
     config = Config(
@@ -67,6 +85,7 @@ def parse(argv: list[str] | None) -> tuple[Config, bool]:
         cold_start=not args.no_cold_start,
         write=not args.no_write,
     )
+    config.tracing = args.tracing
     config.queue_prefix = os.environ.get("BENCH_QUEUE_PREFIX", "")
     config.event_store_database = os.environ.get("BENCH_EVENT_STORE_DATABASE", config.event_store_database)
     config.redis_url = os.environ.get("BENCH_REDIS_URL", config.redis_url)
@@ -126,6 +145,7 @@ async def run(config: Config) -> dict[str, Any]:
         "concurrency": config.concurrency,
         "rounds": config.rounds,
         "scenarios": config.scenarios,
+        "tracing": config.tracing,
         "note": config.note,
         "loadAverage": {"start": load_start, "end": os.getloadavg()},
         "urls": config.urls,
@@ -157,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     fleet = None
     if isolated:
         progress("starting an isolated fleet ...")
-        fleet, seconds = footprint.start_isolated()
+        # `both`: the main fleet as the fleet's default (on); the tracing scenario compares.
+        enabled = "false" if config.tracing == "off" else "true"
+        fleet, seconds = footprint.start_isolated(env={"TRACING_ENABLED": enabled})
         progress(f"isolated fleet ready in {seconds:.1f} s")
         config.urls = {pkg: fleet.url(pkg) for pkg in config.urls}
         config.queue_prefix = fleet.env["AMQP_QUEUE_PREFIX"]

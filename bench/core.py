@@ -68,6 +68,8 @@ class Config:
     out_dir: Path = ROOT / "bench" / "results"
     machine_name: str | None = None
     note: str = ""
+    # The isolated fleet's tracing (on, off) or both (the tracing scenario compares them).
+    tracing: str = "on"
     # Started fleet processes to measure the cold start of (footprint); None: skip it.
     cold_start: bool = True
     write: bool = True

@@ -22,6 +22,7 @@ ENGINES = {
     "rabbitmq": ("beam.smp", "epmd", "erl_child_setup", "inet_gethost"),
     "mongodb_wire_secantusdb": ("secantusd",),
     "opensearch": ("org.opensearch", "search-node", "SearchNode"),
+    "zipkin": ("zipkin-server",),
 }
 
 
@@ -146,7 +147,7 @@ def cold_start(config: Config, report: Report) -> None:
         )
 
 
-def start_isolated(attempts: int = 3) -> tuple[Any, float]:
+def start_isolated(attempts: int = 3, env: dict[str, str] | None = None) -> tuple[Any, float]:
     """An isolated fleet, started and ready, and how long its start took (processes spawned ->
     every /ready 200; its databases are created before). Two fleets started at once by parallel test runs
     can pick overlapping ports (a service then fails to bind): such a start is retried."""
@@ -154,6 +155,7 @@ def start_isolated(attempts: int = 3) -> tuple[Any, float]:
 
     for attempt in range(1, attempts + 1):
         fleet = isolated_fleet()
+        fleet.env.update(env or {})
         t0 = time.perf_counter()
         try:
             fleet.start(quiet=True, wait=120)
