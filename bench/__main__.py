@@ -6,7 +6,8 @@
     python -m bench --tracing both --scenarios saga   # + CPU per saga with tracing off and on
 
 `--tracing on|off` is the throwaway fleet's tracing (--isolated; a running fleet keeps what it
-was started with); `--tracing both` adds the `tracing` scenario: two throwaway fleets, one
+was started with). Off by default: the figures measure the fleet's own work, comparable with
+runs from before tracing; `--tracing both` adds the `tracing` scenario: two throwaway fleets, one
 with tracing off and one on, their rounds in turn (bench/tracing.py).
 
 Base URLs default to the fleet's ports; BENCH_<PACKAGE>_URL (e.g. BENCH_SAGA_ORCHESTRATOR_URL)
@@ -60,9 +61,10 @@ def parse(argv: list[str] | None) -> tuple[Config, bool]:
     parser.add_argument(
         "--tracing",
         choices=("on", "off", "both"),
-        default="on",
-        help="the isolated fleet's tracing (on: the fleet's default); both: also measure CPU per "
-        "saga with tracing off and on, side by side (scenario tracing)",
+        default="off",
+        help="the isolated fleet's tracing (off: what a measurement of the fleet's own work needs; "
+        "the fleet's default is on); both: also CPU per saga with tracing off and on, side by "
+        "side (scenario tracing)",
     )
     args = parser.parse_args(argv)
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -177,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     fleet = None
     if isolated:
         progress("starting an isolated fleet ...")
-        # `both`: the main fleet as the fleet's default (on); the tracing scenario compares.
-        enabled = "false" if config.tracing == "off" else "true"
+        # `both`: the main fleet without tracing, as `off`; the tracing scenario compares.
+        enabled = "true" if config.tracing == "on" else "false"
         fleet, seconds = footprint.start_isolated(env={"TRACING_ENABLED": enabled})
         progress(f"isolated fleet ready in {seconds:.1f} s")
         config.urls = {pkg: fleet.url(pkg) for pkg in config.urls}

@@ -69,7 +69,7 @@ class Config:
     machine_name: str | None = None
     note: str = ""
     # The isolated fleet's tracing (on, off) or both (the tracing scenario compares them).
-    tracing: str = "on"
+    tracing: str = "off"
     # Started fleet processes to measure the cold start of (footprint); None: skip it.
     cold_start: bool = True
     write: bool = True
