@@ -4,12 +4,8 @@ consumers reached through RabbitMQ in a single trace; with that Zipkin stopped m
 bookings still complete and the fleet still agrees."""
 
 import concurrent.futures
-import os
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,49 +13,14 @@ import pytest
 
 from fleetctl.check import run_check
 from fleetctl.fleet import SERVICES
-from tests.support import ROOT, IsolatedFleet, isolated_fleet
+from tests.support import IsolatedFleet, isolated_fleet
+from tests.zipkin import Zipkin, services
 
 # Zipkin's JVM starts in 20 to 70 s on a busy 2-core machine, before the fleet's own start.
 pytestmark = pytest.mark.timeout(600)
 
 PARTICIPANTS = {"saga-orchestrator", "event-service", "reservation-service", "payment-service"}
 CONSUMERS = {"event-store-service", "analytics-service", "notification-service"}
-
-
-class Zipkin:
-    """A Zipkin started by scripts/infra.sh on its own port, data folder and pid file."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.port = _free_port()
-        self.env = {**os.environ, "TP4_DATA_DIR": str(data_dir), "ZIPKIN_PORT": str(self.port)}
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def infra(self, command: str) -> None:
-        done = subprocess.run(
-            [str(ROOT / "scripts" / "infra.sh"), command, "zipkin"],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-
-    def trace(self, trace_id: str) -> list[dict[str, Any]]:
-        answer = httpx.get(f"{self.url}/api/v2/trace/{trace_id}", timeout=10)
-        return list(answer.json()) if answer.status_code == 200 else []
-
-    def up(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +36,7 @@ def zipkin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zipkin]:
 @pytest.fixture(scope="module")
 def fleet(zipkin: Zipkin) -> Iterator[IsolatedFleet]:
     fleet = isolated_fleet()
-    fleet.env["ZIPKIN_ENDPOINT"] = f"{zipkin.url}/api/v2/spans"
-    fleet.env["TRACING_SAMPLE_RATIO"] = "1.0"
+    fleet.env.update(zipkin.fleet_env())
     try:
         fleet.start(quiet=True, wait=120)
         yield fleet
@@ -135,9 +95,6 @@ def test_one_booking_is_one_trace_across_http_and_rabbitmq(fleet: IsolatedFleet,
     assert saga["status"] == "COMPLETED", saga
     trace_id = saga["traceId"]
     assert trace_id and len(trace_id) == 32, saga
-
-    def services(spans: list[dict[str, Any]], kind: str | None = None) -> set[str]:
-        return {s["localEndpoint"]["serviceName"] for s in spans if kind is None or s.get("kind") == kind}
 
     # The consumers run after the saga answered, and each service exports once a second.
     until = time.monotonic() + 60

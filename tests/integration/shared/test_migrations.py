@@ -79,14 +79,19 @@ ROLES = {"event_service": "events", "payment_service": "payments", "saga_orchest
 
 @pytest.mark.parametrize("service", sorted(SQUASHED_HEADS))
 async def test_each_service_has_one_baseline_at_the_old_head(service: str) -> None:
+    """One revision without a parent, the baseline, at the old head; the revisions since
+    (the outbox's trace context, docs/tracing.md) follow it."""
     migrations = ROOT / service / "migrations"
-    assert [p.name.split("_")[0] for p in (migrations / "versions").glob("[0-9]*.py")] == [
-        SQUASHED_HEADS[service]
+    revisions = sorted(p.name.split("_")[0] for p in (migrations / "versions").glob("[0-9]*.py"))
+    assert revisions[0] == SQUASHED_HEADS[service]
+    roots = [
+        p.name for p in (migrations / "versions").glob("[0-9]*.py") if "down_revision = None" in p.read_text()
     ]
+    assert [name.split("_")[0] for name in roots] == [SQUASHED_HEADS[service]]
     url = create_pg_database(ROLES[service])
     await sql.migrate(url, migrations)
     tables, revision = _tables_and_revision(url)
-    assert revision == SQUASHED_HEADS[service]
+    assert revision == revisions[-1]
     assert {"outbox", "idempotency_keys"} <= tables
     assert "inbox" not in tables
 
@@ -126,3 +131,31 @@ def test_the_head_revision_is_read_from_the_scripts(tmp_path) -> None:
     (versions / "0003_c.py").write_text("revision = '0003'\ndown_revision = '0001'\n")
     assert sql.head_revision(tmp_path) is None  # two heads: the migration run decides
     assert sql.head_revision(ROOT / "event_service" / "migrations") == HEAD
+
+
+@pytest.mark.parametrize("service", sorted(SQUASHED_HEADS))
+async def test_a_database_at_the_baseline_gains_the_outbox_trace_context(service: str) -> None:
+    """A database migrated before the trace context existed (at the baseline, its outbox made
+    without the column) upgrades to a head whose outbox has it."""
+    migrations = ROOT / service / "migrations"
+    url = create_pg_database(ROLES[service])
+    parts = make_url(url)
+    dsn = dict(
+        host=parts.host, port=parts.port, user=parts.username, password=parts.password, dbname=parts.database
+    )
+    await sql.migrate(url, migrations)
+    with psycopg.connect(**dsn) as conn:  # type: ignore[arg-type]
+        # Back to what the baseline made before the column joined the outbox table.
+        conn.execute("ALTER TABLE outbox DROP COLUMN trace_context")
+        if service == "saga_orchestrator":
+            conn.execute("ALTER TABLE sagas DROP COLUMN trace_context")
+        conn.execute("UPDATE alembic_version SET version_num = %s", (SQUASHED_HEADS[service],))
+    await sql.migrate(url, migrations)
+    with psycopg.connect(**dsn) as conn:  # type: ignore[arg-type]
+        columns = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'outbox'"
+            )
+        }
+    assert "trace_context" in columns
