@@ -11,7 +11,8 @@
 #   tp4-standin/debian:bookworm-<hash>   debootstrap --variant=minbase bookworm, imported
 #   tp4-standin/<name>:<hash>            FROM it, one per docker/standins/<name>/: postgres,
 #                                        redis, rabbitmq, search (tools/search-node on Java 17),
-#                                        mongo (secantusd-rs + mongosh), python (3.11)
+#                                        mongo (secantusd-rs + mongosh), python (3.11),
+#                                        zipkin (the Zipkin server jar on Java 17)
 # Each tag carries the content hash of what went into it, so a second run builds nothing and a
 # changed Dockerfile, entrypoint or engine build gives a new image. The base's root file system
 # is also kept as a tarball in ~/.cache/tp4-ticketing/compose/ (TP4_CACHE_DIR), so an emptied
@@ -101,6 +102,15 @@ if [[ ! -x "$secantus_bin" || ! -f "$search_dir/.complete" || ! -x "$mongosh_dir
   log "building the MongoDB-wire server, the search node and mongosh the native way (scripts/infra.sh install mongo opensearch mongosh)"
   TP4_CACHE_DIR="$CACHE_DIR" "$ROOT/scripts/infra.sh" install mongo opensearch mongosh
 fi
+# Zipkin's jar, fetched once by the native route (scripts/engines/zipkin.sh).
+zipkin_jar=$(ROOT="$ROOT" CACHE_DIR="$CACHE_DIR" bash -c '
+  # shellcheck source=engines/zipkin.sh
+  source "$ROOT/scripts/engines/zipkin.sh"; _zipkin_jar')
+if [[ ! -s "$zipkin_jar" ]]; then
+  log "fetching Zipkin's jar the native way (scripts/infra.sh install zipkin)"
+  TP4_CACHE_DIR="$CACHE_DIR" "$ROOT/scripts/infra.sh" install zipkin
+fi
+[[ -s "$zipkin_jar" ]] || die "no Zipkin jar at $zipkin_jar"
 [[ -x "$secantus_bin" ]] || die "no $secantus_bin (the native route fell back to the Python server; see .data/logs/mongo-build.log)"
 [[ -f "$search_dir/search-node.jar" ]] || die "no search node in $search_dir"
 # mongosh's native add-ons were built for the node that installed them: that node goes along.
@@ -156,6 +166,7 @@ build redis
 build rabbitmq
 build search "$search_dir" search-node
 build mongo "$secantus_bin" secantusd-rs "$mongosh_dir" mongosh "$node_bin" node
+build zipkin "$zipkin_jar" zipkin.jar
 
 lines=(
   "PYTHON_IMAGE=${TAG[python]}"
@@ -164,6 +175,7 @@ lines=(
   "RABBITMQ_IMAGE=${TAG[rabbitmq]}"
   "OPENSEARCH_IMAGE=${TAG[search]}"
   "MONGO_IMAGE=${TAG[mongo]}"
+  "ZIPKIN_IMAGE=${TAG[zipkin]}"
 )
 if [[ -n "$env_file" ]]; then
   touch "$env_file"

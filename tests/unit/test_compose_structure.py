@@ -113,6 +113,7 @@ IMAGE_VARIABLES = {
     "OPENSEARCH_IMAGE": "opensearchproject/opensearch:2.19.4",
     "RABBITMQ_IMAGE": "rabbitmq:3-management",
     "PYTHON_IMAGE": "python:3.11-slim",
+    "ZIPKIN_IMAGE": "openzipkin/zipkin:3.5.1",
 }
 
 
@@ -153,7 +154,19 @@ def _dotenv(path: Path) -> dict[str, str]:
 
 
 def test_every_container_of_the_design_exists_and_nothing_else():
-    assert set(SERVICES) == set(ENGINES) | set(APPS)
+    assert set(SERVICES) == set(ENGINES) | set(APPS) | {"zipkin"}
+
+
+def test_zipkin_keeps_traces_in_memory_and_no_service_waits_for_it():
+    """docs/tracing.md: the services export to it, and go on without it."""
+    zipkin = SERVICES["zipkin"]
+    assert _defaults(zipkin["image"]).startswith("openzipkin/zipkin:3.5")
+    assert _published(zipkin) == {9411: 9411}
+    assert "9411/health" in _health_text(zipkin)
+    assert zipkin["environment"]["STORAGE_TYPE"] == "mem" and not zipkin.get("volumes")
+    for name in APPS:
+        assert "zipkin" not in (SERVICES[name].get("depends_on") or {}), name
+        assert SERVICES[name]["environment"]["ZIPKIN_ENDPOINT"] == "http://zipkin:9411/api/v2/spans"
 
 
 @pytest.mark.parametrize("name", sorted(ENGINES))
@@ -193,7 +206,7 @@ def test_the_stand_in_script_writes_exactly_the_image_variables_compose_reads():
     script = (ROOT / "scripts" / "compose-images.sh").read_text()
     written = set(re.findall(r'"([A-Z]+_IMAGE)=\$\{TAG\[', script))
     assert written == set(IMAGE_VARIABLES)
-    for name in ("postgres", "redis", "rabbitmq", "search", "mongo", "python"):
+    for name in ("postgres", "redis", "rabbitmq", "search", "mongo", "python", "zipkin"):
         assert (ROOT / "docker" / "standins" / name / "Dockerfile").exists()
 
 
@@ -291,9 +304,10 @@ def test_service_urls_point_at_its_own_containers(name):
         assert parts.hostname == target, f"{variable} should reach {target}"
         assert parts.port in _container_ports(target), f"{variable}: container port, not the host one"
     assert urlsplit(VAR.sub("x", env["AMQP_URL"])).hostname == "rabbitmq"
-    # Any other *_URL names an existing compose service too (no 127.0.0.1 left over).
+    # Any other *_URL names an existing compose service too (no 127.0.0.1 left over), but
+    # the one the browser opens on the host: Zipkin's UI, linked from the console's page.
     for variable, value in env.items():
-        if variable.endswith("_URL"):
+        if variable.endswith("_URL") and variable != "CONSOLE_ZIPKIN_UI_URL":
             assert urlsplit(VAR.sub("x", value)).hostname in SERVICES, variable
 
 
