@@ -26,6 +26,8 @@ mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR" "$CACHE_DIR"
 ENGINES=(postgres redis rabbitmq mongo opensearch zipkin)
 # Not needed by the fleet, so neither installed nor started unless named; `down` stops them too.
 ON_DEMAND=(toxiproxy)
+# Down, these lose nothing but what they are for (traces): `status` says so and stays 0.
+OPTIONAL_ENGINES=(zipkin)
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 warn() { printf '[infra] WARNING: %s\n' "$*" >&2; }
@@ -132,6 +134,8 @@ case "$cmd" in
     for e in "${selected[@]}"; do
       if "${e}_ready" >/dev/null 2>&1; then
         printf '%-11s up\n' "$e"
+      elif [[ " ${OPTIONAL_ENGINES[*]} " == *" $e "* ]]; then
+        printf '%-11s down (optional: the fleet works without it)\n' "$e"
       else
         printf '%-11s down\n' "$e"; rc=1
       fi
