@@ -105,7 +105,7 @@ def head_revision(migrations: Path) -> str | None:
 
 async def _at_revision(url: str, revision: str) -> bool:
     """Whether the database's schema is at `revision` already; False when it cannot tell."""
-    engine = create_async_engine(url, poolclass=sa.pool.NullPool)
+    engine = sqlalchemy.ext.asyncio.create_async_engine(url, poolclass=sa.pool.NullPool)
     try:
         async with engine.connect() as conn:
             found = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalars().all()
