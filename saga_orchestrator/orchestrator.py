@@ -119,7 +119,7 @@ class Orchestrator:
         yet), which spares reloading it."""
         if saga_id in self._tasks:
             return
-        task = asyncio.create_task(self._drive(saga_id, created), name=f"saga-{saga_id}")
+        task = asyncio.create_task(self._drive_in_its_trace(saga_id, created), name=f"saga-{saga_id}")
         self._tasks[saga_id] = task
         self._in_flight.set(len(self._tasks))
 
@@ -128,6 +128,18 @@ class Orchestrator:
             self._in_flight.set(len(self._tasks))
 
         task.add_done_callback(forget)
+
+    async def _drive_in_its_trace(self, saga_id: uuid.UUID, created: Saga | None) -> None:
+        """`_drive`, in the trace of the request that started the saga (docs/tracing.md),
+        whichever process drives it: a saga taken over is read once more for the context its
+        row keeps (rare: a crash, a lease run out)."""
+        kept = created.trace_context if created is not None else None
+        if created is None:
+            with contextlib.suppress(Exception):  # unreadable now: driven untraced, retried later
+                found = await self.store.find(saga_id)
+                kept = found[0].trace_context if found is not None else None
+        with tracing.span("saga drive", kept, **{"saga.id": str(saga_id)}):
+            await self._drive(saga_id, created)
 
     async def _recover_forever(self) -> None:
         renew_every = max(self.settings.recovery_interval_seconds, self.settings.lease_seconds / 3)
@@ -163,12 +175,8 @@ class Orchestrator:
                 if saga.owner != self.store.owner:
                     return
                 state: _State | None = _State(saga, steps)
-                # In the trace of the request that started the saga, whichever process drives it.
-                with tracing.span(
-                    f"saga {saga.type.value} drive", saga.trace_context, **{"saga.id": str(saga_id)}
-                ):
-                    while state is not None:
-                        state = await self._turn(state)
+                while state is not None:
+                    state = await self._turn(state)
             except LeaseLost:
                 log.warning("saga %s is driven by another orchestrator now", saga_id)
             except asyncio.CancelledError:
