@@ -50,8 +50,11 @@ class Fakes:
     spans: list[Span] = field(default_factory=list)
     # route -> "error" (500) | "refuse" (409) | "hang" (wait for `unhang`) | "lost" (acts,
     # then answers 500 as if the answer was lost on the way back) | "unauthorized" (401, as a
-    # participant refusing the orchestrator's token; GET /auth/check then answers 401 too)
+    # participant refusing the orchestrator's token; once it has refused a call, GET
+    # /auth/check answers 401 too: a token that went bad after the orchestrator's start-up
+    # check, which a test sets up before the app starts without racing that check)
     modes: dict[str, str] = field(default_factory=dict)
+    token_refused: bool = False
     unhang: asyncio.Event = field(default_factory=asyncio.Event)
     # The provider refuses refunds: a refund leaves the payment refund_failed (answered 200).
     refuse_refunds: bool = False
@@ -100,6 +103,7 @@ def build_app(fakes: Fakes) -> FastAPI:
         elif mode == "refuse":
             return _problem(409, "fake refusal")
         elif mode == "unauthorized":
+            fakes.token_refused = True
             return _problem(401, "This endpoint is internal: it needs `Authorization: Bearer <token>`.")
         if key and key in fakes.answers:
             if mode == "lost":
@@ -117,7 +121,7 @@ def build_app(fakes: Fakes) -> FastAPI:
 
     @app.get("/auth/check")
     async def auth_check() -> Response:
-        if "unauthorized" in fakes.modes.values():
+        if fakes.token_refused and "unauthorized" in fakes.modes.values():
             return _problem(401, "This endpoint is internal: it needs `Authorization: Bearer <token>`.")
         return Response(status_code=204)
 
