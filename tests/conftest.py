@@ -26,6 +26,10 @@ from tests.support import (
 # Every app made in-process reads its caller-class tokens from the environment.
 os.environ["SERVICE_TOKEN"] = SERVICE_TOKEN
 os.environ["OPERATOR_TOKEN"] = OPERATOR_TOKEN
+# Apps and fleets made by tests trace only where a test is about the traces (tests/zipkin.py's
+# fleet_env, the doc test's fleets as the README starts them): a span costs a service about a
+# third more CPU (docs/performance.md), which the suite's two cores would pay on every test.
+os.environ["TRACING_ENABLED"] = "false"
 
 
 @pytest.fixture(scope="session", autouse=True)

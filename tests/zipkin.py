@@ -32,6 +32,7 @@ class Zipkin:
     def fleet_env(self) -> dict[str, str]:
         """What a fleet needs to export here (and its console to link here)."""
         return {
+            "TRACING_ENABLED": "true",
             "ZIPKIN_ENDPOINT": f"{self.url}/api/v2/spans",
             "CONSOLE_ZIPKIN_UI_URL": f"{self.url}/zipkin",
             "TRACING_SAMPLE_RATIO": "1.0",

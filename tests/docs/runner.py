@@ -291,7 +291,10 @@ class PageResult:
 
 def session_env(tools: Path, status: Path) -> dict[str, str]:
     """A new user's shell: no virtualenv on PATH, no fleet tokens in the environment."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SERVICE_TOKEN", "OPERATOR_TOKEN", "VIRTUAL_ENV")}
+    # Nor the suite's settings (tests/conftest.py turns tracing off): the fleet a page restarts
+    # traces, as the README's does.
+    private = ("SERVICE_TOKEN", "OPERATOR_TOKEN", "VIRTUAL_ENV", "TRACING_ENABLED")
+    env = {k: v for k, v in os.environ.items() if k not in private}
     venv_bins = {str(ROOT / ".venv" / "bin"), str(Path(sys.prefix) / "bin")}
     path = [p for p in env.get("PATH", "/usr/bin:/bin").split(os.pathsep) if p not in venv_bins]
     env["PATH"] = os.pathsep.join([str(tools), *path])

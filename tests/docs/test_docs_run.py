@@ -76,7 +76,8 @@ def default_fleet():
         )
     # The session's own tokens are in this process's environment (tests/conftest.py): the
     # fleet gets the checkout's, the ones the pages load.
-    fleet = Fleet(env=_checkout_tokens())
+    # As the README starts it: tracing on (the suite turns it off for its other fleets).
+    fleet = Fleet(env={**_checkout_tokens(), "TRACING_ENABLED": "true"})
     try:
         fleet.start(quiet=True, wait=120)
         yield fleet
@@ -89,7 +90,7 @@ def own_fleet():
     """A fleet on free ports with databases of its own, holding the checkout's tokens (the
     pages load `.data/tokens.env`)."""
     fleet = isolated_fleet()
-    fleet.env.update(_checkout_tokens())
+    fleet.env.update({**_checkout_tokens(), "TRACING_ENABLED": "true"})
     try:
         fleet.start(quiet=True, wait=120)
         # EVENT_URL, ..., SAGA_URL: where `fleet seed|demo|check|resume` find the services.
