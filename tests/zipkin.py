@@ -4,12 +4,17 @@ its own data folder and pid file, so a test may stop it without touching the mac
 import os
 import socket
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.support import ROOT
+from tests.support import ROOT, IsolatedFleet, isolated_fleet
+
+# The services' names in Zipkin (shared/tracing.py's service.name).
+CONSUMERS = {"event-store-service", "analytics-service", "notification-service"}
 
 
 class Zipkin:
@@ -48,6 +53,31 @@ class Zipkin:
             return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
+
+
+@contextmanager
+def zipkin_of_its_own(folder: Path) -> Iterator[Zipkin]:
+    """A Zipkin started by scripts/infra.sh in `folder`, on a free port; stopped after."""
+    server = Zipkin(folder)
+    server.infra("up")
+    try:
+        yield server
+    finally:
+        server.infra("down")
+
+
+@contextmanager
+def traced_fleet(zipkin: Zipkin, *, console: bool = False, **env: str) -> Iterator[IsolatedFleet]:
+    """An isolated fleet (and its console) exporting every trace to `zipkin`."""
+    fleet = isolated_fleet()
+    fleet.env.update({**zipkin.fleet_env(), **env})
+    try:
+        fleet.start(quiet=True, wait=120)
+        if console:
+            fleet.start(["console"], quiet=True, wait=60)
+        yield fleet
+    finally:
+        fleet.discard()
 
 
 def _free_port() -> int:

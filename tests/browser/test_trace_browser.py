@@ -11,35 +11,23 @@ import pytest
 
 from tests.browser.conftest import Watched
 from tests.browser.test_console_browser import _book, _ends, _event, _open, _row, _saga, _shot
-from tests.support import IsolatedFleet, isolated_fleet
-from tests.zipkin import Zipkin, services
+from tests.support import IsolatedFleet
+from tests.zipkin import CONSUMERS, Zipkin, services, traced_fleet, zipkin_of_its_own
 
 # Zipkin's JVM, then a fleet and the console, start before the first page.
 pytestmark = pytest.mark.timeout(600)
 
-CONSUMERS = {"event-store-service", "analytics-service", "notification-service"}
-
 
 @pytest.fixture(scope="module")
 def zipkin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zipkin]:
-    server = Zipkin(tmp_path_factory.mktemp("zipkin"))
-    server.infra("up")
-    try:
+    with zipkin_of_its_own(tmp_path_factory.mktemp("zipkin")) as server:
         yield server
-    finally:
-        server.infra("down")
 
 
 @pytest.fixture(scope="module")
 def fleet(zipkin: Zipkin) -> Iterator[IsolatedFleet]:
-    fleet = isolated_fleet()
-    fleet.env.update({**zipkin.fleet_env(), "CONSOLE_POLL_SECONDS": "0.3"})
-    try:
-        fleet.start(quiet=True, wait=120)
-        fleet.start(["console"], quiet=True, wait=60)
+    with traced_fleet(zipkin, console=True, CONSOLE_POLL_SECONDS="0.3") as fleet:
         yield fleet
-    finally:
-        fleet.discard()
 
 
 def test_a_compensated_saga_links_to_its_trace_in_zipkin(

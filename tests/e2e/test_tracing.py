@@ -13,35 +13,25 @@ import pytest
 
 from fleetctl.check import run_check
 from fleetctl.fleet import SERVICES
-from tests.support import IsolatedFleet, isolated_fleet
-from tests.zipkin import Zipkin, services
+from tests.support import IsolatedFleet
+from tests.zipkin import CONSUMERS, Zipkin, services, traced_fleet, zipkin_of_its_own
 
 # Zipkin's JVM starts in 20 to 70 s on a busy 2-core machine, before the fleet's own start.
 pytestmark = pytest.mark.timeout(600)
 
 PARTICIPANTS = {"saga-orchestrator", "event-service", "reservation-service", "payment-service"}
-CONSUMERS = {"event-store-service", "analytics-service", "notification-service"}
 
 
 @pytest.fixture(scope="module")
 def zipkin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zipkin]:
-    server = Zipkin(tmp_path_factory.mktemp("zipkin"))
-    server.infra("up")
-    try:
+    with zipkin_of_its_own(tmp_path_factory.mktemp("zipkin")) as server:
         yield server
-    finally:
-        server.infra("down")
 
 
 @pytest.fixture(scope="module")
 def fleet(zipkin: Zipkin) -> Iterator[IsolatedFleet]:
-    fleet = isolated_fleet()
-    fleet.env.update(zipkin.fleet_env())
-    try:
-        fleet.start(quiet=True, wait=120)
+    with traced_fleet(zipkin) as fleet:
         yield fleet
-    finally:
-        fleet.discard()
 
 
 def new_event(fleet: IsolatedFleet) -> int:
