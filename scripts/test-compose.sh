@@ -34,7 +34,7 @@ QUICK=0
 COMPOSE="${COMPOSE:-docker-compose}"
 PROJECT=tp4-compose-test
 CONTAINERS=(postgres-events postgres-payments postgres-sagas mongo-reservations mongo-event-store
-  mongo-notifications redis-cache opensearch rabbitmq event-service reservation-service payment-service
+  mongo-notifications redis-cache opensearch rabbitmq zipkin event-service reservation-service payment-service
   analytics-service event-store-service saga-orchestrator notification-service console)
 
 T0=$SECONDS
@@ -156,7 +156,7 @@ PORT_VARS=(PORT_EVENT_SERVICE PORT_RESERVATION_SERVICE PORT_PAYMENT_SERVICE PORT
   PORT_EVENT_STORE_SERVICE PORT_SAGA_ORCHESTRATOR PORT_NOTIFICATION_SERVICE PORT_CONSOLE
   PORT_POSTGRES_EVENTS PORT_POSTGRES_PAYMENTS PORT_POSTGRES_SAGAS PORT_MONGO_RESERVATIONS
   PORT_MONGO_EVENT_STORE PORT_MONGO_NOTIFICATIONS PORT_REDIS_CACHE PORT_OPENSEARCH PORT_RABBITMQ
-  PORT_RABBITMQ_UI)
+  PORT_RABBITMQ_UI PORT_ZIPKIN)
 base=${TP4_COMPOSE_PORT_BASE:-62000}
 for (( tries = 0; tries < 20; tries++ )); do
   all_free=1
@@ -242,6 +242,25 @@ export EVENT_URL="http://127.0.0.1:$PORT_EVENT_SERVICE" RESERVATION_URL="http://
 export PAYMENT_URL="http://127.0.0.1:$PORT_PAYMENT_SERVICE" ANALYTICS_URL="http://127.0.0.1:$PORT_ANALYTICS_SERVICE"
 export EVENT_STORE_URL="http://127.0.0.1:$PORT_EVENT_STORE_SERVICE" SAGA_URL="http://127.0.0.1:$PORT_SAGA_ORCHESTRATOR"
 export NOTIFICATION_URL="http://127.0.0.1:$PORT_NOTIFICATION_SERVICE"
+# One booking, one trace (docs/tracing.md): a completed saga's traceId, read back from the
+# zipkin container, holds spans of the orchestrator and of the three participants it called.
+booking_traced() {
+  local saga trace services want
+  saga=$(curl -fsS "$SAGA_URL/api/saga?status=COMPLETED&size=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["sagaId"])') || return 1
+  trace=$(curl -fsS "$SAGA_URL/api/saga/$saga" | python3 -c 'import json, sys; print(json.load(sys.stdin)["traceId"] or "")')
+  [[ -n "$trace" ]] || { echo "saga $saga has no traceId"; return 1; }
+  for (( i = 0; i < 30; i++ )); do
+    services=$(curl -fsS "http://127.0.0.1:$PORT_ZIPKIN/api/v2/trace/$trace" 2>/dev/null \
+      | python3 -c 'import json, sys; print(" ".join(sorted({s["localEndpoint"]["serviceName"] for s in json.load(sys.stdin)})))') \
+      && [[ $services == *saga-orchestrator* && $services == *event-service* ]] \
+      && [[ $services == *payment-service* && $services == *reservation-service* ]] \
+      && { echo "saga $saga, trace $trace: $services"; return 0; }
+    sleep 1
+  done
+  echo "saga $saga, trace $trace: spans of '${services:-nothing}' only"
+  return 1
+}
+check "a booking's trace in the zipkin container" booking_traced
 if (( ! QUICK )); then
   t=$SECONDS
   [[ -x "$ROOT/.venv/bin/fleet" ]] || "$ROOT/scripts/bootstrap.sh"

@@ -4,9 +4,10 @@
 
 Runs COMMAND (through bash) in a pseudo-terminal of 50 rows and 200 columns and types each LINE
 followed by Enter (a carriage return, as a terminal sends it) as a person does: once the
-program shows its prompt (the screen ends with "> ", "=> " or "# "), or WAIT seconds after
-the previous line if no prompt shows. Copies everything the program prints to stdout and exits
-with its status (124 after 120 s, as `timeout` does).
+program shows its prompt (the screen ends with "> ", "=> " or "# ") and at least three
+seconds after it started, or WAIT seconds after the previous line if no prompt shows. Copies
+everything the program prints to stdout and exits with its status (124 after 120 s, as
+`timeout` does).
 
 It answers the cursor-position query (ESC [6n) the way a terminal emulator does. Line editors
 such as redis-cli's ask for it when the terminal's size reads 0, which is what `docker exec -it`
@@ -31,6 +32,11 @@ ROWS, COLS = 50, 200
 GUARD_SECONDS = 120.0
 CURSOR_QUERY = b"\x1b[6n"
 FAR_RIGHT = b"\x1b[999C"
+# `docker exec -it` gives the container's terminal its size a moment after the program starts
+# (Docker 20.10 ignores the size sent with the start); a line typed before that reaches psql
+# while its terminal reads 0 rows, and psql pipes a one-row answer into its pager. A person
+# never types that fast.
+SETTLE_SECONDS = 3.0
 # What a prompt looks like once colours and cursor moves are taken out: psql's "db=> " and
 # "db=# ", mongosh's "test> ", redis-cli's "127.0.0.1:6379> ".
 PROMPT = re.compile(rb"[>#] $")
@@ -49,7 +55,8 @@ def main(argv: list[str]) -> int:
     out = sys.stdout.buffer
     while time.monotonic() - start < GUARD_SECONDS:
         shown = CONTROL.sub(b"", screen)
-        if lines and (PROMPT.search(shown) or time.monotonic() - last_typed >= wait):
+        settled = time.monotonic() - start >= SETTLE_SECONDS
+        if lines and ((settled and PROMPT.search(shown)) or time.monotonic() - last_typed >= wait):
             os.write(fd, lines.pop(0).encode() + b"\r")
             last_typed, screen = time.monotonic(), b""
         ready, _, _ = select.select([fd], [], [], 0.1)
