@@ -39,6 +39,8 @@ from urllib.parse import quote
 
 import httpx
 
+from fleetctl.messages import MESSAGES
+from fleetctl.messages import say as said
 from fleetctl.story import PACKAGES, URL_ENV
 
 RABBITMQ_API = "http://127.0.0.1:15672/api"
@@ -76,13 +78,17 @@ class Report:
 
     def table(self) -> str:
         """A readable summary: what was checked, then one line per difference."""
-        checked = ", ".join(f"{n} {what}" for what, n in self.counts.items())
+        checked = ", ".join(
+            said(f"check.count.{what}", n=n) if f"check.count.{what}" in MESSAGES else f"{n} {what}"
+            for what, n in self.counts.items()
+        )
         if self.ok:
-            return f"fleet check: OK ({checked})"
-        rows = [("check", "subject", "expected", "actual", "detail")]
+            return said("check.ok", checked=checked)
+        columns = ("check", "subject", "expected", "actual", "detail")
+        rows = [tuple(said(f"check.column.{c}") for c in columns)]
         rows += [(p.check, p.subject, p.expected, p.actual, p.detail) for p in self.problems]
         widths = [min(max(len(r[i]) for r in rows), 48) for i in range(4)]
-        lines = [f"fleet check: {len(self.problems)} difference(s) ({checked})"]
+        lines = [said("check.differences", count=len(self.problems), checked=checked)]
         for n, row in enumerate(rows):
             cells = [row[i][: widths[i]].ljust(widths[i]) for i in range(4)]
             lines.append("  ".join([*cells, row[4]]).rstrip())
@@ -195,10 +201,10 @@ def _gaps(versions: list[int]) -> str:
     dupes = sorted({v for v in versions if versions.count(v) > 1})
     parts = []
     if missing:
-        parts.append(f"missing {_short_list(missing)}")
+        parts.append(said("check.missing", versions=_short_list(missing)))
     if dupes:
-        parts.append(f"duplicated {_short_list(dupes)}")
-    return "; ".join(parts) or f"out of order: {_short_list(versions)}"
+        parts.append(said("check.duplicated", versions=_short_list(dupes)))
+    return "; ".join(parts) or said("check.out_of_order", versions=_short_list(versions))
 
 
 def _short_list(values: Iterable[Any], limit: int = 6) -> str:
@@ -258,9 +264,14 @@ class _Checker:
                     Problem(
                         "sagas",
                         f"saga {saga['sagaId']}",
-                        "terminal",
-                        f"{status} for > {self.stuck_seconds:g} s",
-                        f"event {saga['eventId']}, step {saga.get('currentStep')}, error {saga.get('error')}",
+                        said("check.terminal"),
+                        said("check.stuck", status=status, seconds=f"{self.stuck_seconds:g}"),
+                        said(
+                            "check.stuck_detail",
+                            event=saga["eventId"],
+                            step=saga.get("currentStep"),
+                            error=saga.get("error"),
+                        ),
                     )
                 )
         for saga in await self.api.pages("saga", "/api/saga", {"status": "COMPENSATION_FAILED"}):
@@ -268,9 +279,9 @@ class _Checker:
                 Problem(
                     "sagas",
                     f"saga {saga['sagaId']}",
-                    "COMPLETED or COMPENSATED",
+                    said("check.ended"),
                     "COMPENSATION_FAILED",
-                    f"event {saga['eventId']}: {saga.get('error')}",
+                    said("check.failed_detail", event=saga["eventId"], error=saga.get("error")),
                 )
             )
         return problems
@@ -284,7 +295,7 @@ class _Checker:
             )
             answer.raise_for_status()
         except httpx.HTTPError as exc:
-            return [Problem("reachability", "rabbitmq management API", "answers", f"{exc}")]
+            return [Problem("reachability", "rabbitmq management API", said("check.answers"), f"{exc}")]
         problems = []
         queues = 0
         for queue in answer.json():
@@ -302,9 +313,9 @@ class _Checker:
                     Problem(
                         "dead_letters",
                         f"queue {name}",
-                        "0 messages",
-                        f"{held} message(s)",
-                        "a consumer gave up on them: inspect (UI: Get messages), fix, then move or purge",
+                        said("check.dlq_expected"),
+                        said("check.dlq_actual", held=held),
+                        said("check.dlq_detail"),
                     )
                 )
         self.counts["dead-letter queues"] = queues
@@ -356,17 +367,16 @@ class _Checker:
         allowance = sum(int(s["seats"]) for s in in_flight)
         if live <= booked <= live + allowance:
             return []
-        detail = f"capacity {event['totalCapacity']}"
+        detail = said("check.capacity", capacity=event["totalCapacity"])
         if allowance:
-            detail += f"; {len(in_flight)} saga(s) in flight hold up to {allowance}"
+            detail += said("check.in_flight", sagas=len(in_flight), seats=allowance)
         return [
             Problem(
                 "seats",
                 f"event {event['id']}",
-                f"bookedSeats = {live} (live reservations)"
-                + (f" .. {live + allowance}" if allowance else ""),
+                said("check.seats_live", live=live) + (f" .. {live + allowance}" if allowance else ""),
                 f"bookedSeats = {booked}",
-                detail + ("; seats leaked" if booked > live + allowance else "; seats oversold or lost"),
+                detail + said("check.leaked" if booked > live + allowance else "check.oversold"),
             )
         ]
 
@@ -387,9 +397,9 @@ class _Checker:
                     Problem(
                         "payments",
                         f"reservation {rid}",
-                        "a completed payment",
-                        _short_list(f"{p['id']}:{p['status']}" for p in payments) or "no payment",
-                        f"confirmed by saga {reservation['sagaId']}",
+                        said("check.want_payment"),
+                        _short_list(f"{p['id']}:{p['status']}" for p in payments) or said("check.no_payment"),
+                        said("check.confirmed_by", saga=reservation["sagaId"]),
                     )
                 )
             if completed and status != "confirmed":
@@ -397,10 +407,14 @@ class _Checker:
                     Problem(
                         "payments",
                         f"reservation {rid}",
-                        "confirmed (its payment is completed)",
+                        said("check.want_confirmed"),
                         status,
-                        f"payment {completed[0]['id']} took {completed[0]['amount']} "
-                        f"{completed[0]['currency']} for a reservation that is not confirmed: refund it",
+                        said(
+                            "check.refund_it",
+                            id=completed[0]["id"],
+                            amount=completed[0]["amount"],
+                            currency=completed[0]["currency"],
+                        ),
                     )
                 )
             stuck = [p for p in payments if p["status"] in ("refunding", "refund_failed")]
@@ -411,7 +425,7 @@ class _Checker:
                         f"reservation {rid}",
                         "refunded",
                         _short_list(f"{p['id']}:{p['status']}" for p in stuck),
-                        f"a refund of this {status} reservation did not complete: settle it by hand",
+                        said("check.refund_stuck", status=status),
                     )
                 )
             if len(completed) > 1:
@@ -419,9 +433,9 @@ class _Checker:
                     Problem(
                         "payments",
                         f"reservation {rid}",
-                        "one completed payment",
-                        f"{len(completed)} completed",
-                        "charged twice: " + _short_list(p["id"] for p in completed),
+                        said("check.want_one"),
+                        said("check.completed", count=len(completed)),
+                        said("check.charged_twice", ids=_short_list(p["id"] for p in completed)),
                     )
                 )
         return problems
@@ -431,7 +445,9 @@ class _Checker:
         subject = f"event {event['id']}"
         if doc is None:
             return [
-                Problem("analytics", subject, "a document", "none", "the projection never saw this event")
+                Problem(
+                    "analytics", subject, said("check.want_document"), "none", said("check.no_projection")
+                )
             ]
         booked, capacity = int(event["bookedSeats"]), int(event["totalCapacity"])
         wanted = {
@@ -456,7 +472,11 @@ class _Checker:
         stream = f"EVENT-{event['id']}"
         events = await self.api.history(stream)
         if events is None:
-            return [Problem("event_store", stream, "a stream", "none", "no event.* message was recorded")]
+            return [
+                Problem(
+                    "event_store", stream, said("check.want_stream"), "none", said("check.no_event_message")
+                )
+            ]
         problems = self._gapless(stream, events)
         last = (events[-1].get("eventData") or {}).get("version") if events else None
         if last != event["version"]:
@@ -464,9 +484,9 @@ class _Checker:
                 Problem(
                     "event_store",
                     stream,
-                    f"last eventData.version = {event['version']} (the event's)",
+                    said("check.last_version", version=event["version"]),
                     f"{last}",
-                    f"last recorded: {events[-1].get('eventType') if events else '-'}",
+                    said("check.last_recorded", type=events[-1].get("eventType") if events else "-"),
                 )
             )
         return problems
@@ -480,7 +500,13 @@ class _Checker:
             return []
         if events is None:
             return [
-                Problem("event_store", stream, "a stream", "none", "no reservation.* message was recorded")
+                Problem(
+                    "event_store",
+                    stream,
+                    said("check.want_stream"),
+                    "none",
+                    said("check.no_reservation_message"),
+                )
             ]
         problems = self._gapless(stream, events)
         last = events[-1].get("eventData") or {} if events else {}
@@ -489,7 +515,7 @@ class _Checker:
                 Problem(
                     "event_store",
                     stream,
-                    f"last status = {reservation['status']} (the reservation's)",
+                    said("check.last_status", status=reservation["status"]),
                     f"{last.get('status')}",
                 )
             )
@@ -533,7 +559,7 @@ async def check_fleet(
         try:
             event_ids = [int(e["id"]) for e in await api.pages("event", "/api/events")]
         except Unreachable as exc:
-            report.problems.append(Problem("reachability", "event service", "answers", str(exc)))
+            report.problems.append(Problem("reachability", "event service", said("check.answers"), str(exc)))
             return report
         report.counts["events"] = len(event_ids)
         pending = event_ids
@@ -548,7 +574,7 @@ async def check_fleet(
                 one = functools.partial(checker.event, snap=snap, fresh_payments=not first)
                 results = await _each(pending, one, say if first else None)
             except Unreachable as exc:
-                report.problems = [Problem("reachability", "fleet", "every service answers", str(exc))]
+                report.problems = [Problem("reachability", "fleet", said("check.all_answer"), str(exc))]
                 break
             again = []
             for event_id, (found, reservations) in zip(pending, results, strict=True):
@@ -561,13 +587,15 @@ async def check_fleet(
             if not again or time.monotonic() >= deadline:
                 report.problems = problems
                 break
-            say(f"{len(problems)} difference(s) on {len(again)} event(s); re-checking while they settle")
+            say(said("check.settling", count=len(problems), events=len(again)))
             await asyncio.sleep(min(1.0, max(deadline - time.monotonic(), 0)))
             pending = again
         try:
             report.problems += await checker.sagas()
         except Unreachable as exc:
-            report.problems.append(Problem("reachability", "saga orchestrator", "answers", str(exc)))
+            report.problems.append(
+                Problem("reachability", "saga orchestrator", said("check.answers"), str(exc))
+            )
         report.problems += await checker.dead_letters()
         report.counts.update({k: v for k, v in checker.counts.items() if k not in report.counts})
         return report
@@ -586,7 +614,7 @@ async def _each(
         result = await check(event_id)
         done += 1
         if say is not None and (done == len(event_ids) or (len(event_ids) >= 20 and done % step == 0)):
-            say(f"checked {done}/{len(event_ids)} events")
+            say(said("check.progress", done=done, total=len(event_ids)))
         return result
 
     return list(await asyncio.gather(*(one(e) for e in event_ids)))

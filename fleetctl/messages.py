@@ -338,6 +338,191 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "... and one the payment provider declines",
         "fr": "… et une que le prestataire de paiement refuse",
     },
+    # fleet check (fleetctl/check.py): the summary, the table, each difference's sentences.
+    # Check names, subjects (event 12, queue x.dlq), field names and statuses stay as they are.
+    "check.ok": {"en": "fleet check: OK ({checked})", "fr": "fleet check : OK ({checked})"},
+    "check.differences": {
+        "en": "fleet check: {count} difference(s) ({checked})",
+        "fr": "fleet check : {count} différence(s) ({checked})",
+    },
+    "check.count.events": {"en": "{n} events", "fr": "{n} événements"},
+    "check.count.reservations": {"en": "{n} reservations", "fr": "{n} réservations"},
+    "check.count.payments": {"en": "{n} payments", "fr": "{n} paiements"},
+    "check.count.dead-letter queues": {
+        "en": "{n} dead-letter queues",
+        "fr": "{n} files de lettres mortes",
+    },
+    "check.column.check": {"en": "check", "fr": "contrôle"},
+    "check.column.subject": {"en": "subject", "fr": "objet"},
+    "check.column.expected": {"en": "expected", "fr": "attendu"},
+    "check.column.actual": {"en": "actual", "fr": "constaté"},
+    "check.column.detail": {"en": "detail", "fr": "détail"},
+    "check.progress": {"en": "checked {done}/{total} events", "fr": "{done}/{total} événements vérifiés"},
+    "check.settling": {
+        "en": "{count} difference(s) on {events} event(s); re-checking while they settle",
+        "fr": "{count} différence(s) sur {events} événement(s) ; nouvelle vérification le temps "
+        "que tout se stabilise",
+    },
+    "check.answers": {"en": "answers", "fr": "répond"},
+    "check.all_answer": {"en": "every service answers", "fr": "chaque service répond"},
+    "check.stuck": {"en": "{status} for > {seconds} s", "fr": "{status} depuis plus de {seconds} s"},
+    "check.stuck_detail": {
+        "en": "event {event}, step {step}, error {error}",
+        "fr": "événement {event}, étape {step}, erreur {error}",
+    },
+    "check.terminal": {"en": "terminal", "fr": "terminée"},
+    "check.ended": {"en": "COMPLETED or COMPENSATED", "fr": "COMPLETED ou COMPENSATED"},
+    "check.failed_detail": {"en": "event {event}: {error}", "fr": "événement {event} : {error}"},
+    "check.dlq_expected": {"en": "0 messages", "fr": "0 message"},
+    "check.dlq_actual": {"en": "{held} message(s)", "fr": "{held} message(s)"},
+    "check.dlq_detail": {
+        "en": "a consumer gave up on them: inspect (UI: Get messages), fix, then move or purge",
+        "fr": "un consommateur les a abandonnés : les examiner (interface : Get messages), corriger, "
+        "puis les déplacer ou les purger",
+    },
+    "check.seats_live": {
+        "en": "bookedSeats = {live} (live reservations)",
+        "fr": "bookedSeats = {live} (réservations en cours)",
+    },
+    "check.capacity": {"en": "capacity {capacity}", "fr": "capacité {capacity}"},
+    "check.in_flight": {
+        "en": "; {sagas} saga(s) in flight hold up to {seats}",
+        "fr": " ; {sagas} saga(s) en cours retiennent jusqu'à {seats} place(s)",
+    },
+    "check.leaked": {"en": "; seats leaked", "fr": " ; des places restent prises"},
+    "check.oversold": {
+        "en": "; seats oversold or lost",
+        "fr": " ; des places vendues en trop ou perdues",
+    },
+    "check.want_payment": {"en": "a completed payment", "fr": "un paiement completed"},
+    "check.no_payment": {"en": "no payment", "fr": "aucun paiement"},
+    "check.confirmed_by": {"en": "confirmed by saga {saga}", "fr": "confirmée par la saga {saga}"},
+    "check.want_confirmed": {
+        "en": "confirmed (its payment is completed)",
+        "fr": "confirmed (son paiement est completed)",
+    },
+    "check.refund_it": {
+        "en": "payment {id} took {amount} {currency} for a reservation that is not confirmed: refund it",
+        "fr": "le paiement {id} a encaissé {amount} {currency} pour une réservation non confirmée : "
+        "à rembourser",
+    },
+    "check.refund_stuck": {
+        "en": "a refund of this {status} reservation did not complete: settle it by hand",
+        "fr": "le remboursement de cette réservation {status} n'a pas abouti : à régler à la main",
+    },
+    "check.want_one": {"en": "one completed payment", "fr": "un seul paiement completed"},
+    "check.completed": {"en": "{count} completed", "fr": "{count} completed"},
+    "check.charged_twice": {"en": "charged twice: {ids}", "fr": "débité deux fois : {ids}"},
+    "check.want_document": {"en": "a document", "fr": "un document"},
+    "check.no_projection": {
+        "en": "the projection never saw this event",
+        "fr": "la projection n'a jamais vu cet événement",
+    },
+    "check.want_stream": {"en": "a stream", "fr": "un flux"},
+    "check.no_event_message": {
+        "en": "no event.* message was recorded",
+        "fr": "aucun message event.* n'a été enregistré",
+    },
+    "check.no_reservation_message": {
+        "en": "no reservation.* message was recorded",
+        "fr": "aucun message reservation.* n'a été enregistré",
+    },
+    "check.last_version": {
+        "en": "last eventData.version = {version} (the event's)",
+        "fr": "dernier eventData.version = {version} (comme l'événement)",
+    },
+    "check.last_recorded": {"en": "last recorded: {type}", "fr": "dernier enregistré : {type}"},
+    "check.last_status": {
+        "en": "last status = {status} (the reservation's)",
+        "fr": "dernier status = {status} (comme la réservation)",
+    },
+    "check.missing": {"en": "missing {versions}", "fr": "manquantes : {versions}"},
+    "check.duplicated": {"en": "duplicated {versions}", "fr": "en double : {versions}"},
+    "check.out_of_order": {"en": "out of order: {versions}", "fr": "dans le désordre : {versions}"},
+    # fleet demo (fleetctl/story.py): each step of the booking story, its detail, the total.
+    "story.ready": {"en": "the seven services are ready", "fr": "les sept services sont prêts"},
+    "story.create_event": {
+        "en": "create an event (future date)",
+        "fr": "créer un événement (date à venir)",
+    },
+    "story.book": {
+        "en": "book through the saga: 202 Accepted",
+        "fr": "réserver par la saga : 202 Accepted",
+    },
+    "story.saga_completed": {"en": "saga COMPLETED", "fr": "saga COMPLETED"},
+    "story.seats_booked": {"en": "event seats booked", "fr": "places de l'événement réservées"},
+    "story.reservation_confirmed": {"en": "reservation confirmed", "fr": "réservation confirmée"},
+    "story.payment_completed": {"en": "payment completed", "fr": "paiement effectué"},
+    "story.notification": {
+        "en": "notification stored for the user",
+        "fr": "notification enregistrée pour l'utilisateur",
+    },
+    "story.analytics": {
+        "en": "analytics shows the occupancy",
+        "fr": "les statistiques montrent le taux d'occupation",
+    },
+    "story.history": {
+        "en": "event store history of the reservation",
+        "fr": "historique de la réservation dans l'event store",
+    },
+    "story.reconstruct": {
+        "en": "event store reconstructs version 1 (pending)",
+        "fr": "l'event store reconstruit la version 1 (pending)",
+    },
+    "story.cancel": {
+        "en": "cancel it: a cancellation saga starts (202)",
+        "fr": "l'annuler : une saga d'annulation démarre (202)",
+    },
+    "story.cancel_completed": {
+        "en": "cancellation saga COMPLETED",
+        "fr": "saga d'annulation COMPLETED",
+    },
+    "story.settled": {
+        "en": "seats released, payment refunded",
+        "fr": "places libérées, paiement remboursé",
+    },
+    "story.cancel_told": {
+        "en": "notification of the cancellation",
+        "fr": "notification de l'annulation",
+    },
+    "story.analytics_after": {
+        "en": "analytics without the cancelled seats",
+        "fr": "statistiques sans les places annulées",
+    },
+    "story.declined_event": {"en": "create a high-priced event", "fr": "créer un événement très cher"},
+    "story.declined_saga": {
+        "en": "book above the decline limit: saga COMPENSATED",
+        "fr": "réserver au-delà du plafond de paiement : saga COMPENSATED",
+    },
+    "story.declined_back": {
+        "en": "declined booking gave its seats back",
+        "fr": "la réservation refusée a rendu ses places",
+    },
+    "story.event_created": {
+        "en": "event {id}, {capacity} seats ({available} bookable) at {price} XOF",
+        "fr": "événement {id}, {capacity} places ({available} réservables) à {price} XOF",
+    },
+    "story.confirmed": {
+        "en": "confirmed, {seats} seats, totalAmount {amount}",
+        "fr": "confirmée, {seats} places, totalAmount {amount}",
+    },
+    "story.stored": {"en": "{count} stored ({kinds})", "fr": "{count} enregistrée(s) ({kinds})"},
+    "story.cancellation_saga": {
+        "en": "cancellation saga {saga}",
+        "fr": "saga d'annulation {saga}",
+    },
+    "story.settled_detail": {
+        "en": "bookedSeats 0, payment {payment} refunded, reservation cancelled",
+        "fr": "bookedSeats 0, paiement {payment} remboursé, réservation annulée",
+    },
+    "story.declined_created": {
+        "en": "event {id} at {price} XOF",
+        "fr": "événement {id} à {price} XOF",
+    },
+    "story.summary": {
+        "en": "{passed} passed, {failed} failed",
+        "fr": "{passed} réussie(s), {failed} en échec",
+    },
 }
 
 

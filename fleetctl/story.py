@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from fleetctl.messages import say as said
+
 TERMINAL_SAGA_STATES = frozenset({"COMPLETED", "COMPENSATED", "COMPENSATION_FAILED"})
 # The payment provider declines any charge above this (PAYMENT_DECLINE_ABOVE, XOF).
 DECLINE_ABOVE = Decimal(1_000_000)
@@ -231,33 +233,33 @@ class Story:
 
     def happy_steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
-            ("the seven services are ready", self.services_ready),
-            ("create an event (future date)", self.create_event),
-            ("book through the saga: 202 Accepted", self.start_booking),
-            ("saga COMPLETED", self.saga_completed),
-            ("event seats booked", self.seats_booked),
-            ("reservation confirmed", self.reservation_confirmed),
-            ("payment completed", self.payment_completed),
-            ("notification stored for the user", self.notification_stored),
-            ("analytics shows the occupancy", self.analytics_occupancy),
-            ("event store history of the reservation", self.event_store_history),
-            ("event store reconstructs version 1 (pending)", self.reconstruct_version_1),
+            (said("story.ready"), self.services_ready),
+            (said("story.create_event"), self.create_event),
+            (said("story.book"), self.start_booking),
+            (said("story.saga_completed"), self.saga_completed),
+            (said("story.seats_booked"), self.seats_booked),
+            (said("story.reservation_confirmed"), self.reservation_confirmed),
+            (said("story.payment_completed"), self.payment_completed),
+            (said("story.notification"), self.notification_stored),
+            (said("story.analytics"), self.analytics_occupancy),
+            (said("story.history"), self.event_store_history),
+            (said("story.reconstruct"), self.reconstruct_version_1),
         ]
 
     def cancellation_steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
-            ("cancel it: a cancellation saga starts (202)", self.cancel_booking),
-            ("cancellation saga COMPLETED", self.cancellation_completed),
-            ("seats released, payment refunded", self.cancellation_settled),
-            ("notification of the cancellation", self.cancellation_told),
-            ("analytics without the cancelled seats", self.analytics_after_cancellation),
+            (said("story.cancel"), self.cancel_booking),
+            (said("story.cancel_completed"), self.cancellation_completed),
+            (said("story.settled"), self.cancellation_settled),
+            (said("story.cancel_told"), self.cancellation_told),
+            (said("story.analytics_after"), self.analytics_after_cancellation),
         ]
 
     def declined_steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
-            ("create a high-priced event", self.create_declined_event),
-            ("book above the decline limit: saga COMPENSATED", self.declined_saga_compensated),
-            ("declined booking gave its seats back", self.declined_seats_back),
+            (said("story.declined_event"), self.create_declined_event),
+            (said("story.declined_saga"), self.declined_saga_compensated),
+            (said("story.declined_back"), self.declined_seats_back),
         ]
 
     def run_step(self, name: str, action: Callable[[], str]) -> StepResult:
@@ -309,9 +311,12 @@ class Story:
         if self.event.get("bookedSeats") != 0:
             raise StoryFailed(f"a new event should have no seat booked: {short(self.event)}")
         # availableSeats keeps the 5 % safety margin free (DB1): 100 seats -> 95 bookable.
-        return (
-            f"event {self.event['id']}, {self.capacity} seats ({self.event.get('availableSeats')} bookable)"
-            f" at {self.event['ticketPrice']} XOF"
+        return said(
+            "story.event_created",
+            id=self.event["id"],
+            capacity=self.capacity,
+            available=self.event.get("availableSeats"),
+            price=self.event["ticketPrice"],
         )
 
     def booking(self, event: dict[str, Any], seats: int, user: str) -> dict[str, Any]:
@@ -362,7 +367,7 @@ class Story:
         expected = Decimal(str(self.event["ticketPrice"])) * self.seats
         if amount is None or Decimal(str(amount)) != expected:
             raise StoryFailed(f"totalAmount {amount}, expected {expected}")
-        return f"confirmed, {self.seats} seats, totalAmount {amount}"
+        return said("story.confirmed", seats=self.seats, amount=amount)
 
     def payment_completed(self) -> str:
         self.need(self.payment_id, "a payment id")
@@ -381,7 +386,7 @@ class Story:
             f"a booking.confirmed notification for {self.user_id}",
         )
         kinds = sorted({str(n.get("type") or n.get("kind") or "?") for n in found})
-        return f"{len(found)} stored ({', '.join(kinds)})"
+        return said("story.stored", count=len(found), kinds=", ".join(kinds))
 
     def analytics_occupancy(self) -> str:
         self.need(self.reservation_id, "a completed saga")
@@ -434,7 +439,7 @@ class Story:
         )
         if not self.cancellation.get("sagaId"):
             raise StoryFailed(f"no sagaId in {short(self.cancellation)}")
-        return f"cancellation saga {self.cancellation['sagaId']}"
+        return said("story.cancellation_saga", saga=self.cancellation["sagaId"])
 
     def cancellation_completed(self) -> str:
         self.need(self.cancellation.get("sagaId"), "a cancellation saga")
@@ -457,7 +462,7 @@ class Story:
         reservation = self.client.call("GET", url)
         if reservation.get("status") != "cancelled":
             raise StoryFailed(f"reservation status {reservation.get('status')}, expected cancelled")
-        return f"bookedSeats 0, payment {self.payment_id} refunded, reservation cancelled"
+        return said("story.settled_detail", payment=self.payment_id)
 
     def cancellation_told(self) -> str:
         self.need(self.cancellation.get("status") == "COMPLETED", "a completed cancellation")
@@ -495,7 +500,9 @@ class Story:
             totalCapacity=50,
             ticketPrice=600_000,
         )
-        return f"event {self.declined_event['id']} at {self.declined_event['ticketPrice']} XOF"
+        return said(
+            "story.declined_created", id=self.declined_event["id"], price=self.declined_event["ticketPrice"]
+        )
 
     def declined_saga_compensated(self) -> str:
         self.need(self.declined_event, "the high-priced event")
@@ -525,4 +532,4 @@ class Story:
 
 def summary(results: list[StepResult]) -> str:
     passed = sum(r.ok for r in results)
-    return f"{passed} passed, {len(results) - passed} failed"
+    return said("story.summary", passed=passed, failed=len(results) - passed)
