@@ -4,16 +4,18 @@ is in the one catalogue (fleetctl/messages.py, scripts/grade.py's WORDS) with th
 in both languages."""
 
 import ast
+import asyncio
 import os
 import string
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from fleetctl import check, labs, messages, story
 from fleetctl import fleet as fleetctl
-from fleetctl import labs, messages
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -188,3 +190,126 @@ def test_every_sentence_a_lab_says_comes_from_the_catalogue():
                 assert not (" " in n.value and any(c.isalpha() for c in n.value)), ast.unparse(sentence)
     assert used <= set(messages.MESSAGES)
     assert used == {key for key in messages.MESSAGES if key.startswith("step.")}
+
+
+COUNTS = {"events": 10, "reservations": 13, "payments": 13, "dead-letter queues": 3}
+
+
+def _differences() -> check.Report:
+    """A seat leak and a payment taken for a cancelled reservation, as `fleet check` finds them."""
+    event = {"id": 7, "bookedSeats": 3, "totalCapacity": 100}
+    reservations = [
+        {"id": "r1", "status": "confirmed", "bookingDetails": {"seats": 2}},
+        {"id": "r2", "status": "cancelled", "bookingDetails": {"seats": 1}},
+    ]
+    payments = {"r2": [{"id": 2, "status": "completed", "amount": 15000, "currency": "XOF"}]}
+    checker = check._Checker(
+        None,  # type: ignore[arg-type]  # no read is made: the payments are in the snapshot
+        queue_prefix="",
+        rabbitmq_api="http://127.0.0.1:15672/api",
+        rabbitmq_auth=("guest", "guest"),
+        stuck_seconds=60,
+        check_event_store=False,
+    )
+    problems = checker._seats(event, reservations, [])
+    problems += asyncio.run(checker._payments(reservations, check._Snapshot({}, payments), fresh=False))
+    return check.Report(problems, dict(COUNTS))
+
+
+def test_fleet_check_stays_english_byte_for_byte_by_default(english):
+    """As README.md and docs/resilience.md show it."""
+    assert check.Report([], dict(COUNTS)).table() == (
+        "fleet check: OK (10 events, 13 reservations, 13 payments, 3 dead-letter queues)"
+    )
+    lines = _differences().table().splitlines()
+    assert (
+        lines[0]
+        == "fleet check: 2 difference(s) (10 events, 13 reservations, 13 payments, 3 dead-letter queues)"
+    )
+    assert lines[1].split() == ["check", "subject", "expected", "actual", "detail"]
+    assert lines[3].endswith("bookedSeats = 3  capacity 100; seats leaked")
+    assert "bookedSeats = 2 (live reservations)" in lines[3]
+    assert lines[4].endswith("payment 2 took 15000 XOF for a reservation that is not confirmed: refund it")
+
+
+def test_fleet_check_speaks_french_in_a_french_locale(french):
+    assert check.Report([], dict(COUNTS)).table() == (
+        "fleet check : OK (10 événements, 13 réservations, 13 paiements, 3 files de lettres mortes)"
+    )
+    lines = _differences().table().splitlines()
+    assert lines[0] == (
+        "fleet check : 2 différence(s) "
+        "(10 événements, 13 réservations, 13 paiements, 3 files de lettres mortes)"
+    )
+    assert lines[1].split() == ["contrôle", "objet", "attendu", "constaté", "détail"]
+    # The data stays as the services name it: check names, subjects, fields, statuses, amounts.
+    assert lines[3].split()[:3] == ["seats", "event", "7"]
+    assert "bookedSeats = 2 (réservations en cours)" in lines[3]
+    assert lines[3].endswith("capacité 100 ; des places restent prises")
+    assert lines[4].endswith(
+        "le paiement 2 a encaissé 15000 XOF pour une réservation non confirmée : à rembourser"
+    )
+
+
+class _Services:
+    """What the services answer the story's create-event and cancellation-settled steps."""
+
+    def create_event(self, **event: Any) -> dict[str, Any]:
+        return {"id": 12, "bookedSeats": 0, "availableSeats": 95, **event}
+
+    def get_event(self, event_id: int) -> dict[str, Any]:
+        return {"id": event_id, "bookedSeats": 0}
+
+    def call(self, method: str, url: str, **_: Any) -> dict[str, Any]:
+        return {"status": "refunded" if "/api/payments/" in url else "cancelled"}
+
+    def close(self) -> None:
+        pass
+
+
+def _told_story() -> tuple[list[str], str]:
+    """The lines `fleet demo` prints for two steps, and its total line."""
+    lines: list[str] = []
+    told = story.Story(story.Urls.from_env(), say=lines.append)
+    told.client.close()
+    told.client = _Services()  # type: ignore[assignment]
+    told.cancellation = {"status": "COMPLETED"}
+    told.payment_id = "p1"
+    steps = dict(told.steps())
+    wanted = [
+        name for name, action in steps.items() if action in (told.create_event, told.cancellation_settled)
+    ]
+    for name in wanted:
+        told.run_step(name, steps[name])
+    told.results.append(story.StepResult("-", False, 1.0))
+    return [" ".join(line.split()) for line in lines], story.summary(told.results)
+
+
+def test_fleet_demo_stays_english_by_default(english):
+    lines, total = _told_story()
+    assert lines[0].startswith("✓ create an event (future date) ")
+    assert lines[0].endswith(" ms event 12, 100 seats (95 bookable) at 15000 XOF")
+    assert lines[1].startswith("✓ seats released, payment refunded ")
+    assert lines[1].endswith(" ms bookedSeats 0, payment p1 refunded, reservation cancelled")
+    assert total == "2 passed, 1 failed"
+
+
+def test_fleet_demo_speaks_french_in_a_french_locale(french):
+    lines, total = _told_story()
+    assert lines[0].startswith("✓ créer un événement (date à venir) ")
+    assert lines[0].endswith(" ms événement 12, 100 places (95 réservables) à 15000 XOF")
+    assert lines[1].startswith("✓ places libérées, paiement remboursé ")
+    assert lines[1].endswith(" ms bookedSeats 0, paiement p1 remboursé, réservation annulée")
+    assert total == "2 réussie(s), 1 en échec"
+
+
+@pytest.mark.parametrize("prefix", ["check.", "story."])
+def test_check_and_demo_messages_differ_in_french(prefix):
+    """Each sentence of `fleet check` and `fleet demo` is written in French, not left in English
+    (only a line made of data and the course's own words, such as `saga COMPLETED`, is the same)."""
+    same_in_both = {"check.dlq_actual", "check.completed", "story.saga_completed"}
+    keys = [key for key in messages.MESSAGES if key.startswith(prefix)]
+    assert len(keys) >= 15
+    for key in keys:
+        texts = messages.MESSAGES[key]
+        assert (texts["fr"] == texts["en"]) == (key in same_in_both), key
