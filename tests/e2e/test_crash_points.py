@@ -10,6 +10,7 @@ fault forgetful-orchestrator) a crashed saga is never finished, and without the 
 idempotency store (no-idempotency) a charge whose answer was lost is
 made again (or kept for a compensated booking)."""
 
+import os
 import time
 from collections import Counter
 
@@ -19,6 +20,11 @@ from tests.e2e.crash_harness import ORCHESTRATOR, Harness, Point, crash_fleet, t
 
 # Each crash costs a process restart: docs/resilience.md has the run's duration.
 pytestmark = pytest.mark.timeout(3600)
+# CI's variant: every orchestrator point taken over by a second orchestrator, every participant
+# point, and the lone orchestrator started again at the booking saga's points (the same crash,
+# recovered by the process itself rather than its twin: the takeovers already reach every
+# point). TP4_CRASH_POINTS=all restarts it at every point too: the documented long run.
+EVERY_RESTART = os.environ.get("TP4_CRASH_POINTS") == "all"
 
 
 def _write(what: str) -> list[str]:
@@ -82,16 +88,19 @@ def test_every_crash_point_of_both_sagas_ends_consistent_and_the_harness_catches
         counted = {s: [_named(p) for p in points if p.scenario == s] for s in EXPECTED}
         assert counted == EXPECTED
 
-        harness.run_all()
+        orchestrator = [p for p in points if p.process == ORCHESTRATOR]
+        restarted = [p for p in orchestrator if EVERY_RESTART or p.scenario == "booking"]
+        harness.restarts(restarted)
+        harness.participants([p for p in points if p.process != ORCHESTRATOR])
+        harness.takeovers(orchestrator)
         report = harness.chaos.check()
         unowned = harness.attribute(report)
         print(table(harness.runs))
         print(f"every point crashed: {time.monotonic() - began:.0f} s")
-        orchestrator = sum(p.process == ORCHESTRATOR for p in points)
         assert Counter(r.mode for r in harness.runs) == {
-            "restart": orchestrator,
-            "takeover": orchestrator,
-            "participant": len(points) - orchestrator,
+            "restart": len(restarted),
+            "takeover": len(orchestrator),
+            "participant": len(points) - len(orchestrator),
         }
         assert all(r.ok for r in harness.runs), table([r for r in harness.runs if not r.ok])
         assert report.ok and not unowned, report.table()
