@@ -51,20 +51,26 @@ pid_alive() {
   [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
 }
 
-# stop_pidfile NAME PIDFILE: TERM, wait, then KILL; only processes we started.
+# pid_running PID [MARKER]: the process is there and, with MARKER, its command line holds it
+# (a reused pid is not ours; a zombie JVM's command line is empty, so it counts as gone).
+pid_running() {
+  kill -0 "$1" 2>/dev/null && { [[ -z "${2:-}" ]] || grep -qa -- "$2" "/proc/$1/cmdline" 2>/dev/null; }
+}
+
+# stop_pidfile NAME PIDFILE [MARKER]: TERM, wait, then KILL; only processes we started.
 stop_pidfile() {
-  local name=$1 pidfile=$2 pid
-  if ! pid_alive "$pidfile"; then
+  local name=$1 pidfile=$2 marker=${3:-} pid
+  if ! { [[ -s "$pidfile" ]] && pid_running "$(cat "$pidfile")" "$marker"; }; then
     rm -f "$pidfile"
     return 0
   fi
   pid=$(cat "$pidfile")
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
+    pid_running "$pid" "$marker" || break
     sleep 0.3
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid_running "$pid" "$marker"; then
     warn "$name did not stop in 30 s, killing it"
     kill -KILL "$pid" 2>/dev/null || true
   fi

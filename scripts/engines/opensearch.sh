@@ -88,9 +88,7 @@ _opensearch_alive() {
 }
 
 # A pid that is our JVM and not a zombie (a zombie's cmdline is empty).
-_opensearch_pid_running() {
-    kill -0 "$1" 2>/dev/null && grep -qa 'search-node.jar' "/proc/$1/cmdline" 2>/dev/null
-}
+_opensearch_pid_running() { pid_running "$1" search-node.jar; }
 
 # Poll the cluster health until yellow; stop early if our JVM has exited (bad port, bad data
 # dir, killed...): no fixed sleep, and no full timeout on a node that is already gone.
@@ -144,26 +142,4 @@ opensearch_start() {
     return 1
 }
 
-opensearch_stop() {
-    local pidfile pid i
-    pidfile="$(_opensearch_pidfile)"
-    if [[ ! -s "$pidfile" ]]; then
-        log "opensearch: not started by us (no $pidfile)"
-        rm -f "$pidfile"
-        return 0
-    fi
-    pid="$(cat "$pidfile")"
-    if _opensearch_alive; then
-        log "opensearch: stopping pid $pid"
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 60; i++)); do
-            _opensearch_pid_running "$pid" || break
-            sleep 0.5
-        done
-        if _opensearch_pid_running "$pid"; then
-            warn "opensearch: pid $pid still alive after 30 s, sending KILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    rm -f "$pidfile"
-}
+opensearch_stop() { stop_pidfile opensearch "$(_opensearch_pidfile)" search-node.jar; }

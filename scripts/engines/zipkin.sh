@@ -58,9 +58,7 @@ zipkin_ready() {
 
 # Our server is running: the pid file's process is alive and is the Zipkin jar (guards
 # against a recycled pid).
-_zipkin_pid_running() {
-    kill -0 "$1" 2>/dev/null && grep -qa 'zipkin-server' "/proc/$1/cmdline" 2>/dev/null
-}
+_zipkin_pid_running() { pid_running "$1" zipkin-server; }
 
 _zipkin_alive() {
     local pidfile
@@ -113,26 +111,4 @@ zipkin_start() {
     log "zipkin: ready in $((SECONDS - started)) s, UI http://127.0.0.1:${ZIPKIN_PORT}/zipkin/"
 }
 
-zipkin_stop() {
-    local pidfile pid i
-    pidfile="$(_zipkin_pidfile)"
-    if [[ ! -s "$pidfile" ]]; then
-        log "zipkin: not started by us (no $pidfile)"
-        rm -f "$pidfile"
-        return 0
-    fi
-    pid="$(cat "$pidfile")"
-    if _zipkin_alive; then
-        log "zipkin: stopping pid $pid"
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 60; i++)); do
-            _zipkin_pid_running "$pid" || break
-            sleep 0.5
-        done
-        if _zipkin_pid_running "$pid"; then
-            warn "zipkin: pid $pid still alive after 30 s, sending KILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    rm -f "$pidfile"
-}
+zipkin_stop() { stop_pidfile zipkin "$(_zipkin_pidfile)" zipkin-server; }
