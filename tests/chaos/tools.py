@@ -2,13 +2,16 @@
 window (always restarted), publish raw messages, read RabbitMQ queues, run `fleet check`."""
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -17,7 +20,7 @@ import httpx
 from fleetctl.check import Report, run_check
 from fleetctl.fleet import BY_NAME, Fleet
 from fleetctl.fleet import PACKAGES as _PACKAGES
-from fleetctl.nemesis import wait_until
+from fleetctl.nemesis import INVARIANTS, wait_until
 from fleetctl.story import TERMINAL_SAGA_STATES, future_date
 from tests.support import RABBITMQ_API, ROOT, FleetAuth, isolated_fleet
 
@@ -296,3 +299,22 @@ def start_chaos_fleet() -> ChaosFleet:
         fleet.discard()
         raise
     return ChaosFleet(fleet)
+
+
+def nemesis_run(tmp_path: Path, *options: str) -> tuple[str, dict[str, Any]]:
+    """`fleet nemesis OPTIONS --json F` on a fleet of its own: its output and its JSON, once it
+    exited 0 with every invariant, in the order of INVARIANTS, holding."""
+    out = tmp_path / "nemesis.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "fleetctl.fleet", "nemesis", *options, "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1100,
+    )
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    result: dict[str, Any] = json.loads(out.read_text())
+    assert result["ok"] is True
+    assert [r["key"] for r in result["invariants"]] == [key for key, _ in INVARIANTS]
+    assert all(r["ok"] and not r["failures"] for r in result["invariants"])
+    return run.stdout, result
